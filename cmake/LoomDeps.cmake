@@ -1,0 +1,29 @@
+# LoomDeps.cmake - the dependencies of the core, each with the Debian
+# package that provides it, so that a missing one says what to install.
+find_package(PkgConfig)
+
+macro(loom_require_pkg var module debian)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(${var} IMPORTED_TARGET ${module})
+  endif()
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR "loom needs ${module}: install the Debian package ${debian} "
+                        "(apt-get install ${debian}), or run `make deps`.")
+  endif()
+endmacro()
+
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "loom needs pkg-config: apt-get install pkg-config")
+endif()
+loom_require_pkg(PROTOBUF_C libprotobuf-c libprotobuf-c-dev)
+loom_require_pkg(JANSSON jansson libjansson-dev)
+
+find_program(LOOM_PROTOC_C protoc-c)
+if(NOT LOOM_PROTOC_C)
+  message(FATAL_ERROR "loom needs protoc-c: apt-get install protobuf-c-compiler")
+endif()
+set(LOOM_ONNX_PROTO /usr/include/onnx/onnx.proto CACHE FILEPATH
+    "onnx.proto the importer is generated from (Debian libonnx-dev)")
+if(NOT EXISTS ${LOOM_ONNX_PROTO})
+  message(FATAL_ERROR "loom needs ${LOOM_ONNX_PROTO}: apt-get install libonnx-dev")
+endif()

@@ -1,0 +1,100 @@
+/* cli-util.c - exit codes, messages and small helpers for the CLI. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int loom_cli_exit_code(loom_status st)
+{
+    switch (st) {
+    case LOOM_OK: return LOOM_EXIT_OK;
+    case LOOM_E_INVALID_ARG: return LOOM_EXIT_USAGE;
+    case LOOM_E_NOT_FOUND: case LOOM_E_IO: return LOOM_EXIT_NOINPUT;
+    case LOOM_E_MODEL_INVALID: case LOOM_E_MODEL_UNSUPPORTED: case LOOM_E_UNSUPPORTED_OP:
+    case LOOM_E_SHAPE: case LOOM_E_DATA_INVALID: case LOOM_E_DTYPE: case LOOM_E_LIMIT:
+        return LOOM_EXIT_DATAERR;
+    case LOOM_E_DEVICE_UNAVAILABLE: case LOOM_E_DEVICE_FAILED: return LOOM_EXIT_UNAVAILABLE;
+    case LOOM_E_NOMEM: case LOOM_E_INTERNAL: break;
+    }
+    return LOOM_EXIT_SOFTWARE;
+}
+
+int loom_cli_fail(loom_status st)
+{
+    const char *msg = loom_last_error();
+    fprintf(stderr, "loom: error: %s\n", msg && *msg ? msg : loom_strerror(st));
+    return loom_cli_exit_code(st);
+}
+
+int loom_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "loom: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'loom %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return LOOM_EXIT_USAGE;
+}
+
+static void log_to_stderr(loom_log_level level, const char *message, void *user)
+{
+    (void)user;
+    fprintf(stderr, "loom: %s: %s\n", loom_log_level_name(level), message);
+}
+
+void loom_cli_logging(int verbosity)
+{
+    loom_log_level max = verbosity >= 2 ? LOOM_LOG_DEBUG
+                         : verbosity == 1 ? LOOM_LOG_INFO
+                                          : LOOM_LOG_WARN;
+    loom_log_set(log_to_stderr, max, NULL);
+}
+
+const char *loom_cli_type_str(const loom_value_info *vi, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "%s", loom_dtype_name(vi->dtype));
+    if (vi->rank < 0) {
+        if (used < size)
+            snprintf(buf + used, size - used, "[?]");
+        return buf;
+    }
+    if (used < size)
+        used += (size_t)snprintf(buf + used, size - used, "[");
+    for (int i = 0; i < vi->rank && used < size; i++) {
+        const char *sep = i ? "," : "";
+        if (vi->dims[i] >= 0)
+            used += (size_t)snprintf(buf + used, size - used, "%s%lld", sep, (long long)vi->dims[i]);
+        else
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", sep,
+                                     vi->dim_params[i] ? vi->dim_params[i] : "?");
+    }
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+    return buf;
+}
+
+void loom_cli_safe_name(const char *name, char *buf, size_t size)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < size; i++) {
+        char c = name[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        buf[i] = ok && !(i == 0 && c == '.') ? c : '_';
+    }
+    buf[i] = '\0';
+    if (i == 0 && size > 1) {
+        buf[0] = '_';
+        buf[1] = '\0';
+    }
+}
+
+double loom_cli_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}

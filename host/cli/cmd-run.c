@@ -1,0 +1,301 @@
+/* cmd-run.c - `loom run MODEL [--input NAME=FILE.npy]... [--out DIR]`. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static const char run_usage[] =
+    "usage: loom run MODEL [--input NAME=FILE.npy]... [--out DIR] [--repeat N] [--json]\n"
+    "\n"
+    "Run a model once on the given inputs. Every graph input needs a value;\n"
+    "the .npy shapes fix the model's symbolic dims (such as a batch size).\n"
+    "\n"
+    "  -i, --input NAME=FILE.npy  value of graph input NAME (a model with a\n"
+    "                             single input also takes -i FILE.npy)\n"
+    "  -o, --out DIR              write DIR/<output>.npy for every graph output\n"
+    "                             (characters outside [A-Za-z0-9._-] become '_');\n"
+    "                             DIR is created if it does not exist\n"
+    "  -n, --repeat N             after one warm-up run, time N more runs and\n"
+    "                             report the latency per run\n"
+    "      --json                 print a JSON summary on stdout instead of text\n"
+    "  -v, --verbose              more messages on stderr (repeat for debug)\n"
+    "  -h, --help                 this text\n"
+    "\n"
+    "Without --out the outputs are printed on stdout (at most 32 values each).\n";
+
+typedef struct {
+    const char *name; /* NULL: the model's only input */
+    const char *path;
+    loom_tensor *t;
+} run_input;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void print_values(const loom_tensor *t, int64_t max)
+{
+    int64_t n = loom_tensor_numel(t);
+    const void *d = loom_tensor_cdata(t);
+    for (int64_t i = 0; i < n && i < max; i++) {
+        if (i)
+            fputc(' ', stdout);
+        switch (loom_tensor_dtype(t)) {
+        case LOOM_F32: printf("%.9g", ((const float *)d)[i]); break;
+        case LOOM_I8: printf("%d", ((const int8_t *)d)[i]); break;
+        case LOOM_U8: case LOOM_BOOL: printf("%u", ((const uint8_t *)d)[i]); break;
+        case LOOM_I32: printf("%d", ((const int32_t *)d)[i]); break;
+        case LOOM_I64: printf("%lld", (long long)((const int64_t *)d)[i]); break;
+        default: printf("?"); break;
+        }
+    }
+    if (n > max)
+        printf(" ... (%lld values)", (long long)n);
+    fputc('\n', stdout);
+}
+
+static int ensure_dir(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return 0;
+        fprintf(stderr, "loom: error: --out %s exists and is not a folder\n", dir);
+        return LOOM_EXIT_CANTCREAT;
+    }
+    if (mkdir(dir, 0777) != 0) {
+        fprintf(stderr, "loom: error: cannot create folder %s: %s\n", dir, strerror(errno));
+        return LOOM_EXIT_CANTCREAT;
+    }
+    return 0;
+}
+
+int loom_cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"input", required_argument, NULL, 'i'}, {"out", required_argument, NULL, 'o'},
+        {"repeat", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    run_input *inputs = NULL;
+    int n_inputs = 0, verbosity = 0, c, rc = LOOM_EXIT_OK;
+    long repeat = 0;
+    bool as_json = false;
+    const char *out_dir = NULL, *path;
+    loom_model *m = NULL;
+    loom_session *s = NULL;
+    loom_input_shape *shapes = NULL;
+    double *times = NULL;
+    loom_status st;
+    char buf[512];
+
+    optind = 1;
+    inputs = calloc((size_t)argc, sizeof *inputs);
+    if (!inputs)
+        return LOOM_EXIT_SOFTWARE;
+    while ((c = getopt_long(argc, argv, "i:o:n:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': {
+            char *eq = strchr(optarg, '=');
+            if (eq) {
+                *eq = '\0';
+                inputs[n_inputs].name = optarg;
+                inputs[n_inputs].path = eq + 1;
+            } else {
+                inputs[n_inputs].path = optarg;
+            }
+            n_inputs++;
+            break;
+        }
+        case 'o': out_dir = optarg; break;
+        case 'n': {
+            char *end;
+            repeat = strtol(optarg, &end, 10);
+            if (*end || repeat < 1 || repeat > 100000000) {
+                rc = loom_cli_usage_error("run", "--repeat wants a count from 1 to 100000000, not '%s'",
+                                          optarg);
+                goto done;
+            }
+            break;
+        }
+        case 'j': as_json = true; break;
+        case 'v': verbosity++; break;
+        case 'h': fputs(run_usage, stdout); goto done;
+        default: rc = loom_cli_usage_error("run", "bad option"); goto done;
+        }
+    }
+    if (optind != argc - 1) {
+        rc = loom_cli_usage_error("run", "run takes exactly one MODEL argument");
+        goto done;
+    }
+    path = argv[optind];
+    loom_cli_logging(verbosity);
+    if ((st = loom_model_load(path, NULL, &m)) != LOOM_OK) {
+        rc = loom_cli_fail(st);
+        goto done;
+    }
+
+    /* match --input values to graph inputs, then load them */
+    for (int k = 0; k < n_inputs; k++) {
+        loom_value_info vi;
+        if (!inputs[k].name) {
+            if (loom_model_input_count(m) != 1) {
+                rc = loom_cli_usage_error("run", "the model has %zu inputs: name each one, as --input NAME=FILE.npy",
+                                          loom_model_input_count(m));
+                goto done;
+            }
+            loom_model_input(m, 0, &vi);
+            inputs[k].name = vi.name;
+        }
+        for (int j = 0; j < k; j++)
+            if (strcmp(inputs[j].name, inputs[k].name) == 0) {
+                rc = loom_cli_usage_error("run", "input '%s' is given twice", inputs[k].name);
+                goto done;
+            }
+    }
+    for (size_t i = 0; i < loom_model_input_count(m); i++) {
+        loom_value_info vi;
+        bool given = false;
+        loom_model_input(m, i, &vi);
+        for (int k = 0; k < n_inputs; k++)
+            given |= strcmp(inputs[k].name, vi.name) == 0;
+        if (!given) {
+            rc = loom_cli_usage_error("run", "no value for input '%s' (%s): add --input %s=FILE.npy",
+                                      vi.name, loom_cli_type_str(&vi, buf, sizeof buf), vi.name);
+            goto done;
+        }
+    }
+    shapes = calloc((size_t)n_inputs + 1, sizeof *shapes);
+    if (!shapes) {
+        rc = LOOM_EXIT_SOFTWARE;
+        goto done;
+    }
+    for (int k = 0; k < n_inputs; k++) {
+        if ((st = loom_npy_load(inputs[k].path, &inputs[k].t)) != LOOM_OK) {
+            rc = loom_cli_fail(st);
+            goto done;
+        }
+        shapes[k].name = inputs[k].name;
+        shapes[k].rank = loom_tensor_rank(inputs[k].t);
+        shapes[k].dims = loom_tensor_dims(inputs[k].t);
+    }
+    if ((st = loom_session_create(m, &(loom_session_options){.input_shapes = shapes,
+                                                             .input_shape_count = (size_t)n_inputs},
+                                  &s)) != LOOM_OK) {
+        rc = loom_cli_fail(st);
+        goto done;
+    }
+    for (int k = 0; k < n_inputs; k++)
+        if ((st = loom_session_set_input(s, inputs[k].name, inputs[k].t)) != LOOM_OK) {
+            rc = loom_cli_fail(st);
+            goto done;
+        }
+    if ((st = loom_session_run(s)) != LOOM_OK) {
+        rc = loom_cli_fail(st);
+        goto done;
+    }
+    if (repeat > 0) {
+        times = malloc((size_t)repeat * sizeof *times);
+        if (!times) {
+            rc = LOOM_EXIT_SOFTWARE;
+            goto done;
+        }
+        for (long r = 0; r < repeat; r++) {
+            double t0 = loom_cli_now_us();
+            st = loom_session_run(s);
+            times[r] = loom_cli_now_us() - t0;
+            if (st != LOOM_OK) {
+                rc = loom_cli_fail(st);
+                goto done;
+            }
+        }
+        qsort(times, (size_t)repeat, sizeof *times, cmp_double);
+    }
+
+    if (out_dir && (rc = ensure_dir(out_dir)) != 0)
+        goto done;
+    {
+        json_t *root = json_object(), *outs = json_array();
+        json_object_set_new(root, "model", json_string(path));
+        json_object_set_new(root, "device", json_string("ref"));
+        for (size_t i = 0; i < loom_session_output_count(s); i++) {
+            const loom_tensor *t = loom_session_output_tensor(s, i);
+            loom_value_info vi;
+            json_t *o = json_object(), *shape = json_array();
+            char *file = NULL;
+            loom_session_output(s, i, &vi);
+            if (out_dir) {
+                char safe[256];
+                loom_cli_safe_name(vi.name, safe, sizeof safe);
+                file = malloc(strlen(out_dir) + strlen(safe) + 6);
+                if (!file) {
+                    json_decref(root);
+                    rc = LOOM_EXIT_SOFTWARE;
+                    goto done;
+                }
+                sprintf(file, "%s/%s.npy", out_dir, safe);
+                if ((st = loom_npy_save(file, t)) != LOOM_OK) {
+                    free(file);
+                    json_decref(root);
+                    loom_cli_fail(st);
+                    rc = LOOM_EXIT_CANTCREAT;
+                    goto done;
+                }
+            }
+            json_object_set_new(o, "name", json_string(vi.name));
+            json_object_set_new(o, "dtype", json_string(loom_dtype_name(vi.dtype)));
+            for (int d = 0; d < vi.rank; d++)
+                json_array_append_new(shape, json_integer(vi.dims[d]));
+            json_object_set_new(o, "shape", shape);
+            json_object_set_new(o, "file", file ? json_string(file) : json_null());
+            json_array_append_new(outs, o);
+            if (!as_json) {
+                printf("%s %s", vi.name, loom_cli_type_str(&vi, buf, sizeof buf));
+                if (file)
+                    printf(" -> %s\n", file);
+                else {
+                    printf(":\n  ");
+                    print_values(t, 32);
+                }
+            }
+            free(file);
+        }
+        json_object_set_new(root, "outputs", outs);
+        if (times) {
+            json_t *lat = json_object();
+            double sum = 0;
+            for (long r = 0; r < repeat; r++)
+                sum += times[r];
+            json_object_set_new(lat, "runs", json_integer(repeat));
+            json_object_set_new(lat, "min_us", json_real(times[0]));
+            json_object_set_new(lat, "median_us", json_real(times[repeat / 2]));
+            json_object_set_new(lat, "mean_us", json_real(sum / (double)repeat));
+            json_object_set_new(lat, "max_us", json_real(times[repeat - 1]));
+            json_object_set_new(root, "latency", lat);
+            if (!as_json)
+                printf("latency over %ld runs: min %.2f us, median %.2f us, mean %.2f us, max %.2f us\n",
+                       repeat, times[0], times[repeat / 2], sum / (double)repeat, times[repeat - 1]);
+        }
+        if (as_json) {
+            json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        }
+        json_decref(root);
+    }
+done:
+    for (int k = 0; k < n_inputs; k++)
+        loom_tensor_free(inputs[k].t);
+    free(inputs);
+    free(shapes);
+    free(times);
+    loom_session_free(s);
+    loom_model_free(m);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* main.c - `loom`: the command-line front end of the loom runtime. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: loom [--help] [--version] <command> [<args>]\n"
+    "\n"
+    "Run ONNX models on the reference C backend (more devices to come) and\n"
+    "check the results.\n"
+    "\n"
+    "commands:\n"
+    "  info MODEL        inputs, outputs, operators and parameters of a model\n"
+    "  run MODEL         run a model on .npy inputs and write its outputs\n"
+    "  help [COMMAND]    this text, or a command's own help\n"
+    "\n"
+    "Data goes to stdout, messages to stderr. Exit status: 0 success,\n"
+    "64 usage error, 65 invalid or unsupported model or data, 66 input file\n"
+    "missing or unreadable, 69 device unavailable, 70 internal error,\n"
+    "73 cannot write an output file.\n";
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return LOOM_EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(usage, stdout);
+        return LOOM_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("loom %s\n", loom_version());
+        return LOOM_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        if (argc > 2) {
+            char *sub[] = {argv[2], "--help", NULL};
+            if (strcmp(argv[2], "info") == 0)
+                return loom_cmd_info(2, sub);
+            if (strcmp(argv[2], "run") == 0)
+                return loom_cmd_run(2, sub);
+            return loom_cli_usage_error(NULL, "'%s' is not a loom command.", argv[2]);
+        }
+        fputs(usage, stdout);
+        return LOOM_EXIT_OK;
+    }
+    if (strcmp(cmd, "info") == 0)
+        return loom_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return loom_cmd_run(argc - 1, argv + 1);
+    return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);
+}

@@ -1,0 +1,83 @@
+/*
+ * loom/int8.h - the int8 arithmetic contract, written down once.
+ *
+ * Every level (host C reference, OpenCL C, HLS C, Verilog) computes the
+ * int8 GEMM of the kernel ABI exactly like this, so that every device's
+ * output equals the reference bit for bit:
+ *
+ *   acc[m,n] = bias[n] + sum_k A[m,k] * B[k,n]     int8 x int8 -> int32
+ *   y        = requant(acc, mult[n], shift[n])     int32 -> int8
+ *   out      = act(y)                              ReLU: max(y, 0)
+ *                                                  LUT:  lut[y + 128]
+ *
+ * Quantisation: weights symmetric int8 (zero point 0) with a scale per
+ * output channel n; activations symmetric int8 with one scale per tensor;
+ * bias int32 in the accumulator's scale (in_scale * w_scale[n]).
+ *
+ * Requantisation multiplies by the real factor
+ *     s[n] = in_scale * w_scale[n] / out_scale,  0 < s < 1,
+ * represented as  s ~= mult / 2^(31 + shift)  with
+ *     mult  in [2^30, 2^31)        (a Q0.31 fraction of at least 0.5)
+ *     shift in [0, LOOM_REQUANT_SHIFT_MAX]
+ * and rounds half up (towards +infinity at exactly .5), then saturates:
+ *     y = clamp(((int64)acc * mult + 2^(30 + shift)) >> (31 + shift),
+ *               -128, 127)
+ * where >> is an arithmetic (sign-propagating) shift, i.e. floor division
+ * by a power of two. With |acc| < 2^31, mult < 2^31 and shift <= 31 the
+ * sum stays below 2^63: no intermediate overflows.
+ *
+ * The 256-entry LUT (sigmoid, tanh, GELU, ...) is computed by the host at
+ * quantisation time and is identical on every level.
+ *
+ * This header is plain C99 and also valid OpenCL C and HLS C: it uses no
+ * library beyond <stdint.h> (skipped under OpenCL).
+ */
+#ifndef LOOM_INT8_H
+#define LOOM_INT8_H
+
+#ifdef __OPENCL_C_VERSION__
+typedef long loom_i64_t;
+typedef int loom_i32_t;
+#else
+#include <stdint.h>
+typedef int64_t loom_i64_t;
+typedef int32_t loom_i32_t;
+#endif
+
+#define LOOM_REQUANT_MULT_MIN 0x40000000 /* 2^30 */
+#define LOOM_REQUANT_MULT_MAX 0x7fffffff /* 2^31 - 1 */
+#define LOOM_REQUANT_SHIFT_MAX 31
+
+/* Activation applied after requantisation (the `act` kernel argument). */
+#define LOOM_ACT_NONE 0
+#define LOOM_ACT_RELU 1
+#define LOOM_ACT_LUT 2
+
+/* Saturating requantisation of one accumulator; see above. */
+static inline int loom_requant(loom_i32_t acc, loom_i32_t mult,
+                               loom_i32_t shift)
+{
+    loom_i64_t round = (loom_i64_t)1 << (30 + shift);
+    loom_i64_t v = ((loom_i64_t)acc * (loom_i64_t)mult + round) >> (31 + shift);
+    return v < -128 ? -128 : (v > 127 ? 127 : (int)v);
+}
+
+#ifndef __OPENCL_C_VERSION__
+/* Host-side arguments of the int8 GEMM (same order as the kernel ABI). */
+typedef struct {
+    int64_t M, N, K;
+    const int8_t *A;     /* M x K, row stride lda (elements) */
+    int64_t lda;
+    const int8_t *B;     /* K x N, row stride ldb */
+    int64_t ldb;
+    const int32_t *bias; /* N entries, or NULL for zero */
+    const int32_t *mult; /* N entries, each in [2^30, 2^31) */
+    const int32_t *shift;/* N entries, each in [0, 31] */
+    int8_t *C;           /* M x N, row stride ldc */
+    int64_t ldc;
+    int act;             /* LOOM_ACT_* */
+    const int8_t *lut;   /* 256 entries when act == LOOM_ACT_LUT */
+} loom_gemm_i8_args;
+#endif
+
+#endif /* LOOM_INT8_H */

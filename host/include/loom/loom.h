@@ -1,0 +1,279 @@
+/*
+ * loom.h - the one public header of the loom runtime.
+ *
+ * Pipeline (data flows one way):
+ *   loom_model_load()      import an ONNX file into an immutable model
+ *   loom_session_create()  bind input shapes, run the graph passes (shape
+ *                          inference, constant folding), place nodes on
+ *                          devices and build the execution plan once
+ *   loom_session_run()     run the plan, as many times as you like
+ *
+ * Conventions:
+ *   - Every fallible call returns a loom_status. On failure,
+ *     loom_last_error() gives a one-line message for the calling thread
+ *     saying what failed, where, and the value seen.
+ *   - The library never prints and never aborts on bad input; diagnostics
+ *     go to the log callback installed with loom_log_set().
+ *   - Handles are opaque. Every *_free() accepts NULL.
+ */
+#ifndef LOOM_LOOM_H
+#define LOOM_LOOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LOOM_VERSION_MAJOR 0
+#define LOOM_VERSION_MINOR 1
+#define LOOM_VERSION_PATCH 0
+
+/* "0.1.0" */
+const char *loom_version(void);
+
+/* ---------------------------------------------------------------------- */
+/* Status codes                                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * X(NAME, value, description). Ranges: 0 success, 1-99 general,
+ * 100-199 model/data import, 200-299 devices. Device backends keep their
+ * own native code (OpenCL, XRT) in the error message.
+ */
+#define LOOM_STATUS_MAP(X)                                                   \
+    X(OK, 0, "success")                                                      \
+    X(E_INVALID_ARG, 1, "invalid argument")                                  \
+    X(E_NOMEM, 2, "out of memory")                                           \
+    X(E_IO, 3, "input/output error")                                         \
+    X(E_NOT_FOUND, 4, "file not found")                                      \
+    X(E_INTERNAL, 5, "internal error")                                       \
+    X(E_LIMIT, 6, "size limit exceeded")                                     \
+    X(E_MODEL_INVALID, 100, "invalid model")                                 \
+    X(E_MODEL_UNSUPPORTED, 101, "unsupported model feature")                 \
+    X(E_UNSUPPORTED_OP, 102, "unsupported operator")                         \
+    X(E_SHAPE, 103, "shape mismatch")                                        \
+    X(E_DATA_INVALID, 104, "invalid data file")                              \
+    X(E_DTYPE, 105, "unsupported or mismatched data type")                   \
+    X(E_DEVICE_UNAVAILABLE, 200, "device unavailable")                       \
+    X(E_DEVICE_FAILED, 201, "device failed")
+
+typedef enum {
+#define LOOM__STATUS_ENUM(name, value, text) LOOM_##name = value,
+    LOOM_STATUS_MAP(LOOM__STATUS_ENUM)
+#undef LOOM__STATUS_ENUM
+} loom_status;
+
+/* Description of a status ("invalid model"); "unknown status" otherwise. */
+const char *loom_strerror(loom_status status);
+/* Symbolic name of a status ("E_MODEL_INVALID"). */
+const char *loom_status_name(loom_status status);
+/*
+ * The message of the last failing call on this thread, e.g.
+ *   model.onnx: initializer "W1": raw_data is 4 bytes, expected 4000
+ * Empty string when no call has failed yet. Valid until the next call.
+ */
+const char *loom_last_error(void);
+
+/* ---------------------------------------------------------------------- */
+/* Logging                                                                 */
+/* ---------------------------------------------------------------------- */
+
+typedef enum {
+    LOOM_LOG_ERROR = 0,
+    LOOM_LOG_WARN = 1,
+    LOOM_LOG_INFO = 2,
+    LOOM_LOG_DEBUG = 3
+} loom_log_level;
+
+typedef void (*loom_log_fn)(loom_log_level level, const char *message,
+                            void *user);
+
+/* Install a log callback (NULL silences the library, the default).
+ * Messages above max_level are not formatted at all. */
+void loom_log_set(loom_log_fn fn, loom_log_level max_level, void *user);
+const char *loom_log_level_name(loom_log_level level);
+
+/* ---------------------------------------------------------------------- */
+/* Data types and tensors                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* Values follow ONNX TensorProto.DataType. */
+#define LOOM_DTYPE_MAP(X)                                                    \
+    X(F32, 1, float, "float32")                                              \
+    X(U8, 2, uint8_t, "uint8")                                               \
+    X(I8, 3, int8_t, "int8")                                                 \
+    X(I32, 6, int32_t, "int32")                                              \
+    X(I64, 7, int64_t, "int64")                                              \
+    X(BOOL, 9, uint8_t, "bool")
+
+typedef enum {
+    LOOM_DTYPE_INVALID = 0,
+#define LOOM__DTYPE_ENUM(name, value, ctype, text) LOOM_##name = value,
+    LOOM_DTYPE_MAP(LOOM__DTYPE_ENUM)
+#undef LOOM__DTYPE_ENUM
+} loom_dtype;
+
+/* "float32", ...; "invalid" for anything else. */
+const char *loom_dtype_name(loom_dtype dtype);
+/* Bytes per element; 0 for an unsupported dtype. */
+size_t loom_dtype_size(loom_dtype dtype);
+
+#define LOOM_MAX_RANK 8
+
+/* A dense, C-order host tensor that owns its data. */
+typedef struct loom_tensor loom_tensor;
+
+/* Zero-filled tensor. dims may be NULL when rank is 0 (a scalar). */
+loom_status loom_tensor_create(loom_dtype dtype, int rank, const int64_t *dims,
+                               loom_tensor **out);
+void loom_tensor_free(loom_tensor *t);
+loom_dtype loom_tensor_dtype(const loom_tensor *t);
+int loom_tensor_rank(const loom_tensor *t);
+const int64_t *loom_tensor_dims(const loom_tensor *t);
+int64_t loom_tensor_numel(const loom_tensor *t);
+size_t loom_tensor_nbytes(const loom_tensor *t);
+void *loom_tensor_data(loom_tensor *t);
+const void *loom_tensor_cdata(const loom_tensor *t);
+
+/* .npy files (format 1.0-3.0; float32, int8, int32, int64, plus uint8 and
+ * bool; little-endian, C order). The file is validated like any untrusted
+ * input. Saving writes a temporary file and renames it into place, so a
+ * failed save never leaves a half-written file. */
+loom_status loom_npy_load(const char *path, loom_tensor **out);
+loom_status loom_npy_save(const char *path, const loom_tensor *t);
+
+/* ---------------------------------------------------------------------- */
+/* Models                                                                  */
+/* ---------------------------------------------------------------------- */
+
+typedef struct loom_model loom_model;
+
+typedef struct {
+    /* Largest model file accepted, bytes (0: 2 GiB, the protobuf limit). */
+    size_t max_file_bytes;
+    /* Deepest protobuf message nesting accepted (0: 64). */
+    int max_nesting;
+    /* Largest single tensor accepted, bytes, initializers and external
+     * data included (0: 4 GiB). */
+    uint64_t max_tensor_bytes;
+} loom_load_options;
+
+/* Import an ONNX model. opts may be NULL for defaults. External data is
+ * read from files inside the model's folder only. */
+loom_status loom_model_load(const char *path, const loom_load_options *opts,
+                            loom_model **out);
+/* Import from memory. name labels error messages; base_dir is the folder
+ * external data is confined to (NULL: external data is refused). */
+loom_status loom_model_load_buffer(const void *data, size_t size,
+                                   const char *name, const char *base_dir,
+                                   const loom_load_options *opts,
+                                   loom_model **out);
+void loom_model_free(loom_model *m);
+
+/* Declared type of a graph input or output. A dim of -1 is symbolic and
+ * dim_params[i] names it ("batch"), or is NULL when unnamed. */
+typedef struct {
+    const char *name;
+    loom_dtype dtype;
+    int rank;
+    int64_t dims[LOOM_MAX_RANK];
+    const char *dim_params[LOOM_MAX_RANK];
+} loom_value_info;
+
+typedef struct {
+    int64_t ir_version;
+    int64_t opset;           /* default-domain opset */
+    const char *producer;    /* "pytorch", or "" */
+    const char *producer_version;
+    size_t node_count;
+    size_t param_count;      /* initializer tensors */
+    uint64_t param_elements; /* their elements */
+    uint64_t param_bytes;    /* their bytes */
+} loom_model_summary;
+
+void loom_model_summary_get(const loom_model *m, loom_model_summary *out);
+size_t loom_model_input_count(const loom_model *m);
+size_t loom_model_output_count(const loom_model *m);
+/* Fill *out for input/output i; the strings live as long as the model. */
+loom_status loom_model_input(const loom_model *m, size_t i,
+                             loom_value_info *out);
+loom_status loom_model_output(const loom_model *m, size_t i,
+                              loom_value_info *out);
+/* Op types used by the graph, in first-use order, with their counts. */
+size_t loom_model_op_type_count(const loom_model *m);
+loom_status loom_model_op_type(const loom_model *m, size_t i,
+                               const char **op_type, size_t *count);
+
+/* ---------------------------------------------------------------------- */
+/* Sessions: a model specialised to input shapes, planned, ready to run     */
+/* ---------------------------------------------------------------------- */
+
+typedef struct loom_session loom_session;
+
+/* Concrete shape for one graph input. */
+typedef struct {
+    const char *name;
+    int rank;
+    const int64_t *dims;
+} loom_input_shape;
+
+typedef struct {
+    /* Shapes for inputs with symbolic dims. Inputs not listed keep their
+     * declared shape, with every symbolic dim set to 1. */
+    const loom_input_shape *input_shapes;
+    size_t input_shape_count;
+} loom_session_options;
+
+/* The session keeps its own reference to everything it needs from the
+ * model; the model may be freed afterwards. opts may be NULL. */
+loom_status loom_session_create(const loom_model *m,
+                                const loom_session_options *opts,
+                                loom_session **out);
+void loom_session_free(loom_session *s);
+
+size_t loom_session_input_count(const loom_session *s);
+size_t loom_session_output_count(const loom_session *s);
+/* Name and concrete shape of input/output i. */
+loom_status loom_session_input(const loom_session *s, size_t i,
+                               loom_value_info *out);
+loom_status loom_session_output(const loom_session *s, size_t i,
+                                loom_value_info *out);
+/* Number of nodes left to execute after constant folding. */
+size_t loom_session_node_count(const loom_session *s);
+
+/* Copy t into the input called name; its dtype and shape must match. */
+loom_status loom_session_set_input(loom_session *s, const char *name,
+                                   const loom_tensor *t);
+/* Same, for input i, copying size bytes from data (must equal the
+ * input's byte size). The fast path for repeated inference. */
+loom_status loom_session_set_input_data(loom_session *s, size_t i,
+                                        const void *data, size_t size);
+loom_status loom_session_run(loom_session *s);
+/* Output i after the last run; owned by the session, overwritten by the
+ * next run. NULL when i is out of range. */
+const loom_tensor *loom_session_output_tensor(const loom_session *s,
+                                              size_t i);
+
+/* ---------------------------------------------------------------------- */
+/* int8 GEMM of the kernel ABI (see loom/int8.h for the arithmetic)         */
+/* ---------------------------------------------------------------------- */
+
+#include "loom/int8.h"
+
+/* Reference implementation of the accelerated int8 operation:
+ *   C[M,N] = act( requant( A[M,K] . B[K,N] + bias[N] ) )
+ * Returns LOOM_E_INVALID_ARG (with a message) for bad arguments. */
+loom_status loom_gemm_i8_ref(const loom_gemm_i8_args *args);
+
+/* Represent a real requantisation scale s in (0, 1) as mult / 2^(31+shift)
+ * with mult in [2^30, 2^31) and shift in [0, 31], rounding mult to nearest.
+ * LOOM_E_INVALID_ARG when s is outside the representable range. */
+loom_status loom_requant_from_scale(double scale, int32_t *mult, int32_t *shift);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOOM_LOOM_H */

@@ -1,0 +1,262 @@
+/* ref-elementwise.c - broadcasting binary ops, Where, unary math, Clip,
+ * Cast, copies (Identity, Reshape, ...), Dropout and Expand. */
+#include <math.h>
+#include <string.h>
+
+#include "backends/ref/ref-impl.h"
+
+/* Y[o] = EXPR(x0, x1) over the broadcast of A and B. */
+#define BINARY_LOOP(TA, TB, TY, EXPR)                                                  \
+    do {                                                                               \
+        const TA *A_ = in[0]->data;                                                    \
+        const TB *B_ = in[1]->data;                                                    \
+        TY *Y_ = out[0]->data;                                                         \
+        loom__bcast_it it_;                                                            \
+        int64_t off_[3], o_ = 0;                                                       \
+        loom__bcast_begin(&it_, out[0], in, 2);                                        \
+        while (loom__bcast_row(&it_, off_))                                            \
+            for (int64_t j_ = 0; j_ < it_.row_len; j_++) {                             \
+                TA x0 = A_[off_[0] + j_ * it_.inner[0]];                               \
+                TB x1 = B_[off_[1] + j_ * it_.inner[1]];                               \
+                Y_[o_++] = (TY)(EXPR);                                                 \
+            }                                                                          \
+    } while (0)
+
+/* One arithmetic op for one dtype. */
+#define FLOAT_CASES(T)                                                                 \
+    switch (n->op) {                                                                   \
+    case LOOM__OP_Add: BINARY_LOOP(T, T, T, x0 + x1); break;                           \
+    case LOOM__OP_Sub: BINARY_LOOP(T, T, T, x0 - x1); break;                           \
+    case LOOM__OP_Mul: BINARY_LOOP(T, T, T, x0 * x1); break;                           \
+    case LOOM__OP_Div: BINARY_LOOP(T, T, T, x0 / x1); break;                           \
+    case LOOM__OP_Equal: BINARY_LOOP(T, T, uint8_t, x0 == x1); break;                  \
+    case LOOM__OP_Less: BINARY_LOOP(T, T, uint8_t, x0 < x1); break;                    \
+    case LOOM__OP_Greater: BINARY_LOOP(T, T, uint8_t, x0 > x1); break;                 \
+    default: return loom__err(LOOM_E_INTERNAL, "binary op %s", loom__op_name(n->op));  \
+    }
+
+/* Integers wrap on overflow (computed unsigned), and divide truncating
+ * toward zero like C and onnxruntime; MIN / -1 wraps instead of trapping. */
+#define INT_CASES(T, UT)                                                               \
+    switch (n->op) {                                                                   \
+    case LOOM__OP_Add: BINARY_LOOP(T, T, T, (UT)x0 + (UT)x1); break;                   \
+    case LOOM__OP_Sub: BINARY_LOOP(T, T, T, (UT)x0 - (UT)x1); break;                   \
+    case LOOM__OP_Mul: BINARY_LOOP(T, T, T, (UT)x0 * (UT)x1); break;                   \
+    case LOOM__OP_Div: BINARY_LOOP(T, T, T, x1 == -1 ? (T)(0 - (UT)x0) : x0 / x1); break; \
+    case LOOM__OP_Equal: BINARY_LOOP(T, T, uint8_t, x0 == x1); break;                  \
+    case LOOM__OP_Less: BINARY_LOOP(T, T, uint8_t, x0 < x1); break;                    \
+    case LOOM__OP_Greater: BINARY_LOOP(T, T, uint8_t, x0 > x1); break;                 \
+    default: return loom__err(LOOM_E_INTERNAL, "binary op %s", loom__op_name(n->op));  \
+    }
+
+static bool has_zero(const loom_tensor *t)
+{
+    for (int64_t i = 0; i < t->numel; i++) {
+        if (t->dtype == LOOM_I32 ? ((const int32_t *)t->data)[i] == 0
+                                 : ((const int64_t *)t->data)[i] == 0)
+            return true;
+    }
+    return false;
+}
+
+loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in,
+                             loom_tensor *const *out)
+{
+    if (n->op == LOOM__OP_Pow) {
+        switch (in[1]->dtype) {
+        case LOOM_F32: BINARY_LOOP(float, float, float, powf(x0, x1)); break;
+        case LOOM_I32: BINARY_LOOP(float, int32_t, float, powf(x0, (float)x1)); break;
+        case LOOM_I64: BINARY_LOOP(float, int64_t, float, powf(x0, (float)x1)); break;
+        default: return loom__err(LOOM_E_DTYPE, "Pow exponent dtype %s", loom_dtype_name(in[1]->dtype));
+        }
+        return LOOM_OK;
+    }
+    /* integer division truncates toward zero (as C, and onnxruntime) */
+    if (n->op == LOOM__OP_Div && in[0]->dtype != LOOM_F32 && has_zero(in[1]))
+        return loom__err(LOOM_E_DATA_INVALID, "integer division by zero");
+    switch (in[0]->dtype) {
+    case LOOM_F32: FLOAT_CASES(float); break;
+    case LOOM_I32: INT_CASES(int32_t, uint32_t); break;
+    case LOOM_I64: INT_CASES(int64_t, uint64_t); break;
+    default: return loom__err(LOOM_E_DTYPE, "%s on %s", loom__op_name(n->op), loom_dtype_name(in[0]->dtype));
+    }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_where(const loom__node *n, const loom_tensor *const *in,
+                            loom_tensor *const *out)
+{
+    size_t es = loom_dtype_size(out[0]->dtype);
+    const uint8_t *c = in[0]->data;
+    const char *x = in[1]->data, *y = in[2]->data;
+    char *dst = out[0]->data;
+    loom__bcast_it it;
+    int64_t off[3], o = 0;
+    (void)n;
+    loom__bcast_begin(&it, out[0], in, 3);
+    while (loom__bcast_row(&it, off))
+        for (int64_t j = 0; j < it.row_len; j++, o++) {
+            bool pick_x = c[off[0] + j * it.inner[0]] != 0;
+            const char *src = pick_x ? x + (off[1] + j * it.inner[1]) * (int64_t)es
+                                     : y + (off[2] + j * it.inner[2]) * (int64_t)es;
+            memcpy(dst + o * (int64_t)es, src, es);
+        }
+    return LOOM_OK;
+}
+
+static float sigmoidf(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+#define UNARY_LOOP(T, EXPR)                                                            \
+    do {                                                                               \
+        const T *X_ = in[0]->data;                                                     \
+        T *Y_ = out[0]->data;                                                          \
+        for (int64_t i_ = 0; i_ < in[0]->numel; i_++) {                                \
+            T x = X_[i_];                                                              \
+            Y_[i_] = (T)(EXPR);                                                        \
+        }                                                                              \
+    } while (0)
+
+#define INT_UNARY_CASES(T, UT)                                                         \
+    switch (n->op) {                                                                   \
+    case LOOM__OP_Abs: UNARY_LOOP(T, x < 0 ? 0 - (UT)x : (UT)x); break;                \
+    case LOOM__OP_Neg: UNARY_LOOP(T, 0 - (UT)x); break;                                \
+    case LOOM__OP_Relu: UNARY_LOOP(T, x < 0 ? 0 : x); break;                           \
+    default: return loom__err(LOOM_E_DTYPE, "%s on integers", loom__op_name(n->op));   \
+    }
+
+loom_status loom__ref_unary(const loom__node *n, const loom_tensor *const *in,
+                            loom_tensor *const *out)
+{
+    switch (in[0]->dtype) {
+    case LOOM_F32:
+        switch (n->op) {
+        case LOOM__OP_Sqrt: UNARY_LOOP(float, sqrtf(x)); break;
+        case LOOM__OP_Erf: UNARY_LOOP(float, erff(x)); break;
+        case LOOM__OP_Relu: UNARY_LOOP(float, x > 0.0f ? x : 0.0f); break;
+        case LOOM__OP_Sigmoid: UNARY_LOOP(float, sigmoidf(x)); break;
+        case LOOM__OP_Tanh: UNARY_LOOP(float, tanhf(x)); break;
+        case LOOM__OP_Abs: UNARY_LOOP(float, fabsf(x)); break;
+        case LOOM__OP_Neg: UNARY_LOOP(float, -x); break;
+        case LOOM__OP_Exp: UNARY_LOOP(float, expf(x)); break;
+        case LOOM__OP_Log: UNARY_LOOP(float, logf(x)); break;
+        case LOOM__OP_Reciprocal: UNARY_LOOP(float, 1.0f / x); break;
+        default: return loom__err(LOOM_E_INTERNAL, "unary op %s", loom__op_name(n->op));
+        }
+        break;
+    case LOOM_I32: INT_UNARY_CASES(int32_t, uint32_t); break;
+    case LOOM_I64: INT_UNARY_CASES(int64_t, uint64_t); break;
+    default: return loom__err(LOOM_E_DTYPE, "%s on %s", loom__op_name(n->op), loom_dtype_name(in[0]->dtype));
+    }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_clip(const loom__node *n, const loom_tensor *const *in,
+                           loom_tensor *const *out)
+{
+    float lo = n->p.clip.min, hi = n->p.clip.max;
+    UNARY_LOOP(float, x < lo ? lo : (x > hi ? hi : x));
+    return LOOM_OK;
+}
+
+/* Element i of t as double / as int64 (exact for every integer dtype). */
+static double load_f64(const loom_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case LOOM_F32: return ((const float *)t->data)[i];
+    case LOOM_I8: return ((const int8_t *)t->data)[i];
+    case LOOM_U8: case LOOM_BOOL: return ((const uint8_t *)t->data)[i];
+    case LOOM_I32: return ((const int32_t *)t->data)[i];
+    case LOOM_I64: return (double)((const int64_t *)t->data)[i];
+    default: return 0;
+    }
+}
+
+static int64_t load_i64(const loom_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case LOOM_I8: return ((const int8_t *)t->data)[i];
+    case LOOM_U8: case LOOM_BOOL: return ((const uint8_t *)t->data)[i];
+    case LOOM_I32: return ((const int32_t *)t->data)[i];
+    case LOOM_I64: return ((const int64_t *)t->data)[i];
+    default: {
+        /* float -> integer: truncate toward zero, NaN -> 0, saturate */
+        double v = ((const float *)t->data)[i];
+        if (v != v)
+            return 0;
+        if (v >= 9.2233720368547758e18)
+            return INT64_MAX;
+        if (v <= -9.2233720368547758e18)
+            return INT64_MIN;
+        return (int64_t)v;
+    }
+    }
+}
+
+loom_status loom__ref_cast(const loom__node *n, const loom_tensor *const *in,
+                           loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0];
+    loom_tensor *y = out[0];
+    (void)n;
+    for (int64_t i = 0; i < x->numel; i++) {
+        switch (y->dtype) {
+        case LOOM_F32:
+            ((float *)y->data)[i] = x->dtype == LOOM_I64 ? (float)((const int64_t *)x->data)[i]
+                                                         : (float)load_f64(x, i);
+            break;
+        case LOOM_BOOL:
+            ((uint8_t *)y->data)[i] = x->dtype == LOOM_F32 ? load_f64(x, i) != 0.0 : load_i64(x, i) != 0;
+            break;
+        default: {
+            /* integer targets wrap modulo 2^bits, as numpy's astype */
+            uint64_t v = (uint64_t)load_i64(x, i);
+            if (y->dtype == LOOM_I8 || y->dtype == LOOM_U8)
+                ((uint8_t *)y->data)[i] = (uint8_t)v;
+            else if (y->dtype == LOOM_I32)
+                ((uint32_t *)y->data)[i] = (uint32_t)v;
+            else
+                ((uint64_t *)y->data)[i] = v;
+            break;
+        }
+        }
+    }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_copy(const loom__node *n, const loom_tensor *const *in,
+                           loom_tensor *const *out)
+{
+    (void)n;
+    if (out[0]->nbytes != in[0]->nbytes)
+        return loom__err(LOOM_E_INTERNAL, "copy of %zu bytes into %zu", in[0]->nbytes, out[0]->nbytes);
+    memcpy(out[0]->data, in[0]->data, in[0]->nbytes);
+    return LOOM_OK;
+}
+
+loom_status loom__ref_dropout(const loom__node *n, const loom_tensor *const *in,
+                              loom_tensor *const *out)
+{
+    loom_status st = loom__ref_copy(n, in, out);
+    if (st == LOOM_OK && n->n_outputs > 1 && out[1])
+        memset(out[1]->data, 1, out[1]->nbytes);
+    return st;
+}
+
+loom_status loom__ref_expand(const loom__node *n, const loom_tensor *const *in,
+                             loom_tensor *const *out)
+{
+    loom__bcast_it it;
+    size_t es = loom_dtype_size(in[0]->dtype);
+    int64_t off[3], o = 0;
+    char *dst = out[0]->data;
+    const char *src = in[0]->data;
+    (void)n;
+    loom__bcast_begin(&it, out[0], in, 1);
+    while (loom__bcast_row(&it, off))
+        for (int64_t j = 0; j < it.row_len; j++, o++)
+            memcpy(dst + o * (int64_t)es, src + (off[0] + j * it.inner[0]) * (int64_t)es, es);
+    return LOOM_OK;
+}

@@ -1,0 +1,66 @@
+/* ref-impl.h - helpers shared by the reference kernels. */
+#ifndef LOOM_REF_IMPL_H
+#define LOOM_REF_IMPL_H
+
+#include "backends/ref/ref.h"
+
+/*
+ * Row-wise iteration of an output shape with up to three broadcast
+ * inputs. Each call of loom__bcast_row() yields the element offset of
+ * every input at the start of the next row (the last output dim); within
+ * a row, input k advances by inner[k] (0 when broadcast).
+ */
+typedef struct {
+    int rank;                        /* >= 1 */
+    int n_in;
+    int64_t dims[LOOM_MAX_RANK];
+    int64_t strides[3][LOOM_MAX_RANK];
+    int64_t idx[LOOM_MAX_RANK];
+    int64_t off[3];
+    int64_t row_len;                 /* dims[rank-1] */
+    int64_t inner[3];
+    int64_t rows_left;
+} loom__bcast_it;
+
+void loom__bcast_begin(loom__bcast_it *it, const loom_tensor *out, const loom_tensor *const *in,
+                       int n_in);
+bool loom__bcast_row(loom__bcast_it *it, int64_t *off);
+
+/* Copy an n-d view: dst gets dims (C order), element i of dst comes from
+ * src[src_offset + sum(idx[d] * src_strides[d])] (strides in elements,
+ * may be 0 or negative). */
+void loom__strided_copy(void *dst, const void *src, size_t esize, int rank, const int64_t *dims,
+                        const int64_t *src_strides, int64_t src_offset);
+
+/* C-order element strides of a shape. */
+void loom__contiguous_strides(int rank, const int64_t *dims, int64_t *strides);
+
+/* Product of dims[from..to). */
+int64_t loom__span(const int64_t *dims, int from, int to);
+
+/* Kernel families. */
+loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_where(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_unary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_clip(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_cast(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_copy(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_dropout(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_expand(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_gemm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_matmul(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_softmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_layernorm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_batchnorm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_reduce_mean(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_global_avg_pool(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_pad(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_transpose(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_concat(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_split(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_slice(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_gather(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+
+#endif /* LOOM_REF_IMPL_H */

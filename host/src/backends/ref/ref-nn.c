@@ -1,0 +1,281 @@
+/* ref-nn.c - Softmax, LayerNormalization, BatchNormalization, ReduceMean,
+ * Conv and the pools, as direct loops. Spatial ops treat 1-D and 2-D
+ * inputs as 3-D with leading unit dims. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/ref/ref-impl.h"
+
+loom_status loom__ref_softmax(const loom__node *n, const loom_tensor *const *in,
+                              loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0];
+    const float *X = x->data;
+    float *Y = out[0]->data;
+    int axis = (int)n->p.softmax.axis;
+    /* opset < 13 flattens to [outer, everything from axis]; later opsets
+     * normalise along the one axis */
+    int64_t outer = loom__span(x->dims, 0, axis);
+    int64_t len = n->p.softmax.legacy ? loom__span(x->dims, axis, x->rank) : x->dims[axis];
+    int64_t inner = n->p.softmax.legacy ? 1 : loom__span(x->dims, axis + 1, x->rank);
+
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            const float *xs = X + o * len * inner + i;
+            float *ys = Y + o * len * inner + i;
+            float mx = -INFINITY;
+            double sum = 0.0;
+            for (int64_t k = 0; k < len; k++)
+                mx = xs[k * inner] > mx ? xs[k * inner] : mx;
+            for (int64_t k = 0; k < len; k++) {
+                float e = expf(xs[k * inner] - mx);
+                ys[k * inner] = e;
+                sum += e;
+            }
+            for (int64_t k = 0; k < len; k++)
+                ys[k * inner] = (float)(ys[k * inner] / sum);
+        }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_layernorm(const loom__node *n, const loom_tensor *const *in,
+                                loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0];
+    const float *X = x->data, *S = in[1]->data, *B = in[2] ? in[2]->data : NULL;
+    float *Y = out[0]->data;
+    float *mean_out = n->n_outputs > 1 && out[1] ? out[1]->data : NULL;
+    float *inv_out = n->n_outputs > 2 && out[2] ? out[2]->data : NULL;
+    int axis = (int)n->p.norm.axis;
+    int64_t outer = loom__span(x->dims, 0, axis), len = loom__span(x->dims, axis, x->rank);
+
+    for (int64_t o = 0; o < outer; o++) {
+        const float *xs = X + o * len;
+        float *ys = Y + o * len;
+        double mean = 0.0, var = 0.0, inv;
+        for (int64_t k = 0; k < len; k++)
+            mean += xs[k];
+        mean /= (double)(len ? len : 1);
+        for (int64_t k = 0; k < len; k++)
+            var += ((double)xs[k] - mean) * ((double)xs[k] - mean);
+        var /= (double)(len ? len : 1);
+        inv = 1.0 / sqrt(var + (double)n->p.norm.epsilon);
+        for (int64_t k = 0; k < len; k++)
+            ys[k] = (float)(((double)xs[k] - mean) * inv * S[k] + (B ? B[k] : 0.0f));
+        if (mean_out)
+            mean_out[o] = (float)mean;
+        if (inv_out)
+            inv_out[o] = (float)inv;
+    }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_batchnorm(const loom__node *n, const loom_tensor *const *in,
+                                loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0];
+    const float *X = x->data, *scale = in[1]->data, *bias = in[2]->data;
+    const float *mean = in[3]->data, *var = in[4]->data;
+    float *Y = out[0]->data;
+    int64_t N = x->dims[0], C = x->dims[1], inner = loom__span(x->dims, 2, x->rank);
+
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t c = 0; c < C; c++) {
+            double inv = 1.0 / sqrt((double)var[c] + (double)n->p.bn.epsilon);
+            const float *xs = X + (b * C + c) * inner;
+            float *ys = Y + (b * C + c) * inner;
+            for (int64_t k = 0; k < inner; k++)
+                ys[k] = (float)(((double)xs[k] - mean[c]) * inv * scale[c] + bias[c]);
+        }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_reduce_mean(const loom__node *n, const loom_tensor *const *in,
+                                  loom_tensor *const *out)
+{
+    const loom__reduce_params *p = &n->p.reduce;
+    const loom_tensor *x = in[0];
+    const float *X = x->data;
+    float *Y = out[0]->data;
+    int64_t ostride[LOOM_MAX_RANK], idx[LOOM_MAX_RANK] = {0}, off = 0, count = 1, s = 1;
+    int64_t onumel = out[0]->numel;
+    bool reduced[LOOM_MAX_RANK] = {false};
+    double *acc;
+
+    for (int k = 0; k < p->naxes; k++) {
+        reduced[p->axes[k]] = true;
+        count *= x->dims[p->axes[k]];
+    }
+    /* output element stride for each input dim; 0 along reduced dims */
+    for (int d = x->rank - 1; d >= 0; d--) {
+        ostride[d] = reduced[d] ? 0 : s;
+        if (!reduced[d])
+            s *= x->dims[d];
+    }
+    acc = calloc((size_t)(onumel ? onumel : 1), sizeof *acc);
+    if (!acc)
+        return loom__err(LOOM_E_NOMEM, "ReduceMean: out of memory");
+    for (int64_t i = 0; i < x->numel; i++) {
+        acc[off] += X[i];
+        for (int d = x->rank - 1; d >= 0; d--) {
+            idx[d]++;
+            off += ostride[d];
+            if (idx[d] < x->dims[d])
+                break;
+            off -= ostride[d] * x->dims[d];
+            idx[d] = 0;
+        }
+    }
+    for (int64_t i = 0; i < onumel; i++)
+        Y[i] = count ? (float)(acc[i] / (double)count) : NAN;
+    free(acc);
+    return LOOM_OK;
+}
+
+/* Window geometry padded to 3 spatial dims (leading dims of size 1). */
+typedef struct {
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+} geom3;
+
+static void geom_init(geom3 *g, const loom_tensor *x, const loom_tensor *y, int spatial,
+                      const int64_t *kernel, const int64_t *strides, const int64_t *dilations,
+                      const int64_t *pads)
+{
+    for (int i = 0; i < 3; i++) {
+        int j = i - (3 - spatial); /* index into the op's spatial dims */
+        g->in[i] = j >= 0 ? x->dims[2 + j] : 1;
+        g->out[i] = j >= 0 ? y->dims[2 + j] : 1;
+        g->k[i] = j >= 0 ? kernel[j] : 1;
+        g->s[i] = j >= 0 ? strides[j] : 1;
+        g->d[i] = j >= 0 ? dilations[j] : 1;
+        g->pb[i] = j >= 0 ? pads[j] : 0;
+        g->pe[i] = j >= 0 ? pads[j + spatial] : 0;
+    }
+}
+
+loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in,
+                           loom_tensor *const *out)
+{
+    const loom__conv_params *p = &n->p.conv;
+    const loom_tensor *x = in[0], *w = in[1], *b = n->n_inputs > 2 ? in[2] : NULL;
+    const float *X = x->data, *W = w->data, *B = b ? b->data : NULL;
+    float *Y = out[0]->data;
+    int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = p->group;
+    int64_t cg = C / G, mg = M / G;
+    geom3 g;
+
+    geom_init(&g, x, out[0], p->spatial, p->kernel, p->strides, p->dilations, p->pads);
+    for (int64_t bn = 0; bn < N; bn++)
+        for (int64_t m = 0; m < M; m++) {
+            int64_t grp = m / mg;
+            for (int64_t od = 0; od < g.out[0]; od++)
+                for (int64_t oh = 0; oh < g.out[1]; oh++)
+                    for (int64_t ow = 0; ow < g.out[2]; ow++) {
+                        double acc = B ? B[m] : 0.0;
+                        for (int64_t c = 0; c < cg; c++)
+                            for (int64_t kd = 0; kd < g.k[0]; kd++) {
+                                int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+                                if (id < 0 || id >= g.in[0])
+                                    continue;
+                                for (int64_t kh = 0; kh < g.k[1]; kh++) {
+                                    int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                                    if (ih < 0 || ih >= g.in[1])
+                                        continue;
+                                    for (int64_t kw = 0; kw < g.k[2]; kw++) {
+                                        int64_t iw = ow * g.s[2] - g.pb[2] + kw * g.d[2];
+                                        if (iw < 0 || iw >= g.in[2])
+                                            continue;
+                                        acc += (double)X[(((bn * C + grp * cg + c) * g.in[0] + id) *
+                                                              g.in[1] + ih) * g.in[2] + iw] *
+                                               (double)W[(((m * cg + c) * g.k[0] + kd) * g.k[1] + kh) *
+                                                             g.k[2] + kw];
+                                    }
+                                }
+                            }
+                        Y[(((bn * M + m) * g.out[0] + od) * g.out[1] + oh) * g.out[2] + ow] = (float)acc;
+                    }
+        }
+    return LOOM_OK;
+}
+
+/* One pooling window along one dim: [lo, hi) in input coordinates and
+ * the element count PyTorch divides by with count_include_pad (the window
+ * clipped to the padded extent). */
+static void pool_range(const geom3 *g, int i, int64_t o, int64_t *lo, int64_t *hi, int64_t *padded)
+{
+    int64_t start = o * g->s[i] - g->pb[i];
+    int64_t end = start + (g->k[i] - 1) * g->d[i] + 1;
+    int64_t pend = end < g->in[i] + g->pe[i] ? end : g->in[i] + g->pe[i];
+    *padded = pend - start;
+    *lo = start;
+    *hi = end;
+}
+
+loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in,
+                           loom_tensor *const *out)
+{
+    const loom__pool_params *p = &n->p.pool;
+    const loom_tensor *x = in[0];
+    const float *X = x->data;
+    float *Y = out[0]->data;
+    int64_t planes = x->dims[0] * x->dims[1];
+    bool is_max = n->op == LOOM__OP_MaxPool;
+    geom3 g;
+
+    geom_init(&g, x, out[0], p->spatial, p->kernel, p->strides, p->dilations, p->pads);
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const float *xp = X + pl * g.in[0] * g.in[1] * g.in[2];
+        float *yp = Y + pl * g.out[0] * g.out[1] * g.out[2];
+        for (int64_t od = 0; od < g.out[0]; od++)
+            for (int64_t oh = 0; oh < g.out[1]; oh++)
+                for (int64_t ow = 0; ow < g.out[2]; ow++) {
+                    int64_t lo[3], hi[3], padded[3], o[3] = {od, oh, ow}, real = 0;
+                    double sum = 0.0;
+                    float mx = -INFINITY;
+                    for (int i = 0; i < 3; i++)
+                        pool_range(&g, i, o[i], &lo[i], &hi[i], &padded[i]);
+                    for (int64_t id = lo[0]; id < hi[0]; id += g.d[0]) {
+                        if (id < 0 || id >= g.in[0])
+                            continue;
+                        for (int64_t ih = lo[1]; ih < hi[1]; ih += g.d[1]) {
+                            if (ih < 0 || ih >= g.in[1])
+                                continue;
+                            for (int64_t iw = lo[2]; iw < hi[2]; iw += g.d[2]) {
+                                float v;
+                                if (iw < 0 || iw >= g.in[2])
+                                    continue;
+                                v = xp[(id * g.in[1] + ih) * g.in[2] + iw];
+                                mx = v > mx ? v : mx;
+                                sum += v;
+                                real++;
+                            }
+                        }
+                    }
+                    if (is_max)
+                        yp[(od * g.out[1] + oh) * g.out[2] + ow] = mx;
+                    else {
+                        int64_t div = p->count_include_pad ? padded[0] * padded[1] * padded[2] : real;
+                        yp[(od * g.out[1] + oh) * g.out[2] + ow] = div ? (float)(sum / (double)div) : 0.0f;
+                    }
+                }
+    }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_global_avg_pool(const loom__node *n, const loom_tensor *const *in,
+                                      loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0];
+    const float *X = x->data;
+    float *Y = out[0]->data;
+    int64_t planes = x->dims[0] * x->dims[1], len = loom__span(x->dims, 2, x->rank);
+    (void)n;
+    for (int64_t pl = 0; pl < planes; pl++) {
+        double sum = 0.0;
+        for (int64_t k = 0; k < len; k++)
+            sum += X[pl * len + k];
+        Y[pl] = len ? (float)(sum / (double)len) : NAN;
+    }
+    return LOOM_OK;
+}

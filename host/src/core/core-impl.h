@@ -1,0 +1,74 @@
+/*
+ * core-impl.h - private helpers shared by every module: errors, logging,
+ * checked arithmetic, the tensor struct.
+ */
+#ifndef LOOM_CORE_IMPL_H
+#define LOOM_CORE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loom/loom.h"
+
+#if defined(__GNUC__)
+#define LOOM__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define LOOM__PRINTF(f, a)
+#endif
+
+/* Record a message for loom_last_error() and return status. */
+loom_status loom__err(loom_status status, const char *fmt, ...) LOOM__PRINTF(2, 3);
+/* Prefix the current message with "prefix: " (adds context on the way up). */
+loom_status loom__err_prefix(loom_status status, const char *fmt, ...) LOOM__PRINTF(2, 3);
+void loom__err_clear(void);
+
+void loom__log(loom_log_level level, const char *fmt, ...) LOOM__PRINTF(2, 3);
+
+/* Checked arithmetic: return false on overflow (or a negative operand). */
+static inline bool loom__mul_u64(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool loom__mul_i64(int64_t a, int64_t b, int64_t *out)
+{
+    return a >= 0 && b >= 0 && !__builtin_mul_overflow(a, b, out);
+}
+static inline bool loom__add_u64(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* Element count of a shape; false on overflow, negative dims or a count
+ * above 2^62 (keeps byte counts representable). */
+bool loom__numel(int rank, const int64_t *dims, int64_t *out);
+
+char *loom__strdup(const char *s);
+/* malloc/calloc that fail cleanly for size 0 too (return a unique ptr). */
+void *loom__malloc(size_t n);
+void *loom__calloc(size_t count, size_t size);
+
+/* Tensors are reference counted inside the library so that folded
+ * constants and initializers can be shared between a model and the
+ * sessions made from it. */
+struct loom_tensor {
+    loom_dtype dtype;
+    int rank;
+    int64_t dims[LOOM_MAX_RANK];
+    int64_t numel;
+    size_t nbytes;
+    void *data;
+    int refs;
+};
+
+loom_tensor *loom__tensor_ref(loom_tensor *t);
+/* Tensor with the given shape whose data is uninitialised. */
+loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims,
+                             loom_tensor **out);
+bool loom__dtype_valid(loom_dtype dtype);
+/* Format "[2,3,4]" into buf. */
+const char *loom__shape_str(int rank, const int64_t *dims, char *buf, size_t size);
+
+#define LOOM__SHAPE_STR_MAX 200
+
+#endif /* LOOM_CORE_IMPL_H */

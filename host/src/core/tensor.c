@@ -1,0 +1,165 @@
+/* tensor.c - host tensors, dtypes and shape helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core-impl.h"
+
+const char *loom_dtype_name(loom_dtype dtype)
+{
+    switch (dtype) {
+#define LOOM__CASE(name, value, ctype, text) \
+    case LOOM_##name:                        \
+        return text;
+        LOOM_DTYPE_MAP(LOOM__CASE)
+#undef LOOM__CASE
+    case LOOM_DTYPE_INVALID:
+        break;
+    }
+    return "invalid";
+}
+
+size_t loom_dtype_size(loom_dtype dtype)
+{
+    switch (dtype) {
+#define LOOM__CASE(name, value, ctype, text) \
+    case LOOM_##name:                        \
+        return sizeof(ctype);
+        LOOM_DTYPE_MAP(LOOM__CASE)
+#undef LOOM__CASE
+    case LOOM_DTYPE_INVALID:
+        break;
+    }
+    return 0;
+}
+
+bool loom__dtype_valid(loom_dtype dtype)
+{
+    return loom_dtype_size(dtype) != 0;
+}
+
+bool loom__numel(int rank, const int64_t *dims, int64_t *out)
+{
+    int64_t n = 1;
+    if (rank < 0 || rank > LOOM_MAX_RANK)
+        return false;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 0 || !loom__mul_i64(n, dims[i], &n))
+            return false;
+    }
+    if (n > ((int64_t)1 << 62))
+        return false;
+    *out = n;
+    return true;
+}
+
+const char *loom__shape_str(int rank, const int64_t *dims, char *buf, size_t size)
+{
+    size_t used = 0;
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    used += (size_t)snprintf(buf + used, size - used, "[");
+    for (int i = 0; i < rank && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? ",%lld" : "%lld",
+                                 (long long)dims[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+    return buf;
+}
+
+char *loom__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+void *loom__malloc(size_t n)
+{
+    return malloc(n ? n : 1);
+}
+
+void *loom__calloc(size_t count, size_t size)
+{
+    return calloc(count ? count : 1, size ? size : 1);
+}
+
+loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims,
+                             loom_tensor **out)
+{
+    char sbuf[LOOM__SHAPE_STR_MAX];
+    loom_tensor *t;
+    int64_t numel;
+    uint64_t nbytes;
+
+    *out = NULL;
+    if (!loom__dtype_valid(dtype))
+        return loom__err(LOOM_E_DTYPE, "tensor: unsupported dtype %d", (int)dtype);
+    if (rank < 0 || rank > LOOM_MAX_RANK)
+        return loom__err(LOOM_E_INVALID_ARG, "tensor: rank %d outside [0, %d]",
+                         rank, LOOM_MAX_RANK);
+    if (rank > 0 && !dims)
+        return loom__err(LOOM_E_INVALID_ARG, "tensor: dims is NULL for rank %d", rank);
+    if (!loom__numel(rank, dims, &numel) ||
+        !loom__mul_u64((uint64_t)numel, loom_dtype_size(dtype), &nbytes) ||
+        nbytes > (uint64_t)SIZE_MAX / 2)
+        return loom__err(LOOM_E_LIMIT, "tensor: shape %s is negative or too large",
+                         loom__shape_str(rank, dims, sbuf, sizeof sbuf));
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return loom__err(LOOM_E_NOMEM, "tensor: out of memory");
+    t->data = loom__malloc((size_t)nbytes);
+    if (!t->data) {
+        free(t);
+        return loom__err(LOOM_E_NOMEM, "tensor: cannot allocate %llu bytes for %s",
+                         (unsigned long long)nbytes,
+                         loom__shape_str(rank, dims, sbuf, sizeof sbuf));
+    }
+    t->dtype = dtype;
+    t->rank = rank;
+    for (int i = 0; i < rank; i++)
+        t->dims[i] = dims[i];
+    t->numel = numel;
+    t->nbytes = (size_t)nbytes;
+    t->refs = 1;
+    *out = t;
+    return LOOM_OK;
+}
+
+loom_status loom_tensor_create(loom_dtype dtype, int rank, const int64_t *dims,
+                               loom_tensor **out)
+{
+    loom_status st;
+    if (!out)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_tensor_create: out is NULL");
+    st = loom__tensor_new(dtype, rank, dims, out);
+    if (st == LOOM_OK)
+        memset((*out)->data, 0, (*out)->nbytes);
+    return st;
+}
+
+loom_tensor *loom__tensor_ref(loom_tensor *t)
+{
+    if (t)
+        __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+    return t;
+}
+
+void loom_tensor_free(loom_tensor *t)
+{
+    if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(t->data);
+    free(t);
+}
+
+loom_dtype loom_tensor_dtype(const loom_tensor *t) { return t->dtype; }
+int loom_tensor_rank(const loom_tensor *t) { return t->rank; }
+const int64_t *loom_tensor_dims(const loom_tensor *t) { return t->dims; }
+int64_t loom_tensor_numel(const loom_tensor *t) { return t->numel; }
+size_t loom_tensor_nbytes(const loom_tensor *t) { return t->nbytes; }
+void *loom_tensor_data(loom_tensor *t) { return t->data; }
+const void *loom_tensor_cdata(const loom_tensor *t) { return t->data; }

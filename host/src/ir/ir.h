@@ -1,0 +1,223 @@
+/*
+ * ir.h - the graph IR every stage reads and writes.
+ *
+ * A graph is a list of values (tensors: graph inputs, initializers,
+ * intermediate results) and a list of nodes, each naming its input and
+ * output values by index. Import builds it from ONNX with the declared
+ * shapes; the passes specialise a copy to concrete input shapes, infer
+ * every shape, fold constants and drop dead nodes; the executor runs
+ * what is left.
+ */
+#ifndef LOOM_IR_H
+#define LOOM_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core-impl.h"
+#include "ops/op-list.h"
+
+typedef enum {
+#define LOOM__OP_ENUM(name) LOOM__OP_##name,
+    LOOM__OP_LIST(LOOM__OP_ENUM)
+#undef LOOM__OP_ENUM
+    LOOM__OP_COUNT
+} loom__op;
+
+/* "Gemm" for LOOM__OP_Gemm. */
+const char *loom__op_name(loom__op op);
+/* Lookup by ONNX op type; false when loom does not implement it. */
+bool loom__op_from_name(const char *name, loom__op *out);
+
+typedef enum {
+    LOOM__ATTR_FLOAT,
+    LOOM__ATTR_INT,
+    LOOM__ATTR_STRING,
+    LOOM__ATTR_TENSOR,
+    LOOM__ATTR_FLOATS,
+    LOOM__ATTR_INTS,
+    LOOM__ATTR_OTHER /* graphs, sparse tensors, type protos: never read */
+} loom__attr_type;
+
+typedef struct {
+    char *name;
+    loom__attr_type type;
+    float f;
+    int64_t i;
+    char *s;
+    loom_tensor *t;
+    float *floats;
+    int64_t *ints;
+    size_t count; /* of floats or ints */
+} loom__attr;
+
+/* Parsed attributes, filled by shape inference (ops/infer-*.c) so that
+ * kernels never look at attribute lists at run time. */
+typedef struct {
+    float alpha, beta;
+    bool trans_a, trans_b;
+} loom__gemm_params;
+
+typedef struct {
+    int spatial;                        /* spatial dims (1-3) */
+    int64_t kernel[3], strides[3], dilations[3];
+    int64_t pads[6];                    /* begin..., end... */
+    int64_t group;
+} loom__conv_params;
+
+typedef struct {
+    int spatial;
+    int64_t kernel[3], strides[3], dilations[3];
+    int64_t pads[6];
+    bool count_include_pad;
+} loom__pool_params;
+
+typedef struct {
+    int64_t axis;        /* normalised to [0, rank) */
+    bool legacy;         /* opset < 13: coerce to 2D at axis */
+} loom__softmax_params;
+
+typedef struct {
+    int64_t axis;
+    float epsilon;
+} loom__norm_params;
+
+typedef struct {
+    int naxes;
+    int64_t axes[LOOM_MAX_RANK]; /* sorted, normalised */
+    bool keepdims;
+} loom__reduce_params;
+
+typedef enum { LOOM__PAD_CONSTANT, LOOM__PAD_REFLECT, LOOM__PAD_EDGE } loom__pad_mode;
+
+typedef struct {
+    loom__pad_mode mode;
+    int64_t pads[2 * LOOM_MAX_RANK]; /* begin..., end... (may be negative) */
+    double value;
+} loom__pad_params;
+
+typedef struct {
+    int64_t perm[LOOM_MAX_RANK];
+} loom__transpose_params;
+
+typedef struct {
+    int64_t start[LOOM_MAX_RANK], step[LOOM_MAX_RANK]; /* per input dim */
+} loom__slice_params;
+
+typedef struct {
+    int64_t axis;
+    int64_t sizes[64]; /* Split: sizes of each output */
+} loom__axis_params;
+
+typedef struct {
+    float min, max;
+} loom__clip_params;
+
+typedef struct {
+    loom_dtype to;
+} loom__cast_params;
+
+typedef struct {
+    float epsilon;
+} loom__bn_params;
+
+typedef union {
+    loom__gemm_params gemm;
+    loom__conv_params conv;
+    loom__pool_params pool;
+    loom__softmax_params softmax;
+    loom__norm_params norm;
+    loom__reduce_params reduce;
+    loom__pad_params pad;
+    loom__transpose_params transpose;
+    loom__slice_params slice;
+    loom__axis_params axis;
+    loom__clip_params clip;
+    loom__cast_params cast;
+    loom__bn_params bn;
+} loom__params;
+
+typedef struct {
+    char *name;
+    loom_dtype dtype;     /* LOOM_DTYPE_INVALID until known */
+    int rank;             /* -1 until known */
+    int64_t dims[LOOM_MAX_RANK]; /* -1 for a symbolic dim before specialisation */
+    char *dim_params[LOOM_MAX_RANK];
+    loom_tensor *constant; /* initializer or folded result, else NULL */
+    int producer;         /* node index, -1 for inputs and constants */
+    bool is_input, is_initializer;
+} loom__value;
+
+typedef struct {
+    char *name;           /* may be "" in ONNX; messages then use the index */
+    char *op_type;
+    loom__op op;
+    int *inputs;          /* value indices; -1 for an omitted optional input */
+    int n_inputs;
+    int *outputs;
+    int n_outputs;
+    loom__attr *attrs;
+    int n_attrs;
+    loom__params p;
+    bool dead;            /* folded away or unused */
+} loom__node;
+
+typedef struct loom__graph {
+    char *source;         /* file name for messages */
+    int64_t opset;
+    loom__value *values;
+    int n_values, cap_values;
+    loom__node *nodes;
+    int n_nodes, cap_nodes;
+    int *inputs;          /* graph inputs (not initializers) */
+    int n_inputs;
+    int *outputs;
+    int n_outputs;
+} loom__graph;
+
+loom__graph *loom__graph_new(const char *source);
+void loom__graph_free(loom__graph *g);
+/* Deep copy of the structure; constant tensors are shared by reference. */
+loom_status loom__graph_clone(const loom__graph *g, loom__graph **out);
+
+/* Append a value; returns its index or -1 when out of memory. */
+int loom__graph_add_value(loom__graph *g, const char *name);
+/* Index of the value called name, -1 when none. Linear; import uses its
+ * own hash map. */
+int loom__graph_find_value(const loom__graph *g, const char *name);
+/* Append a node with room for the given inputs/outputs; NULL on OOM. */
+loom__node *loom__graph_add_node(loom__graph *g, int n_inputs, int n_outputs);
+
+/* "node \"conv1\" (Conv)" or "node #3 (Conv)" into buf. */
+const char *loom__node_label(const loom__graph *g, const loom__node *n, char *buf, size_t size);
+#define LOOM__LABEL_MAX 300
+
+/* Sort nodes topologically (stable: keeps file order where legal) and set
+ * producers; fails naming a node on a cycle, a value nobody produces or a
+ * value produced twice. */
+loom_status loom__graph_toposort(loom__graph *g);
+
+/* Attribute access with type checks; the error names node and attribute. */
+const loom__attr *loom__attr_find(const loom__node *n, const char *name);
+loom_status loom__attr_int(const loom__graph *g, const loom__node *n, const char *name,
+                           int64_t def, int64_t *out);
+loom_status loom__attr_float(const loom__graph *g, const loom__node *n, const char *name,
+                             float def, float *out);
+/* *out points into the node; *count is 0 and *out NULL when absent. */
+loom_status loom__attr_ints(const loom__graph *g, const loom__node *n, const char *name,
+                            const int64_t **out, size_t *count);
+loom_status loom__attr_string(const loom__graph *g, const loom__node *n, const char *name,
+                              const char *def, const char **out);
+
+/* Input/output i of node n as a value, NULL when absent. */
+static inline loom__value *loom__in(const loom__graph *g, const loom__node *n, int i)
+{
+    return (i < n->n_inputs && n->inputs[i] >= 0) ? &g->values[n->inputs[i]] : NULL;
+}
+static inline loom__value *loom__out(const loom__graph *g, const loom__node *n, int i)
+{
+    return (i < n->n_outputs && n->outputs[i] >= 0) ? &g->values[n->outputs[i]] : NULL;
+}
+
+#endif /* LOOM_IR_H */

@@ -1,0 +1,464 @@
+/* infer-nn.c - Gemm, MatMul, Softmax, normalisations, ReduceMean,
+ * convolution and pooling. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+static loom_status infer_gemm(loom__graph *g, loom__node *n)
+{
+    loom__gemm_params *p = &n->p.gemm;
+    const loom__value *a, *b, *c;
+    int64_t ta, tb, M, K, Kb, N, dims[2];
+    char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 2, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 2, 2)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 1, 2, 2)) != LOOM_OK ||
+        (st = loom__attr_float(g, n, "alpha", 1.0f, &p->alpha)) != LOOM_OK ||
+        (st = loom__attr_float(g, n, "beta", 1.0f, &p->beta)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "transA", 0, &ta)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "transB", 0, &tb)) != LOOM_OK)
+        return st;
+    p->trans_a = ta != 0;
+    p->trans_b = tb != 0;
+    a = loom__in(g, n, 0);
+    b = loom__in(g, n, 1);
+    c = loom__in(g, n, 2);
+    M = p->trans_a ? a->dims[1] : a->dims[0];
+    K = p->trans_a ? a->dims[0] : a->dims[1];
+    Kb = p->trans_b ? b->dims[1] : b->dims[0];
+    N = p->trans_b ? b->dims[0] : b->dims[1];
+    if (K != Kb)
+        return loom__node_err(g, n, LOOM_E_SHAPE,
+                              "A %s%s and B %s%s do not multiply (K %lld vs %lld)",
+                              loom__shape_str(a->rank, a->dims, s1, sizeof s1),
+                              p->trans_a ? " (transposed)" : "",
+                              loom__shape_str(b->rank, b->dims, s2, sizeof s2),
+                              p->trans_b ? " (transposed)" : "", (long long)K, (long long)Kb);
+    dims[0] = M;
+    dims[1] = N;
+    if (c) {
+        /* C broadcasts unidirectionally to [M, N] */
+        if (c->rank > 2 || (c->rank >= 1 && c->dims[c->rank - 1] != N && c->dims[c->rank - 1] != 1) ||
+            (c->rank == 2 && c->dims[0] != M && c->dims[0] != 1))
+            return loom__node_err(g, n, LOOM_E_SHAPE, "C %s does not broadcast to [%lld,%lld]",
+                                  loom__shape_str(c->rank, c->dims, s1, sizeof s1), (long long)M,
+                                  (long long)N);
+    }
+    loom__set_output(g, n, 0, LOOM_F32, 2, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_matmul(loom__graph *g, loom__node *n)
+{
+    const loom__value *a, *b;
+    int64_t da[LOOM_MAX_RANK], db[LOOM_MAX_RANK], dims[LOOM_MAX_RANK];
+    int ra, rb, rank;
+    char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 2, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 1, LOOM_MAX_RANK)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 1, 1, LOOM_MAX_RANK)) != LOOM_OK)
+        return st;
+    a = loom__in(g, n, 0);
+    b = loom__in(g, n, 1);
+    /* numpy.matmul: 1-D operands are promoted to matrices, then batch
+     * dims broadcast; the promoted dims are dropped from the result */
+    ra = a->rank;
+    rb = b->rank;
+    memcpy(da, a->dims, sizeof da);
+    memcpy(db, b->dims, sizeof db);
+    if (ra == 1) {
+        da[1] = da[0];
+        da[0] = 1;
+        ra = 2;
+    }
+    if (rb == 1) {
+        db[1] = 1;
+        rb = 2;
+    }
+    if (da[ra - 1] != db[rb - 2])
+        return loom__node_err(g, n, LOOM_E_SHAPE, "shapes %s and %s do not multiply",
+                              loom__shape_str(a->rank, a->dims, s1, sizeof s1),
+                              loom__shape_str(b->rank, b->dims, s2, sizeof s2));
+    if ((st = loom__broadcast_shapes(g, n, ra - 2, da, rb - 2, db, &rank, dims)) != LOOM_OK)
+        return st;
+    if (a->rank > 1)
+        dims[rank++] = da[ra - 2];
+    if (b->rank > 1)
+        dims[rank++] = db[rb - 1];
+    loom__set_output(g, n, 0, LOOM_F32, rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_softmax(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t axis;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 1, LOOM_MAX_RANK)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    n->p.softmax.legacy = g->opset < 13;
+    if ((st = loom__attr_int(g, n, "axis", g->opset < 13 ? 1 : -1, &axis)) != LOOM_OK ||
+        (st = loom__norm_axis(g, n, "axis", axis, x->rank, &n->p.softmax.axis)) != LOOM_OK)
+        return st;
+    loom__set_output(g, n, 0, LOOM_F32, x->rank, x->dims);
+    return LOOM_OK;
+}
+
+/* numel of the trailing dims from axis, and of the leading ones */
+static int64_t span(const loom__value *v, int from, int to)
+{
+    int64_t s = 1;
+    for (int i = from; i < to; i++)
+        s *= v->dims[i];
+    return s;
+}
+
+static loom_status infer_layernorm(loom__graph *g, loom__node *n)
+{
+    const loom__value *x, *scale, *bias;
+    int64_t axis, stat_dims[LOOM_MAX_RANK], inner;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 3, 3)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 2, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 1, LOOM_MAX_RANK)) != LOOM_OK ||
+        (st = loom__attr_float(g, n, "epsilon", 1e-5f, &n->p.norm.epsilon)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "axis", -1, &axis)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if ((st = loom__norm_axis(g, n, "axis", axis, x->rank, &n->p.norm.axis)) != LOOM_OK)
+        return st;
+    inner = span(x, (int)n->p.norm.axis, x->rank);
+    scale = loom__in(g, n, 1);
+    bias = loom__in(g, n, 2);
+    if (span(scale, 0, scale->rank) != inner || (bias && span(bias, 0, bias->rank) != inner))
+        return loom__node_err(g, n, LOOM_E_SHAPE,
+                              "Scale and B must have the %lld elements of the normalised dims",
+                              (long long)inner);
+    loom__set_output(g, n, 0, LOOM_F32, x->rank, x->dims);
+    for (int i = 0; i < x->rank; i++)
+        stat_dims[i] = i < n->p.norm.axis ? x->dims[i] : 1;
+    loom__set_output(g, n, 1, LOOM_F32, x->rank, stat_dims);
+    loom__set_output(g, n, 2, LOOM_F32, x->rank, stat_dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_batchnorm(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t flag;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 5, 5, 5)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 2, LOOM_MAX_RANK)) != LOOM_OK ||
+        (st = loom__attr_float(g, n, "epsilon", 1e-5f, &n->p.bn.epsilon)) != LOOM_OK)
+        return st;
+    for (int i = 0; i < 5; i++)
+        if ((st = loom__check_dtype(g, n, i, LOOM__DT_FLOAT)) != LOOM_OK)
+            return st;
+    for (int i = 1; i < n->n_outputs; i++)
+        if (n->outputs[i] >= 0)
+            return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
+                                  "training outputs (running mean/var) are not supported");
+    if ((st = loom__attr_int(g, n, "training_mode", 0, &flag)) != LOOM_OK)
+        return st;
+    if (flag)
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "training_mode=1 is not supported");
+    if (g->opset < 9) {
+        if ((st = loom__attr_int(g, n, "spatial", 1, &flag)) != LOOM_OK)
+            return st;
+        if (!flag)
+            return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "spatial=0 is not supported");
+    }
+    x = loom__in(g, n, 0);
+    for (int i = 1; i < 5; i++) {
+        const loom__value *v = loom__in(g, n, i);
+        if (v->rank != 1 || v->dims[0] != x->dims[1])
+            return loom__node_err(g, n, LOOM_E_SHAPE, "input \"%s\" must have shape [%lld]",
+                                  v->name, (long long)x->dims[1]);
+    }
+    loom__set_output(g, n, 0, LOOM_F32, x->rank, x->dims);
+    return LOOM_OK;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static loom_status infer_reduce(loom__graph *g, loom__node *n)
+{
+    loom__reduce_params *p = &n->p.reduce;
+    const loom__value *x;
+    const int64_t *axes;
+    size_t naxes;
+    int64_t keep, dims[LOOM_MAX_RANK];
+    int rank = 0;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__attr_ints(g, n, "axes", &axes, &naxes)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "keepdims", 1, &keep)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    p->keepdims = keep != 0;
+    if (naxes > (size_t)x->rank)
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "%zu axes for rank %d", naxes, x->rank);
+    if (naxes == 0) {
+        p->naxes = x->rank;
+        for (int i = 0; i < x->rank; i++)
+            p->axes[i] = i;
+    } else {
+        p->naxes = (int)naxes;
+        for (size_t i = 0; i < naxes; i++)
+            if ((st = loom__norm_axis(g, n, "axis", axes[i], x->rank, &p->axes[i])) != LOOM_OK)
+                return st;
+        qsort(p->axes, naxes, sizeof p->axes[0], cmp_i64);
+        for (size_t i = 1; i < naxes; i++)
+            if (p->axes[i] == p->axes[i - 1])
+                return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "axis %lld is repeated",
+                                      (long long)p->axes[i]);
+    }
+    for (int i = 0, k = 0; i < x->rank; i++) {
+        bool reduced = k < p->naxes && p->axes[k] == i;
+        if (reduced)
+            k++;
+        if (!reduced)
+            dims[rank++] = x->dims[i];
+        else if (p->keepdims)
+            dims[rank++] = 1;
+    }
+    loom__set_output(g, n, 0, LOOM_F32, rank, dims);
+    return LOOM_OK;
+}
+
+/* Shared window geometry of Conv and the pools: kernel, strides, pads,
+ * dilations and auto_pad for `spatial` dims of x. */
+typedef struct {
+    int spatial;
+    int64_t kernel[3], strides[3], dilations[3], pads[6];
+} window;
+
+static loom_status read_ints_attr(const loom__graph *g, const loom__node *n, const char *name,
+                                  size_t want, int64_t def, int64_t *out, int64_t min)
+{
+    const int64_t *v;
+    size_t count;
+    loom_status st = loom__attr_ints(g, n, name, &v, &count);
+    if (st != LOOM_OK)
+        return st;
+    if (!v) {
+        for (size_t i = 0; i < want; i++)
+            out[i] = def;
+        return LOOM_OK;
+    }
+    if (count != want)
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attribute \"%s\" has %zu values, expected %zu",
+                              name, count, want);
+    for (size_t i = 0; i < want; i++) {
+        if (v[i] < min || v[i] > ((int64_t)1 << 31))
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attribute \"%s\"[%zu] is %lld",
+                                  name, i, (long long)v[i]);
+        out[i] = v[i];
+    }
+    return LOOM_OK;
+}
+
+static loom_status window_read(const loom__graph *g, const loom__node *n, const loom__value *x,
+                               const int64_t *kernel_from_weights, bool ceil_mode, window *w,
+                               int64_t *out_dims)
+{
+    const char *auto_pad;
+    loom_status st;
+    int s = x->rank - 2;
+
+    if (s < 1 || s > 3)
+        return loom__node_err(g, n, LOOM_E_SHAPE, "input must have 1 to 3 spatial dims, has %d", s);
+    w->spatial = s;
+    if (kernel_from_weights) {
+        const int64_t *ks;
+        size_t count;
+        if ((st = loom__attr_ints(g, n, "kernel_shape", &ks, &count)) != LOOM_OK)
+            return st;
+        for (int i = 0; i < s; i++)
+            w->kernel[i] = kernel_from_weights[i];
+        if (ks && (count != (size_t)s || memcmp(ks, kernel_from_weights, (size_t)s * sizeof *ks)))
+            return loom__node_err(g, n, LOOM_E_SHAPE, "kernel_shape does not match the weights");
+    } else {
+        if (!loom__attr_find(n, "kernel_shape"))
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attribute \"kernel_shape\" is missing");
+        if ((st = read_ints_attr(g, n, "kernel_shape", (size_t)s, 1, w->kernel, 1)) != LOOM_OK)
+            return st;
+    }
+    if ((st = read_ints_attr(g, n, "strides", (size_t)s, 1, w->strides, 1)) != LOOM_OK ||
+        (st = read_ints_attr(g, n, "dilations", (size_t)s, 1, w->dilations, 1)) != LOOM_OK ||
+        (st = read_ints_attr(g, n, "pads", (size_t)(2 * s), 0, w->pads, 0)) != LOOM_OK ||
+        (st = loom__attr_string(g, n, "auto_pad", "NOTSET", &auto_pad)) != LOOM_OK)
+        return st;
+    for (int i = 0; i < s; i++) {
+        int64_t in = x->dims[2 + i];
+        int64_t extent = w->dilations[i] * (w->kernel[i] - 1) + 1;
+        int64_t out;
+        if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
+            int64_t total;
+            out = (in + w->strides[i] - 1) / w->strides[i];
+            total = (out - 1) * w->strides[i] + extent - in;
+            if (total < 0)
+                total = 0;
+            w->pads[i] = auto_pad[5] == 'U' ? total / 2 : total - total / 2;
+            w->pads[i + s] = total - w->pads[i];
+        } else if (strcmp(auto_pad, "VALID") == 0) {
+            w->pads[i] = w->pads[i + s] = 0;
+        } else if (strcmp(auto_pad, "NOTSET") != 0) {
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "auto_pad \"%s\" is not valid", auto_pad);
+        }
+        {
+            int64_t padded = in + w->pads[i] + w->pads[i + s];
+            if (padded < extent)
+                return loom__node_err(g, n, LOOM_E_SHAPE,
+                                      "window of %lld does not fit spatial dim %d of %lld (padded %lld)",
+                                      (long long)extent, i, (long long)in, (long long)padded);
+            if (ceil_mode) {
+                out = (padded - extent + w->strides[i] - 1) / w->strides[i] + 1;
+                /* the last window must start inside the input or left pad */
+                if ((out - 1) * w->strides[i] >= in + w->pads[i])
+                    out--;
+            } else {
+                out = (padded - extent) / w->strides[i] + 1;
+            }
+        }
+        out_dims[2 + i] = out;
+    }
+    out_dims[0] = x->dims[0];
+    return LOOM_OK;
+}
+
+static loom_status infer_conv(loom__graph *g, loom__node *n)
+{
+    loom__conv_params *p = &n->p.conv;
+    const loom__value *x, *w, *b;
+    int64_t dims[LOOM_MAX_RANK];
+    window win;
+    char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 2, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 3, 5)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "group", 1, &p->group)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    w = loom__in(g, n, 1);
+    b = loom__in(g, n, 2);
+    if (w->rank != x->rank)
+        return loom__node_err(g, n, LOOM_E_SHAPE, "weights %s do not match input %s",
+                              loom__shape_str(w->rank, w->dims, s1, sizeof s1),
+                              loom__shape_str(x->rank, x->dims, s2, sizeof s2));
+    if (p->group < 1 || x->dims[1] % p->group || w->dims[0] % p->group ||
+        w->dims[1] * p->group != x->dims[1])
+        return loom__node_err(g, n, LOOM_E_SHAPE,
+                              "input %s, weights %s and group %lld do not agree on channels",
+                              loom__shape_str(x->rank, x->dims, s2, sizeof s2),
+                              loom__shape_str(w->rank, w->dims, s1, sizeof s1),
+                              (long long)p->group);
+    if (b && (b->rank != 1 || b->dims[0] != w->dims[0]))
+        return loom__node_err(g, n, LOOM_E_SHAPE, "bias must have shape [%lld]", (long long)w->dims[0]);
+    if ((st = window_read(g, n, x, w->dims + 2, false, &win, dims)) != LOOM_OK)
+        return st;
+    p->spatial = win.spatial;
+    memcpy(p->kernel, win.kernel, sizeof p->kernel);
+    memcpy(p->strides, win.strides, sizeof p->strides);
+    memcpy(p->dilations, win.dilations, sizeof p->dilations);
+    memcpy(p->pads, win.pads, sizeof p->pads);
+    dims[1] = w->dims[0];
+    loom__set_output(g, n, 0, LOOM_F32, x->rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_pool(loom__graph *g, loom__node *n)
+{
+    loom__pool_params *p = &n->p.pool;
+    const loom__value *x;
+    int64_t dims[LOOM_MAX_RANK], ceil_mode = 0, cip = 0, storage = 0;
+    window win;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, n->op == LOOM__OP_MaxPool ? 2 : 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 3, 5)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "ceil_mode", 0, &ceil_mode)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "count_include_pad", 0, &cip)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "storage_order", 0, &storage)) != LOOM_OK)
+        return st;
+    if (n->n_outputs > 1 && n->outputs[1] >= 0)
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "the Indices output is not supported");
+    if (n->op == LOOM__OP_AveragePool && loom__attr_find(n, "dilations"))
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "dilations are not supported here");
+    x = loom__in(g, n, 0);
+    if ((st = window_read(g, n, x, NULL, ceil_mode != 0, &win, dims)) != LOOM_OK)
+        return st;
+    p->spatial = win.spatial;
+    memcpy(p->kernel, win.kernel, sizeof p->kernel);
+    memcpy(p->strides, win.strides, sizeof p->strides);
+    memcpy(p->dilations, win.dilations, sizeof p->dilations);
+    memcpy(p->pads, win.pads, sizeof p->pads);
+    p->count_include_pad = cip != 0;
+    dims[1] = x->dims[1];
+    loom__set_output(g, n, 0, LOOM_F32, x->rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_global_pool(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t dims[LOOM_MAX_RANK];
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 3, LOOM_MAX_RANK)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    for (int i = 0; i < x->rank; i++)
+        dims[i] = i < 2 ? x->dims[i] : 1;
+    loom__set_output(g, n, 0, LOOM_F32, x->rank, dims);
+    return LOOM_OK;
+}
+
+loom_status loom__infer_nn(loom__graph *g, loom__node *n)
+{
+    switch (n->op) {
+    case LOOM__OP_Gemm: return infer_gemm(g, n);
+    case LOOM__OP_MatMul: return infer_matmul(g, n);
+    case LOOM__OP_Softmax: return infer_softmax(g, n);
+    case LOOM__OP_LayerNormalization: return infer_layernorm(g, n);
+    case LOOM__OP_BatchNormalization: return infer_batchnorm(g, n);
+    case LOOM__OP_ReduceMean: return infer_reduce(g, n);
+    case LOOM__OP_Conv: return infer_conv(g, n);
+    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: return infer_pool(g, n);
+    case LOOM__OP_GlobalAveragePool: return infer_global_pool(g, n);
+    default: break;
+    }
+    return loom__node_err(g, n, LOOM_E_INTERNAL, "not an nn op");
+}

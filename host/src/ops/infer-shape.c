@@ -1,0 +1,745 @@
+/* infer-shape.c - data movement (Pad, Flatten, Reshape, Transpose, Concat,
+ * Split, Slice, Gather, Squeeze, Unsqueeze, Expand) and the ops that make
+ * constants (Constant, ConstantOfShape, Shape, Range), whose outputs are
+ * computed here outright. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+/* Attach a constant to output i (takes ownership of t). */
+static void set_const_output(loom__graph *g, loom__node *n, int i, loom_tensor *t)
+{
+    loom__value *v = loom__out(g, n, i);
+    if (!v) {
+        loom_tensor_free(t);
+        return;
+    }
+    loom_tensor_free(v->constant);
+    v->constant = t;
+    v->dtype = t->dtype;
+    v->rank = t->rank;
+    memcpy(v->dims, t->dims, sizeof t->dims);
+}
+
+static loom_status infer_pad(loom__graph *g, loom__node *n)
+{
+    loom__pad_params *p = &n->p.pad;
+    const loom__value *x;
+    const char *mode;
+    int64_t *pads = NULL, dims[LOOM_MAX_RANK];
+    size_t npads = 0;
+    loom_status st;
+
+    memset(p, 0, sizeof *p);
+    if (g->opset < 11) {
+        const int64_t *ap;
+        float value;
+        if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+            (st = loom__attr_ints(g, n, "pads", &ap, &npads)) != LOOM_OK ||
+            (st = loom__attr_float(g, n, "value", 0.0f, &value)) != LOOM_OK)
+            return st;
+        if (!ap)
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attribute \"pads\" is missing");
+        pads = loom__malloc(npads * sizeof *pads);
+        if (!pads)
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        memcpy(pads, ap, npads * sizeof *pads);
+        p->value = value;
+    } else {
+        if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
+            (st = loom__const_ints(g, n, 1, "pads", &pads, &npads)) != LOOM_OK)
+            return st;
+        if (loom__in(g, n, 2)) {
+            const loom__value *cv = loom__in(g, n, 2);
+            if (!cv->constant || cv->constant->numel != 1) {
+                free(pads);
+                return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
+                                      "constant_value must be a constant scalar");
+            }
+            switch (cv->constant->dtype) {
+            case LOOM_F32: p->value = *(const float *)cv->constant->data; break;
+            case LOOM_I32: p->value = *(const int32_t *)cv->constant->data; break;
+            case LOOM_I64: p->value = (double)*(const int64_t *)cv->constant->data; break;
+            default: p->value = *(const uint8_t *)cv->constant->data; break;
+            }
+        }
+    }
+    if ((st = loom__attr_string(g, n, "mode", "constant", &mode)) != LOOM_OK) {
+        free(pads);
+        return st;
+    }
+    if (strcmp(mode, "constant") == 0)
+        p->mode = LOOM__PAD_CONSTANT;
+    else if (strcmp(mode, "reflect") == 0)
+        p->mode = LOOM__PAD_REFLECT;
+    else if (strcmp(mode, "edge") == 0)
+        p->mode = LOOM__PAD_EDGE;
+    else {
+        free(pads);
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "pad mode \"%s\" is not supported", mode);
+    }
+    x = loom__in(g, n, 0);
+    if (npads != (size_t)(2 * x->rank)) {
+        st = loom__node_err(g, n, LOOM_E_SHAPE, "has %zu pads for rank %d (expected %d)", npads,
+                            x->rank, 2 * x->rank);
+        free(pads);
+        return st;
+    }
+    for (int i = 0; i < x->rank; i++) {
+        int64_t b = pads[i], e = pads[i + x->rank];
+        if (b < -x->dims[i] || e < -x->dims[i] || b > ((int64_t)1 << 32) || e > ((int64_t)1 << 32) ||
+            x->dims[i] + b + e < 0) {
+            free(pads);
+            return loom__node_err(g, n, LOOM_E_SHAPE, "pads for dim %d (%lld, %lld) are out of range",
+                                  i, (long long)b, (long long)e);
+        }
+        if (p->mode != LOOM__PAD_CONSTANT && (b < 0 || e < 0 || x->dims[i] == 0 ||
+                                              (p->mode == LOOM__PAD_REFLECT &&
+                                               (b >= x->dims[i] || e >= x->dims[i])))) {
+            free(pads);
+            return loom__node_err(g, n, LOOM_E_SHAPE, "pads for dim %d do not fit mode \"%s\"", i, mode);
+        }
+        p->pads[i] = b;
+        p->pads[i + x->rank] = e;
+        dims[i] = x->dims[i] + b + e;
+    }
+    free(pads);
+    loom__set_output(g, n, 0, x->dtype, x->rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_flatten(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t axis, dims[2] = {1, 1};
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "axis", 1, &axis)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if (axis < -x->rank || axis > x->rank)
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "axis %lld out of range for rank %d",
+                              (long long)axis, x->rank);
+    if (axis < 0)
+        axis += x->rank;
+    for (int i = 0; i < x->rank; i++)
+        dims[i < axis ? 0 : 1] *= x->dims[i];
+    n->p.axis.axis = axis;
+    loom__set_output(g, n, 0, x->dtype, 2, dims);
+    return LOOM_OK;
+}
+
+/* Output shape of Reshape/Expand-like ops, checked against numel. */
+static loom_status infer_reshape(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t *shape = NULL, dims[LOOM_MAX_RANK], known = 1, numel, allowzero = 0;
+    size_t count;
+    int infer_at = -1;
+    char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 2, 1)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "allowzero", 0, &allowzero)) != LOOM_OK ||
+        (st = loom__const_ints(g, n, 1, "shape", &shape, &count)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if (count > LOOM_MAX_RANK) {
+        free(shape);
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "target rank %zu exceeds %d", count,
+                              LOOM_MAX_RANK);
+    }
+    for (size_t i = 0; i < count; i++) {
+        int64_t d = shape[i];
+        if (d == 0 && !allowzero) {
+            if ((int)i >= x->rank) {
+                free(shape);
+                return loom__node_err(g, n, LOOM_E_SHAPE, "shape[%zu] = 0 copies a dim the input lacks", i);
+            }
+            d = x->dims[i];
+        }
+        if (d == -1) {
+            if (infer_at >= 0) {
+                free(shape);
+                return loom__node_err(g, n, LOOM_E_SHAPE, "shape has more than one -1");
+            }
+            infer_at = (int)i;
+            dims[i] = 1;
+            continue;
+        }
+        if (d < 0 || !loom__mul_i64(known, d, &known)) {
+            free(shape);
+            return loom__node_err(g, n, LOOM_E_SHAPE, "shape[%zu] = %lld is invalid", i, (long long)d);
+        }
+        dims[i] = d;
+    }
+    free(shape);
+    loom__numel(x->rank, x->dims, &numel);
+    if (infer_at >= 0) {
+        if (known == 0 || numel % known)
+            return loom__node_err(g, n, LOOM_E_SHAPE, "cannot reshape %s: -1 does not divide evenly",
+                                  loom__shape_str(x->rank, x->dims, s1, sizeof s1));
+        dims[infer_at] = numel / known;
+        known = numel;
+    }
+    if (known != numel)
+        return loom__node_err(g, n, LOOM_E_SHAPE, "cannot reshape %s (%lld elements) to %s",
+                              loom__shape_str(x->rank, x->dims, s1, sizeof s1), (long long)numel,
+                              loom__shape_str((int)count, dims, s2, sizeof s2));
+    loom__set_output(g, n, 0, x->dtype, (int)count, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_transpose(loom__graph *g, loom__node *n)
+{
+    loom__transpose_params *p = &n->p.transpose;
+    const loom__value *x;
+    const int64_t *perm;
+    size_t count;
+    int64_t dims[LOOM_MAX_RANK];
+    bool seen[LOOM_MAX_RANK] = {false};
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+        (st = loom__attr_ints(g, n, "perm", &perm, &count)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if (perm && count != (size_t)x->rank)
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "perm has %zu entries for rank %d", count,
+                              x->rank);
+    for (int i = 0; i < x->rank; i++) {
+        int64_t a = perm ? perm[i] : x->rank - 1 - i;
+        if (a < 0 || a >= x->rank || seen[a])
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "perm is not a permutation of 0..%d",
+                                  x->rank - 1);
+        seen[a] = true;
+        p->perm[i] = a;
+        dims[i] = x->dims[a];
+    }
+    loom__set_output(g, n, 0, x->dtype, x->rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_concat(loom__graph *g, loom__node *n)
+{
+    const loom__value *x0;
+    int64_t axis, dims[LOOM_MAX_RANK];
+    char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1 << 20, 1)) != LOOM_OK)
+        return st;
+    if (!loom__attr_find(n, "axis"))
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attribute \"axis\" is missing");
+    x0 = loom__in(g, n, 0);
+    if ((st = loom__attr_int(g, n, "axis", 0, &axis)) != LOOM_OK ||
+        (st = loom__norm_axis(g, n, "axis", axis, x0->rank, &n->p.axis.axis)) != LOOM_OK)
+        return st;
+    memcpy(dims, x0->dims, sizeof dims);
+    dims[n->p.axis.axis] = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const loom__value *x = loom__in(g, n, i);
+        if (!x)
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "input %d is empty", i);
+        if (x->dtype != x0->dtype || x->rank != x0->rank)
+            return loom__node_err(g, n, LOOM_E_SHAPE, "input \"%s\" %s %s does not match %s %s",
+                                  x->name, loom_dtype_name(x->dtype),
+                                  loom__shape_str(x->rank, x->dims, s1, sizeof s1),
+                                  loom_dtype_name(x0->dtype),
+                                  loom__shape_str(x0->rank, x0->dims, s2, sizeof s2));
+        for (int d = 0; d < x->rank; d++)
+            if (d != n->p.axis.axis && x->dims[d] != x0->dims[d])
+                return loom__node_err(g, n, LOOM_E_SHAPE, "input \"%s\" %s differs from %s off the axis",
+                                      x->name, loom__shape_str(x->rank, x->dims, s1, sizeof s1),
+                                      loom__shape_str(x0->rank, x0->dims, s2, sizeof s2));
+        dims[n->p.axis.axis] += x->dims[n->p.axis.axis];
+    }
+    loom__set_output(g, n, 0, x0->dtype, x0->rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_split(loom__graph *g, loom__node *n)
+{
+    loom__axis_params *p = &n->p.axis;
+    const loom__value *x;
+    int64_t axis, *sizes = NULL, total = 0, dims[LOOM_MAX_RANK];
+    size_t count = 0;
+    const int64_t *attr_sizes;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 2, 64)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "axis", 0, &axis)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if ((st = loom__norm_axis(g, n, "axis", axis, x->rank, &p->axis)) != LOOM_OK)
+        return st;
+    if (loom__in(g, n, 1)) {
+        if ((st = loom__const_ints(g, n, 1, "split", &sizes, &count)) != LOOM_OK)
+            return st;
+    } else {
+        if ((st = loom__attr_ints(g, n, "split", &attr_sizes, &count)) != LOOM_OK)
+            return st;
+        if (attr_sizes) {
+            sizes = loom__malloc(count * sizeof *sizes);
+            if (!sizes)
+                return loom__err(LOOM_E_NOMEM, "out of memory");
+            memcpy(sizes, attr_sizes, count * sizeof *sizes);
+        }
+    }
+    if (sizes) {
+        if (count != (size_t)n->n_outputs) {
+            free(sizes);
+            return loom__node_err(g, n, LOOM_E_SHAPE, "split has %zu sizes for %d outputs", count,
+                                  n->n_outputs);
+        }
+        for (size_t i = 0; i < count; i++) {
+            if (sizes[i] < 0 || sizes[i] > x->dims[p->axis]) {
+                free(sizes);
+                return loom__node_err(g, n, LOOM_E_SHAPE, "split size %zu is invalid", i);
+            }
+            p->sizes[i] = sizes[i];
+            total += sizes[i];
+        }
+        free(sizes);
+        if (total != x->dims[p->axis])
+            return loom__node_err(g, n, LOOM_E_SHAPE, "split sizes add up to %lld, not %lld",
+                                  (long long)total, (long long)x->dims[p->axis]);
+    } else {
+        if (x->dims[p->axis] % n->n_outputs)
+            return loom__node_err(g, n, LOOM_E_SHAPE, "dim %lld does not split evenly into %d",
+                                  (long long)x->dims[p->axis], n->n_outputs);
+        for (int i = 0; i < n->n_outputs; i++)
+            p->sizes[i] = x->dims[p->axis] / n->n_outputs;
+    }
+    memcpy(dims, x->dims, sizeof dims);
+    for (int i = 0; i < n->n_outputs; i++) {
+        dims[p->axis] = p->sizes[i];
+        loom__set_output(g, n, i, x->dtype, x->rank, dims);
+    }
+    return LOOM_OK;
+}
+
+/* Clamp like numpy: start/end adjusted for negatives, clamped per step. */
+static loom_status infer_slice(loom__graph *g, loom__node *n)
+{
+    loom__slice_params *p = &n->p.slice;
+    const loom__value *x;
+    int64_t *starts = NULL, *ends = NULL, *axes = NULL, *steps = NULL, dims[LOOM_MAX_RANK];
+    size_t ns = 0, ne = 0, na = 0, nst = 0;
+    bool seen[LOOM_MAX_RANK] = {false};
+    loom_status st = LOOM_OK;
+
+    if (g->opset < 10) {
+        const int64_t *a;
+        size_t c;
+        if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK)
+            return st;
+        const char *names[3] = {"starts", "ends", "axes"};
+        int64_t **dst[3] = {&starts, &ends, &axes};
+        size_t *cnt[3] = {&ns, &ne, &na};
+        for (int k = 0; k < 3; k++) {
+            if ((st = loom__attr_ints(g, n, names[k], &a, &c)) != LOOM_OK)
+                goto done;
+            if (!a)
+                continue;
+            *dst[k] = loom__malloc(c * sizeof(int64_t));
+            if (!*dst[k]) {
+                st = loom__err(LOOM_E_NOMEM, "out of memory");
+                goto done;
+            }
+            memcpy(*dst[k], a, c * sizeof(int64_t));
+            *cnt[k] = c;
+        }
+        if (!starts || !ends) {
+            st = loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attributes starts and ends are required");
+            goto done;
+        }
+    } else {
+        if ((st = loom__check_arity(g, n, 3, 5, 1)) != LOOM_OK ||
+            (st = loom__const_ints(g, n, 1, "starts", &starts, &ns)) != LOOM_OK ||
+            (st = loom__const_ints(g, n, 2, "ends", &ends, &ne)) != LOOM_OK ||
+            (loom__in(g, n, 3) && (st = loom__const_ints(g, n, 3, "axes", &axes, &na)) != LOOM_OK) ||
+            (loom__in(g, n, 4) && (st = loom__const_ints(g, n, 4, "steps", &steps, &nst)) != LOOM_OK))
+            goto done;
+    }
+    x = loom__in(g, n, 0);
+    if (ne != ns || (axes && na != ns) || (steps && nst != ns) || ns > (size_t)x->rank) {
+        st = loom__node_err(g, n, LOOM_E_SHAPE, "starts, ends, axes and steps disagree in length");
+        goto done;
+    }
+    for (int d = 0; d < x->rank; d++) {
+        p->start[d] = 0;
+        p->step[d] = 1;
+        dims[d] = x->dims[d];
+    }
+    for (size_t i = 0; i < ns; i++) {
+        int64_t axis = axes ? axes[i] : (int64_t)i, dim, s, e, step = steps ? steps[i] : 1;
+        if ((st = loom__norm_axis(g, n, "axis", axis, x->rank, &axis)) != LOOM_OK)
+            goto done;
+        if (seen[axis]) {
+            st = loom__node_err(g, n, LOOM_E_MODEL_INVALID, "axis %lld is repeated", (long long)axis);
+            goto done;
+        }
+        seen[axis] = true;
+        if (step == 0 || step < -((int64_t)1 << 62)) {
+            st = loom__node_err(g, n, LOOM_E_MODEL_INVALID, "step %lld is invalid", (long long)step);
+            goto done;
+        }
+        dim = x->dims[axis];
+        s = starts[i];
+        e = ends[i];
+        /* negatives count from the end; then clamp as the spec says */
+        if (s < 0)
+            s += dim;
+        if (e < 0)
+            e += dim;
+        if (step > 0) {
+            s = s < 0 ? 0 : (s > dim ? dim : s);
+            e = e < 0 ? 0 : (e > dim ? dim : e);
+            dims[axis] = e > s ? (e - s - 1) / step + 1 : 0;
+        } else {
+            s = s < 0 ? 0 : (s > dim - 1 ? dim - 1 : s);
+            e = e < -1 ? -1 : (e > dim - 1 ? dim - 1 : e);
+            dims[axis] = s > e ? (s - e - 1) / -step + 1 : 0;
+        }
+        p->start[axis] = s;
+        p->step[axis] = step;
+    }
+    loom__set_output(g, n, 0, x->dtype, x->rank, dims);
+done:
+    free(starts);
+    free(ends);
+    free(axes);
+    free(steps);
+    return st;
+}
+
+static loom_status infer_gather(loom__graph *g, loom__node *n)
+{
+    const loom__value *x, *idx;
+    int64_t axis, dims[LOOM_MAX_RANK];
+    int rank = 0;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 2, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_INT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 1, LOOM_MAX_RANK)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "axis", 0, &axis)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    idx = loom__in(g, n, 1);
+    if ((st = loom__norm_axis(g, n, "axis", axis, x->rank, &n->p.axis.axis)) != LOOM_OK)
+        return st;
+    if (x->rank - 1 + idx->rank > LOOM_MAX_RANK)
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "output rank exceeds %d", LOOM_MAX_RANK);
+    for (int i = 0; i < n->p.axis.axis; i++)
+        dims[rank++] = x->dims[i];
+    for (int i = 0; i < idx->rank; i++)
+        dims[rank++] = idx->dims[i];
+    for (int i = (int)n->p.axis.axis + 1; i < x->rank; i++)
+        dims[rank++] = x->dims[i];
+    loom__set_output(g, n, 0, x->dtype, rank, dims);
+    return LOOM_OK;
+}
+
+/* axes from the attribute (opset < 13) or the constant input 1 */
+static loom_status read_axes(loom__graph *g, loom__node *n, int64_t **axes, size_t *count)
+{
+    const int64_t *a;
+    loom_status st;
+    *axes = NULL;
+    *count = 0;
+    if (g->opset >= 13) {
+        if (!loom__in(g, n, 1))
+            return LOOM_OK;
+        return loom__const_ints(g, n, 1, "axes", axes, count);
+    }
+    if ((st = loom__attr_ints(g, n, "axes", &a, count)) != LOOM_OK || !a)
+        return st;
+    *axes = loom__malloc(*count * sizeof **axes);
+    if (!*axes)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    memcpy(*axes, a, *count * sizeof **axes);
+    return LOOM_OK;
+}
+
+static loom_status infer_squeeze(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t *axes = NULL, dims[LOOM_MAX_RANK];
+    size_t count;
+    bool drop[LOOM_MAX_RANK] = {false};
+    int rank = 0;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, g->opset >= 13 ? 2 : 1, 1)) != LOOM_OK ||
+        (st = read_axes(g, n, &axes, &count)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    for (size_t i = 0; i < count; i++) {
+        int64_t a;
+        if ((st = loom__norm_axis(g, n, "axis", axes[i], x->rank, &a)) != LOOM_OK) {
+            free(axes);
+            return st;
+        }
+        if (x->dims[a] != 1) {
+            free(axes);
+            return loom__node_err(g, n, LOOM_E_SHAPE, "cannot squeeze axis %lld of size %lld",
+                                  (long long)a, (long long)x->dims[a]);
+        }
+        drop[a] = true;
+    }
+    for (int i = 0; i < x->rank; i++)
+        if (axes ? !drop[i] : x->dims[i] != 1)
+            dims[rank++] = x->dims[i];
+    free(axes);
+    loom__set_output(g, n, 0, x->dtype, rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_unsqueeze(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t *axes = NULL, dims[LOOM_MAX_RANK];
+    size_t count;
+    bool ins[LOOM_MAX_RANK] = {false};
+    int rank;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, g->opset >= 13 ? 2 : 1, 1)) != LOOM_OK ||
+        (st = read_axes(g, n, &axes, &count)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if (!axes) {
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "axes are missing");
+    }
+    rank = x->rank + (int)count;
+    if (rank > LOOM_MAX_RANK) {
+        free(axes);
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "output rank %d exceeds %d", rank,
+                              LOOM_MAX_RANK);
+    }
+    for (size_t i = 0; i < count; i++) {
+        int64_t a;
+        if ((st = loom__norm_axis(g, n, "axis", axes[i], rank, &a)) != LOOM_OK) {
+            free(axes);
+            return st;
+        }
+        if (ins[a]) {
+            free(axes);
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "axis %lld is repeated", (long long)a);
+        }
+        ins[a] = true;
+    }
+    free(axes);
+    for (int i = 0, k = 0; i < rank; i++)
+        dims[i] = ins[i] ? 1 : x->dims[k++];
+    loom__set_output(g, n, 0, x->dtype, rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_expand(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t *shape, dims[LOOM_MAX_RANK];
+    size_t count;
+    int rank;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 2, 1)) != LOOM_OK ||
+        (st = loom__const_ints(g, n, 1, "shape", &shape, &count)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if (count > LOOM_MAX_RANK) {
+        free(shape);
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "shape rank exceeds %d", LOOM_MAX_RANK);
+    }
+    st = loom__broadcast_shapes(g, n, x->rank, x->dims, (int)count, shape, &rank, dims);
+    free(shape);
+    if (st != LOOM_OK)
+        return st;
+    loom__set_output(g, n, 0, x->dtype, rank, dims);
+    return LOOM_OK;
+}
+
+static loom_status infer_constant(loom__graph *g, loom__node *n)
+{
+    loom_tensor *t = NULL;
+    const loom__attr *a;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 0, 0, 1)) != LOOM_OK)
+        return st;
+    if (n->n_attrs != 1)
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "needs exactly one value attribute, has %d",
+                              n->n_attrs);
+    a = &n->attrs[0];
+    if (strcmp(a->name, "value") == 0 && a->type == LOOM__ATTR_TENSOR) {
+        set_const_output(g, n, 0, loom__tensor_ref(a->t));
+        return LOOM_OK;
+    }
+    if (strcmp(a->name, "value_float") == 0 && a->type == LOOM__ATTR_FLOAT) {
+        if ((st = loom__tensor_new(LOOM_F32, 0, NULL, &t)) != LOOM_OK)
+            return st;
+        *(float *)t->data = a->f;
+    } else if (strcmp(a->name, "value_int") == 0 && a->type == LOOM__ATTR_INT) {
+        if ((st = loom__tensor_new(LOOM_I64, 0, NULL, &t)) != LOOM_OK)
+            return st;
+        *(int64_t *)t->data = a->i;
+    } else if (strcmp(a->name, "value_floats") == 0 && a->type == LOOM__ATTR_FLOATS) {
+        int64_t d = (int64_t)a->count;
+        if ((st = loom__tensor_new(LOOM_F32, 1, &d, &t)) != LOOM_OK)
+            return st;
+        memcpy(t->data, a->floats, t->nbytes);
+    } else if (strcmp(a->name, "value_ints") == 0 && a->type == LOOM__ATTR_INTS) {
+        int64_t d = (int64_t)a->count;
+        if ((st = loom__tensor_new(LOOM_I64, 1, &d, &t)) != LOOM_OK)
+            return st;
+        memcpy(t->data, a->ints, t->nbytes);
+    } else {
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
+                              "attribute \"%s\" of this type is not a supported constant", a->name);
+    }
+    set_const_output(g, n, 0, t);
+    return LOOM_OK;
+}
+
+static loom_status infer_constant_of_shape(loom__graph *g, loom__node *n)
+{
+    const loom__attr *a = loom__attr_find(n, "value");
+    int64_t *shape;
+    size_t count;
+    loom_tensor *t;
+    loom_dtype dt = LOOM_F32;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK)
+        return st;
+    if (a && (a->type != LOOM__ATTR_TENSOR || a->t->numel != 1))
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "value must be a one-element tensor");
+    if (a)
+        dt = a->t->dtype;
+    if ((st = loom__const_ints(g, n, 0, "shape", &shape, &count)) != LOOM_OK)
+        return st;
+    if (count > LOOM_MAX_RANK) {
+        free(shape);
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "rank %zu exceeds %d", count, LOOM_MAX_RANK);
+    }
+    st = loom__tensor_new(dt, (int)count, shape, &t);
+    free(shape);
+    if (st != LOOM_OK)
+        return loom__err_prefix(st, "%s: ConstantOfShape", g->source);
+    for (int64_t i = 0; i < t->numel; i++)
+        memcpy((char *)t->data + (size_t)i * loom_dtype_size(dt), a ? a->t->data : &(float){0},
+               loom_dtype_size(dt));
+    set_const_output(g, n, 0, t);
+    return LOOM_OK;
+}
+
+static loom_status infer_shape_op(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t start, end, len;
+    loom_tensor *t;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "start", 0, &start)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "end", INT64_MAX, &end)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    if (start < 0)
+        start = start < -x->rank ? 0 : start + x->rank;
+    if (end < 0)
+        end = end < -x->rank ? 0 : end + x->rank;
+    start = start > x->rank ? x->rank : start;
+    end = end > x->rank ? x->rank : end;
+    len = end > start ? end - start : 0;
+    if ((st = loom__tensor_new(LOOM_I64, 1, &len, &t)) != LOOM_OK)
+        return st;
+    for (int64_t i = 0; i < len; i++)
+        ((int64_t *)t->data)[i] = x->dims[start + i];
+    set_const_output(g, n, 0, t);
+    return LOOM_OK;
+}
+
+static loom_status scalar_of(const loom__graph *g, const loom__node *n, int i, double *out)
+{
+    const loom__value *v = loom__in(g, n, i);
+    const loom_tensor *t = v->constant;
+    if (!t || t->numel != 1)
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "input \"%s\" must be a constant scalar",
+                              v->name);
+    switch (t->dtype) {
+    case LOOM_F32: *out = *(const float *)t->data; break;
+    case LOOM_I32: *out = *(const int32_t *)t->data; break;
+    case LOOM_I64: *out = (double)*(const int64_t *)t->data; break;
+    default:
+        return loom__node_err(g, n, LOOM_E_DTYPE, "input \"%s\" has dtype %s", v->name,
+                              loom_dtype_name(t->dtype));
+    }
+    return LOOM_OK;
+}
+
+static loom_status infer_range(loom__graph *g, loom__node *n)
+{
+    double start, limit, delta;
+    int64_t len;
+    loom_dtype dt;
+    loom_tensor *t;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 3, 3, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_NUM)) != LOOM_OK ||
+        (st = scalar_of(g, n, 0, &start)) != LOOM_OK || (st = scalar_of(g, n, 1, &limit)) != LOOM_OK ||
+        (st = scalar_of(g, n, 2, &delta)) != LOOM_OK)
+        return st;
+    dt = loom__in(g, n, 0)->dtype;
+    if (delta == 0 || !isfinite(start) || !isfinite(limit) || !isfinite(delta))
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "delta is 0 or a bound is not finite");
+    {
+        double c = ceil((limit - start) / delta);
+        if (c > (double)((int64_t)1 << 32))
+            return loom__node_err(g, n, LOOM_E_LIMIT, "range of %.0f elements is too long", c);
+        len = c > 0 ? (int64_t)c : 0;
+    }
+    if ((st = loom__tensor_new(dt, 1, &len, &t)) != LOOM_OK)
+        return st;
+    for (int64_t i = 0; i < len; i++) {
+        double v = start + (double)i * delta;
+        if (dt == LOOM_F32)
+            ((float *)t->data)[i] = (float)v;
+        else if (dt == LOOM_I32)
+            ((int32_t *)t->data)[i] = (int32_t)v;
+        else
+            ((int64_t *)t->data)[i] = (int64_t)v;
+    }
+    set_const_output(g, n, 0, t);
+    return LOOM_OK;
+}
+
+loom_status loom__infer_shape_ops(loom__graph *g, loom__node *n)
+{
+    switch (n->op) {
+    case LOOM__OP_Pad: return infer_pad(g, n);
+    case LOOM__OP_Flatten: return infer_flatten(g, n);
+    case LOOM__OP_Reshape: return infer_reshape(g, n);
+    case LOOM__OP_Transpose: return infer_transpose(g, n);
+    case LOOM__OP_Concat: return infer_concat(g, n);
+    case LOOM__OP_Split: return infer_split(g, n);
+    case LOOM__OP_Slice: return infer_slice(g, n);
+    case LOOM__OP_Gather: return infer_gather(g, n);
+    case LOOM__OP_Squeeze: return infer_squeeze(g, n);
+    case LOOM__OP_Unsqueeze: return infer_unsqueeze(g, n);
+    case LOOM__OP_Expand: return infer_expand(g, n);
+    case LOOM__OP_Constant: return infer_constant(g, n);
+    case LOOM__OP_ConstantOfShape: return infer_constant_of_shape(g, n);
+    case LOOM__OP_Shape: return infer_shape_op(g, n);
+    case LOOM__OP_Range: return infer_range(g, n);
+    default: break;
+    }
+    return loom__node_err(g, n, LOOM_E_INTERNAL, "not a shape op");
+}

@@ -1,0 +1,29 @@
+/*
+ * op-list.h - every ONNX operator loom implements (default domain),
+ * one X(name) per op. The enum, the name table, shape inference and the
+ * reference kernels are all indexed by this list.
+ */
+#ifndef LOOM_OP_LIST_H
+#define LOOM_OP_LIST_H
+
+#define LOOM__OP_LIST(X)                                                     \
+    /* elementwise, numpy broadcasting */                                    \
+    X(Add) X(Sub) X(Mul) X(Div) X(Pow)                                       \
+    X(Equal) X(Less) X(Greater) X(Where)                                     \
+    /* elementwise unary */                                                  \
+    X(Sqrt) X(Erf) X(Relu) X(Sigmoid) X(Tanh) X(Clip)                        \
+    X(Abs) X(Neg) X(Exp) X(Log) X(Reciprocal)                                \
+    /* linear algebra */                                                     \
+    X(Gemm) X(MatMul)                                                        \
+    /* normalisation, reductions */                                          \
+    X(Softmax) X(LayerNormalization) X(BatchNormalization) X(ReduceMean)     \
+    /* convolution and pooling */                                            \
+    X(Conv) X(MaxPool) X(AveragePool) X(GlobalAveragePool)                   \
+    /* data movement */                                                      \
+    X(Pad) X(Flatten) X(Reshape) X(Transpose) X(Concat) X(Split) X(Slice)    \
+    X(Gather) X(Squeeze) X(Unsqueeze) X(Expand) X(Identity) X(Dropout)       \
+    X(Cast)                                                                  \
+    /* constants and shapes */                                               \
+    X(Constant) X(ConstantOfShape) X(Shape) X(Range)
+
+#endif /* LOOM_OP_LIST_H */

@@ -1,0 +1,65 @@
+/*
+ * ops.h - per-operator shape inference and attribute parsing.
+ *
+ * loom__infer_node() checks a node's arity, input dtypes and attributes,
+ * parses the attributes into node->p, and sets the dtype and shape of
+ * every output. It needs every input's shape, and the values of inputs
+ * that determine shapes (Reshape's shape, Slice's starts, ...), which must
+ * be constants by then (the fold pass makes them so). Constant and Shape
+ * nodes get their outputs' constant tensors here directly.
+ */
+#ifndef LOOM_OPS_H
+#define LOOM_OPS_H
+
+#include "ir/ir.h"
+
+loom_status loom__infer_node(loom__graph *g, loom__node *n);
+
+/* ---- helpers shared by the infer-*.c files ---- */
+
+/* "<source>: node "x" (Op): <message>" with status st. */
+loom_status loom__node_err(const loom__graph *g, const loom__node *n, loom_status st,
+                           const char *fmt, ...) LOOM__PRINTF(4, 5);
+
+/* Inputs in [min_in, max_in] (omitted optional ones count by position),
+ * outputs in [1, max_out]; required inputs present. */
+loom_status loom__check_arity(const loom__graph *g, const loom__node *n, int min_in, int max_in,
+                              int max_out);
+/* Input i must have one of the dtypes in mask (bit per loom_dtype). */
+#define LOOM__DT(d) (1u << (d))
+#define LOOM__DT_FLOAT LOOM__DT(LOOM_F32)
+#define LOOM__DT_INT (LOOM__DT(LOOM_I32) | LOOM__DT(LOOM_I64))
+#define LOOM__DT_NUM (LOOM__DT_FLOAT | LOOM__DT_INT)
+#define LOOM__DT_ANY                                                                           \
+    (LOOM__DT_NUM | LOOM__DT(LOOM_I8) | LOOM__DT(LOOM_U8) | LOOM__DT(LOOM_BOOL))
+loom_status loom__check_dtype(const loom__graph *g, const loom__node *n, int i, unsigned mask);
+loom_status loom__check_rank(const loom__graph *g, const loom__node *n, int i, int min_rank,
+                             int max_rank);
+
+/* Set output i's dtype and shape (no-op when the output is omitted). */
+void loom__set_output(loom__graph *g, const loom__node *n, int i, loom_dtype dtype, int rank,
+                      const int64_t *dims);
+
+/* Normalise axis into [0, rank) (accepting [-rank, rank)); error names it. */
+loom_status loom__norm_axis(const loom__graph *g, const loom__node *n, const char *what,
+                            int64_t axis, int rank, int64_t *out);
+
+/* Input i as a constant int64 vector (int32 accepted): *out is a
+ * malloc'ed copy, *count its length. Error if not constant. */
+loom_status loom__const_ints(const loom__graph *g, const loom__node *n, int i, const char *what,
+                             int64_t **out, size_t *count);
+/* Input i as a constant scalar float (one element of f32). */
+loom_status loom__const_float(const loom__graph *g, const loom__node *n, int i, const char *what,
+                              float *out);
+
+/* numpy broadcast of two shapes; error names both. */
+loom_status loom__broadcast_shapes(const loom__graph *g, const loom__node *n, int ra,
+                                   const int64_t *da, int rb, const int64_t *db, int *rank,
+                                   int64_t *dims);
+
+/* Family inference functions (one per file). */
+loom_status loom__infer_elementwise(loom__graph *g, loom__node *n);
+loom_status loom__infer_nn(loom__graph *g, loom__node *n);
+loom_status loom__infer_shape_ops(loom__graph *g, loom__node *n);
+
+#endif /* LOOM_OPS_H */

@@ -1,0 +1,179 @@
+/* passes.c - specialisation, shape inference with constant folding, and
+ * dead-node elimination. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/ref/ref.h"
+#include "ops/ops.h"
+#include "passes/passes.h"
+
+/* Outputs larger than this stay computed at run time instead of folded. */
+#define LOOM__FOLD_MAX_BYTES ((size_t)64 << 20)
+
+loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *opts)
+{
+    char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
+    size_t nshapes = opts ? opts->input_shape_count : 0;
+
+    for (size_t k = 0; k < nshapes; k++) {
+        const loom_input_shape *b = &opts->input_shapes[k];
+        bool found = false;
+        if (!b->name)
+            return loom__err(LOOM_E_INVALID_ARG, "input shape #%zu has no name", k);
+        for (int i = 0; i < g->n_inputs; i++)
+            found |= strcmp(g->values[g->inputs[i]].name, b->name) == 0;
+        if (!found)
+            return loom__err(LOOM_E_INVALID_ARG, "%s: the model has no input called \"%s\"",
+                             g->source, b->name);
+    }
+    for (int i = 0; i < g->n_inputs; i++) {
+        loom__value *v = &g->values[g->inputs[i]];
+        const loom_input_shape *b = NULL;
+        int64_t numel;
+        for (size_t k = 0; k < nshapes; k++)
+            if (strcmp(opts->input_shapes[k].name, v->name) == 0)
+                b = &opts->input_shapes[k];
+        if (b) {
+            bool ok = b->rank >= 0 && b->rank <= LOOM_MAX_RANK && (b->rank == 0 || b->dims) &&
+                      (v->rank < 0 || v->rank == b->rank);
+            for (int d = 0; ok && d < b->rank; d++)
+                ok = b->dims[d] >= 0 && (v->rank < 0 || v->dims[d] < 0 || v->dims[d] == b->dims[d]);
+            if (!ok)
+                return loom__err(LOOM_E_SHAPE, "%s: input \"%s\": shape %s does not fit the declared %s",
+                                 g->source, v->name,
+                                 b->rank >= 0 && b->rank <= LOOM_MAX_RANK && (b->rank == 0 || b->dims)
+                                     ? loom__shape_str(b->rank, b->dims, s1, sizeof s1)
+                                     : "(invalid)",
+                                 v->rank < 0 ? "(any)" : loom__shape_str(v->rank, v->dims, s2, sizeof s2));
+            v->rank = b->rank;
+            for (int d = 0; d < b->rank; d++)
+                v->dims[d] = b->dims[d];
+        } else if (v->rank < 0) {
+            return loom__err(LOOM_E_SHAPE, "%s: input \"%s\" declares no shape; give it one",
+                             g->source, v->name);
+        } else {
+            for (int d = 0; d < v->rank; d++)
+                if (v->dims[d] < 0)
+                    v->dims[d] = 1; /* symbolic dims default to 1 */
+        }
+        if (!loom__numel(v->rank, v->dims, &numel))
+            return loom__err(LOOM_E_LIMIT, "%s: input \"%s\": shape %s is too large", g->source,
+                             v->name, loom__shape_str(v->rank, v->dims, s1, sizeof s1));
+    }
+    /* intermediate values forget what they knew: inference decides */
+    for (int i = 0; i < g->n_values; i++) {
+        loom__value *v = &g->values[i];
+        if (v->producer >= 0 && !v->constant) {
+            v->rank = -1;
+            v->dtype = LOOM_DTYPE_INVALID;
+        }
+    }
+    return LOOM_OK;
+}
+
+static loom_status fold_node(loom__graph *g, loom__node *n)
+{
+    const loom_tensor *in[64];
+    loom_tensor *out[64] = {NULL};
+    loom__kernel_fn fn = loom__ref_kernel(n->op);
+    char lbl[LOOM__LABEL_MAX];
+    loom_status st = LOOM_OK;
+
+    if (!fn || n->n_inputs > 64 || n->n_outputs > 64)
+        return LOOM_OK;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const loom__value *v = loom__in(g, n, i);
+        if (v && !v->constant)
+            return LOOM_OK; /* depends on run-time data */
+        in[i] = v ? v->constant : NULL;
+    }
+    for (int i = 0; i < n->n_outputs; i++) {
+        const loom__value *v = loom__out(g, n, i);
+        int64_t numel;
+        if (!v)
+            continue;
+        if (!loom__numel(v->rank, v->dims, &numel) ||
+            (size_t)numel * loom_dtype_size(v->dtype) > LOOM__FOLD_MAX_BYTES)
+            goto cleanup; /* too big to keep as a constant: compute at run time */
+        if ((st = loom__tensor_new(v->dtype, v->rank, v->dims, &out[i])) != LOOM_OK)
+            goto cleanup;
+    }
+    st = fn(n, in, out);
+    if (st != LOOM_OK) {
+        st = loom__err_prefix(st, "%s: %s (folding constants)", g->source,
+                              loom__node_label(g, n, lbl, sizeof lbl));
+        goto cleanup;
+    }
+    for (int i = 0; i < n->n_outputs; i++) {
+        loom__value *v = loom__out(g, n, i);
+        if (v) {
+            v->constant = out[i];
+            out[i] = NULL;
+        }
+    }
+cleanup:
+    for (int i = 0; i < n->n_outputs; i++)
+        loom_tensor_free(out[i]);
+    return st;
+}
+
+loom_status loom__pass_infer_fold(loom__graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        loom__node *n = &g->nodes[i];
+        loom_status st = loom__infer_node(g, n);
+        if (st != LOOM_OK)
+            return st;
+        /* every output needs a size we can allocate */
+        for (int k = 0; k < n->n_outputs; k++) {
+            const loom__value *v = loom__out(g, n, k);
+            int64_t numel;
+            uint64_t bytes;
+            char sbuf[LOOM__SHAPE_STR_MAX];
+            if (v && (!loom__numel(v->rank, v->dims, &numel) ||
+                      !loom__mul_u64((uint64_t)numel, loom_dtype_size(v->dtype), &bytes) ||
+                      bytes > ((uint64_t)1 << 40)))
+                return loom__node_err(g, n, LOOM_E_LIMIT, "output \"%s\" of shape %s is too large",
+                                      v->name, loom__shape_str(v->rank, v->dims, sbuf, sizeof sbuf));
+        }
+        if ((st = fold_node(g, n)) != LOOM_OK)
+            return st;
+    }
+    return LOOM_OK;
+}
+
+loom_status loom__pass_dce(loom__graph *g)
+{
+    bool *live = calloc((size_t)g->n_values + 1, sizeof *live);
+    if (!live)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    for (int k = 0; k < g->n_outputs; k++)
+        live[g->outputs[k]] = true;
+    /* reverse topological order: a node is needed when one of its
+     * outputs is live and not already a constant */
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        loom__node *n = &g->nodes[i];
+        bool needed = false;
+        for (int k = 0; k < n->n_outputs; k++) {
+            const loom__value *v = loom__out(g, n, k);
+            if (v && live[n->outputs[k]] && !v->constant)
+                needed = true;
+        }
+        n->dead = !needed;
+        if (needed)
+            for (int k = 0; k < n->n_inputs; k++)
+                if (n->inputs[k] >= 0)
+                    live[n->inputs[k]] = true;
+    }
+    free(live);
+    return LOOM_OK;
+}
+
+loom_status loom__passes_run(loom__graph *g, const loom_session_options *opts)
+{
+    loom_status st;
+    if ((st = loom__pass_specialize(g, opts)) != LOOM_OK ||
+        (st = loom__pass_infer_fold(g)) != LOOM_OK || (st = loom__pass_dce(g)) != LOOM_OK)
+        return st;
+    return LOOM_OK;
+}

@@ -1,0 +1,24 @@
+/*
+ * passes.h - graph passes, run in this numbered order on a session's copy
+ * of the model's graph:
+ *
+ *   1. specialise   bind every graph input to a concrete shape
+ *   2. infer+fold   in topological order: infer each node's output
+ *                   shapes, then evaluate it outright when all its inputs
+ *                   are constants (folds PyTorch's Shape/Gather/Concat
+ *                   chains feeding Reshape, constant Transposes, ...)
+ *   3. dce          drop nodes whose outputs are constant or unused
+ */
+#ifndef LOOM_PASSES_H
+#define LOOM_PASSES_H
+
+#include "ir/ir.h"
+
+loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *opts);
+loom_status loom__pass_infer_fold(loom__graph *g);
+loom_status loom__pass_dce(loom__graph *g);
+
+/* All of the above, in order. */
+loom_status loom__passes_run(loom__graph *g, const loom_session_options *opts);
+
+#endif /* LOOM_PASSES_H */
