@@ -224,6 +224,10 @@ typedef struct {
      * declared shape, with every symbolic dim set to 1. */
     const loom_input_shape *input_shapes;
     size_t input_shape_count;
+    /* Largest tensor the plan may hold, bytes (0: 8 GiB). A model whose
+     * shapes need more fails with LOOM_E_LIMIT instead of exhausting
+     * memory. */
+    uint64_t max_tensor_bytes;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the

@@ -9,11 +9,14 @@
 
 /* Outputs larger than this stay computed at run time instead of folded. */
 #define LOOM__FOLD_MAX_BYTES ((size_t)64 << 20)
+/* Default largest tensor a session may plan. */
+#define LOOM__DEFAULT_MAX_TENSOR ((uint64_t)8 << 30)
 
 loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *opts)
 {
     char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
     size_t nshapes = opts ? opts->input_shape_count : 0;
+    uint64_t max_bytes = loom__max_tensor_bytes(opts);
 
     for (size_t k = 0; k < nshapes; k++) {
         const loom_input_shape *b = &opts->input_shapes[k];
@@ -56,9 +59,11 @@ loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *op
                 if (v->dims[d] < 0)
                     v->dims[d] = 1; /* symbolic dims default to 1 */
         }
-        if (!loom__numel(v->rank, v->dims, &numel))
-            return loom__err(LOOM_E_LIMIT, "%s: input \"%s\": shape %s is too large", g->source,
-                             v->name, loom__shape_str(v->rank, v->dims, s1, sizeof s1));
+        if (!loom__numel(v->rank, v->dims, &numel) ||
+            (uint64_t)numel > max_bytes / (loom_dtype_size(v->dtype) ? loom_dtype_size(v->dtype) : 1))
+            return loom__err(LOOM_E_LIMIT, "%s: input \"%s\": shape %s is larger than the limit of %llu bytes",
+                             g->source, v->name, loom__shape_str(v->rank, v->dims, s1, sizeof s1),
+                             (unsigned long long)max_bytes);
     }
     /* intermediate values forget what they knew: inference decides */
     for (int i = 0; i < g->n_values; i++) {
@@ -111,13 +116,15 @@ static loom_status fold_node(loom__graph *g, loom__node *n)
             out[i] = NULL;
         }
     }
+    loom__log(LOOM_LOG_DEBUG, "%s: folded %s into a constant", g->source,
+              loom__node_label(g, n, lbl, sizeof lbl));
 cleanup:
     for (int i = 0; i < n->n_outputs; i++)
         loom_tensor_free(out[i]);
     return st;
 }
 
-loom_status loom__pass_infer_fold(loom__graph *g)
+loom_status loom__pass_infer_fold(loom__graph *g, uint64_t max_tensor_bytes)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         loom__node *n = &g->nodes[i];
@@ -132,9 +139,11 @@ loom_status loom__pass_infer_fold(loom__graph *g)
             char sbuf[LOOM__SHAPE_STR_MAX];
             if (v && (!loom__numel(v->rank, v->dims, &numel) ||
                       !loom__mul_u64((uint64_t)numel, loom_dtype_size(v->dtype), &bytes) ||
-                      bytes > ((uint64_t)1 << 40)))
-                return loom__node_err(g, n, LOOM_E_LIMIT, "output \"%s\" of shape %s is too large",
-                                      v->name, loom__shape_str(v->rank, v->dims, sbuf, sizeof sbuf));
+                      bytes > max_tensor_bytes))
+                return loom__node_err(g, n, LOOM_E_LIMIT,
+                                      "output \"%s\" of shape %s is larger than the limit of %llu bytes",
+                                      v->name, loom__shape_str(v->rank, v->dims, sbuf, sizeof sbuf),
+                                      (unsigned long long)max_tensor_bytes);
         }
         if ((st = fold_node(g, n)) != LOOM_OK)
             return st;
@@ -169,11 +178,16 @@ loom_status loom__pass_dce(loom__graph *g)
     return LOOM_OK;
 }
 
+uint64_t loom__max_tensor_bytes(const loom_session_options *opts)
+{
+    return opts && opts->max_tensor_bytes ? opts->max_tensor_bytes : LOOM__DEFAULT_MAX_TENSOR;
+}
+
 loom_status loom__passes_run(loom__graph *g, const loom_session_options *opts)
 {
     loom_status st;
     if ((st = loom__pass_specialize(g, opts)) != LOOM_OK ||
-        (st = loom__pass_infer_fold(g)) != LOOM_OK || (st = loom__pass_dce(g)) != LOOM_OK)
+        (st = loom__pass_infer_fold(g, loom__max_tensor_bytes(opts))) != LOOM_OK || (st = loom__pass_dce(g)) != LOOM_OK)
         return st;
     return LOOM_OK;
 }

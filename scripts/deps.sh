@@ -1,0 +1,42 @@
+# scripts/deps.sh - sourced by scripts/demo and scripts/test: install the
+# Debian packages loom needs when they are missing (as root, or via sudo).
+#
+#   loom_install_deps demo|test
+
+LOOM_DEPS_DEMO="gcc libc6-dev make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev libjansson-dev"
+LOOM_DEPS_TEST="$LOOM_DEPS_DEMO libcriterion-dev clang-14 libclang-rt-14-dev"
+
+loom_install_deps() {
+    local want missing="" pkg sudo=""
+    case "$1" in
+        demo) want=$LOOM_DEPS_DEMO ;;
+        test) want=$LOOM_DEPS_TEST ;;
+        *) echo "loom_install_deps: demo or test" >&2; return 2 ;;
+    esac
+    for pkg in $want; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing="$missing $pkg"
+        fi
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=sudo
+        else
+            echo "loom: missing Debian packages:$missing" >&2
+            echo "loom: run as root, or: apt-get install$missing" >&2
+            return 1
+        fi
+    fi
+    echo "loom: installing Debian packages:$missing" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+# Number of parallel build jobs: the cores we have, at most 8.
+loom_jobs() {
+    local n
+    n=$(nproc 2>/dev/null || echo 2)
+    [ "$n" -gt 8 ] && n=8
+    echo "$n"
+}
