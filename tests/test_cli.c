@@ -1,1 +1,1082 @@
+/*
+ * test_cli.c - the `loom` command-line tool, run as a child process with
+ * stdout and stderr captured: exit codes (cli.h), the exact messages, and
+ * the files `loom run --out` writes, checked value by value.
+ *
+ * The tests are not linked with jansson, so JSON output is checked with a
+ * small strict parser below (RFC 8259 grammar; values are compared as
+ * their text with insignificant whitespace removed).
+ */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "loom/loom.h"
+#include "onnx-builder.h"
+
+extern char **environ;
+
+#define SRC LOOM_SOURCE_DIR
+#define LENET SRC "/tests/models/lenet/model.onnx"
+#define LENET_X SRC "/tests/models/lenet/x.npy"
+
+/* ---------------------------------------------------------------------- */
+/* Temp folder and child processes                                         */
+/* ---------------------------------------------------------------------- */
+
+static char dir[64];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/loom-test-cli-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+
+static void teardown(void)
+{
+    if (dir[0])
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+
+static const char *tpath(const char *name)
+{
+    static char buf[8][512];
+    static int k;
+    char *p = buf[k++ & 7];
+    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+    return p;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    cr_assert_not_null(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+typedef struct {
+    int code;
+    char *out;
+    char *err;
+} cli_result;
+
+static cli_result res;
+
+/* Run `loom ARGS...` (NULL-terminated) with stdin from /dev/null. */
+static void run_cli_v(const char *const *args)
+{
+    char *argv[64];
+    const char *outp = tpath(".stdout"), *errp = tpath(".stderr");
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status, n = 0, rc;
+
+    argv[n++] = (char *)LOOM_CLI_PATH;
+    for (; args[n - 1] && n < 63; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    free(res.out);
+    free(res.err);
+    res.out = res.err = NULL;
+    cr_assert_eq(posix_spawn_file_actions_init(&fa), 0);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    rc = posix_spawn(&pid, LOOM_CLI_PATH, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "posix_spawn %s: %s", LOOM_CLI_PATH, strerror(rc));
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "loom did not exit normally (status 0x%x)", status);
+    res.code = WEXITSTATUS(status);
+    res.out = slurp(outp);
+    res.err = slurp(errp);
+    unlink(outp);
+    unlink(errp);
+}
+
+#define RUN(...) run_cli_v((const char *const[]){__VA_ARGS__, NULL})
+
+static void expect_code(int code)
+{
+    cr_assert_eq(res.code, code, "exit %d, expected %d\nstdout: %s\nstderr: %s", res.code, code,
+                 res.out, res.err);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* A failure: exit code, nothing on stdout, stderr exactly one line
+ * "loom: error: ..." holding every non-NULL fragment. */
+static void expect_error_line(int code, const char *frag1, const char *frag2)
+{
+    expect_code(code);
+    cr_assert_str_empty(res.out, "stdout: %s", res.out);
+    cr_assert_eq(count_lines(res.err), 1, "stderr is not one line: %s", res.err);
+    cr_assert_eq(res.err[strlen(res.err) - 1], '\n');
+    cr_assert_eq(strncmp(res.err, "loom: error: ", 13), 0, "stderr: %s", res.err);
+    if (frag1)
+        cr_assert(strstr(res.err, frag1) != NULL, "stderr lacks \"%s\": %s", frag1, res.err);
+    if (frag2)
+        cr_assert(strstr(res.err, frag2) != NULL, "stderr lacks \"%s\": %s", frag2, res.err);
+}
+
+/* A usage error: exit 64, nothing on stdout, stderr exactly
+ * "loom: MESSAGE\nTry 'loom [CMD ]--help'.\n". */
+static void expect_usage(const char *message, const char *cmd)
+{
+    char want[1024];
+    snprintf(want, sizeof want, "loom: %s\nTry 'loom %s%s--help'.\n", message, cmd ? cmd : "",
+             cmd ? " " : "");
+    expect_code(64);
+    cr_assert_str_empty(res.out, "stdout: %s", res.out);
+    cr_assert_str_eq(res.err, want);
+}
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    if (n)
+        cr_assert_eq(fwrite(data, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
+static loom_tensor *load_npy(const char *path)
+{
+    loom_tensor *t = NULL;
+    loom_status st = loom_npy_load(path, &t);
+    cr_assert_eq(st, LOOM_OK, "%s: %s", path, loom_last_error());
+    return t;
+}
+
+static void check_close(const loom_tensor *got, const loom_tensor *want, double tol,
+                        const char *what)
+{
+    const float *a, *b;
+    cr_assert_eq(loom_tensor_dtype(got), LOOM_F32, "%s", what);
+    cr_assert_eq(loom_tensor_dtype(want), LOOM_F32, "%s", what);
+    cr_assert_eq(loom_tensor_rank(got), loom_tensor_rank(want), "%s", what);
+    for (int d = 0; d < loom_tensor_rank(want); d++)
+        cr_assert_eq(loom_tensor_dims(got)[d], loom_tensor_dims(want)[d], "%s: dim %d", what, d);
+    a = loom_tensor_cdata(got);
+    b = loom_tensor_cdata(want);
+    for (int64_t i = 0; i < loom_tensor_numel(want); i++)
+        cr_assert(fabs((double)a[i] - (double)b[i]) <= tol, "%s: element %lld: %.9g vs %.9g",
+                  what, (long long)i, a[i], b[i]);
+}
+
+/* Names in a folder except . and .., sorted, joined by '|'. */
+static void list_dir(const char *path, char *out, size_t size)
+{
+    char names[32][256];
+    int n = 0;
+    struct dirent *e;
+    DIR *d = opendir(path);
+    cr_assert_not_null(d, "%s: %s", path, strerror(errno));
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        cr_assert_lt(n, 32);
+        snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (i)
+            strncat(out, "|", size - strlen(out) - 1);
+        strncat(out, names[i], size - strlen(out) - 1);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* A small strict JSON reader                                              */
+/* ---------------------------------------------------------------------- */
+
+static const char *j_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *j_value(const char *p, int depth);
+
+static const char *j_string(const char *p)
+{
+    if (*p != '"')
+        return NULL;
+    for (p++; *p != '"'; p++) {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+                        return NULL;
+                p += 4;
+            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+    }
+    return p + 1;
+}
+
+static const char *j_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return NULL;
+    if (*p == '.') {
+        if (!(*++p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+/* Parse one value at p (no leading whitespace); return its end or NULL. */
+static const char *j_value(const char *p, int depth)
+{
+    if (depth > 64)
+        return NULL;
+    switch (*p) {
+    case '{':
+        p = j_ws(p + 1);
+        if (*p == '}')
+            return p + 1;
+        for (;;) {
+            if (!(p = j_string(p)))
+                return NULL;
+            p = j_ws(p);
+            if (*p++ != ':')
+                return NULL;
+            if (!(p = j_value(j_ws(p), depth + 1)))
+                return NULL;
+            p = j_ws(p);
+            if (*p == '}')
+                return p + 1;
+            if (*p++ != ',')
+                return NULL;
+            p = j_ws(p);
+        }
+    case '[':
+        p = j_ws(p + 1);
+        if (*p == ']')
+            return p + 1;
+        for (;;) {
+            if (!(p = j_value(p, depth + 1)))
+                return NULL;
+            p = j_ws(p);
+            if (*p == ']')
+                return p + 1;
+            if (*p++ != ',')
+                return NULL;
+            p = j_ws(p);
+        }
+    case '"': return j_string(p);
+    case 't': return strncmp(p, "true", 4) == 0 ? p + 4 : NULL;
+    case 'f': return strncmp(p, "false", 5) == 0 ? p + 5 : NULL;
+    case 'n': return strncmp(p, "null", 4) == 0 ? p + 4 : NULL;
+    default: return j_number(p);
+    }
+}
+
+/* The whole text is exactly one JSON value (whitespace around it). */
+static const char *j_doc(const char *text)
+{
+    const char *p = j_ws(text), *end = j_value(p, 0);
+    cr_assert_not_null(end, "not valid JSON:\n%s", text);
+    cr_assert_eq(*j_ws(end), '\0', "text after the JSON value:\n%s", text);
+    return p;
+}
+
+/* Member key of object obj (NULL when absent). */
+static const char *j_get(const char *obj, const char *key)
+{
+    const char *p;
+    size_t klen = strlen(key);
+    cr_assert_not_null(obj, "j_get(\"%s\") on a missing value", key);
+    cr_assert_eq(*obj, '{', "j_get(\"%s\") on a non-object", key);
+    p = j_ws(obj + 1);
+    while (*p == '"') {
+        const char *kend = j_string(p), *v;
+        bool match = (size_t)(kend - p) == klen + 2 && strncmp(p + 1, key, klen) == 0;
+        p = j_ws(kend);
+        p = j_ws(p + 1); /* ':' */
+        v = p;
+        if (match)
+            return v;
+        p = j_ws(j_value(p, 0));
+        if (*p == ',')
+            p = j_ws(p + 1);
+    }
+    return NULL;
+}
+
+/* Element i of array arr (NULL when out of range). */
+static const char *j_at(const char *arr, int i)
+{
+    const char *p;
+    cr_assert_not_null(arr);
+    cr_assert_eq(*arr, '[');
+    p = j_ws(arr + 1);
+    if (*p == ']')
+        return NULL;
+    for (int k = 0;; k++) {
+        if (k == i)
+            return p;
+        p = j_ws(j_value(p, 0));
+        if (*p != ',')
+            return NULL;
+        p = j_ws(p + 1);
+    }
+}
+
+/* Value text with whitespace outside strings removed. */
+static const char *j_compact(const char *v)
+{
+    static char buf[8][4096];
+    static int k;
+    char *out = buf[k++ & 7], *o = out;
+    const char *end;
+    bool in_str = false;
+    cr_assert_not_null(v, "missing JSON value");
+    end = j_value(v, 0);
+    for (const char *p = v; p < end && o < out + sizeof buf[0] - 1; p++) {
+        if (in_str) {
+            if (*p == '\\') {
+                *o++ = *p++;
+            } else if (*p == '"') {
+                in_str = false;
+            }
+        } else if (*p == '"') {
+            in_str = true;
+        } else if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = '\0';
+    return out;
+}
+
+static double j_num(const char *v)
+{
+    char *end;
+    double d;
+    cr_assert_not_null(v);
+    d = strtod(v, &end);
+    cr_assert_eq(end, j_number(v), "not a number: %.20s", v);
+    return d;
+}
+
+Test(cli, json_reader_self_check)
+{
+    /* the reader must reject what it is meant to catch */
+    const char *doc = "{\"a\": [1, {\"b\": \"x\\\"y\"}], \"c\": -1.5e3, \"d\": null}";
+    const char *root = j_ws(doc);
+    cr_assert_not_null(j_value(root, 0));
+    cr_assert_str_eq(j_compact(j_get(root, "a")), "[1,{\"b\":\"x\\\"y\"}]");
+    cr_assert_float_eq(j_num(j_get(root, "c")), -1500.0, 0);
+    cr_assert_str_eq(j_compact(j_get(root, "d")), "null");
+    cr_assert_null(j_get(root, "b"));
+    cr_assert_str_eq(j_compact(j_at(j_get(root, "a"), 1)), "{\"b\":\"x\\\"y\"}");
+    cr_assert_null(j_value("{\"a\": 1,}", 0));
+    cr_assert_null(j_value("[01]", 0));
+    cr_assert_null(j_value("{'a': 1}", 0));
+    cr_assert_null(j_value("[1 2]", 0));
+    cr_assert_null(j_value("\"tab\there\"", 0));
+    cr_assert_null(j_value("nan", 0));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Top level                                                               */
+/* ---------------------------------------------------------------------- */
+
+Test(cli, help)
+{
+    RUN("--help");
+    expect_code(0);
+    cr_assert_str_empty(res.err);
+    cr_assert_eq(strncmp(res.out, "usage: loom ", 12), 0, "%s", res.out);
+    cr_assert(strstr(res.out, "\n  info MODEL") != NULL, "%s", res.out);
+    cr_assert(strstr(res.out, "\n  run MODEL") != NULL, "%s", res.out);
+    cr_assert(strstr(res.out, "64 usage error") != NULL, "%s", res.out);
+    {
+        char *long_help = strdup(res.out);
+        RUN("-h");
+        expect_code(0);
+        cr_assert_str_eq(res.out, long_help);
+        RUN("help");
+        expect_code(0);
+        cr_assert_str_eq(res.out, long_help);
+        free(long_help);
+    }
+}
+
+Test(cli, help_for_commands)
+{
+    RUN("help", "run");
+    expect_code(0);
+    cr_assert_str_empty(res.err);
+    cr_assert_eq(strncmp(res.out, "usage: loom run MODEL", 21), 0, "%s", res.out);
+    cr_assert(strstr(res.out, "--repeat") != NULL);
+    RUN("run", "--help");
+    expect_code(0);
+    cr_assert_eq(strncmp(res.out, "usage: loom run MODEL", 21), 0, "%s", res.out);
+    RUN("help", "info");
+    expect_code(0);
+    cr_assert_eq(strncmp(res.out, "usage: loom info MODEL [--json]\n", 32), 0, "%s", res.out);
+    RUN("info", "-h");
+    expect_code(0);
+    cr_assert_eq(strncmp(res.out, "usage: loom info MODEL [--json]\n", 32), 0, "%s", res.out);
+    RUN("help", "bogus");
+    expect_usage("'bogus' is not a loom command.", NULL);
+}
+
+Test(cli, version)
+{
+    char want[64];
+    snprintf(want, sizeof want, "loom %s\n", loom_version());
+    cr_assert_str_eq(want, "loom 0.1.0\n");
+    RUN("--version");
+    expect_code(0);
+    cr_assert_str_eq(res.out, want);
+    cr_assert_str_empty(res.err);
+    RUN("-V");
+    expect_code(0);
+    cr_assert_str_eq(res.out, want);
+}
+
+Test(cli, no_arguments)
+{
+    RUN(NULL);
+    expect_code(64);
+    cr_assert_str_empty(res.out, "stdout: %s", res.out);
+    cr_assert_eq(strncmp(res.err, "usage: loom ", 12), 0, "%s", res.err);
+    cr_assert(strstr(res.err, "commands:") != NULL, "%s", res.err);
+}
+
+Test(cli, unknown_command)
+{
+    RUN("frobnicate", LENET);
+    expect_usage("'frobnicate' is not a loom command.", NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* loom info                                                               */
+/* ---------------------------------------------------------------------- */
+
+/* The line of text output that starts with prefix. */
+static const char *line_starting(const char *text, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, prefix, n) == 0)
+            return p;
+    return NULL;
+}
+
+static bool line_is(const char *text, const char *name, const char *type)
+{
+    /* "  NAME<spaces>TYPE\n" */
+    char prefix[128];
+    const char *p;
+    snprintf(prefix, sizeof prefix, "  %s ", name);
+    p = line_starting(text, prefix);
+    if (!p)
+        return false;
+    p += strlen(prefix);
+    while (*p == ' ')
+        p++;
+    return strncmp(p, type, strlen(type)) == 0 && p[strlen(type)] == '\n';
+}
+
+Test(cli, info_lenet)
+{
+    const char *ops;
+    RUN("info", LENET);
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr: %s", res.err);
+    cr_assert(line_starting(res.out, "model     " LENET "\n") != NULL, "%s", res.out);
+    cr_assert(line_starting(res.out, "producer  pytorch 1.13.0\n") != NULL, "%s", res.out);
+    cr_assert(line_starting(res.out, "format    ONNX IR 7, opset 13\n") != NULL, "%s", res.out);
+    cr_assert(line_is(res.out, "x", "float32[2,1,28,28]"), "%s", res.out);
+    cr_assert(line_is(res.out, "y", "float32[2,10]"), "%s", res.out);
+    ops = line_starting(res.out, "ops       15 nodes: Conv x2, Relu x4, MaxPool x1, Constant x1, "
+                                 "Pad x1, AveragePool x1, Flatten x1, Gemm x3, Softmax x1\n");
+    cr_assert_not_null(ops, "%s", res.out);
+    cr_assert(line_starting(res.out, "params    10 tensors, 61706 elements, 246824 bytes\n") != NULL,
+              "%s", res.out);
+    cr_assert(line_starting(res.out, "plan      ok: 14 nodes to run after constant folding\n") != NULL,
+              "%s", res.out);
+}
+
+Test(cli, info_symbolic_dims_by_name)
+{
+    RUN("info", SRC "/examples/classifier/classifier.onnx");
+    expect_code(0);
+    cr_assert(line_is(res.out, "features", "float32[batch,10]"), "%s", res.out);
+    /* inferred with every symbolic dim set to 1 */
+    cr_assert(line_is(res.out, "probability", "float32[1,1]"), "%s", res.out);
+}
+
+Test(cli, info_json_lenet)
+{
+    const char *root, *in0, *out0, *ops;
+    RUN("info", "--json", LENET);
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr: %s", res.err);
+    root = j_doc(res.out);
+    cr_assert_eq(*root, '{');
+    cr_assert_str_eq(j_compact(j_get(root, "opset")), "13");
+    cr_assert_str_eq(j_compact(j_get(root, "ir_version")), "7");
+    cr_assert_str_eq(j_compact(j_get(root, "model")), "\"" LENET "\"");
+    cr_assert_str_eq(j_compact(j_get(root, "producer")), "\"pytorch\"");
+    cr_assert_str_eq(j_compact(j_get(root, "nodes")), "15");
+    in0 = j_at(j_get(root, "inputs"), 0);
+    cr_assert_str_eq(j_compact(in0), "{\"name\":\"x\",\"dtype\":\"float32\",\"shape\":[2,1,28,28]}");
+    cr_assert_null(j_at(j_get(root, "inputs"), 1));
+    out0 = j_at(j_get(root, "outputs"), 0);
+    cr_assert_str_eq(j_compact(j_get(out0, "name")), "\"y\"");
+    cr_assert_str_eq(j_compact(j_get(j_get(out0, "inferred"), "shape")), "[2,10]");
+    ops = j_get(root, "ops");
+    cr_assert_str_eq(j_compact(ops), "{\"Conv\":2,\"Relu\":4,\"MaxPool\":1,\"Constant\":1,\"Pad\":1,"
+                                     "\"AveragePool\":1,\"Flatten\":1,\"Gemm\":3,\"Softmax\":1}");
+    cr_assert_str_eq(j_compact(j_get(root, "params")),
+                     "{\"tensors\":10,\"elements\":61706,\"bytes\":246824}");
+    cr_assert_str_eq(j_compact(j_get(root, "plan")), "{\"ok\":true,\"nodes\":14}");
+}
+
+Test(cli, info_json_symbolic_dim)
+{
+    const char *root;
+    RUN("info", SRC "/examples/classifier/classifier.onnx", "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_str_eq(j_compact(j_get(j_at(j_get(root, "inputs"), 0), "shape")), "[\"batch\",10]");
+}
+
+Test(cli, info_usage_errors)
+{
+    RUN("info");
+    expect_usage("info takes exactly one MODEL argument", "info");
+    RUN("info", LENET, LENET);
+    expect_usage("info takes exactly one MODEL argument", "info");
+}
+
+Test(cli, info_bad_option_is_one_loom_line)
+{
+    /* Every message starts with "loom:"; the option is named. */
+    RUN("info", "--bogus", LENET);
+    expect_code(64);
+    cr_assert_str_empty(res.out);
+    cr_assert_eq(count_lines(res.err), 2, "stderr: %s", res.err);
+    cr_assert_eq(strncmp(res.err, "loom: ", 6), 0, "stderr: %s", res.err);
+    cr_assert(strstr(res.err, "--bogus") != NULL, "stderr: %s", res.err);
+    cr_assert(strstr(res.err, "\nTry 'loom info --help'.\n") != NULL, "stderr: %s", res.err);
+}
+
+Test(cli, info_missing_model)
+{
+    RUN("info", tpath("missing.onnx"));
+    expect_error_line(66, tpath("missing.onnx"), "No such file or directory");
+}
+
+static void write_corrupt_model(const char *path)
+{
+    /* 512 pseudo-random bytes (fixed seed) */
+    unsigned char buf[512];
+    uint32_t x = 0x12345678u;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = (unsigned char)(x >> 24);
+    }
+    write_bytes(path, buf, sizeof buf);
+}
+
+Test(cli, info_corrupt_model)
+{
+    write_corrupt_model(tpath("corrupt.onnx"));
+    RUN("info", tpath("corrupt.onnx"));
+    expect_error_line(65, tpath("corrupt.onnx"), NULL);
+}
+
+/* x[3] + y[4]: imports, but shape inference fails when planning. */
+static void write_unplannable_model(const char *path)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    tb_input(b, "a", LOOM_F32, 1, (int64_t[]){3});
+    tb_input(b, "b", LOOM_F32, 1, (int64_t[]){4});
+    tb_node(b, "Add", "a,b", "c");
+    tb_output(b, "c");
+    bytes = tb_pack(b, &len);
+    write_bytes(path, bytes, len);
+    tb_free(b);
+}
+
+Test(cli, info_plan_failure)
+{
+    write_unplannable_model(tpath("bad.onnx"));
+    RUN("info", tpath("bad.onnx"));
+    expect_code(65);
+    cr_assert(line_is(res.out, "a", "float32[3]"), "%s", res.out);
+    cr_assert(line_starting(res.out, "outputs\n") != NULL, "%s", res.out);
+    cr_assert(line_starting(res.out, "plan      FAILED: ") != NULL, "%s", res.out);
+    cr_assert_eq(count_lines(res.err), 1, "stderr: %s", res.err);
+    cr_assert_eq(strncmp(res.err, "loom: error: ", 13), 0, "stderr: %s", res.err);
+    /* the same message on both */
+    cr_assert(strstr(res.out, res.err + 13) != NULL, "stdout: %s\nstderr: %s", res.out, res.err);
+
+    RUN("info", "--json", tpath("bad.onnx"));
+    expect_code(65);
+    {
+        const char *root = j_doc(res.out), *plan = j_get(root, "plan");
+        cr_assert_str_eq(j_compact(j_get(plan, "ok")), "false");
+        cr_assert_eq(*j_get(plan, "error"), '"');
+        cr_assert_null(j_get(j_at(j_get(root, "outputs"), 0), "inferred"));
+    }
+    cr_assert_eq(count_lines(res.err), 1, "stderr: %s", res.err);
+}
+
+/* ---------------------------------------------------------------------- */
+/* loom run: every fixture against its golden output                        */
+/* ---------------------------------------------------------------------- */
+
+static void run_fixture(const char *model, const char *input, const char *x, const char *golden,
+                        const char *out_name)
+{
+    char arg[1024], outdir[512], file[600], line[1024], names[256];
+    loom_tensor *got, *want;
+    snprintf(arg, sizeof arg, "%s=%s", input, x);
+    snprintf(outdir, sizeof outdir, "%s", tpath("out"));
+    RUN("run", model, "--input", arg, "--out", outdir);
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr: %s", res.err);
+    snprintf(file, sizeof file, "%s/%s.npy", outdir, out_name);
+    want = load_npy(golden);
+    got = load_npy(file);
+    check_close(got, want, 1e-5, model);
+    /* stdout: "NAME TYPE -> FILE" */
+    {
+        char type[128] = "float32[";
+        for (int d = 0; d < loom_tensor_rank(want); d++)
+            snprintf(type + strlen(type), sizeof type - strlen(type), "%s%lld", d ? "," : "",
+                     (long long)loom_tensor_dims(want)[d]);
+        snprintf(line, sizeof line, "%s %s] -> %s\n", out_name, type, file);
+    }
+    cr_assert_str_eq(res.out, line);
+    list_dir(outdir, names, sizeof names);
+    snprintf(line, sizeof line, "%s.npy", out_name);
+    cr_assert_str_eq(names, line);
+    loom_tensor_free(got);
+    loom_tensor_free(want);
+}
+
+static void run_model_fixture(const char *name)
+{
+    char model[512], x[512], y[512];
+    snprintf(model, sizeof model, "%s/tests/models/%s/model.onnx", SRC, name);
+    snprintf(x, sizeof x, "%s/tests/models/%s/x.npy", SRC, name);
+    snprintf(y, sizeof y, "%s/tests/models/%s/y.npy", SRC, name);
+    run_fixture(model, "x", x, y, "y");
+}
+
+Test(cli, run_lenet) { run_model_fixture("lenet"); }
+Test(cli, run_resblock) { run_model_fixture("resblock"); }
+Test(cli, run_transformer14) { run_model_fixture("transformer14"); }
+Test(cli, run_transformer17) { run_model_fixture("transformer17"); }
+Test(cli, run_misc) { run_model_fixture("misc"); }
+Test(cli, run_opset7) { run_model_fixture("opset7"); }
+
+Test(cli, run_classifier_batch20)
+{
+    /* the .npy shape binds the symbolic batch dim to 20 */
+    run_fixture(SRC "/examples/classifier/classifier.onnx", "features",
+                SRC "/examples/classifier/test_x.npy", SRC "/examples/classifier/torch_probs.npy",
+                "probability");
+}
+
+Test(cli, run_prints_values_without_out)
+{
+    /* opset7: y is 3x4, printed with %.9g on one line */
+    loom_tensor *want = load_npy(SRC "/tests/models/opset7/y.npy");
+    const float *w = loom_tensor_cdata(want);
+    const char *p;
+    char *end;
+    RUN("run", SRC "/tests/models/opset7/model.onnx", "-i", SRC "/tests/models/opset7/x.npy");
+    expect_code(0);
+    cr_assert_str_empty(res.err);
+    cr_assert_eq(strncmp(res.out, "y float32[3,4]:\n  ", 18), 0, "%s", res.out);
+    p = res.out + 18;
+    for (int i = 0; i < 12; i++) {
+        double v = strtod(p, &end);
+        cr_assert_neq(end, p, "value %d missing: %s", i, res.out);
+        cr_assert(fabs(v - w[i]) <= 1e-5, "value %d: %.9g vs %.9g", i, v, w[i]);
+        p = end;
+    }
+    cr_assert_str_eq(p, "\n");
+    loom_tensor_free(want);
+}
+
+Test(cli, run_truncates_long_outputs)
+{
+    /* a 2x8x32 transformer output has 512 values: 32 printed, then a count */
+    const char *nl;
+    RUN("run", SRC "/tests/models/transformer17/model.onnx", "-i",
+        SRC "/tests/models/transformer17/x.npy");
+    expect_code(0);
+    cr_assert_eq(strncmp(res.out, "y float32[2,8,32]:\n  ", 21), 0, "%s", res.out);
+    nl = strchr(res.out + 21, '\n');
+    cr_assert_not_null(nl);
+    {
+        int values = 0;
+        const char *p = res.out + 21;
+        char *end;
+        while (p < nl) {
+            strtod(p, &end);
+            if (end == p)
+                break;
+            values++;
+            p = end;
+        }
+        cr_assert_eq(values, 32, "%s", res.out);
+        cr_assert_str_eq(p, " ... (512 values)\n");
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* loom run: output file names                                             */
+/* ---------------------------------------------------------------------- */
+
+Test(cli, run_sanitises_output_names)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    const float xv[3] = {-1.0f, 2.0f, -3.5f};
+    const float relu[3] = {0.0f, 2.0f, 0.0f}, neg[3] = {1.0f, -2.0f, 3.5f};
+    loom_tensor *x = tb_f32(1, (int64_t[]){3}, xv), *t;
+    char names[1024], arg[600];
+    struct {
+        const char *name, *file;
+        const float *want;
+    } outs[] = {
+        {"out/put:0", "out_put_0.npy", relu},
+        {"../up", "_._up.npy", neg},
+        {".hidden", "_hidden.npy", xv},
+        {"a b\tc*?", "a_b_c__.npy", relu},
+        {"ok-Name_1.2", "ok-Name_1.2.npy", neg},
+    };
+
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){3});
+    tb_node(b, "Relu", "x", "out/put:0");
+    tb_node(b, "Neg", "x", "../up");
+    tb_node(b, "Identity", "x", ".hidden");
+    tb_node(b, "Relu", "x", "a b\tc*?");
+    tb_node(b, "Neg", "x", "ok-Name_1.2");
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+        tb_output(b, outs[i].name);
+    bytes = tb_pack(b, &len);
+    write_bytes(tpath("odd.onnx"), bytes, len);
+    tb_free(b);
+    cr_assert_eq(loom_npy_save(tpath("x.npy"), x), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(mkdir(tpath("out"), 0755), 0);
+
+    snprintf(arg, sizeof arg, "x=%s", tpath("x.npy"));
+    RUN("run", tpath("odd.onnx"), "--input", arg, "--out", tpath("out"));
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr: %s", res.err);
+    list_dir(tpath("out"), names, sizeof names);
+    cr_assert_str_eq(names, "_._up.npy|_hidden.npy|a_b_c__.npy|ok-Name_1.2.npy|out_put_0.npy");
+    /* nothing escaped the folder */
+    list_dir(dir, names, sizeof names);
+    cr_assert_str_eq(names, "odd.onnx|out|x.npy");
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        char file[600], line[800];
+        snprintf(file, sizeof file, "%s/%s", tpath("out"), outs[i].file);
+        t = load_npy(file);
+        cr_assert_eq(loom_tensor_rank(t), 1);
+        cr_assert_eq(loom_tensor_dims(t)[0], 3);
+        cr_assert_eq(memcmp(loom_tensor_cdata(t), outs[i].want, sizeof xv), 0, "%s", file);
+        loom_tensor_free(t);
+        /* stdout keeps the real name and shows the file */
+        snprintf(line, sizeof line, "%s float32[3] -> %s\n", outs[i].name, file);
+        cr_assert(strstr(res.out, line) != NULL, "missing \"%s\" in:\n%s", line, res.out);
+    }
+    loom_tensor_free(x);
+}
+
+/* ---------------------------------------------------------------------- */
+/* loom run: failures                                                      */
+/* ---------------------------------------------------------------------- */
+
+Test(cli, run_missing_model)
+{
+    RUN("run", tpath("missing.onnx"), "-i", LENET_X);
+    expect_error_line(66, tpath("missing.onnx"), "No such file or directory");
+}
+
+Test(cli, run_corrupt_model)
+{
+    write_corrupt_model(tpath("corrupt.onnx"));
+    RUN("run", tpath("corrupt.onnx"), "-i", LENET_X);
+    expect_error_line(65, tpath("corrupt.onnx"), NULL);
+}
+
+Test(cli, run_missing_input)
+{
+    RUN("run", LENET);
+    expect_usage("no value for input 'x' (float32[2,1,28,28]): add --input x=FILE.npy", "run");
+}
+
+Test(cli, run_usage_errors)
+{
+    RUN("run");
+    expect_usage("run takes exactly one MODEL argument", "run");
+    RUN("run", LENET, LENET, "-i", LENET_X);
+    expect_usage("run takes exactly one MODEL argument", "run");
+    RUN("run", LENET, "-i", "x=" LENET_X, "-i", "x=" LENET_X);
+    expect_usage("input 'x' is given twice", "run");
+    RUN("run", LENET, "-i", LENET_X, "--repeat", "0");
+    expect_usage("--repeat wants a count from 1 to 100000000, not '0'", "run");
+    RUN("run", LENET, "-i", LENET_X, "--repeat", "5x");
+    expect_usage("--repeat wants a count from 1 to 100000000, not '5x'", "run");
+    RUN("run", LENET, "-i", LENET_X, "--repeat", "100000001");
+    expect_usage("--repeat wants a count from 1 to 100000000, not '100000001'", "run");
+}
+
+Test(cli, run_unnamed_input_needs_single_input_model)
+{
+    write_unplannable_model(tpath("two.onnx"));
+    RUN("run", tpath("two.onnx"), "-i", LENET_X);
+    expect_usage("the model has 2 inputs: name each one, as --input NAME=FILE.npy", "run");
+}
+
+Test(cli, run_unknown_input_name)
+{
+    RUN("run", LENET, "-i", "x=" LENET_X, "-i", "nosuch=" LENET_X);
+    expect_error_line(64, "\"nosuch\"", NULL);
+}
+
+Test(cli, run_wrong_input_shape)
+{
+    RUN("run", LENET, "--input", "x=" SRC "/tests/models/resblock/x.npy");
+    expect_error_line(65, "[2,8,12,12]", "[2,1,28,28]");
+}
+
+Test(cli, run_wrong_input_dtype)
+{
+    loom_tensor *t;
+    char arg[600];
+    cr_assert_eq(loom_tensor_create(LOOM_I32, 4, (int64_t[]){2, 1, 28, 28}, &t), LOOM_OK);
+    cr_assert_eq(loom_npy_save(tpath("i32.npy"), t), LOOM_OK, "%s", loom_last_error());
+    loom_tensor_free(t);
+    snprintf(arg, sizeof arg, "x=%s", tpath("i32.npy"));
+    RUN("run", LENET, "--input", arg);
+    expect_code(65);
+    cr_assert_str_empty(res.out);
+    cr_assert_eq(count_lines(res.err), 1, "stderr: %s", res.err);
+    cr_assert_eq(strncmp(res.err, "loom: error: ", 13), 0, "stderr: %s", res.err);
+    cr_assert(strstr(res.err, "int32") != NULL, "stderr: %s", res.err);
+}
+
+Test(cli, run_malformed_npy)
+{
+    char arg[600];
+    /* a bad magic, then a file that ends inside its header */
+    write_bytes(tpath("bad.npy"), "\x93NUMPX\x01\x00\x10\x00{}              \n", 26);
+    snprintf(arg, sizeof arg, "x=%s", tpath("bad.npy"));
+    RUN("run", LENET, "--input", arg);
+    expect_error_line(65, tpath("bad.npy"), "bad magic");
+    write_bytes(tpath("trunc.npy"), "\x93NUMPY\x01\x00\x76\x00{'descr'", 19);
+    snprintf(arg, sizeof arg, "x=%s", tpath("trunc.npy"));
+    RUN("run", LENET, "--input", arg);
+    expect_error_line(65, tpath("trunc.npy"), "truncated");
+}
+
+Test(cli, run_input_file_missing)
+{
+    char arg[600];
+    snprintf(arg, sizeof arg, "x=%s", tpath("nope.npy"));
+    RUN("run", LENET, "--input", arg);
+    expect_error_line(66, tpath("nope.npy"), "No such file or directory");
+}
+
+Test(cli, run_out_is_a_regular_file)
+{
+    char *content;
+    write_bytes(tpath("file"), "keep me\n", 8);
+    RUN("run", LENET, "-i", LENET_X, "--out", tpath("file"));
+    expect_error_line(73, tpath("file"), "not a folder");
+    content = slurp(tpath("file"));
+    cr_assert_str_eq(content, "keep me\n");
+    free(content);
+}
+
+Test(cli, run_out_cannot_be_created)
+{
+    RUN("run", LENET, "-i", LENET_X, "--out", tpath("no/such/dir"));
+    expect_error_line(73, "cannot create folder", tpath("no/such/dir"));
+}
+
+Test(cli, run_out_folder_is_created)
+{
+    loom_tensor *got, *want;
+    char file[600];
+    RUN("run", LENET, "-i", LENET_X, "-o", tpath("new"));
+    expect_code(0);
+    snprintf(file, sizeof file, "%s/y.npy", tpath("new"));
+    got = load_npy(file);
+    want = load_npy(SRC "/tests/models/lenet/y.npy");
+    check_close(got, want, 1e-5, "lenet");
+    loom_tensor_free(got);
+    loom_tensor_free(want);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Names from the command line or from files never break the one-line rule  */
+/* ---------------------------------------------------------------------- */
+
+Test(cli, newline_in_input_name)
+{
+    RUN("run", LENET, "-i", "x=" LENET_X, "-i", "a\nb=" LENET_X);
+    expect_error_line(64, "\"a?b\"", NULL);
+}
+
+Test(cli, newline_in_model_path)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s", tpath("x\ny.onnx"));
+    RUN("info", path);
+    expect_error_line(66, "x?y.onnx", "No such file or directory");
+}
+
+Test(cli, newline_in_out_path)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s", tpath("f\ng"));
+    write_bytes(path, "keep", 4);
+    RUN("run", LENET, "-i", LENET_X, "--out", path);
+    expect_error_line(73, "f?g", "not a folder");
+}
+
+Test(cli, newline_in_unknown_command)
+{
+    RUN("a\nb");
+    expect_usage("'a?b' is not a loom command.", NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* loom run --repeat / --json                                              */
+/* ---------------------------------------------------------------------- */
+
+Test(cli, run_repeat_json_latency)
+{
+    const char *root, *lat, *out0;
+    double mn, med, mean, mx;
+    RUN("run", LENET, "-i", LENET_X, "--repeat", "5", "--json");
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr: %s", res.err);
+    root = j_doc(res.out);
+    cr_assert_str_eq(j_compact(j_get(root, "model")), "\"" LENET "\"");
+    cr_assert_str_eq(j_compact(j_get(root, "device")), "\"ref\"");
+    out0 = j_at(j_get(root, "outputs"), 0);
+    cr_assert_str_eq(j_compact(out0),
+                     "{\"name\":\"y\",\"dtype\":\"float32\",\"shape\":[2,10],\"file\":null}");
+    cr_assert_null(j_at(j_get(root, "outputs"), 1));
+    lat = j_get(root, "latency");
+    cr_assert_not_null(lat, "%s", res.out);
+    cr_assert_str_eq(j_compact(j_get(lat, "runs")), "5");
+    mn = j_num(j_get(lat, "min_us"));
+    med = j_num(j_get(lat, "median_us"));
+    mean = j_num(j_get(lat, "mean_us"));
+    mx = j_num(j_get(lat, "max_us"));
+    cr_assert(mn > 0, "min %g", mn);
+    cr_assert(mn <= med && med <= mx, "min %g median %g max %g", mn, med, mx);
+    cr_assert(mn <= mean && mean <= mx, "min %g mean %g max %g", mn, mean, mx);
+}
+
+Test(cli, run_json_without_repeat_has_no_latency)
+{
+    const char *root;
+    char want[800];
+    RUN("run", LENET, "-i", LENET_X, "--json", "--out", tpath("o"));
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_null(j_get(root, "latency"));
+    snprintf(want, sizeof want, "\"%s/y.npy\"", tpath("o"));
+    cr_assert_str_eq(j_compact(j_get(j_at(j_get(root, "outputs"), 0), "file")), want);
+}
+
+Test(cli, run_repeat_text)
+{
+    const char *p;
+    double mn, med, mean, mx;
+    RUN("run", LENET, "-i", LENET_X, "-n", "3");
+    expect_code(0);
+    p = line_starting(res.out, "latency over 3 runs: ");
+    cr_assert_not_null(p, "%s", res.out);
+    cr_assert_eq(sscanf(p, "latency over 3 runs: min %lf us, median %lf us, mean %lf us, max %lf us",
+                        &mn, &med, &mean, &mx),
+                 4, "%s", p);
+    cr_assert(mn > 0 && mn <= med && med <= mx && mn <= mean && mean <= mx, "%s", p);
+}

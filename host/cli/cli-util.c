@@ -1,4 +1,5 @@
 /* cli-util.c - exit codes, messages and small helpers for the CLI. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,22 +22,58 @@ int loom_cli_exit_code(loom_status st)
     return LOOM_EXIT_SOFTWARE;
 }
 
+/* Names inside messages come from files and the command line: print
+ * control characters as '?' so that every message stays one line. */
+static void put_line(const char *prefix, const char *msg)
+{
+    fputs(prefix, stderr);
+    for (const char *p = msg; *p; p++)
+        fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, stderr);
+    fputc('\n', stderr);
+}
+
+void loom_cli_print_error(const char *msg)
+{
+    put_line("loom: error: ", msg);
+}
+
+void loom_cli_errorf(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    put_line("loom: error: ", msg);
+}
+
 int loom_cli_fail(loom_status st)
 {
     const char *msg = loom_last_error();
-    fprintf(stderr, "loom: error: %s\n", msg && *msg ? msg : loom_strerror(st));
+    loom_cli_print_error(msg && *msg ? msg : loom_strerror(st));
     return loom_cli_exit_code(st);
 }
 
 int loom_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
-    fprintf(stderr, "loom: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'loom %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    put_line("loom: ", msg);
+    fprintf(stderr, "Try 'loom %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
     return LOOM_EXIT_USAGE;
+}
+
+int loom_cli_bad_option(const char *cmd, int c, char *const *argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        return loom_cli_usage_error(cmd, "option '%s' needs a value", arg);
+    if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+        return loom_cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    return loom_cli_usage_error(cmd, "unknown option '%s'", arg);
 }
 
 static void log_to_stderr(loom_log_level level, const char *message, void *user)

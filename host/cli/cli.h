@@ -20,9 +20,16 @@ enum {
 
 /* Exit code for a library status. */
 int loom_cli_exit_code(loom_status st);
-/* Print "loom: error: <loom_last_error()>" to stderr; return the exit code. */
+/* Print "loom: error: <msg>" on one line (control characters become '?'). */
+void loom_cli_print_error(const char *msg);
+/* Print loom_last_error() that way; return the exit code for st. */
 int loom_cli_fail(loom_status st);
-/* Print "loom: <fmt>" to stderr and return LOOM_EXIT_USAGE. */
+/* Print "loom: error: <fmt>" on one line. */
+void loom_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt_long (with opterr = 0 and optstring starting with ':')
+ * returned c ('?' or ':'): name the offending option, return 64. */
+int loom_cli_bad_option(const char *cmd, int c, char *const *argv);
+/* Print "loom: <fmt>" (one line) and a hint; return LOOM_EXIT_USAGE. */
 int loom_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Route library logs to stderr at the given verbosity. */

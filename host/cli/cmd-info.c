@@ -45,11 +45,12 @@ int loom_cmd_info(int argc, char **argv)
     char plan_err[1024] = "";
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': as_json = true; break;
         case 'h': fputs(info_usage, stdout); return LOOM_EXIT_OK;
-        default: return loom_cli_usage_error("info", "bad option");
+        default: return loom_cli_bad_option("info", c, argv);
         }
     }
     if (optind != argc - 1)
@@ -147,7 +148,7 @@ int loom_cmd_info(int argc, char **argv)
     loom_session_free(s);
     loom_model_free(m);
     if (plan_st != LOOM_OK) {
-        fprintf(stderr, "loom: error: %s\n", plan_err);
+        loom_cli_print_error(plan_err);
         return loom_cli_exit_code(plan_st);
     }
     return LOOM_EXIT_OK;

@@ -61,17 +61,43 @@ static void print_values(const loom_tensor *t, int64_t max)
     fputc('\n', stdout);
 }
 
+/* DIR/<safe name>.npy for output i; when two outputs' names sanitise to
+ * the same file name, the later one gets "-2", "-3", ... appended. */
+static char *output_path(const loom_session *s, size_t i, const char *dir)
+{
+    char safe[256], other[256], name[300];
+    loom_value_info vi;
+    int clash = 1;
+    char *file;
+
+    loom_session_output(s, i, &vi);
+    loom_cli_safe_name(vi.name, safe, sizeof safe);
+    for (size_t k = 0; k < i; k++) {
+        loom_session_output(s, k, &vi);
+        loom_cli_safe_name(vi.name, other, sizeof other);
+        clash += strcmp(other, safe) == 0;
+    }
+    if (clash > 1)
+        snprintf(name, sizeof name, "%s-%d", safe, clash);
+    else
+        snprintf(name, sizeof name, "%s", safe);
+    file = malloc(strlen(dir) + strlen(name) + 6);
+    if (file)
+        sprintf(file, "%s/%s.npy", dir, name);
+    return file;
+}
+
 static int ensure_dir(const char *dir)
 {
     struct stat sb;
     if (stat(dir, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return 0;
-        fprintf(stderr, "loom: error: --out %s exists and is not a folder\n", dir);
+        loom_cli_errorf("--out %s exists and is not a folder", dir);
         return LOOM_EXIT_CANTCREAT;
     }
     if (mkdir(dir, 0777) != 0) {
-        fprintf(stderr, "loom: error: cannot create folder %s: %s\n", dir, strerror(errno));
+        loom_cli_errorf("cannot create folder %s: %s", dir, strerror(errno));
         return LOOM_EXIT_CANTCREAT;
     }
     return 0;
@@ -97,10 +123,11 @@ int loom_cmd_run(int argc, char **argv)
     char buf[512];
 
     optind = 1;
+    opterr = 0;
     inputs = calloc((size_t)argc, sizeof *inputs);
     if (!inputs)
         return LOOM_EXIT_SOFTWARE;
-    while ((c = getopt_long(argc, argv, "i:o:n:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:o:n:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'i': {
             char *eq = strchr(optarg, '=');
@@ -128,7 +155,7 @@ int loom_cmd_run(int argc, char **argv)
         case 'j': as_json = true; break;
         case 'v': verbosity++; break;
         case 'h': fputs(run_usage, stdout); goto done;
-        default: rc = loom_cli_usage_error("run", "bad option"); goto done;
+        default: rc = loom_cli_bad_option("run", c, argv); goto done;
         }
     }
     if (optind != argc - 1) {
@@ -232,15 +259,12 @@ int loom_cmd_run(int argc, char **argv)
             char *file = NULL;
             loom_session_output(s, i, &vi);
             if (out_dir) {
-                char safe[256];
-                loom_cli_safe_name(vi.name, safe, sizeof safe);
-                file = malloc(strlen(out_dir) + strlen(safe) + 6);
+                file = output_path(s, i, out_dir);
                 if (!file) {
                     json_decref(root);
                     rc = LOOM_EXIT_SOFTWARE;
                     goto done;
                 }
-                sprintf(file, "%s/%s.npy", out_dir, safe);
                 if ((st = loom_npy_save(file, t)) != LOOM_OK) {
                     free(file);
                     json_decref(root);

@@ -153,7 +153,7 @@ typedef struct loom_model loom_model;
 typedef struct {
     /* Largest model file accepted, bytes (0: 2 GiB, the protobuf limit). */
     size_t max_file_bytes;
-    /* Deepest protobuf message nesting accepted (0: 64). */
+    /* Deepest protobuf message nesting accepted (0: 64; at most 100). */
     int max_nesting;
     /* Largest single tensor accepted, bytes, initializers and external
      * data included (0: 4 GiB). */

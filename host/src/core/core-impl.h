@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "loom/loom.h"
 
@@ -42,6 +44,10 @@ static inline bool loom__add_u64(uint64_t a, uint64_t b, uint64_t *out)
 /* Element count of a shape; false on overflow, negative dims or a count
  * above 2^62 (keeps byte counts representable). */
 bool loom__numel(int rank, const int64_t *dims, int64_t *out);
+
+/* fopen(path, "rb") for regular files only: FIFOs, devices and folders
+ * fail at once with errno EINVAL instead of blocking or misreading. */
+FILE *loom__fopen_regular(const char *path, struct stat *sb);
 
 char *loom__strdup(const char *s);
 /* malloc/calloc that fail cleanly for size 0 too (return a unique ptr). */

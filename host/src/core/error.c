@@ -9,6 +9,14 @@
 
 static _Thread_local char err_msg[LOOM__ERR_MAX];
 
+/* Messages quote names from untrusted files: keep them on one line. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 const char *loom_last_error(void)
 {
     return err_msg;
@@ -25,6 +33,7 @@ loom_status loom__err(loom_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err_msg, sizeof err_msg, fmt, ap);
     va_end(ap);
+    one_line(err_msg);
     loom__log(LOOM_LOG_DEBUG, "%s: %s", loom_status_name(status), err_msg);
     return status;
 }
@@ -55,5 +64,6 @@ loom_status loom__err_prefix(loom_status status, const char *fmt, ...)
     append(err_msg, sizeof err_msg, &pos, prefix);
     append(err_msg, sizeof err_msg, &pos, ": ");
     append(err_msg, sizeof err_msg, &pos, old[0] ? old : loom_strerror(status));
+    one_line(err_msg);
     return status;
 }

@@ -21,6 +21,8 @@
 #define LOOM__OPSET_MAX 17
 #define LOOM__DEFAULT_MAX_FILE ((size_t)2 << 30)
 #define LOOM__DEFAULT_MAX_NESTING 64
+/* protobuf-c recurses once per level: never let a caller ask for more */
+#define LOOM__MAX_NESTING 100
 #define LOOM__DEFAULT_MAX_TENSOR ((uint64_t)4 << 30)
 
 /* ---- name -> value index (open addressing) ---- */
@@ -474,6 +476,8 @@ loom_status loom_model_load_buffer(const void *data, size_t size, const char *na
     if (size > max_file)
         return loom__err(LOOM_E_LIMIT, "%s: model is %zu bytes, over the limit of %zu", name, size,
                          max_file);
+    if (max_nesting > LOOM__MAX_NESTING)
+        max_nesting = LOOM__MAX_NESTING;
     if ((st = loom__wire_check(data, size, max_nesting, name)) != LOOM_OK)
         return st;
     if (base_dir) {
@@ -529,14 +533,10 @@ loom_status loom_model_load(const char *path, const loom_load_options *opts, loo
     if (!path || !out)
         return loom__err(LOOM_E_INVALID_ARG, "loom_model_load: NULL argument");
     *out = NULL;
-    f = fopen(path, "rb");
+    f = loom__fopen_regular(path, &sb);
     if (!f)
         return loom__err(errno == ENOENT ? LOOM_E_NOT_FOUND : LOOM_E_IO, "%s: %s", path,
-                         strerror(errno));
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return loom__err(LOOM_E_IO, "%s: not a regular file", path);
-    }
+                         errno == EINVAL ? "not a regular file" : strerror(errno));
     if ((uint64_t)sb.st_size > max_file) {
         fclose(f);
         return loom__err(LOOM_E_LIMIT, "%s: model is %lld bytes, over the limit of %zu", path,

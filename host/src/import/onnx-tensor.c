@@ -49,7 +49,7 @@ static bool parse_u64(const char *s, uint64_t *out)
     if (!s || !*s)
         return false;
     for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
             return false;
         v = v * 10 + (uint64_t)(*s - '0');
     }
@@ -138,22 +138,21 @@ static loom_status read_external(const loom__import_ctx *ctx, const Onnx__Tensor
         goto done;
     }
     blen = strlen(ctx->base_dir);
-    if (strncmp(real, ctx->base_dir, blen) != 0 || (real[blen] != '/' && real[blen] != '\0')) {
+    if (strncmp(real, ctx->base_dir, blen) != 0 ||
+        (blen > 1 && real[blen] != '/' && real[blen] != '\0')) {
         st = loom__err(LOOM_E_MODEL_INVALID,
                        "%s: %s: external data \"%s\" resolves to \"%s\", outside the model's "
                        "folder",
                        ctx->source, what, location, real);
         goto done;
     }
-    f = fopen(real, "rb");
-    if (!f || fstat(fileno(f), &sb) != 0) {
-        st = loom__err(LOOM_E_IO, "%s: %s: cannot open external data \"%s\": %s", ctx->source,
-                       what, location, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = loom__err(LOOM_E_MODEL_INVALID, "%s: %s: external data \"%s\" is not a regular file",
-                       ctx->source, what, location);
+    f = loom__fopen_regular(real, &sb);
+    if (!f) {
+        st = errno == EINVAL
+                 ? loom__err(LOOM_E_MODEL_INVALID, "%s: %s: external data \"%s\" is not a regular file",
+                             ctx->source, what, location)
+                 : loom__err(LOOM_E_IO, "%s: %s: cannot open external data \"%s\": %s",
+                             ctx->source, what, location, strerror(errno));
         goto done;
     }
     if (offset > (uint64_t)sb.st_size || (uint64_t)sb.st_size - offset < t->nbytes) {

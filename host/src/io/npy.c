@@ -228,14 +228,15 @@ loom_status loom_npy_load(const char *path, loom_tensor **out)
     hdr_cursor c;
     char sbuf[LOOM__SHAPE_STR_MAX];
     int extra;
+    struct stat sb;
 
     if (!path || !out)
         return loom__err(LOOM_E_INVALID_ARG, "loom_npy_load: NULL argument");
     *out = NULL;
-    f = fopen(path, "rb");
+    f = loom__fopen_regular(path, &sb);
     if (!f)
         return loom__err(errno == ENOENT ? LOOM_E_NOT_FOUND : LOOM_E_IO, "%s: %s", path,
-                         strerror(errno));
+                         errno == EINVAL ? "not a regular file" : strerror(errno));
     if ((st = read_exact(f, pre, NPY_MAGIC_LEN + 2, path, "magic")) != LOOM_OK)
         goto done;
     if (memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {

@@ -31,6 +31,7 @@ loom__graph *loom__graph_new(const char *source)
     loom__graph *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
+    g->max_tensor_bytes = UINT64_MAX;
     g->source = loom__strdup(source ? source : "<memory>");
     if (!g->source) {
         free(g);
@@ -183,6 +184,7 @@ loom_status loom__graph_clone(const loom__graph *src, loom__graph **out)
     if (!g)
         return loom__err(LOOM_E_NOMEM, "out of memory copying the graph");
     g->opset = src->opset;
+    g->max_tensor_bytes = src->max_tensor_bytes;
     g->source = dup_or_null(src->source, &ok);
     g->values = loom__calloc((size_t)src->n_values, sizeof *g->values);
     g->nodes = loom__calloc((size_t)src->n_nodes, sizeof *g->nodes);

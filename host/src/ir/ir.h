@@ -174,6 +174,7 @@ typedef struct loom__graph {
     int n_inputs;
     int *outputs;
     int n_outputs;
+    uint64_t max_tensor_bytes; /* largest tensor a pass may create */
 } loom__graph;
 
 loom__graph *loom__graph_new(const char *source);

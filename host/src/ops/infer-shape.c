@@ -628,7 +628,9 @@ static loom_status infer_constant_of_shape(loom__graph *g, loom__node *n)
         free(shape);
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "rank %zu exceeds %d", count, LOOM_MAX_RANK);
     }
-    st = loom__tensor_new(dt, (int)count, shape, &t);
+    st = loom__check_size(g, n, "output", dt, (int)count, shape);
+    if (st == LOOM_OK)
+        st = loom__tensor_new(dt, (int)count, shape, &t);
     free(shape);
     if (st != LOOM_OK)
         return loom__err_prefix(st, "%s: ConstantOfShape", g->source);
@@ -706,7 +708,8 @@ static loom_status infer_range(loom__graph *g, loom__node *n)
             return loom__node_err(g, n, LOOM_E_LIMIT, "range of %.0f elements is too long", c);
         len = c > 0 ? (int64_t)c : 0;
     }
-    if ((st = loom__tensor_new(dt, 1, &len, &t)) != LOOM_OK)
+    if ((st = loom__check_size(g, n, "output", dt, 1, &len)) != LOOM_OK ||
+        (st = loom__tensor_new(dt, 1, &len, &t)) != LOOM_OK)
         return st;
     for (int64_t i = 0; i < len; i++) {
         double v = start + (double)i * delta;

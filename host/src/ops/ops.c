@@ -93,6 +93,21 @@ loom_status loom__check_rank(const loom__graph *g, const loom__node *n, int i, i
     return LOOM_OK;
 }
 
+loom_status loom__check_size(const loom__graph *g, const loom__node *n, const char *what,
+                             loom_dtype dtype, int rank, const int64_t *dims)
+{
+    char sbuf[LOOM__SHAPE_STR_MAX];
+    int64_t numel;
+    uint64_t bytes;
+    if (!loom__numel(rank, dims, &numel) ||
+        !loom__mul_u64((uint64_t)numel, loom_dtype_size(dtype), &bytes) ||
+        bytes > g->max_tensor_bytes)
+        return loom__node_err(g, n, LOOM_E_LIMIT, "%s of shape %s is larger than the limit of %llu bytes",
+                              what, loom__shape_str(rank, dims, sbuf, sizeof sbuf),
+                              (unsigned long long)g->max_tensor_bytes);
+    return LOOM_OK;
+}
+
 void loom__set_output(loom__graph *g, const loom__node *n, int i, loom_dtype dtype, int rank,
                       const int64_t *dims)
 {

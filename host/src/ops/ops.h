@@ -36,6 +36,11 @@ loom_status loom__check_dtype(const loom__graph *g, const loom__node *n, int i, 
 loom_status loom__check_rank(const loom__graph *g, const loom__node *n, int i, int min_rank,
                              int max_rank);
 
+/* LOOM_E_LIMIT unless a tensor of this shape fits g->max_tensor_bytes;
+ * call before allocating anything shaped by the model. */
+loom_status loom__check_size(const loom__graph *g, const loom__node *n, const char *what,
+                             loom_dtype dtype, int rank, const int64_t *dims);
+
 /* Set output i's dtype and shape (no-op when the output is omitted). */
 void loom__set_output(loom__graph *g, const loom__node *n, int i, loom_dtype dtype, int rank,
                       const int64_t *dims);

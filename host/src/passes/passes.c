@@ -1,5 +1,6 @@
 /* passes.c - specialisation, shape inference with constant folding, and
  * dead-node elimination. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@ loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *op
     char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX];
     size_t nshapes = opts ? opts->input_shape_count : 0;
     uint64_t max_bytes = loom__max_tensor_bytes(opts);
+
+    g->max_tensor_bytes = max_bytes;
 
     for (size_t k = 0; k < nshapes; k++) {
         const loom_input_shape *b = &opts->input_shapes[k];
@@ -124,7 +127,7 @@ cleanup:
     return st;
 }
 
-loom_status loom__pass_infer_fold(loom__graph *g, uint64_t max_tensor_bytes)
+loom_status loom__pass_infer_fold(loom__graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         loom__node *n = &g->nodes[i];
@@ -134,16 +137,12 @@ loom_status loom__pass_infer_fold(loom__graph *g, uint64_t max_tensor_bytes)
         /* every output needs a size we can allocate */
         for (int k = 0; k < n->n_outputs; k++) {
             const loom__value *v = loom__out(g, n, k);
-            int64_t numel;
-            uint64_t bytes;
-            char sbuf[LOOM__SHAPE_STR_MAX];
-            if (v && (!loom__numel(v->rank, v->dims, &numel) ||
-                      !loom__mul_u64((uint64_t)numel, loom_dtype_size(v->dtype), &bytes) ||
-                      bytes > max_tensor_bytes))
-                return loom__node_err(g, n, LOOM_E_LIMIT,
-                                      "output \"%s\" of shape %s is larger than the limit of %llu bytes",
-                                      v->name, loom__shape_str(v->rank, v->dims, sbuf, sizeof sbuf),
-                                      (unsigned long long)max_tensor_bytes);
+            char what[300];
+            if (!v)
+                continue;
+            snprintf(what, sizeof what, "output \"%s\"", v->name);
+            if ((st = loom__check_size(g, n, what, v->dtype, v->rank, v->dims)) != LOOM_OK)
+                return st;
         }
         if ((st = fold_node(g, n)) != LOOM_OK)
             return st;
@@ -187,7 +186,7 @@ loom_status loom__passes_run(loom__graph *g, const loom_session_options *opts)
 {
     loom_status st;
     if ((st = loom__pass_specialize(g, opts)) != LOOM_OK ||
-        (st = loom__pass_infer_fold(g, loom__max_tensor_bytes(opts))) != LOOM_OK || (st = loom__pass_dce(g)) != LOOM_OK)
+        (st = loom__pass_infer_fold(g)) != LOOM_OK || (st = loom__pass_dce(g)) != LOOM_OK)
         return st;
     return LOOM_OK;
 }

@@ -15,7 +15,7 @@
 #include "ir/ir.h"
 
 loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *opts);
-loom_status loom__pass_infer_fold(loom__graph *g, uint64_t max_tensor_bytes);
+loom_status loom__pass_infer_fold(loom__graph *g);
 /* The session's tensor size limit (its option, or the default). */
 uint64_t loom__max_tensor_bytes(const loom_session_options *opts);
 loom_status loom__pass_dce(loom__graph *g);
