@@ -865,6 +865,43 @@ Test(cli, run_sanitises_output_names)
     loom_tensor_free(x);
 }
 
+/* Two outputs whose names sanitise alike must not overwrite each other:
+ * the later one gets "-2" (a bug found in review: a/b and a:b both
+ * became a_b.npy and the first was lost). */
+Test(cli, run_output_names_that_sanitise_alike)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    const float xv[2] = {-1.0f, 2.0f}, relu[2] = {0.0f, 2.0f}, neg[2] = {1.0f, -2.0f};
+    loom_tensor *x = tb_f32(1, (int64_t[]){2}, xv), *t;
+    char names[512], arg[600], file[600];
+
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){2});
+    tb_node(b, "Relu", "x", "a/b");
+    tb_node(b, "Neg", "x", "a:b");
+    tb_output(b, "a/b");
+    tb_output(b, "a:b");
+    bytes = tb_pack(b, &len);
+    write_bytes(tpath("clash.onnx"), bytes, len);
+    tb_free(b);
+    cr_assert_eq(loom_npy_save(tpath("x.npy"), x), LOOM_OK, "%s", loom_last_error());
+    snprintf(arg, sizeof arg, "x=%s", tpath("x.npy"));
+    RUN("run", tpath("clash.onnx"), "--input", arg, "--out", tpath("out"));
+    expect_code(0);
+    list_dir(tpath("out"), names, sizeof names);
+    cr_assert_str_eq(names, "a_b-2.npy|a_b.npy");
+    snprintf(file, sizeof file, "%s/a_b.npy", tpath("out"));
+    t = load_npy(file);
+    cr_assert_eq(memcmp(loom_tensor_cdata(t), relu, sizeof relu), 0);
+    loom_tensor_free(t);
+    snprintf(file, sizeof file, "%s/a_b-2.npy", tpath("out"));
+    t = load_npy(file);
+    cr_assert_eq(memcmp(loom_tensor_cdata(t), neg, sizeof neg), 0);
+    loom_tensor_free(t);
+    loom_tensor_free(x);
+}
+
 /* ---------------------------------------------------------------------- */
 /* loom run: failures                                                      */
 /* ---------------------------------------------------------------------- */

@@ -824,3 +824,24 @@ Test(npy, failed_save_keeps_old_file_and_cleans_up)
     cr_assert_str_eq(names, "");
     loom_tensor_free(t);
 }
+
+/* A FIFO (or any non-regular file) must fail at once, not block waiting
+ * for a writer (a bug found in review: fopen blocked forever). */
+Test(npy, fifo_fails_without_blocking, .timeout = 10)
+{
+    loom_tensor *t = NULL;
+    cr_assert_eq(mkfifo(tpath("pipe.npy"), 0600), 0, "mkfifo: %s", strerror(errno));
+    cr_assert_eq(loom_npy_load(tpath("pipe.npy"), &t), LOOM_E_IO);
+    cr_assert_null(t);
+    cr_assert(strstr(loom_last_error(), "not a regular file") != NULL, "%s", loom_last_error());
+    cr_assert_eq(loom_npy_load(dir, &t), LOOM_E_IO, "a folder is not an npy file");
+}
+
+Test(npy, model_path_that_is_a_fifo_fails_without_blocking, .timeout = 10)
+{
+    loom_model *m = NULL;
+    cr_assert_eq(mkfifo(tpath("model.onnx"), 0600), 0, "mkfifo: %s", strerror(errno));
+    cr_assert_eq(loom_model_load(tpath("model.onnx"), NULL, &m), LOOM_E_IO);
+    cr_assert_null(m);
+    cr_assert(strstr(loom_last_error(), "not a regular file") != NULL, "%s", loom_last_error());
+}
