@@ -81,7 +81,7 @@ loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *op
 
 static loom_status fold_node(loom__graph *g, loom__node *n)
 {
-    const loom_tensor *in[64];
+    const loom_tensor *in[64] = {NULL};
     loom_tensor *out[64] = {NULL};
     loom__kernel_fn fn = loom__ref_kernel(n->op);
     char lbl[LOOM__LABEL_MAX];

@@ -156,8 +156,9 @@ loom_status loom__ref_unary(const loom__node *n, const loom_tensor *const *in,
 loom_status loom__ref_clip(const loom__node *n, const loom_tensor *const *in,
                            loom_tensor *const *out)
 {
+    /* Min(max, Max(x, min)): with min > max every value becomes max */
     float lo = n->p.clip.min, hi = n->p.clip.max;
-    UNARY_LOOP(float, x < lo ? lo : (x > hi ? hi : x));
+    UNARY_LOOP(float, (x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x));
     return LOOM_OK;
 }
 

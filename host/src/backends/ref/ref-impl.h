@@ -38,6 +38,14 @@ void loom__contiguous_strides(int rank, const int64_t *dims, int64_t *strides);
 /* Product of dims[from..to). */
 int64_t loom__span(const int64_t *dims, int from, int to);
 
+/* Optional input i of n: NULL when omitted or beyond the node's inputs
+ * (kernels must never index in[] past n->n_inputs). */
+static inline const loom_tensor *loom__opt_in(const loom__node *n, const loom_tensor *const *in,
+                                              int i)
+{
+    return i < n->n_inputs ? in[i] : NULL;
+}
+
 /* Kernel families. */
 loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_where(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);

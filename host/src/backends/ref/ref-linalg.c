@@ -31,7 +31,7 @@ loom_status loom__ref_gemm(const loom__node *n, const loom_tensor *const *in,
                            loom_tensor *const *out)
 {
     const loom__gemm_params *p = &n->p.gemm;
-    const loom_tensor *a = in[0], *b = in[1], *c = n->n_inputs > 2 ? in[2] : NULL;
+    const loom_tensor *a = in[0], *b = in[1], *c = loom__opt_in(n, in, 2);
     loom_tensor *y = out[0];
     int64_t M = y->dims[0], N = y->dims[1];
     sgemm_args g = {

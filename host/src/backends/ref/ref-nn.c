@@ -43,7 +43,8 @@ loom_status loom__ref_layernorm(const loom__node *n, const loom_tensor *const *i
                                 loom_tensor *const *out)
 {
     const loom_tensor *x = in[0];
-    const float *X = x->data, *S = in[1]->data, *B = in[2] ? in[2]->data : NULL;
+    const loom_tensor *bias = loom__opt_in(n, in, 2);
+    const float *X = x->data, *S = in[1]->data, *B = bias ? bias->data : NULL;
     float *Y = out[0]->data;
     float *mean_out = n->n_outputs > 1 && out[1] ? out[1]->data : NULL;
     float *inv_out = n->n_outputs > 2 && out[2] ? out[2]->data : NULL;
@@ -158,7 +159,7 @@ loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in,
                            loom_tensor *const *out)
 {
     const loom__conv_params *p = &n->p.conv;
-    const loom_tensor *x = in[0], *w = in[1], *b = n->n_inputs > 2 ? in[2] : NULL;
+    const loom_tensor *x = in[0], *w = in[1], *b = loom__opt_in(n, in, 2);
     const float *X = x->data, *W = w->data, *B = b ? b->data : NULL;
     float *Y = out[0]->data;
     int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = p->group;
