@@ -132,7 +132,7 @@ Test(int8, saturation)
     /* 1x1x1: 127*127 = 16129, * 0.5 = 8064.5 -> 127;
      * -128*127 = -16256 -> -8128 -> -128;  -128*-128 = 16384 -> 127 */
     const int32_t mult = M30, shift = 0;
-    int8_t A, B, C;
+    int8_t A = 0, B = 0, C = 0;
     loom_gemm_i8_args a = args_of(1, 1, 1, &A, &B, NULL, &mult, &shift, &C);
     A = 127, B = 127;
     gemm_ok(&a);

@@ -1396,6 +1396,16 @@ Test(ops, slice_negative_axes_and_steps_2d)
                      DIMS(3, 2), 11, 9, 7, 5, 3, 1);
 }
 
+/* Steps far beyond the dim take one element; found by the fuzzer
+ * (step * stride overflowed int64 in the kernel). */
+Test(ops, slice_huge_steps_take_one_element)
+{
+    EXPECT_F32_EXACT(slice(iota_f32(2, DIMS(3, 4)), 2, DIMS(1, 2), DIMS(INT64_MAX, INT64_MAX), DIMS(0, 1),
+                           DIMS(INT64_MAX, INT64_MAX)),
+                     2, DIMS(1, 1), 6);
+    EXPECT_F32_EXACT(slice(X5, 1, DIMS(-1), DIMS(INT64_MIN), DIMS(0), DIMS(INT64_MIN + 1)), 1, DIMS(1), 14);
+}
+
 Test(ops, slice_start_past_end_is_empty)
 {
     loom_tensor *y = slice(X5, 1, DIMS(10), DIMS(20), NULL, NULL);

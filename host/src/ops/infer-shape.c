@@ -384,11 +384,17 @@ static loom_status infer_slice(loom__graph *g, loom__node *n)
             goto done;
         }
         seen[axis] = true;
-        if (step == 0 || step < -((int64_t)1 << 62)) {
+        if (step == 0) {
             st = loom__node_err(g, n, LOOM_E_MODEL_INVALID, "step %lld is invalid", (long long)step);
             goto done;
         }
         dim = x->dims[axis];
+        /* a step beyond the dim picks one element at most: keep it small
+         * so that nothing below (or a kernel's step * stride) overflows */
+        if (step > dim)
+            step = dim > 0 ? dim : 1;
+        else if (step < -dim)
+            step = dim > 0 ? -dim : -1;
         s = starts[i];
         e = ends[i];
         /* negatives count from the end; then clamp as the spec says */
