@@ -1406,6 +1406,16 @@ Test(ops, slice_huge_steps_take_one_element)
     EXPECT_F32_EXACT(slice(X5, 1, DIMS(-1), DIMS(INT64_MIN), DIMS(0), DIMS(INT64_MIN + 1)), 1, DIMS(1), 14);
 }
 
+/* A reversing slice of an empty axis is empty; found by the fuzzer (the
+ * start clamp into [0, dim - 1] gave one element of nothing). */
+Test(ops, slice_reversed_empty_axis_is_empty)
+{
+    loom_tensor *y = slice(mk(LOOM_F32, 2, DIMS(0, 2), NULL, 0), 1, DIMS(-1), DIMS(INT64_MIN + 1), DIMS(0),
+                           DIMS(-1));
+    expect_shape(y, LOOM_F32, 2, DIMS(0, 2));
+    loom_tensor_free(y);
+}
+
 Test(ops, slice_start_past_end_is_empty)
 {
     loom_tensor *y = slice(X5, 1, DIMS(10), DIMS(20), NULL, NULL);

@@ -23,7 +23,6 @@
 loom_status loom__err(loom_status status, const char *fmt, ...) LOOM__PRINTF(2, 3);
 /* Prefix the current message with "prefix: " (adds context on the way up). */
 loom_status loom__err_prefix(loom_status status, const char *fmt, ...) LOOM__PRINTF(2, 3);
-void loom__err_clear(void);
 
 void loom__log(loom_log_level level, const char *fmt, ...) LOOM__PRINTF(2, 3);
 

@@ -22,11 +22,6 @@ const char *loom_last_error(void)
     return err_msg;
 }
 
-void loom__err_clear(void)
-{
-    err_msg[0] = '\0';
-}
-
 loom_status loom__err(loom_status status, const char *fmt, ...)
 {
     va_list ap;

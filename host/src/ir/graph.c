@@ -105,14 +105,6 @@ int loom__graph_add_value(loom__graph *g, const char *name)
     return g->n_values++;
 }
 
-int loom__graph_find_value(const loom__graph *g, const char *name)
-{
-    for (int i = 0; i < g->n_values; i++)
-        if (strcmp(g->values[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 loom__node *loom__graph_add_node(loom__graph *g, int n_inputs, int n_outputs)
 {
     loom__node *n;

@@ -184,9 +184,6 @@ loom_status loom__graph_clone(const loom__graph *g, loom__graph **out);
 
 /* Append a value; returns its index or -1 when out of memory. */
 int loom__graph_add_value(loom__graph *g, const char *name);
-/* Index of the value called name, -1 when none. Linear; import uses its
- * own hash map. */
-int loom__graph_find_value(const loom__graph *g, const char *name);
 /* Append a node with room for the given inputs/outputs; NULL on OOM. */
 loom__node *loom__graph_add_node(loom__graph *g, int n_inputs, int n_outputs);
 

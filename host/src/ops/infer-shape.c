@@ -402,7 +402,11 @@ static loom_status infer_slice(loom__graph *g, loom__node *n)
             s += dim;
         if (e < 0)
             e += dim;
-        if (step > 0) {
+        if (dim == 0) {
+            /* nothing to take (step < 0 would clamp start into [0, -1]) */
+            s = 0;
+            dims[axis] = 0;
+        } else if (step > 0) {
             s = s < 0 ? 0 : (s > dim ? dim : s);
             e = e < 0 ? 0 : (e > dim ? dim : e);
             dims[axis] = e > s ? (e - s - 1) / step + 1 : 0;
