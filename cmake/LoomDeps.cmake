@@ -8,7 +8,7 @@ macro(loom_require_pkg var module debian)
   endif()
   if(NOT ${var}_FOUND)
     message(FATAL_ERROR "loom needs ${module}: install the Debian package ${debian} "
-                        "(apt-get install ${debian}), or run `make deps`.")
+                        "(apt-get install ${debian}); ./scripts/demo and ./scripts/test install what they need.")
   endif()
 endmacro()
 

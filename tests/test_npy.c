@@ -845,3 +845,12 @@ Test(npy, model_path_that_is_a_fifo_fails_without_blocking, .timeout = 10)
     cr_assert_null(m);
     cr_assert(strstr(loom_last_error(), "not a regular file") != NULL, "%s", loom_last_error());
 }
+
+/* A header that promises far more data than the file holds is refused
+ * before anything is allocated (it used to malloc the promised size
+ * first: 512 GiB here, an abort under ASan). */
+Test(npy, lying_header_is_refused_before_allocating)
+{
+    expect_fail_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (137438953472,), }", "\0\0\0\0", 4,
+                     LOOM_E_DATA_INVALID, "needs 549755813888 bytes", "the file has 4");
+}

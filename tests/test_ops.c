@@ -1875,3 +1875,137 @@ Test(ops, error_unknown_operator)
     loom_tensor *x = iota_f32(1, DIMS(2));
     expect_fail(single(13, "NoSuchOp", 1, &x, NULL), 1, &x, LOOM_E_UNSUPPORTED_OP, "NoSuchOp", NULL);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Regressions from review                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Pad keeps an integer fill value exactly (it went through a double:
+ * INT64_MAX came out as INT64_MIN, 2^53 + 1 as 2^53). */
+Test(ops, pad_int64_fill_value_is_exact)
+{
+    tb_model *b = tb_new(13);
+    loom_tensor *x = T_I64(1, DIMS(1), 7);
+    input_like(b, "x", x);
+    tb_init(b, "pads", LOOM_I64, 1, DIMS(2), DIMS(1, 1));
+    INIT_I64(b, "v", 0, NULL, INT64_MAX);
+    tb_node(b, "Pad", "x,pads,v", "y");
+    tb_output(b, "y");
+    EXPECT_I64(run1(b, 1, &x), 1, DIMS(3), INT64_MAX, 7, INT64_MAX);
+
+    b = tb_new(13);
+    x = T_I64(1, DIMS(1), 7);
+    input_like(b, "x", x);
+    tb_init(b, "pads", LOOM_I64, 1, DIMS(2), DIMS(0, 1));
+    INIT_I64(b, "v", 0, NULL, ((int64_t)1 << 53) + 1);
+    tb_node(b, "Pad", "x,pads,v", "y");
+    tb_output(b, "y");
+    EXPECT_I64(run1(b, 1, &x), 1, DIMS(2), 7, ((int64_t)1 << 53) + 1);
+}
+
+Test(ops, pad_value_of_another_dtype_is_an_error)
+{
+    tb_model *b = tb_new(13);
+    loom_tensor *x = T_I64(1, DIMS(1), 7);
+    input_like(b, "x", x);
+    tb_init(b, "pads", LOOM_I64, 1, DIMS(2), DIMS(1, 1));
+    INIT_F32(b, "v", 0, NULL, 0.5);
+    tb_node(b, "Pad", "x,pads,v", "y");
+    tb_output(b, "y");
+    expect_fail(b, 1, &x, LOOM_E_DTYPE, "constant_value", "int64");
+}
+
+/* Range needs one dtype for its three inputs, and counts integers exactly
+ * (it used doubles: wrong beyond 2^53, UB converting 5e9 to int32). */
+Test(ops, range_int64_is_exact_beyond_2_pow_53)
+{
+    tb_model *b = tb_new(11);
+    loom_tensor *out;
+    INIT_I64(b, "s", 0, NULL, ((int64_t)1 << 60) + 1);
+    INIT_I64(b, "l", 0, NULL, ((int64_t)1 << 60) + 4);
+    INIT_I64(b, "d", 0, NULL, 1);
+    tb_node(b, "Range", "s,l,d", "r");
+    tb_output(b, "r");
+    run_ok(b, 0, NULL, 1, &out);
+    EXPECT_I64(out, 1, DIMS(3), ((int64_t)1 << 60) + 1, ((int64_t)1 << 60) + 2, ((int64_t)1 << 60) + 3);
+}
+
+Test(ops, range_mixed_dtypes_is_an_error)
+{
+    tb_model *b = tb_new(11);
+    tb_init(b, "s", LOOM_I32, 0, NULL, (const int32_t[]){0});
+    INIT_F32(b, "l", 0, NULL, 5e9f);
+    tb_init(b, "d", LOOM_I32, 0, NULL, (const int32_t[]){2000000000});
+    tb_node(b, "Range", "s,l,d", "r");
+    tb_output(b, "r");
+    expect_fail(b, 0, NULL, LOOM_E_DTYPE, "Range", "dtype");
+}
+
+/* Dropout's mask has the data's type before opset 10 (bool after). */
+Test(ops, dropout_mask_is_float_before_opset_10)
+{
+    tb_model *b = tb_new(7);
+    loom_tensor *x = T_F32(1, DIMS(2), 3, 4);
+    loom_tensor *outs[2];
+    input_like(b, "x", x);
+    tb_node(b, "Dropout", "x", "y,mask");
+    tb_output(b, "y");
+    tb_output(b, "mask");
+    run_ok(b, 1, &x, 2, outs);
+    EXPECT_F32_EXACT(outs[0], 1, DIMS(2), 3, 4);
+    EXPECT_F32_EXACT(outs[1], 1, DIMS(2), 1, 1);
+}
+
+/* An empty tensor with huge outer dims is never looped over: planning
+ * these used to spin for 2^62 iterations (Softmax, Concat, MatMul). */
+Test(ops, empty_tensors_with_huge_outer_dims_plan_at_once, .timeout = 20)
+{
+    const int64_t big = (int64_t)1 << 40;
+    const char *ops[] = {"Softmax", "Concat", "Relu"};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        tb_model *b = tb_new(13);
+        loom_tensor *out;
+        Onnx__NodeProto *n;
+        tb_init(b, "e", LOOM_F32, 2, DIMS(big, 0), NULL);
+        n = tb_node(b, ops[k], strcmp(ops[k], "Concat") == 0 ? "e,e" : "e", "y");
+        if (strcmp(ops[k], "Concat") == 0)
+            tb_attr_int(b, n, "axis", 1);
+        tb_output(b, "y");
+        run_ok(b, 0, NULL, 1, &out);
+        expect_shape(out, LOOM_F32, 2, DIMS(big, 0));
+        loom_tensor_free(out);
+    }
+    {
+        /* a run-time input: [2^40, 0, 5] x [5, 3] */
+        tb_model *b = tb_new(13);
+        loom_tensor *x = mk(LOOM_F32, 3, DIMS(big, 0, 5), NULL, 0), *out;
+        input_like(b, "x", x);
+        tb_init(b, "w", LOOM_F32, 2, DIMS(5, 3), (const float[15]){0});
+        tb_node(b, "MatMul", "x,w", "y");
+        tb_output(b, "y");
+        out = run1(b, 1, &x);
+        expect_shape(out, LOOM_F32, 3, DIMS(big, 0, 3));
+        loom_tensor_free(out);
+    }
+}
+
+/* A negative dim in Expand's or ConstantOfShape's shape is a shape error,
+ * not a size-limit one. */
+Test(ops, negative_dims_in_shape_inputs)
+{
+    tb_model *b = tb_new(13);
+    tb_init(b, "shape", LOOM_I64, 1, DIMS(2), DIMS(2, -5));
+    tb_node(b, "ConstantOfShape", "shape", "y");
+    tb_output(b, "y");
+    expect_fail(b, 0, NULL, LOOM_E_SHAPE, "ConstantOfShape", "negative");
+
+    b = tb_new(13);
+    {
+        loom_tensor *x = T_F32(1, DIMS(1), 1);
+        input_like(b, "x", x);
+        tb_init(b, "shape", LOOM_I64, 1, DIMS(1), DIMS(-5));
+        tb_node(b, "Expand", "x,shape", "y");
+        tb_output(b, "y");
+        expect_fail(b, 1, &x, LOOM_E_SHAPE, "Expand", "negative");
+    }
+}

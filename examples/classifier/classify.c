@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     }
     n = loom_tensor_dims(x)[0];
     features = loom_tensor_dims(x)[1];
-    if (loom_tensor_rank(x) != 2 || loom_tensor_dtype(x) != LOOM_F32 || loom_tensor_numel(y) != n ||
+    if (loom_tensor_rank(x) != 2 || loom_tensor_dtype(x) != LOOM_F32 || n < 1 || loom_tensor_numel(y) != n ||
         loom_tensor_dtype(y) != LOOM_I64 || loom_tensor_numel(golden) != n) {
         fprintf(stderr, "loom-classify: test set files do not fit together\n");
         rc = 65;

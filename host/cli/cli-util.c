@@ -78,8 +78,10 @@ int loom_cli_bad_option(const char *cmd, int c, char *const *argv)
 
 static void log_to_stderr(loom_log_level level, const char *message, void *user)
 {
+    char prefix[32];
     (void)user;
-    fprintf(stderr, "loom: %s: %s\n", loom_log_level_name(level), message);
+    snprintf(prefix, sizeof prefix, "loom: %s: ", loom_log_level_name(level));
+    put_line(prefix, message);
 }
 
 void loom_cli_logging(int verbosity)

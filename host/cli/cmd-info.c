@@ -60,7 +60,7 @@ int loom_cmd_info(int argc, char **argv)
     if ((st = loom_model_load(path, NULL, &m)) != LOOM_OK)
         return loom_cli_fail(st);
     loom_model_summary_get(m, &sum);
-    plan_st = loom_session_create(m, NULL, &s);
+    plan_st = loom_session_create(m, &(loom_session_options){.infer_only = true}, &s);
     if (plan_st != LOOM_OK)
         snprintf(plan_err, sizeof plan_err, "%s", loom_last_error());
 

@@ -61,30 +61,58 @@ static void print_values(const loom_tensor *t, int64_t max)
     fputc('\n', stdout);
 }
 
-/* DIR/<safe name>.npy for output i; when two outputs' names sanitise to
- * the same file name, the later one gets "-2", "-3", ... appended. */
-static char *output_path(const loom_session *s, size_t i, const char *dir)
-{
-    char safe[256], other[256], name[300];
-    loom_value_info vi;
-    int clash = 1;
-    char *file;
+/* Output file names: DIR/<safe name>.npy; when several outputs' names
+ * sanitise to the same file name, the later ones get "-2", "-3", ...
+ * (sorted, so thousands of outputs cost n log n, not n^2). */
+typedef struct {
+    char safe[256];
+    size_t index;
+} out_name;
 
-    loom_session_output(s, i, &vi);
-    loom_cli_safe_name(vi.name, safe, sizeof safe);
-    for (size_t k = 0; k < i; k++) {
-        loom_session_output(s, k, &vi);
-        loom_cli_safe_name(vi.name, other, sizeof other);
-        clash += strcmp(other, safe) == 0;
+static int cmp_out_name(const void *a, const void *b)
+{
+    const out_name *x = a, *y = b;
+    int c = strcmp(x->safe, y->safe);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static char **output_paths(const loom_session *s, const char *dir)
+{
+    size_t n = loom_session_output_count(s);
+    out_name *names = calloc(n ? n : 1, sizeof *names);
+    char **files = calloc(n ? n : 1, sizeof *files);
+    bool ok = names && files;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        loom_value_info vi;
+        loom_session_output(s, i, &vi);
+        loom_cli_safe_name(vi.name, names[i].safe, sizeof names[i].safe);
+        names[i].index = i;
     }
-    if (clash > 1)
-        snprintf(name, sizeof name, "%s-%d", safe, clash);
-    else
-        snprintf(name, sizeof name, "%s", safe);
-    file = malloc(strlen(dir) + strlen(name) + 6);
-    if (file)
-        sprintf(file, "%s/%s.npy", dir, name);
-    return file;
+    if (ok)
+        qsort(names, n, sizeof *names, cmp_out_name);
+    for (size_t i = 0, run = 1; ok && i < n; i++) {
+        char *f;
+        run = i > 0 && strcmp(names[i].safe, names[i - 1].safe) == 0 ? run + 1 : 1;
+        f = malloc(strlen(dir) + strlen(names[i].safe) + 32);
+        if (!f) {
+            ok = false;
+            break;
+        }
+        if (run > 1)
+            sprintf(f, "%s/%s-%zu.npy", dir, names[i].safe, run);
+        else
+            sprintf(f, "%s/%s.npy", dir, names[i].safe);
+        files[names[i].index] = f;
+    }
+    free(names);
+    if (!ok && files) {
+        for (size_t i = 0; i < n; i++)
+            free(files[i]);
+        free(files);
+        files = NULL;
+    }
+    return files;
 }
 
 static int ensure_dir(const char *dir)
@@ -119,6 +147,7 @@ int loom_cmd_run(int argc, char **argv)
     loom_session *s = NULL;
     loom_input_shape *shapes = NULL;
     double *times = NULL;
+    char **files = NULL;
     loom_status st;
     char buf[512];
 
@@ -248,6 +277,10 @@ int loom_cmd_run(int argc, char **argv)
 
     if (out_dir && (rc = ensure_dir(out_dir)) != 0)
         goto done;
+    if (out_dir && !(files = output_paths(s, out_dir))) {
+        rc = LOOM_EXIT_SOFTWARE;
+        goto done;
+    }
     {
         json_t *root = json_object(), *outs = json_array();
         json_object_set_new(root, "model", json_string(path));
@@ -256,17 +289,11 @@ int loom_cmd_run(int argc, char **argv)
             const loom_tensor *t = loom_session_output_tensor(s, i);
             loom_value_info vi;
             json_t *o = json_object(), *shape = json_array();
-            char *file = NULL;
+            const char *file = NULL;
             loom_session_output(s, i, &vi);
             if (out_dir) {
-                file = output_path(s, i, out_dir);
-                if (!file) {
-                    json_decref(root);
-                    rc = LOOM_EXIT_SOFTWARE;
-                    goto done;
-                }
+                file = files[i];
                 if ((st = loom_npy_save(file, t)) != LOOM_OK) {
-                    free(file);
                     json_decref(root);
                     loom_cli_fail(st);
                     rc = LOOM_EXIT_CANTCREAT;
@@ -289,7 +316,6 @@ int loom_cmd_run(int argc, char **argv)
                     print_values(t, 32);
                 }
             }
-            free(file);
         }
         json_object_set_new(root, "outputs", outs);
         if (times) {
@@ -314,6 +340,10 @@ int loom_cmd_run(int argc, char **argv)
         json_decref(root);
     }
 done:
+    if (files)
+        for (size_t i = 0; i < loom_session_output_count(s); i++)
+            free(files[i]);
+    free(files);
     for (int k = 0; k < n_inputs; k++)
         loom_tensor_free(inputs[k].t);
     free(inputs);

@@ -19,6 +19,7 @@
 #ifndef LOOM_LOOM_H
 #define LOOM_LOOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,9 +71,10 @@ const char *loom_strerror(loom_status status);
 /* Symbolic name of a status ("E_MODEL_INVALID"). */
 const char *loom_status_name(loom_status status);
 /*
- * The message of the last failing call on this thread, e.g.
+ * The one-line message of the most recent failure on this thread, e.g.
  *   model.onnx: initializer "W1": raw_data is 4 bytes, expected 4000
- * Empty string when no call has failed yet. Valid until the next call.
+ * Successful calls leave it unchanged, so read it right after a call
+ * returns an error. Empty when nothing has failed on this thread yet.
  */
 const char *loom_last_error(void);
 
@@ -228,6 +230,10 @@ typedef struct {
      * shapes need more fails with LOOM_E_LIMIT instead of exhausting
      * memory. */
     uint64_t max_tensor_bytes;
+    /* Run the passes (shape inference, constant folding) but allocate no
+     * run-time buffers: for inspecting a model. loom_session_run() then
+     * fails and output tensors are NULL; shapes and node counts work. */
+    bool infer_only;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the

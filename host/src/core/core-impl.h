@@ -40,8 +40,9 @@ static inline bool loom__add_u64(uint64_t a, uint64_t b, uint64_t *out)
     return !__builtin_add_overflow(a, b, out);
 }
 
-/* Element count of a shape; false on overflow, negative dims or a count
- * above 2^62 (keeps byte counts representable). */
+/* Element count of a shape; false on negative dims, or when the product
+ * of the non-zero dims overflows or exceeds 2^62 (so that byte counts,
+ * strides and loops over outer dims all stay representable). */
 bool loom__numel(int rank, const int64_t *dims, int64_t *out);
 
 /* fopen(path, "rb") for regular files only: FIFOs, devices and folders

@@ -40,16 +40,22 @@ bool loom__dtype_valid(loom_dtype dtype)
 
 bool loom__numel(int rank, const int64_t *dims, int64_t *out)
 {
-    int64_t n = 1;
+    /* The product of the non-zero dims must stay below 2^62 too: a shape
+     * like [2^62, 0] holds nothing, but loops over its outer dims (and
+     * products of some of its dims) would still be astronomical. */
+    int64_t nonzero = 1;
+    bool empty = false;
     if (rank < 0 || rank > LOOM_MAX_RANK)
         return false;
     for (int i = 0; i < rank; i++) {
-        if (dims[i] < 0 || !loom__mul_i64(n, dims[i], &n))
+        if (dims[i] < 0)
+            return false;
+        if (dims[i] == 0)
+            empty = true;
+        else if (!loom__mul_i64(nonzero, dims[i], &nonzero) || nonzero > ((int64_t)1 << 62))
             return false;
     }
-    if (n > ((int64_t)1 << 62))
-        return false;
-    *out = n;
+    *out = empty ? 0 : nonzero;
     return true;
 }
 

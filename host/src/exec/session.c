@@ -28,6 +28,8 @@ struct loom_session {
     int n_steps;
     const loom_tensor **in_pool;
     loom_tensor **out_pool;
+    size_t live_nodes;
+    bool infer_only;
 };
 
 void loom_session_free(loom_session *s)
@@ -136,12 +138,15 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
     if ((st = loom__graph_clone(m->graph, &s->g)) != LOOM_OK ||
         (st = loom__passes_run(s->g, opts)) != LOOM_OK)
         goto fail;
+    for (int i = 0; i < s->g->n_nodes; i++)
+        s->live_nodes += !s->g->nodes[i].dead;
+    s->infer_only = opts && opts->infer_only;
     s->vals = loom__calloc((size_t)s->g->n_values, sizeof *s->vals);
     if (!s->vals) {
         st = loom__err(LOOM_E_NOMEM, "out of memory");
         goto fail;
     }
-    if ((st = build_plan(s)) != LOOM_OK)
+    if (!s->infer_only && (st = build_plan(s)) != LOOM_OK)
         goto fail;
     *out = s;
     return LOOM_OK;
@@ -152,7 +157,7 @@ fail:
 
 size_t loom_session_input_count(const loom_session *s) { return (size_t)s->g->n_inputs; }
 size_t loom_session_output_count(const loom_session *s) { return (size_t)s->g->n_outputs; }
-size_t loom_session_node_count(const loom_session *s) { return (size_t)s->n_steps; }
+size_t loom_session_node_count(const loom_session *s) { return s->live_nodes; }
 
 loom_status loom_session_input(const loom_session *s, size_t i, loom_value_info *out)
 {
@@ -180,6 +185,8 @@ loom_status loom_session_set_input(loom_session *s, const char *name, const loom
         loom_tensor *dst = s->vals[s->g->inputs[i]];
         if (strcmp(v->name, name) != 0)
             continue;
+        if (!dst)
+            return loom__err(LOOM_E_INVALID_ARG, "input \"%s\": the session was made with infer_only", name);
         if (t->dtype != dst->dtype || t->rank != dst->rank ||
             memcmp(t->dims, dst->dims, (size_t)t->rank * sizeof t->dims[0]) != 0)
             return loom__err(LOOM_E_SHAPE, "input \"%s\": got %s %s, the session expects %s %s", name,
@@ -198,6 +205,8 @@ loom_status loom_session_set_input_data(loom_session *s, size_t i, const void *d
     if (!s || (!data && size) || i >= (size_t)s->g->n_inputs)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_set_input_data: bad argument");
     dst = s->vals[s->g->inputs[i]];
+    if (!dst)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_session_set_input_data: the session was made with infer_only");
     if (size != dst->nbytes)
         return loom__err(LOOM_E_SHAPE, "input \"%s\": got %zu bytes, expected %zu",
                          s->g->values[s->g->inputs[i]].name, size, dst->nbytes);
@@ -210,6 +219,8 @@ loom_status loom_session_run(loom_session *s)
     char lbl[LOOM__LABEL_MAX];
     if (!s)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: NULL session");
+    if (s->infer_only)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: the session was made with infer_only");
     for (int i = 0; i < s->n_steps; i++) {
         const loom__step *step = &s->steps[i];
         loom_status st = step->fn(step->node, step->in, step->out);

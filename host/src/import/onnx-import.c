@@ -23,6 +23,7 @@
 #define LOOM__DEFAULT_MAX_NESTING 64
 /* protobuf-c recurses once per level: never let a caller ask for more */
 #define LOOM__MAX_NESTING 100
+#define LOOM__MAX_ATTRS 1024
 #define LOOM__DEFAULT_MAX_TENSOR ((uint64_t)4 << 30)
 
 /* ---- name -> value index (open addressing) ---- */
@@ -322,9 +323,14 @@ static loom_status import_nodes(importer *im, const Onnx__GraphProto *gp, loom_m
         loom__node *n;
         const char *op_type = np->op_type ? np->op_type : "";
 
-        if (np->n_input > INT_MAX / 2 || np->n_output > INT_MAX / 2 || np->n_attribute > INT_MAX / 2)
-            return loom__err(LOOM_E_LIMIT, "%s: node #%zu has too many inputs, outputs or "
-                             "attributes", im->ctx.source, i);
+        if (np->n_input > INT_MAX / 2 || np->n_output > INT_MAX / 2)
+            return loom__err(LOOM_E_LIMIT, "%s: node #%zu has too many inputs or outputs",
+                             im->ctx.source, i);
+        /* no op has more than a handful; the limit keeps the duplicate
+         * check below cheap */
+        if (np->n_attribute > LOOM__MAX_ATTRS)
+            return loom__err(LOOM_E_LIMIT, "%s: node #%zu has %zu attributes (at most %d)",
+                             im->ctx.source, i, np->n_attribute, LOOM__MAX_ATTRS);
         n = loom__graph_add_node(im->g, (int)np->n_input, (int)np->n_output);
         if (!n)
             return loom__err(LOOM_E_NOMEM, "out of memory");

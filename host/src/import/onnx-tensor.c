@@ -72,9 +72,13 @@ static bool has_dotdot(const char *path)
     return false;
 }
 
+/* Validate the external data reference, then allocate *out with the
+ * tensor's shape and read it: nothing is allocated for a reference that
+ * points outside the folder or past the end of its file. */
 static loom_status read_external(const loom__import_ctx *ctx, const Onnx__TensorProto *tp,
-                                 const char *what, loom_tensor *t)
+                                 const char *what, loom_dtype dt, size_t nbytes, loom_tensor **out)
 {
+    loom_tensor *t = NULL;
     const char *location = NULL;
     uint64_t offset = 0, length = 0;
     bool have_length = false;
@@ -121,10 +125,10 @@ static loom_status read_external(const loom__import_ctx *ctx, const Onnx__Tensor
                          "%s: %s: external data location \"%s\" contains \"..\"; it must stay in "
                          "the model's folder",
                          ctx->source, what, location);
-    if (have_length && length != t->nbytes)
+    if (have_length && length != nbytes)
         return loom__err(LOOM_E_MODEL_INVALID,
                          "%s: %s: external data length is %llu bytes, expected %zu", ctx->source,
-                         what, (unsigned long long)length, t->nbytes);
+                         what, (unsigned long long)length, nbytes);
 
     joined = malloc(strlen(ctx->base_dir) + strlen(location) + 2);
     if (!joined)
@@ -155,12 +159,16 @@ static loom_status read_external(const loom__import_ctx *ctx, const Onnx__Tensor
                              ctx->source, what, location, strerror(errno));
         goto done;
     }
-    if (offset > (uint64_t)sb.st_size || (uint64_t)sb.st_size - offset < t->nbytes) {
+    if (offset > (uint64_t)sb.st_size || (uint64_t)sb.st_size - offset < nbytes) {
         st = loom__err(LOOM_E_MODEL_INVALID,
                        "%s: %s: external data \"%s\" is %lld bytes; offset %llu + %zu bytes runs "
                        "past its end",
                        ctx->source, what, location, (long long)sb.st_size,
-                       (unsigned long long)offset, t->nbytes);
+                       (unsigned long long)offset, nbytes);
+        goto done;
+    }
+    if ((st = loom__tensor_new(dt, (int)tp->n_dims, tp->dims, &t)) != LOOM_OK) {
+        st = loom__err_prefix(st, "%s: %s", ctx->source, what);
         goto done;
     }
     if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(t->data, 1, t->nbytes, f) != t->nbytes) {
@@ -168,7 +176,10 @@ static loom_status read_external(const loom__import_ctx *ctx, const Onnx__Tensor
                        what, location);
         goto done;
     }
+    *out = t;
+    t = NULL;
 done:
+    loom_tensor_free(t);
     if (f)
         fclose(f);
     free(real);
@@ -181,6 +192,16 @@ static loom_status count_mismatch(const loom__import_ctx *ctx, const char *what,
 {
     return loom__err(LOOM_E_MODEL_INVALID, "%s: %s: %s has %zu elements, expected %lld",
                      ctx->source, what, field, have, (long long)want);
+}
+
+/* Elements in the typed field that carries dt (ONNX IR spec), and its name. */
+static size_t typed_count(const Onnx__TensorProto *tp, loom_dtype dt, const char **field)
+{
+    switch (dt) {
+    case LOOM_F32: *field = "float_data"; return tp->n_float_data;
+    case LOOM_I64: *field = "int64_data"; return tp->n_int64_data;
+    default: *field = "int32_data"; return tp->n_int32_data;
+    }
 }
 
 /* Typed fields: which repeated field carries which dtype (ONNX IR spec). */
@@ -272,17 +293,22 @@ loom_status loom__tensor_from_proto(const loom__import_ctx *ctx, const Onnx__Ten
                          ctx->source, what, tp->raw_data.len, (unsigned long long)nbytes,
                          loom_dtype_name(dt),
                          loom__shape_str((int)tp->n_dims, tp->dims, sbuf, sizeof sbuf));
-    if ((st = loom__tensor_new(dt, (int)tp->n_dims, tp->dims, &t)) != LOOM_OK)
-        return loom__err_prefix(st, "%s: %s", ctx->source, what);
-
-    if (external)
-        st = read_external(ctx, tp, what, t);
-    else if (tp->has_raw_data)
-        memcpy(t->data, tp->raw_data.data, t->nbytes);
-    else if (numel == 0)
-        st = LOOM_OK;
-    else
-        st = read_typed(ctx, tp, what, t);
+    if (!external && !tp->has_raw_data && numel > 0) {
+        const char *field;
+        size_t have = typed_count(tp, dt, &field);
+        if (have != (size_t)numel)
+            return count_mismatch(ctx, what, field, have, numel);
+    }
+    if (external) {
+        st = read_external(ctx, tp, what, dt, (size_t)nbytes, &t);
+    } else {
+        if ((st = loom__tensor_new(dt, (int)tp->n_dims, tp->dims, &t)) != LOOM_OK)
+            return loom__err_prefix(st, "%s: %s", ctx->source, what);
+        if (tp->has_raw_data)
+            memcpy(t->data, tp->raw_data.data, t->nbytes);
+        else if (numel > 0)
+            st = read_typed(ctx, tp, what, t);
+    }
     if (st == LOOM_OK && dt == LOOM_BOOL) {
         const uint8_t *b = t->data;
         for (int64_t i = 0; i < numel; i++)

@@ -227,7 +227,6 @@ loom_status loom_npy_load(const char *path, loom_tensor **out)
     loom_status st;
     hdr_cursor c;
     char sbuf[LOOM__SHAPE_STR_MAX];
-    int extra;
     struct stat sb;
 
     if (!path || !out)
@@ -274,24 +273,38 @@ loom_status loom_npy_load(const char *path, loom_tensor **out)
     c.path = path;
     if ((st = parse_header(&c, &dtype, &rank, dims)) != LOOM_OK)
         goto done;
-    st = loom__tensor_new(dtype, rank, dims, &t);
-    if (st != LOOM_OK) {
-        st = loom__err(LOOM_E_DATA_INVALID, "%s: npy shape %s is too large", path,
-                       loom__shape_str(rank, dims, sbuf, sizeof sbuf));
-        goto done;
+    /* the data must be exactly what the shape needs: check the file's size
+     * before allocating, so a lying header costs nothing */
+    {
+        int64_t numel;
+        uint64_t need, have;
+        long pos = ftell(f);
+        if (!loom__numel(rank, dims, &numel) ||
+            !loom__mul_u64((uint64_t)numel, loom_dtype_size(dtype), &need)) {
+            st = loom__err(LOOM_E_DATA_INVALID, "%s: npy shape %s is too large", path,
+                           loom__shape_str(rank, dims, sbuf, sizeof sbuf));
+            goto done;
+        }
+        have = pos < 0 || (uint64_t)sb.st_size < (uint64_t)pos ? 0 : (uint64_t)sb.st_size - (uint64_t)pos;
+        if (have < need) {
+            st = loom__err(LOOM_E_DATA_INVALID,
+                           "%s: npy data is truncated: shape %s of %s needs %llu bytes, the file has %llu",
+                           path, loom__shape_str(rank, dims, sbuf, sizeof sbuf), loom_dtype_name(dtype),
+                           (unsigned long long)need, (unsigned long long)have);
+            goto done;
+        }
+        if (have > need) {
+            st = loom__err(LOOM_E_DATA_INVALID,
+                           "%s: npy file has bytes after the %llu bytes of data that shape %s needs",
+                           path, (unsigned long long)need, loom__shape_str(rank, dims, sbuf, sizeof sbuf));
+            goto done;
+        }
     }
-    if (fread(t->data, 1, t->nbytes, f) != t->nbytes) {
-        st = loom__err(LOOM_E_DATA_INVALID,
-                       "%s: npy data is truncated: shape %s of %s needs %zu bytes", path,
-                       loom__shape_str(rank, dims, sbuf, sizeof sbuf), loom_dtype_name(dtype),
-                       t->nbytes);
+    if ((st = loom__tensor_new(dtype, rank, dims, &t)) != LOOM_OK)
         goto done;
-    }
-    extra = fgetc(f);
-    if (extra != EOF) {
-        st = loom__err(LOOM_E_DATA_INVALID,
-                       "%s: npy file has bytes after the %zu bytes of data that shape %s needs",
-                       path, t->nbytes, loom__shape_str(rank, dims, sbuf, sizeof sbuf));
+    /* re-check while reading: the file may change under us */
+    if (fread(t->data, 1, t->nbytes, f) != t->nbytes || fgetc(f) != EOF) {
+        st = loom__err(LOOM_E_DATA_INVALID, "%s: npy file changed size while being read", path);
         goto done;
     }
     if (dtype == LOOM_BOOL) {

@@ -127,6 +127,7 @@ loom__node *loom__graph_add_node(loom__graph *g, int n_inputs, int n_outputs)
     }
     n->n_inputs = n_inputs;
     n->n_outputs = n_outputs;
+    n->index = g->n_nodes;
     g->n_nodes++;
     return n;
 }
@@ -136,7 +137,8 @@ const char *loom__node_label(const loom__graph *g, const loom__node *n, char *bu
     if (n->name && n->name[0])
         snprintf(buf, size, "node \"%s\" (%s)", n->name, n->op_type);
     else
-        snprintf(buf, size, "node #%d (%s)", (int)(n - g->nodes), n->op_type);
+        snprintf(buf, size, "node #%d (%s)", n->index, n->op_type);
+    (void)g;
     return buf;
 }
 

@@ -94,7 +94,7 @@ typedef enum { LOOM__PAD_CONSTANT, LOOM__PAD_REFLECT, LOOM__PAD_EDGE } loom__pad
 typedef struct {
     loom__pad_mode mode;
     int64_t pads[2 * LOOM_MAX_RANK]; /* begin..., end... (may be negative) */
-    double value;
+    uint8_t value[8];                /* fill value, in the input's dtype */
 } loom__pad_params;
 
 typedef struct {
@@ -160,6 +160,7 @@ typedef struct {
     loom__attr *attrs;
     int n_attrs;
     loom__params p;
+    int index;            /* position in the model file (labels unnamed nodes) */
     bool dead;            /* folded away or unused */
 } loom__node;
 

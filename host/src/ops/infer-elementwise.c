@@ -156,7 +156,8 @@ static loom_status infer_identity(loom__graph *g, loom__node *n)
     }
     x = loom__in(g, n, 0);
     loom__set_output(g, n, 0, x->dtype, x->rank, x->dims);
-    loom__set_output(g, n, 1, LOOM_BOOL, x->rank, x->dims);
+    /* the mask is bool from opset 10, of the data's type before */
+    loom__set_output(g, n, 1, g->opset >= 10 ? LOOM_BOOL : x->dtype, x->rank, x->dims);
     return LOOM_OK;
 }
 

@@ -376,7 +376,7 @@ static loom_status infer_conv(loom__graph *g, loom__node *n)
                               loom__shape_str(w->rank, w->dims, s1, sizeof s1),
                               loom__shape_str(x->rank, x->dims, s2, sizeof s2));
     if (p->group < 1 || x->dims[1] % p->group || w->dims[0] % p->group ||
-        w->dims[1] * p->group != x->dims[1])
+        w->dims[1] != x->dims[1] / p->group)
         return loom__node_err(g, n, LOOM_E_SHAPE,
                               "input %s, weights %s and group %lld do not agree on channels",
                               loom__shape_str(x->rank, x->dims, s2, sizeof s2),

@@ -33,6 +33,7 @@ static loom_status infer_pad(loom__graph *g, loom__node *n)
     loom_status st;
 
     memset(p, 0, sizeof *p);
+    x = loom__in(g, n, 0);
     if (g->opset < 11) {
         const int64_t *ap;
         float value;
@@ -46,7 +47,13 @@ static loom_status infer_pad(loom__graph *g, loom__node *n)
         if (!pads)
             return loom__err(LOOM_E_NOMEM, "out of memory");
         memcpy(pads, ap, npads * sizeof *pads);
-        p->value = value;
+        if (x->dtype != LOOM_F32 && value != 0.0f) {
+            free(pads);
+            return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
+                                  "a non-zero float pad value for a %s tensor", loom_dtype_name(x->dtype));
+        }
+        if (x->dtype == LOOM_F32)
+            memcpy(p->value, &value, sizeof value);
     } else {
         if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
             (st = loom__const_ints(g, n, 1, "pads", &pads, &npads)) != LOOM_OK)
@@ -58,12 +65,12 @@ static loom_status infer_pad(loom__graph *g, loom__node *n)
                 return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
                                       "constant_value must be a constant scalar");
             }
-            switch (cv->constant->dtype) {
-            case LOOM_F32: p->value = *(const float *)cv->constant->data; break;
-            case LOOM_I32: p->value = *(const int32_t *)cv->constant->data; break;
-            case LOOM_I64: p->value = (double)*(const int64_t *)cv->constant->data; break;
-            default: p->value = *(const uint8_t *)cv->constant->data; break;
+            if (cv->constant->dtype != x->dtype) {
+                free(pads);
+                return loom__node_err(g, n, LOOM_E_DTYPE, "constant_value is %s, the data %s",
+                                      loom_dtype_name(cv->constant->dtype), loom_dtype_name(x->dtype));
             }
+            memcpy(p->value, cv->constant->data, cv->constant->nbytes);
         }
     }
     if ((st = loom__attr_string(g, n, "mode", "constant", &mode)) != LOOM_OK) {
@@ -80,7 +87,6 @@ static loom_status infer_pad(loom__graph *g, loom__node *n)
         free(pads);
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "pad mode \"%s\" is not supported", mode);
     }
-    x = loom__in(g, n, 0);
     if (npads != (size_t)(2 * x->rank)) {
         st = loom__node_err(g, n, LOOM_E_SHAPE, "has %zu pads for rank %d (expected %d)", npads,
                             x->rank, 2 * x->rank);
@@ -255,7 +261,9 @@ static loom_status infer_concat(loom__graph *g, loom__node *n)
                 return loom__node_err(g, n, LOOM_E_SHAPE, "input \"%s\" %s differs from %s off the axis",
                                       x->name, loom__shape_str(x->rank, x->dims, s1, sizeof s1),
                                       loom__shape_str(x0->rank, x0->dims, s2, sizeof s2));
-        dims[n->p.axis.axis] += x->dims[n->p.axis.axis];
+        if (__builtin_add_overflow(dims[n->p.axis.axis], x->dims[n->p.axis.axis],
+                                   &dims[n->p.axis.axis]))
+            return loom__node_err(g, n, LOOM_E_LIMIT, "the concatenated axis overflows");
     }
     loom__set_output(g, n, 0, x0->dtype, x0->rank, dims);
     return LOOM_OK;
@@ -567,6 +575,13 @@ static loom_status infer_expand(loom__graph *g, loom__node *n)
         free(shape);
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "shape rank exceeds %d", LOOM_MAX_RANK);
     }
+    for (size_t i = 0; i < count; i++)
+        if (shape[i] < 0) {
+            st = loom__node_err(g, n, LOOM_E_SHAPE, "shape[%zu] is negative (%lld)", i,
+                                (long long)shape[i]);
+            free(shape);
+            return st;
+        }
     st = loom__broadcast_shapes(g, n, x->rank, x->dims, (int)count, shape, &rank, dims);
     free(shape);
     if (st != LOOM_OK)
@@ -638,12 +653,18 @@ static loom_status infer_constant_of_shape(loom__graph *g, loom__node *n)
         free(shape);
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "rank %zu exceeds %d", count, LOOM_MAX_RANK);
     }
-    st = loom__check_size(g, n, "output", dt, (int)count, shape);
+    st = LOOM_OK;
+    for (size_t i = 0; i < count && st == LOOM_OK; i++)
+        if (shape[i] < 0)
+            st = loom__node_err(g, n, LOOM_E_SHAPE, "shape[%zu] is negative (%lld)", i,
+                                (long long)shape[i]);
+    if (st == LOOM_OK)
+        st = loom__check_size(g, n, "output", dt, (int)count, shape);
     if (st == LOOM_OK)
         st = loom__tensor_new(dt, (int)count, shape, &t);
     free(shape);
     if (st != LOOM_OK)
-        return loom__err_prefix(st, "%s: ConstantOfShape", g->source);
+        return st;
     for (int64_t i = 0; i < t->numel; i++)
         memcpy((char *)t->data + (size_t)i * loom_dtype_size(dt), a ? a->t->data : &(float){0},
                loom_dtype_size(dt));
@@ -678,7 +699,10 @@ static loom_status infer_shape_op(loom__graph *g, loom__node *n)
     return LOOM_OK;
 }
 
-static loom_status scalar_of(const loom__graph *g, const loom__node *n, int i, double *out)
+/* Input i as a constant scalar; integers exactly (as int64), floats as
+ * double. */
+static loom_status scalar_of(const loom__graph *g, const loom__node *n, int i, int64_t *iv,
+                             double *fv)
 {
     const loom__value *v = loom__in(g, n, i);
     const loom_tensor *t = v->constant;
@@ -686,9 +710,9 @@ static loom_status scalar_of(const loom__graph *g, const loom__node *n, int i, d
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "input \"%s\" must be a constant scalar",
                               v->name);
     switch (t->dtype) {
-    case LOOM_F32: *out = *(const float *)t->data; break;
-    case LOOM_I32: *out = *(const int32_t *)t->data; break;
-    case LOOM_I64: *out = (double)*(const int64_t *)t->data; break;
+    case LOOM_F32: *fv = *(const float *)t->data; break;
+    case LOOM_I32: *iv = *(const int32_t *)t->data; break;
+    case LOOM_I64: *iv = *(const int64_t *)t->data; break;
     default:
         return loom__node_err(g, n, LOOM_E_DTYPE, "input \"%s\" has dtype %s", v->name,
                               loom_dtype_name(t->dtype));
@@ -698,37 +722,52 @@ static loom_status scalar_of(const loom__graph *g, const loom__node *n, int i, d
 
 static loom_status infer_range(loom__graph *g, loom__node *n)
 {
-    double start, limit, delta;
-    int64_t len;
+    int64_t is = 0, il = 0, id = 0, len;
+    double fs = 0, fl = 0, fd = 0;
     loom_dtype dt;
     loom_tensor *t;
     loom_status st;
 
     if ((st = loom__check_arity(g, n, 3, 3, 1)) != LOOM_OK ||
-        (st = loom__check_dtype(g, n, 0, LOOM__DT_NUM)) != LOOM_OK ||
-        (st = scalar_of(g, n, 0, &start)) != LOOM_OK || (st = scalar_of(g, n, 1, &limit)) != LOOM_OK ||
-        (st = scalar_of(g, n, 2, &delta)) != LOOM_OK)
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_NUM)) != LOOM_OK)
         return st;
     dt = loom__in(g, n, 0)->dtype;
-    if (delta == 0 || !isfinite(start) || !isfinite(limit) || !isfinite(delta))
-        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "delta is 0 or a bound is not finite");
-    {
-        double c = ceil((limit - start) / delta);
+    if (loom__in(g, n, 1)->dtype != dt || loom__in(g, n, 2)->dtype != dt)
+        return loom__node_err(g, n, LOOM_E_DTYPE, "start, limit and delta must share one dtype");
+    if ((st = scalar_of(g, n, 0, &is, &fs)) != LOOM_OK || (st = scalar_of(g, n, 1, &il, &fl)) != LOOM_OK ||
+        (st = scalar_of(g, n, 2, &id, &fd)) != LOOM_OK)
+        return st;
+    if (dt == LOOM_F32) {
+        double c;
+        if (fd == 0 || !isfinite(fs) || !isfinite(fl) || !isfinite(fd))
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "delta is 0 or a bound is not finite");
+        c = ceil((fl - fs) / fd);
         if (c > (double)((int64_t)1 << 32))
             return loom__node_err(g, n, LOOM_E_LIMIT, "range of %.0f elements is too long", c);
         len = c > 0 ? (int64_t)c : 0;
+    } else {
+        /* exact integer arithmetic: ceil((limit - start) / delta) */
+        int64_t diff;
+        if (id == 0)
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "delta is 0");
+        if (__builtin_sub_overflow(il, is, &diff) || id == INT64_MIN)
+            return loom__node_err(g, n, LOOM_E_LIMIT, "range bounds overflow int64");
+        if ((diff > 0) != (id > 0) || diff == 0)
+            len = 0;
+        else
+            len = diff / id + (diff % id != 0);
     }
     if ((st = loom__check_size(g, n, "output", dt, 1, &len)) != LOOM_OK ||
         (st = loom__tensor_new(dt, 1, &len, &t)) != LOOM_OK)
         return st;
+    /* every element lies between start and limit: no overflow */
     for (int64_t i = 0; i < len; i++) {
-        double v = start + (double)i * delta;
         if (dt == LOOM_F32)
-            ((float *)t->data)[i] = (float)v;
+            ((float *)t->data)[i] = (float)(fs + (double)i * fd);
         else if (dt == LOOM_I32)
-            ((int32_t *)t->data)[i] = (int32_t)v;
+            ((int32_t *)t->data)[i] = (int32_t)(is + i * id);
         else
-            ((int64_t *)t->data)[i] = (int64_t)v;
+            ((int64_t *)t->data)[i] = is + i * id;
     }
     set_const_output(g, n, 0, t);
     return LOOM_OK;

@@ -241,8 +241,16 @@ loom_status loom__ref_dropout(const loom__node *n, const loom_tensor *const *in,
                               loom_tensor *const *out)
 {
     loom_status st = loom__ref_copy(n, in, out);
-    if (st == LOOM_OK && n->n_outputs > 1 && out[1])
-        memset(out[1]->data, 1, out[1]->nbytes);
+    loom_tensor *mask = n->n_outputs > 1 ? out[1] : NULL;
+    /* inference keeps everything: a mask of ones in the mask's dtype */
+    for (int64_t i = 0; st == LOOM_OK && mask && i < mask->numel; i++) {
+        switch (mask->dtype) {
+        case LOOM_F32: ((float *)mask->data)[i] = 1.0f; break;
+        case LOOM_I32: ((int32_t *)mask->data)[i] = 1; break;
+        case LOOM_I64: ((int64_t *)mask->data)[i] = 1; break;
+        default: ((uint8_t *)mask->data)[i] = 1; break;
+        }
+    }
     return st;
 }
 

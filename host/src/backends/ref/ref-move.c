@@ -4,17 +4,6 @@
 
 #include "backends/ref/ref-impl.h"
 
-static void store_value(void *dst, loom_dtype dt, double v)
-{
-    switch (dt) {
-    case LOOM_F32: *(float *)dst = (float)v; break;
-    case LOOM_I32: *(int32_t *)dst = (int32_t)v; break;
-    case LOOM_I64: *(int64_t *)dst = (int64_t)v; break;
-    case LOOM_I8: *(int8_t *)dst = (int8_t)v; break;
-    default: *(uint8_t *)dst = (uint8_t)v; break;
-    }
-}
-
 /* Input coordinate for output coordinate o along a padded dim, or -1 for
  * the constant fill. */
 static int64_t pad_source(loom__pad_mode mode, int64_t o, int64_t begin, int64_t dim)
@@ -42,9 +31,7 @@ loom_status loom__ref_pad(const loom__node *n, const loom_tensor *const *in,
     loom_tensor *y = out[0];
     size_t es = loom_dtype_size(x->dtype);
     int64_t idx[LOOM_MAX_RANK] = {0}, xs[LOOM_MAX_RANK];
-    char fill[8];
 
-    store_value(fill, x->dtype, p->value);
     loom__contiguous_strides(x->rank, x->dims, xs);
     for (int64_t o = 0; o < y->numel; o++) {
         int64_t src = 0;
@@ -53,7 +40,7 @@ loom_status loom__ref_pad(const loom__node *n, const loom_tensor *const *in,
             src = i < 0 ? -1 : src + i * xs[d];
         }
         memcpy((char *)y->data + o * (int64_t)es,
-               src < 0 ? fill : (const char *)x->data + src * (int64_t)es, es);
+               src < 0 ? (const char *)p->value : (const char *)x->data + src * (int64_t)es, es);
         for (int d = x->rank - 1; d >= 0; d--) {
             if (++idx[d] < y->dims[d])
                 break;
