@@ -2009,3 +2009,17 @@ Test(ops, negative_dims_in_shape_inputs)
         expect_fail(b, 1, &x, LOOM_E_SHAPE, "Expand", "negative");
     }
 }
+
+/* An empty ConstantOfShape is made once (the empty-output fold used to
+ * replace it and leak the first tensor: caught by the ASan run). */
+Test(ops, constant_of_shape_empty)
+{
+    tb_model *b = tb_new(13);
+    loom_tensor *out;
+    tb_init(b, "shape", LOOM_I64, 1, DIMS(2), DIMS(0, 3));
+    tb_node(b, "ConstantOfShape", "shape", "y");
+    tb_output(b, "y");
+    run_ok(b, 0, NULL, 1, &out);
+    expect_shape(out, LOOM_F32, 2, DIMS(0, 3));
+    loom_tensor_free(out);
+}

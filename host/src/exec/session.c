@@ -210,7 +210,8 @@ loom_status loom_session_set_input_data(loom_session *s, size_t i, const void *d
     if (size != dst->nbytes)
         return loom__err(LOOM_E_SHAPE, "input \"%s\": got %zu bytes, expected %zu",
                          s->g->values[s->g->inputs[i]].name, size, dst->nbytes);
-    memcpy(dst->data, data, size);
+    if (size)
+        memcpy(dst->data, data, size);
     return LOOM_OK;
 }
 

@@ -304,7 +304,7 @@ loom_status loom__tensor_from_proto(const loom__import_ctx *ctx, const Onnx__Ten
     } else {
         if ((st = loom__tensor_new(dt, (int)tp->n_dims, tp->dims, &t)) != LOOM_OK)
             return loom__err_prefix(st, "%s: %s", ctx->source, what);
-        if (tp->has_raw_data)
+        if (tp->has_raw_data && t->nbytes)
             memcpy(t->data, tp->raw_data.data, t->nbytes);
         else if (numel > 0)
             st = read_typed(ctx, tp, what, t);

@@ -79,6 +79,17 @@ loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *op
     return LOOM_OK;
 }
 
+/* Shape inference already made the outputs (Constant, Shape, ...). */
+static bool outputs_constant(const loom__graph *g, const loom__node *n)
+{
+    for (int i = 0; i < n->n_outputs; i++) {
+        const loom__value *v = loom__out(g, n, i);
+        if (v && !v->constant)
+            return false;
+    }
+    return true;
+}
+
 static bool all_outputs_empty(const loom__graph *g, const loom__node *n)
 {
     for (int i = 0; i < n->n_outputs; i++) {
@@ -98,7 +109,7 @@ static loom_status fold_node(loom__graph *g, loom__node *n)
     char lbl[LOOM__LABEL_MAX];
     loom_status st = LOOM_OK;
 
-    if (n->n_inputs > 64 || n->n_outputs > 64)
+    if (n->n_inputs > 64 || n->n_outputs > 64 || outputs_constant(g, n))
         return LOOM_OK;
     if (all_outputs_empty(g, n)) {
         /* nothing to compute: empty constants, and no kernel ever loops
