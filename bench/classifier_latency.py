@@ -31,8 +31,8 @@ def torch_model():
                               torch.nn.Linear(10, 1), torch.nn.Sigmoid())
     with torch.no_grad():
         for layer, node in zip((net[0], net[2]), gemms):
-            layer.weight.copy_(torch.from_numpy(w[node.input[1]]))
-            layer.bias.copy_(torch.from_numpy(w[node.input[2]]))
+            layer.weight.copy_(torch.from_numpy(w[node.input[1]].copy()))
+            layer.bias.copy_(torch.from_numpy(w[node.input[2]].copy()))
     return net.eval()
 
 

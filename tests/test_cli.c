@@ -1117,3 +1117,164 @@ Test(cli, run_repeat_text)
                  4, "%s", p);
     cr_assert(mn > 0 && mn <= med && med <= mx && mn <= mean && mean <= mx, "%s", p);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Every kind of malformed input, through `loom run`: exit 65 (or 66) and  */
+/* one line naming the problem                                             */
+/* ---------------------------------------------------------------------- */
+
+typedef void (*breaker)(tb_model *b);
+
+/* x[2] -> Relu -> y, with W (an unused initializer) to break */
+static tb_model *relu_model(void)
+{
+    tb_model *b = tb_new(13);
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){2});
+    tb_init(b, "W", LOOM_F32, 1, (int64_t[]){2}, (const float[]){1, 2});
+    tb_node(b, "Relu", "x", "y");
+    tb_output(b, "y");
+    return b;
+}
+
+static void run_broken(breaker brk, int code, const char *frag1, const char *frag2)
+{
+    tb_model *b = relu_model();
+    const uint8_t *bytes;
+    size_t len;
+    char arg[600];
+    loom_tensor *x = tb_f32(1, (int64_t[]){2}, (const float[]){1, -1});
+    brk(b);
+    bytes = tb_pack(b, &len);
+    write_bytes(tpath("broken.onnx"), bytes, len);
+    tb_free(b);
+    cr_assert_eq(loom_npy_save(tpath("x.npy"), x), LOOM_OK, "%s", loom_last_error());
+    loom_tensor_free(x);
+    snprintf(arg, sizeof arg, "x=%s", tpath("x.npy"));
+    RUN("run", tpath("broken.onnx"), "--input", arg);
+    expect_error_line(code, frag1, frag2);
+}
+
+static void brk_raw_data(tb_model *b) { tb_proto(b)->graph->initializer[0]->raw_data.len = 3; }
+static void brk_negative_dim(tb_model *b) { tb_proto(b)->graph->initializer[0]->dims[0] = -2; }
+static void brk_dtype(tb_model *b) { tb_proto(b)->graph->initializer[0]->data_type = 10; }
+static void brk_unknown_op(tb_model *b) { tb_proto(b)->graph->node[0]->op_type = "FooBar"; }
+static void brk_dangling(tb_model *b) { tb_proto(b)->graph->node[0]->input[0] = "nobody"; }
+static void brk_opset(tb_model *b) { tb_proto(b)->opset_import[0]->version = 18; }
+static void brk_overflow(tb_model *b)
+{
+    Onnx__TensorProto *t = tb_proto(b)->graph->initializer[0];
+    int64_t *dims = tb_alloc(b, 2 * sizeof *dims);
+    dims[0] = dims[1] = (int64_t)1 << 40;
+    t->dims = dims;
+    t->n_dims = 2;
+}
+static void brk_cycle(tb_model *b)
+{
+    tb_node(b, "Relu", "z", "w");
+    tb_node(b, "Relu", "w", "z");
+}
+static void brk_attr_type(tb_model *b)
+{
+    Onnx__NodeProto *n = tb_node(b, "Softmax", "y", "s");
+    tb_attr_float(b, n, "axis", 1.0f);
+    tb_output(b, "s");
+}
+static void brk_shape(tb_model *b)
+{
+    tb_init(b, "V", LOOM_F32, 1, (int64_t[]){3}, (const float[]){1, 2, 3});
+    tb_node(b, "Add", "y,V", "s");
+    tb_output(b, "s");
+}
+static void brk_external(tb_model *b)
+{
+    Onnx__TensorProto *t = tb_proto(b)->graph->initializer[0];
+    Onnx__StringStringEntryProto *e = tb_alloc(b, sizeof *e);
+    Onnx__StringStringEntryProto **list = tb_alloc(b, sizeof *list);
+    onnx__string_string_entry_proto__init(e);
+    e->key = "location";
+    e->value = "../../etc/passwd";
+    list[0] = e;
+    t->external_data = list;
+    t->n_external_data = 1;
+    t->has_raw_data = 0;
+    t->has_data_location = 1;
+    t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+}
+static void brk_external_missing(tb_model *b)
+{
+    brk_external(b);
+    tb_proto(b)->graph->initializer[0]->external_data[0]->value = "weights.bin";
+}
+
+Test(cli, malformed_models_exit_65_with_one_line)
+{
+    run_broken(brk_raw_data, 65, "initializer \"W\"", "raw_data is 3 bytes, expected 8");
+    run_broken(brk_negative_dim, 65, "initializer \"W\"", "negative");
+    run_broken(brk_dtype, 65, "initializer \"W\"", "float16");
+    run_broken(brk_unknown_op, 65, "FooBar", "Relu_0");
+    run_broken(brk_dangling, 65, "\"nobody\"", "not produced");
+    run_broken(brk_opset, 65, "opset 18", NULL);
+    run_broken(brk_overflow, 65, "initializer \"W\"", "overflow");
+    run_broken(brk_cycle, 65, "cycle", NULL);
+    run_broken(brk_attr_type, 65, "attribute \"axis\"", "float");
+    run_broken(brk_shape, 65, "Add", "do not broadcast");
+    run_broken(brk_external, 65, "initializer \"W\"", "..");
+    run_broken(brk_external_missing, 66, "weights.bin", "No such file");
+}
+
+Test(cli, malformed_protobuf_exits_65_with_one_line)
+{
+    tb_model *b = relu_model();
+    size_t len;
+    const uint8_t *bytes = tb_pack(b, &len);
+    unsigned char nested[4096];
+    size_t n = 0;
+
+    write_bytes(tpath("empty.onnx"), "", 0);
+    RUN("info", tpath("empty.onnx"));
+    expect_error_line(65, "empty", NULL);
+
+    write_bytes(tpath("cut.onnx"), bytes, len - 5);
+    RUN("info", tpath("cut.onnx"));
+    expect_error_line(65, "protobuf", "byte");
+    tb_free(b);
+
+    /* ModelProto.graph -> GraphProto.node -> NodeProto.attribute ->
+     * AttributeProto.g -> ... nested 200 deep, written inside out */
+    {
+        static unsigned char a[1 << 16], c[1 << 16];
+        size_t la = 0;
+        for (int d = 0; d < 200; d++) {
+            /* node{attribute{g{<a>}}} as field 1 of a GraphProto */
+            unsigned char tmp[1 << 16];
+            size_t lt = 0;
+            tmp[lt++] = 0x32; /* AttributeProto.g (6), length-delimited */
+            tmp[lt++] = (unsigned char)(la | 0x80);
+            tmp[lt++] = (unsigned char)(la >> 7);
+            memcpy(tmp + lt, a, la);
+            lt += la;
+            c[0] = 0x2a; /* NodeProto.attribute (5) */
+            c[1] = (unsigned char)(lt | 0x80);
+            c[2] = (unsigned char)(lt >> 7);
+            memcpy(c + 3, tmp, lt);
+            a[0] = 0x0a; /* GraphProto.node (1) */
+            a[1] = (unsigned char)((lt + 3) | 0x80);
+            a[2] = (unsigned char)((lt + 3) >> 7);
+            memcpy(a + 3, c, lt + 3);
+            la = lt + 6;
+            if (la > 16000)
+                break;
+        }
+        nested[n++] = 0x08; /* ir_version 8 */
+        nested[n++] = 8;
+        nested[n++] = 0x3a; /* graph (7) */
+        nested[n++] = (unsigned char)(la | 0x80);
+        nested[n++] = (unsigned char)(la >> 7);
+        cr_assert(n + la < sizeof nested);
+        memcpy(nested + n, a, la);
+        n += la;
+    }
+    write_bytes(tpath("nested.onnx"), nested, n);
+    RUN("info", tpath("nested.onnx"));
+    expect_error_line(65, "nested deeper than 64", NULL);
+}
