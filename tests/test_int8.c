@@ -1,6 +1,6 @@
 /*
  * test_int8.c - loom_gemm_i8_ref and loom_requant_from_scale against the
- * contract in loom/int8.h:
+ * contract in loom/kernel-abi.h:
  *
  *   acc = bias[n] + sum_k A[m,k] * B[k,n]
  *   y   = clamp(floor((acc * mult[n] + 2^(30+shift[n])) / 2^(31+shift[n])), -128, 127)

@@ -267,10 +267,10 @@ const loom_tensor *loom_session_output_tensor(const loom_session *s,
                                               size_t i);
 
 /* ---------------------------------------------------------------------- */
-/* int8 GEMM of the kernel ABI (see loom/int8.h for the arithmetic)         */
+/* int8 GEMM of the kernel ABI (see loom/kernel-abi.h for the arithmetic)         */
 /* ---------------------------------------------------------------------- */
 
-#include "loom/int8.h"
+#include "loom/kernel-abi.h"
 
 /* Reference implementation of the accelerated int8 operation:
  *   C[M,N] = act( requant( A[M,K] . B[K,N] + bias[N] ) )

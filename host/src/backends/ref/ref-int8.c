@@ -1,4 +1,4 @@
-/* ref-int8.c - the int8 GEMM of the kernel ABI (loom/int8.h), and the
+/* ref-int8.c - the int8 GEMM of the kernel ABI (loom/kernel-abi.h), and the
  * conversion of a real requantisation scale to (mult, shift). */
 #include <math.h>
 

@@ -1,5 +1,18 @@
 /*
- * loom/int8.h - the int8 arithmetic contract, written down once.
+ * loom/kernel-abi.h - the one kernel ABI of loom's accelerated operation,
+ * written down once for every level that implements it: the host C
+ * reference, OpenCL C (kernels-cl/), HLS C (hls/) and Verilog (rtl/).
+ *
+ *   C[M,N] = act( A[M,K] . B[K,N] + bias[N] )             fp32
+ *   C[M,N] = act( requant( A.B + bias ) )                   int8 in, int32 acc
+ *
+ * Operands are row-major with leading dimensions (row strides, in
+ * elements) lda, ldb, ldc; bias may be absent. Argument order, shared by
+ * the OpenCL kernels, the HLS top function and the RTL register map:
+ *   M, N, K, A, lda, B, ldb, bias, C, ldc, act            (fp32)
+ *   M, N, K, A, lda, B, ldb, bias, mult, shift, C, ldc, act, lut   (int8)
+ *
+ * ---- int8 arithmetic contract ----
  *
  * Every level (host C reference, OpenCL C, HLS C, Verilog) computes the
  * int8 GEMM of the kernel ABI exactly like this, so that every device's
@@ -32,8 +45,8 @@
  * This header is plain C99 and also valid OpenCL C and HLS C: it uses no
  * library beyond <stdint.h> (skipped under OpenCL).
  */
-#ifndef LOOM_INT8_H
-#define LOOM_INT8_H
+#ifndef LOOM_KERNEL_ABI_H
+#define LOOM_KERNEL_ABI_H
 
 #ifdef __OPENCL_C_VERSION__
 typedef long loom_i64_t;
@@ -48,10 +61,15 @@ typedef int32_t loom_i32_t;
 #define LOOM_REQUANT_MULT_MAX 0x7fffffff /* 2^31 - 1 */
 #define LOOM_REQUANT_SHIFT_MAX 31
 
-/* Activation applied after requantisation (the `act` kernel argument). */
+/* The `act` kernel argument. int8: NONE, RELU or LUT, applied after
+ * requantisation. fp32: NONE, RELU, SIGMOID, TANH or GELU (the erf form,
+ * x * (1 + erf(x / sqrt(2))) / 2), applied to acc + bias. */
 #define LOOM_ACT_NONE 0
 #define LOOM_ACT_RELU 1
 #define LOOM_ACT_LUT 2
+#define LOOM_ACT_SIGMOID 3
+#define LOOM_ACT_TANH 4
+#define LOOM_ACT_GELU 5
 
 /* Saturating requantisation of one accumulator; see above. */
 static inline int loom_requant(loom_i32_t acc, loom_i32_t mult,
@@ -80,4 +98,4 @@ typedef struct {
 } loom_gemm_i8_args;
 #endif
 
-#endif /* LOOM_INT8_H */
+#endif /* LOOM_KERNEL_ABI_H */

@@ -1,0 +1,33 @@
+/*
+ * loom-cl.h - codes shared by the OpenCL kernels in kernels-cl/ and the
+ * host's OpenCL backend (host/src/backends/opencl/). Plain C: included by
+ * the host, and prepended to every kernel source (with loom/kernel-abi.h)
+ * when the host builds an OpenCL program.
+ */
+#ifndef LOOM_CL_H
+#define LOOM_CL_H
+
+/* loom_unary `op` */
+#define LOOM_CL_RELU 0
+#define LOOM_CL_SIGMOID 1
+#define LOOM_CL_TANH 2
+#define LOOM_CL_ERF 3
+#define LOOM_CL_SQRT 4
+#define LOOM_CL_ABS 5
+#define LOOM_CL_NEG 6
+#define LOOM_CL_EXP 7
+#define LOOM_CL_LOG 8
+#define LOOM_CL_RECIPROCAL 9
+#define LOOM_CL_CLIP 10 /* a = min, b = max */
+
+/* loom_binary `op` */
+#define LOOM_CL_ADD 0
+#define LOOM_CL_SUB 1
+#define LOOM_CL_MUL 2
+#define LOOM_CL_DIV 3
+#define LOOM_CL_POW 4
+
+/* Rank limit of the strided kernels (dims and strides travel as int8). */
+#define LOOM_CL_MAX_RANK 8
+
+#endif /* LOOM_CL_H */
