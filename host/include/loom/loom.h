@@ -147,6 +147,30 @@ loom_status loom_npy_load(const char *path, loom_tensor **out);
 loom_status loom_npy_save(const char *path, const loom_tensor *t);
 
 /* ---------------------------------------------------------------------- */
+/* Devices                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* A device found at run time: the host reference ("ref"), each OpenCL
+ * device ("opencl:0", ...). Listed in the automatic fallback order:
+ * accelerators, GPUs, CPUs behind a runtime, then "ref". */
+typedef struct {
+    const char *name;     /* what --device takes: "ref", "opencl:0" */
+    const char *backend;  /* "ref", "opencl" */
+    const char *kind;     /* "accelerator", "gpu", "cpu" or "host" */
+    const char *model;    /* the hardware's own name */
+    const char *platform; /* runtime / platform */
+    uint64_t memory_bytes;
+    int compute_units;
+    bool healthy;         /* false after a failure in this process */
+    const char *status;   /* "ok" or what failed */
+} loom_device_info;
+
+/* Devices are found on first use (every backend asks its runtime once per
+ * process). */
+size_t loom_device_count(void);
+loom_status loom_device_get(size_t i, loom_device_info *out);
+
+/* ---------------------------------------------------------------------- */
 /* Models                                                                  */
 /* ---------------------------------------------------------------------- */
 
@@ -234,6 +258,15 @@ typedef struct {
      * run-time buffers: for inspecting a model. loom_session_run() then
      * fails and output tensors are NULL; shapes and node counts work. */
     bool infer_only;
+    /* Devices to use, in priority order, comma-separated ("opencl:0,ref"),
+     * or NULL / "auto" for every healthy device in fallback order. "opencl"
+     * names every OpenCL device. Unless strict, "ref" is appended so that
+     * every node has a home; in "auto" mode the partitioner also keeps
+     * work on the host where copies would cost more than they save. */
+    const char *devices;
+    /* Never fall back: a node no listed device supports, or a device that
+     * fails, is an error (LOOM_E_DEVICE_UNAVAILABLE / _FAILED) naming it. */
+    bool strict;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the
@@ -252,6 +285,27 @@ loom_status loom_session_output(const loom_session *s, size_t i,
                                 loom_value_info *out);
 /* Number of nodes left to execute after constant folding. */
 size_t loom_session_node_count(const loom_session *s);
+
+/* Where node i (of loom_session_node_count, in execution order) runs and
+ * why; strings live as long as the session. */
+typedef struct {
+    const char *name;      /* node name ("" when the model gives none) */
+    const char *op_type;
+    const char *device;    /* device name */
+    const char *reason;    /* why the partitioner put it there */
+    int subgraph;          /* index of its subgraph (consecutive nodes on one device) */
+} loom_node_placement;
+loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_placement *out);
+
+/* Subgraphs in execution order, with the copies at their boundaries. */
+typedef struct {
+    const char *device;
+    size_t first_node, node_count;   /* range in placement order */
+    size_t copies_in, copies_out;    /* values uploaded before / downloaded after */
+    uint64_t bytes_in, bytes_out;
+} loom_subgraph_info;
+size_t loom_session_subgraph_count(const loom_session *s);
+loom_status loom_session_subgraph(const loom_session *s, size_t i, loom_subgraph_info *out);
 
 /* Copy t into the input called name; its dtype and shape must match. */
 loom_status loom_session_set_input(loom_session *s, const char *name,

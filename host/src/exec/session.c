@@ -1,54 +1,108 @@
 /*
  * session.c - the plan and its execution.
  *
- * loom_session_create() copies the model's graph, runs the passes, and
- * builds the plan once: a tensor for every value that is read at run time
- * (constants shared with the graph, inputs and intermediates allocated
- * here) and one step per live node, with its kernel and its input/output
- * tensors resolved. loom_session_run() is then a loop over the steps.
+ * loom_session_create() copies the model's graph, runs the passes and the
+ * partitioner, and builds the plan once: a host tensor for every value
+ * read at run time (constants shared with the graph), a device buffer for
+ * every value a device touches (constants uploaded here, once), each
+ * node's prepared kernel, and the steps of one inference: kernels, and
+ * the uploads/downloads where values cross devices. loom_session_run()
+ * walks the steps.
+ *
+ * Fallback: when a device fails (at plan time or during a run) it is
+ * marked unhealthy for the process, a warning names what failed, the graph
+ * is partitioned again without it and the inference re-runs from its
+ * inputs, which stay on the host: the same outputs, later. Strict sessions
+ * report the failure instead (LOOM_E_DEVICE_FAILED).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/ref/ref.h"
 #include "ir/model.h"
+#include "partition/partition.h"
 #include "passes/passes.h"
 
+typedef enum { STEP_KERNEL, STEP_UPLOAD, STEP_DOWNLOAD } step_kind;
+
 typedef struct {
-    loom__kernel_fn fn;
-    const loom__node *node;
-    const loom_tensor **in;
-    loom_tensor **out;
+    step_kind kind;
+    loom__device *dev;
+    const loom__node *node; /* kernels */
+    void *state;            /* from prepare() */
+    loom__arg *in, *out;    /* kernels: one per node input/output */
+    int value;              /* copies */
 } loom__step;
+
+/* What one partition of the graph needs at run time. */
+typedef struct {
+    loom__step *steps;
+    int n_steps, cap_steps;
+    loom__arg *args;        /* pool behind steps' in/out */
+    void **dbuf;            /* [value * n_devs + d]: device buffers */
+    loom__device *devs[LOOM__MAX_DEVICES]; /* devices the plan uses */
+    int n_devs;
+} loom__plan;
 
 struct loom_session {
     loom__graph *g;
-    loom_tensor **vals; /* per value index; NULL when nothing reads it */
-    loom__step *steps;
-    int n_steps;
-    const loom_tensor **in_pool;
-    loom_tensor **out_pool;
+    loom_tensor **vals; /* host tensor per value; NULL when nothing reads it */
+    loom__partition_opts popts;
+    loom__plan plan;
     size_t live_nodes;
+    int *order;         /* live node indices, execution order */
+    size_t n_subgraphs;
+    loom_subgraph_info *subgraphs;
     bool infer_only;
+    loom__device *failed_dev; /* the device behind the last plan failure */
 };
 
-void loom_session_free(loom_session *s)
+/* ---- plan ---- */
+
+static int dev_slot(loom__plan *p, loom__device *dev)
 {
-    if (!s)
-        return;
-    if (s->vals && s->g)
-        for (int i = 0; i < s->g->n_values; i++)
-            loom_tensor_free(s->vals[i]);
-    free(s->vals);
-    free(s->steps);
-    free(s->in_pool);
-    free(s->out_pool);
-    loom__graph_free(s->g);
-    free(s);
+    for (int i = 0; i < p->n_devs; i++)
+        if (p->devs[i] == dev)
+            return i;
+    p->devs[p->n_devs] = dev;
+    return p->n_devs++;
 }
 
-/* The tensor for value v, allocated on first use. */
-static loom_status value_tensor(loom_session *s, int v, loom_tensor **out)
+static void plan_free(loom_session *s)
+{
+    loom__plan *p = &s->plan;
+    for (int i = 0; i < p->n_steps; i++) {
+        loom__step *st = &p->steps[i];
+        if (st->kind == STEP_KERNEL && st->state && st->dev->backend->release)
+            st->dev->backend->release(st->dev, st->state);
+    }
+    if (p->dbuf)
+        for (int v = 0; v < s->g->n_values; v++)
+            for (int d = 0; d < p->n_devs; d++)
+                if (p->dbuf[v * LOOM__MAX_DEVICES + d])
+                    p->devs[d]->backend->buffer_free(p->devs[d], p->dbuf[v * LOOM__MAX_DEVICES + d]);
+    free(p->steps);
+    free(p->args);
+    free(p->dbuf);
+    memset(p, 0, sizeof *p);
+}
+
+static loom_status push_step(loom__plan *p, loom__step step)
+{
+    if (p->n_steps == p->cap_steps) {
+        int cap = p->cap_steps ? p->cap_steps * 2 : 64;
+        loom__step *grown = realloc(p->steps, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return loom__err(LOOM_E_NOMEM, "out of memory building the plan");
+        p->steps = grown;
+        p->cap_steps = cap;
+    }
+    p->steps[p->n_steps++] = step;
+    return LOOM_OK;
+}
+
+/* The host tensor for value v, allocated on first use. */
+static loom_status host_tensor(loom_session *s, int v, loom_tensor **out)
 {
     loom__value *val = &s->g->values[v];
     loom_status st;
@@ -64,63 +118,268 @@ static loom_status value_tensor(loom_session *s, int v, loom_tensor **out)
     return LOOM_OK;
 }
 
+static bool has_buffers(const loom__device *dev)
+{
+    return dev->backend->buffer_alloc != NULL;
+}
+
+/* A device failure while planning: remember the device (the caller
+ * decides on fallback) and name it in the message. */
+static loom_status dev_err(loom_session *s, loom__device *dev, loom_status st, const char *what)
+{
+    if (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE && st != LOOM_E_NOMEM)
+        return st;
+    s->failed_dev = dev;
+    return loom__err_prefix(st == LOOM_E_NOMEM ? LOOM_E_DEVICE_FAILED : st, "device %s: %s",
+                            dev->name, what);
+}
+
+/* Make value v current on device slot d while building the plan: a
+ * buffer, and (when it is not produced there) the copies that bring it. */
+static loom_status make_resident(loom_session *s, int v, int d, bool *host_valid, bool *dev_valid,
+                                 int *producer_slot)
+{
+    loom__plan *p = &s->plan;
+    loom__device *dev = p->devs[d];
+    void **buf = &p->dbuf[v * LOOM__MAX_DEVICES + d];
+    loom_tensor *t;
+    loom_status st;
+
+    if ((st = host_tensor(s, v, &t)) != LOOM_OK)
+        return st;
+    if (!*buf && (st = dev->backend->buffer_alloc(dev, t->nbytes ? t->nbytes : 1, buf)) != LOOM_OK)
+        return dev_err(s, dev, st, "allocating a buffer");
+    if (dev_valid[v * LOOM__MAX_DEVICES + d])
+        return LOOM_OK;
+    if (s->g->values[v].constant) {
+        /* weights and other constants: uploaded once, now */
+        if ((st = dev->backend->upload(dev, *buf, t->data, t->nbytes)) != LOOM_OK)
+            return dev_err(s, dev, st, "uploading a constant");
+        dev_valid[v * LOOM__MAX_DEVICES + d] = true;
+        return LOOM_OK;
+    }
+    if (!host_valid[v]) {
+        int ps = producer_slot[v];
+        if (ps < 0)
+            return loom__err(LOOM_E_INTERNAL, "value %s has no producer in the plan",
+                             s->g->values[v].name);
+        if ((st = push_step(p, (loom__step){.kind = STEP_DOWNLOAD, .dev = p->devs[ps], .value = v})) != LOOM_OK)
+            return st;
+        host_valid[v] = true;
+    }
+    if ((st = push_step(p, (loom__step){.kind = STEP_UPLOAD, .dev = dev, .value = v})) != LOOM_OK)
+        return st;
+    dev_valid[v * LOOM__MAX_DEVICES + d] = true;
+    return LOOM_OK;
+}
+
 static loom_status build_plan(loom_session *s)
 {
     loom__graph *g = s->g;
-    size_t n_in = 0, n_out = 0;
+    loom__plan *p = &s->plan;
+    size_t n_args = 0, used_args = 0;
+    bool *host_valid = NULL, *dev_valid = NULL;
+    int *producer_slot = NULL;
     char lbl[LOOM__LABEL_MAX];
-    loom_status st;
+    loom_status st = LOOM_OK;
     loom_tensor *t;
 
     for (int i = 0; i < g->n_nodes; i++)
-        if (!g->nodes[i].dead) {
-            s->n_steps++;
-            n_in += (size_t)g->nodes[i].n_inputs;
-            n_out += (size_t)g->nodes[i].n_outputs;
-        }
-    s->steps = loom__calloc((size_t)s->n_steps, sizeof *s->steps);
-    s->in_pool = loom__calloc(n_in, sizeof *s->in_pool);
-    s->out_pool = loom__calloc(n_out, sizeof *s->out_pool);
-    if (!s->steps || !s->in_pool || !s->out_pool)
-        return loom__err(LOOM_E_NOMEM, "out of memory building the plan");
-    n_in = n_out = 0;
-    for (int i = 0, k = 0; i < g->n_nodes; i++) {
+        if (!g->nodes[i].dead)
+            n_args += (size_t)g->nodes[i].n_inputs + (size_t)g->nodes[i].n_outputs;
+    p->args = loom__calloc(n_args, sizeof *p->args);
+    p->dbuf = loom__calloc((size_t)g->n_values * LOOM__MAX_DEVICES, sizeof *p->dbuf);
+    host_valid = loom__calloc((size_t)g->n_values, sizeof *host_valid);
+    dev_valid = loom__calloc((size_t)g->n_values * LOOM__MAX_DEVICES, sizeof *dev_valid);
+    producer_slot = loom__malloc((size_t)(g->n_values ? g->n_values : 1) * sizeof *producer_slot);
+    if (!p->args || !p->dbuf || !host_valid || !dev_valid || !producer_slot) {
+        st = loom__err(LOOM_E_NOMEM, "out of memory building the plan");
+        goto done;
+    }
+    for (int v = 0; v < g->n_values; v++) {
+        host_valid[v] = g->values[v].is_input || g->values[v].constant;
+        producer_slot[v] = -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
         const loom__node *n = &g->nodes[i];
-        loom__step *step;
+        loom__step step = {.kind = STEP_KERNEL, .node = n, .dev = n->device};
+        int d;
         if (n->dead)
             continue;
-        step = &s->steps[k++];
-        step->node = n;
-        step->fn = loom__ref_kernel(n->op);
-        if (!step->fn)
-            return loom__err(LOOM_E_INTERNAL, "%s: %s has no kernel", g->source,
-                             loom__node_label(g, n, lbl, sizeof lbl));
-        step->in = &s->in_pool[n_in];
-        step->out = &s->out_pool[n_out];
-        n_in += (size_t)n->n_inputs;
-        n_out += (size_t)n->n_outputs;
-        for (int j = 0; j < n->n_inputs; j++) {
-            step->in[j] = NULL;
-            if (n->inputs[j] >= 0) {
-                if ((st = value_tensor(s, n->inputs[j], &t)) != LOOM_OK)
-                    return st;
-                step->in[j] = t;
+        d = dev_slot(p, n->device);
+        step.in = &p->args[used_args];
+        used_args += (size_t)n->n_inputs;
+        step.out = &p->args[used_args];
+        used_args += (size_t)n->n_outputs;
+        for (int k = 0; k < n->n_inputs; k++) {
+            int v = n->inputs[k];
+            if (v < 0)
+                continue;
+            if ((st = host_tensor(s, v, &step.in[k].host)) != LOOM_OK)
+                goto done;
+            if (has_buffers(n->device)) {
+                if ((st = make_resident(s, v, d, host_valid, dev_valid, producer_slot)) != LOOM_OK)
+                    goto done;
+                step.in[k].buf = p->dbuf[v * LOOM__MAX_DEVICES + d];
+            } else if (!host_valid[v]) {
+                /* a host device reads a value made on an accelerator */
+                if ((st = push_step(p, (loom__step){.kind = STEP_DOWNLOAD, .dev = p->devs[producer_slot[v]],
+                                                    .value = v})) != LOOM_OK)
+                    goto done;
+                host_valid[v] = true;
             }
         }
-        for (int j = 0; j < n->n_outputs; j++) {
-            step->out[j] = NULL;
-            if (n->outputs[j] >= 0 && (st = value_tensor(s, n->outputs[j], &step->out[j])) != LOOM_OK)
-                return st;
+        for (int k = 0; k < n->n_outputs; k++) {
+            int v = n->outputs[k];
+            if (v < 0)
+                continue;
+            if ((st = host_tensor(s, v, &step.out[k].host)) != LOOM_OK)
+                goto done;
+            producer_slot[v] = d;
+            if (has_buffers(n->device)) {
+                void **buf = &p->dbuf[v * LOOM__MAX_DEVICES + d];
+                if (!*buf && (st = n->device->backend->buffer_alloc(n->device, step.out[k].host->nbytes
+                                                                                   ? step.out[k].host->nbytes
+                                                                                   : 1,
+                                                                    buf)) != LOOM_OK) {
+                    st = dev_err(s, n->device, st, "allocating a buffer");
+                    goto done;
+                }
+                step.out[k].buf = *buf;
+                dev_valid[v * LOOM__MAX_DEVICES + d] = true;
+            } else {
+                host_valid[v] = true;
+            }
+        }
+        if (n->device->backend->prepare &&
+            (st = n->device->backend->prepare(n->device, g, n, step.in, &step.state)) != LOOM_OK) {
+            st = dev_err(s, n->device, st, loom__node_label(g, n, lbl, sizeof lbl));
+            goto done;
+        }
+        if ((st = push_step(p, step)) != LOOM_OK) {
+            if (step.state && n->device->backend->release)
+                n->device->backend->release(n->device, step.state);
+            goto done;
         }
     }
-    /* every input and output has a tensor, even if no step touches it */
+    /* outputs come home; every input and output has a host tensor */
+    for (int i = 0; i < g->n_outputs; i++) {
+        int v = g->outputs[i];
+        if ((st = host_tensor(s, v, &t)) != LOOM_OK)
+            goto done;
+        if (!host_valid[v]) {
+            if ((st = push_step(p, (loom__step){.kind = STEP_DOWNLOAD, .dev = p->devs[producer_slot[v]],
+                                                .value = v})) != LOOM_OK)
+                goto done;
+            host_valid[v] = true;
+        }
+    }
     for (int i = 0; i < g->n_inputs; i++)
-        if ((st = value_tensor(s, g->inputs[i], &t)) != LOOM_OK)
-            return st;
-    for (int i = 0; i < g->n_outputs; i++)
-        if ((st = value_tensor(s, g->outputs[i], &t)) != LOOM_OK)
-            return st;
+        if ((st = host_tensor(s, g->inputs[i], &t)) != LOOM_OK)
+            goto done;
+done:
+    free(host_valid);
+    free(dev_valid);
+    free(producer_slot);
+    return st;
+}
+
+/* ---- placement report ---- */
+
+static loom_status describe(loom_session *s)
+{
+    loom__graph *g = s->g;
+    size_t k = 0, sg = 0;
+
+    free(s->order);
+    free(s->subgraphs);
+    s->order = loom__calloc(s->live_nodes, sizeof *s->order);
+    s->n_subgraphs = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && (size_t)g->nodes[i].subgraph + 1 > s->n_subgraphs)
+            s->n_subgraphs = (size_t)g->nodes[i].subgraph + 1;
+    s->subgraphs = loom__calloc(s->n_subgraphs, sizeof *s->subgraphs);
+    if (!s->order || !s->subgraphs)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const loom__node *n = &g->nodes[i];
+        loom_subgraph_info *si;
+        if (n->dead)
+            continue;
+        s->order[k] = i;
+        si = &s->subgraphs[n->subgraph];
+        if (si->node_count == 0) {
+            si->device = n->device->name;
+            si->first_node = k;
+        }
+        si->node_count++;
+        k++;
+    }
+    /* copies per subgraph, from the plan's steps (the step before a
+     * subgraph's first kernel uploads into it; downloads leave it) */
+    for (int i = 0; i < s->plan.n_steps; i++) {
+        const loom__step *st = &s->plan.steps[i];
+        const loom_tensor *t = s->vals[st->value];
+        if (st->kind == STEP_KERNEL) {
+            sg = (size_t)st->node->subgraph;
+            continue;
+        }
+        for (int j = i + 1; st->kind == STEP_UPLOAD && j < s->plan.n_steps; j++)
+            if (s->plan.steps[j].kind == STEP_KERNEL) {
+                s->subgraphs[s->plan.steps[j].node->subgraph].copies_in++;
+                s->subgraphs[s->plan.steps[j].node->subgraph].bytes_in += t->nbytes;
+                break;
+            }
+        if (st->kind == STEP_DOWNLOAD) {
+            /* the producer's subgraph */
+            int pi = s->g->values[st->value].producer;
+            size_t psg = pi >= 0 ? (size_t)g->nodes[pi].subgraph : sg;
+            s->subgraphs[psg].copies_out++;
+            s->subgraphs[psg].bytes_out += t->nbytes;
+        }
+    }
     return LOOM_OK;
+}
+
+/* Partition and plan; on a device failure (unless strict) mark the device
+ * unhealthy and try again without it. */
+static loom_status place_and_plan(loom_session *s)
+{
+    for (;;) {
+        char what[1024];
+        loom__device *dev;
+        loom_status st = loom__partition(s->g, &s->popts);
+        if (st == LOOM_OK && !s->infer_only)
+            st = build_plan(s);
+        if (st == LOOM_OK)
+            return describe(s);
+        plan_free(s);
+        dev = s->failed_dev;
+        s->failed_dev = NULL;
+        if (!dev || s->popts.strict || dev->kind == LOOM__DEV_HOST ||
+            (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE))
+            return st;
+        snprintf(what, sizeof what, "%s", loom_last_error());
+        loom__device_fail(dev, what);
+    }
+}
+
+/* ---- public API ---- */
+
+void loom_session_free(loom_session *s)
+{
+    if (!s)
+        return;
+    if (s->g)
+        plan_free(s);
+    if (s->vals && s->g)
+        for (int i = 0; i < s->g->n_values; i++)
+            loom_tensor_free(s->vals[i]);
+    free(s->vals);
+    free(s->order);
+    free(s->subgraphs);
+    loom__graph_free(s->g);
+    free(s);
 }
 
 loom_status loom_session_create(const loom_model *m, const loom_session_options *opts,
@@ -136,7 +395,9 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
     if (!s)
         return loom__err(LOOM_E_NOMEM, "out of memory");
     if ((st = loom__graph_clone(m->graph, &s->g)) != LOOM_OK ||
-        (st = loom__passes_run(s->g, opts)) != LOOM_OK)
+        (st = loom__passes_run(s->g, opts)) != LOOM_OK ||
+        (st = loom__partition_devices(opts ? opts->devices : NULL, opts && opts->strict, &s->popts)) !=
+            LOOM_OK)
         goto fail;
     for (int i = 0; i < s->g->n_nodes; i++)
         s->live_nodes += !s->g->nodes[i].dead;
@@ -146,7 +407,7 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
         st = loom__err(LOOM_E_NOMEM, "out of memory");
         goto fail;
     }
-    if (!s->infer_only && (st = build_plan(s)) != LOOM_OK)
+    if ((st = place_and_plan(s)) != LOOM_OK)
         goto fail;
     *out = s;
     return LOOM_OK;
@@ -158,6 +419,29 @@ fail:
 size_t loom_session_input_count(const loom_session *s) { return (size_t)s->g->n_inputs; }
 size_t loom_session_output_count(const loom_session *s) { return (size_t)s->g->n_outputs; }
 size_t loom_session_node_count(const loom_session *s) { return s->live_nodes; }
+size_t loom_session_subgraph_count(const loom_session *s) { return s->n_subgraphs; }
+
+loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_placement *out)
+{
+    const loom__node *n;
+    if (!s || !out || i >= s->live_nodes)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_session_placement: index %zu out of range", i);
+    n = &s->g->nodes[s->order[i]];
+    out->name = n->name;
+    out->op_type = n->op_type;
+    out->device = n->device ? n->device->name : "";
+    out->reason = n->why;
+    out->subgraph = n->subgraph;
+    return LOOM_OK;
+}
+
+loom_status loom_session_subgraph(const loom_session *s, size_t i, loom_subgraph_info *out)
+{
+    if (!s || !out || i >= s->n_subgraphs)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_session_subgraph: index %zu out of range", i);
+    *out = s->subgraphs[i];
+    return LOOM_OK;
+}
 
 loom_status loom_session_input(const loom_session *s, size_t i, loom_value_info *out)
 {
@@ -193,7 +477,8 @@ loom_status loom_session_set_input(loom_session *s, const char *name, const loom
                              loom_dtype_name(t->dtype), loom__shape_str(t->rank, t->dims, s1, sizeof s1),
                              loom_dtype_name(dst->dtype),
                              loom__shape_str(dst->rank, dst->dims, s2, sizeof s2));
-        memcpy(dst->data, t->data, t->nbytes);
+        if (t->nbytes)
+            memcpy(dst->data, t->data, t->nbytes);
         return LOOM_OK;
     }
     return loom__err(LOOM_E_INVALID_ARG, "the model has no input called \"%s\"", name);
@@ -215,21 +500,72 @@ loom_status loom_session_set_input_data(loom_session *s, size_t i, const void *d
     return LOOM_OK;
 }
 
+/* One pass over the steps; *failed names the device of a failing step. */
+static loom_status run_steps(loom_session *s, loom__device **failed)
+{
+    loom__plan *p = &s->plan;
+    char lbl[LOOM__LABEL_MAX];
+    *failed = NULL;
+    for (int i = 0; i < p->n_steps; i++) {
+        const loom__step *step = &p->steps[i];
+        loom__device *dev = step->dev;
+        loom_status st;
+        if (step->kind == STEP_KERNEL) {
+            st = dev->backend->run(dev, step->state, step->node, step->in, step->out);
+            if (st != LOOM_OK) {
+                *failed = dev;
+                return loom__err_prefix(st, "%s: %s on %s", s->g->source,
+                                        loom__node_label(s->g, step->node, lbl, sizeof lbl), dev->name);
+            }
+        } else {
+            loom_tensor *t = s->vals[step->value];
+            void *buf = p->dbuf[step->value * LOOM__MAX_DEVICES + dev_slot(p, dev)];
+            st = step->kind == STEP_UPLOAD ? dev->backend->upload(dev, buf, t->data, t->nbytes)
+                                           : dev->backend->download(dev, buf, t->data, t->nbytes);
+            if (st != LOOM_OK) {
+                *failed = dev;
+                return loom__err_prefix(st, "%s: copying \"%s\" %s %s", s->g->source,
+                                        s->g->values[step->value].name,
+                                        step->kind == STEP_UPLOAD ? "to" : "from", dev->name);
+            }
+        }
+    }
+    for (int d = 0; d < p->n_devs; d++) {
+        loom__device *dev = p->devs[d];
+        loom_status st;
+        if (dev->backend->finish && (st = dev->backend->finish(dev)) != LOOM_OK) {
+            *failed = dev;
+            return loom__err_prefix(st, "%s: finishing the work queued on %s", s->g->source, dev->name);
+        }
+    }
+    return LOOM_OK;
+}
+
 loom_status loom_session_run(loom_session *s)
 {
-    char lbl[LOOM__LABEL_MAX];
     if (!s)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: NULL session");
     if (s->infer_only)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: the session was made with infer_only");
-    for (int i = 0; i < s->n_steps; i++) {
-        const loom__step *step = &s->steps[i];
-        loom_status st = step->fn(step->node, step->in, step->out);
-        if (st != LOOM_OK)
-            return loom__err_prefix(st, "%s: %s", s->g->source,
-                                    loom__node_label(s->g, step->node, lbl, sizeof lbl));
+    for (;;) {
+        loom__device *failed;
+        loom_status st = run_steps(s, &failed);
+        char what[1024];
+        if (st == LOOM_OK)
+            return LOOM_OK;
+        /* a host device's error is about the data, not the device */
+        if (!failed || failed->kind == LOOM__DEV_HOST ||
+            (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE))
+            return st;
+        if (s->popts.strict)
+            return loom__err_prefix(LOOM_E_DEVICE_FAILED, "device %s failed (strict: no fallback)",
+                                    failed->name);
+        snprintf(what, sizeof what, "%s", loom_last_error());
+        loom__device_fail(failed, what);
+        plan_free(s);
+        if ((st = place_and_plan(s)) != LOOM_OK)
+            return st;
     }
-    return LOOM_OK;
 }
 
 const loom_tensor *loom_session_output_tensor(const loom_session *s, size_t i)

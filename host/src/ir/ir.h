@@ -18,6 +18,8 @@
 #include "core/core-impl.h"
 #include "ops/op-list.h"
 
+struct loom__device;
+
 typedef enum {
 #define LOOM__OP_ENUM(name) LOOM__OP_##name,
     LOOM__OP_LIST(LOOM__OP_ENUM)
@@ -162,6 +164,10 @@ typedef struct {
     loom__params p;
     int index;            /* position in the model file (labels unnamed nodes) */
     bool dead;            /* folded away or unused */
+    /* written by the partitioner */
+    struct loom__device *device;
+    int subgraph;
+    char why[200];
 } loom__node;
 
 typedef struct loom__graph {

@@ -1,0 +1,924 @@
+/*
+ * gemm_bench.c - fp32 GEMM benchmark: loom's OpenCL kernel
+ * (kernels-cl/gemm_f32.cl) beside CLBlast (same device, same queue) and
+ * OpenBLAS on the host.
+ *
+ *   gcc -O2 -std=c11 -D_XOPEN_SOURCE=700 -I host/include -I kernels-cl \
+ *       bench/gemm_bench.c -lOpenCL -lclblast -lopenblas -lm -o gemm_bench
+ *
+ *   gemm_bench [--device N] [--kernels DIR] [--sizes 256,512,MxNxK,...]
+ *              [--reps N] [--json] [--no-clblast] [-D KNOB=VALUE ...]
+ *              [--build-opts "..."] [--check] [--tune [--tune-size S]]
+ *
+ * Default mode: for each size, times C = A.B (no bias, no activation) with
+ * loom's kernel, CLBlastSgemm and cblas_sgemm, best of --reps runs after a
+ * warm-up, checks loom's and CLBlast's results against OpenBLAS and prints
+ * GFLOP/s and ratios. Exits 1 if a result is off by more than the
+ * tolerance.
+ *
+ * --check: correctness sweep of loom's kernel alone over awkward shapes
+ * (1x1x1, K = 1, N = 1, sizes that are not tile multiples), every
+ * activation, bias on and off, non-zero offsets and padded leading
+ * dimensions, against a double-precision host reference, with guard
+ * values around C to catch stray writes.
+ *
+ * --tune: searches a grid of kernel knobs at one size (--tune-size,
+ * default 1024) and prints the best setting.
+ *
+ * Threads: POCL_MAX_PTHREAD_COUNT is set to the number of online CPUs
+ * unless already set, and OpenBLAS gets the same thread count, so that
+ * both sides use the same cores. This is a benchmark, not a library:
+ * errors print a message and exit.
+ */
+#include <CL/cl.h>
+#include <cblas.h>
+#include <clblast_c.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loom/kernel-abi.h"
+
+/* ---- small utilities ---------------------------------------------------- */
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gemm_bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+#define CL_TRY(call)                                                       \
+    do {                                                                   \
+        cl_int err_ = (call);                                              \
+        if (err_ != CL_SUCCESS)                                            \
+            die("%s:%d: %s failed: OpenCL error %d", __FILE__, __LINE__,   \
+                #call, (int)err_);                                         \
+    } while (0)
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        die("out of memory (%zu bytes)", n);
+    return p;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("%s: cannot open", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (n < 0)
+        die("%s: cannot size", path);
+    char *buf = xmalloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        die("%s: short read", path);
+    buf[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+/* Deterministic uniform values in [-1, 1). */
+static unsigned long long rng_state = 0x9e3779b97f4a7c15ull;
+static float frand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((double)(rng_state >> 11) * (2.0 / 9007199254740992.0) -
+                   1.0);
+}
+
+static void fill(float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = frand();
+}
+
+/* ---- kernel knobs --------------------------------------------------------- */
+
+/* The knobs of kernels-cl/gemm_f32.cl. The defaults mirror the kernel's own
+ * #ifndef defaults; the bench passes every knob with -D anyway, so that the
+ * launch geometry below is computed from exactly the values the kernel was
+ * built with. */
+#define MAX_KNOBS 16
+typedef struct {
+    const char *name;
+    int value;
+} knob;
+
+typedef struct {
+    knob k[MAX_KNOBS];
+    int n;
+} knob_set;
+
+static const knob default_knobs[] = {
+    {"GEMM_MWI", 8}, {"GEMM_NWI", 32}, {"GEMM_VW", 16},
+    {"GEMM_WGM", 1}, {"GEMM_WGN", 1},
+};
+
+static void knobs_set(knob_set *s, const char *name, int value)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->k[i].name, name) == 0) {
+            s->k[i].value = value;
+            return;
+        }
+    if (s->n == MAX_KNOBS)
+        die("too many knobs");
+    s->k[s->n].name = name;
+    s->k[s->n].value = value;
+    s->n++;
+}
+
+static int knobs_get(const knob_set *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->k[i].name, name) == 0)
+            return s->k[i].value;
+    die("knob %s not set", name);
+    return 0;
+}
+
+static void knobs_default(knob_set *s)
+{
+    s->n = 0;
+    for (size_t i = 0; i < sizeof default_knobs / sizeof *default_knobs; i++)
+        knobs_set(s, default_knobs[i].name, default_knobs[i].value);
+}
+
+static void knobs_format(const knob_set *s, char *buf, size_t cap,
+                         const char *sep, const char *prefix)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < s->n; i++) {
+        int w = snprintf(buf + used, cap - used, "%s%s%s=%d", i ? sep : "",
+                         prefix, s->k[i].name, s->k[i].value);
+        if (w < 0 || (size_t)w >= cap - used)
+            die("knob string too long");
+        used += (size_t)w;
+    }
+}
+
+/* ---- OpenCL context and loom's kernel ---------------------------------- */
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context ctx;
+    cl_command_queue queue;
+    char name[256];
+    cl_device_type type;
+    char *source; /* headers + gemm_f32.cl */
+    const char *extra_opts;
+} cl_env;
+
+typedef struct {
+    cl_program prog;
+    cl_kernel kern;
+    knob_set knobs;
+    double build_s;
+} loom_gemm;
+
+static void cl_open(cl_env *e, int want)
+{
+    cl_uint np = 0;
+    CL_TRY(clGetPlatformIDs(0, NULL, &np));
+    if (np == 0)
+        die("no OpenCL platform");
+    cl_platform_id plats[16];
+    if (np > 16)
+        np = 16;
+    CL_TRY(clGetPlatformIDs(np, plats, NULL));
+    int idx = 0;
+    for (cl_uint p = 0; p < np; p++) {
+        cl_uint nd = 0;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) !=
+            CL_SUCCESS)
+            continue;
+        cl_device_id devs[16];
+        if (nd > 16)
+            nd = 16;
+        CL_TRY(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL));
+        for (cl_uint d = 0; d < nd; d++, idx++) {
+            if (idx != want)
+                continue;
+            e->platform = plats[p];
+            e->device = devs[d];
+        }
+    }
+    if (!e->device)
+        die("no OpenCL device %d (%d found)", want, idx);
+    CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_NAME, sizeof e->name,
+                           e->name, NULL));
+    CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_TYPE, sizeof e->type,
+                           &e->type, NULL));
+    cl_int err;
+    e->ctx = clCreateContext(NULL, 1, &e->device, NULL, NULL, &err);
+    CL_TRY(err);
+    e->queue = clCreateCommandQueue(e->ctx, e->device, 0, &err);
+    CL_TRY(err);
+}
+
+/* The host prepends the two shared headers to every kernel source. */
+static char *load_source(const char *kdir)
+{
+    char path[4096];
+    const char *parts[3] = {"../host/include/loom/kernel-abi.h", "loom-cl.h",
+                            "gemm_f32.cl"};
+    char *txt[3];
+    size_t len[3], total = 0;
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", kdir, parts[i]);
+        txt[i] = read_file(path, &len[i]);
+        total += len[i] + 1;
+    }
+    char *src = xmalloc(total + 1), *p = src;
+    for (int i = 0; i < 3; i++) {
+        memcpy(p, txt[i], len[i]);
+        p += len[i];
+        *p++ = '\n';
+        free(txt[i]);
+    }
+    *p = '\0';
+    return src;
+}
+
+/* Builds loom's kernel with the given knobs. Returns 0, or -1 (with the
+ * build log on stderr when verbose) if the program does not build. */
+static int gemm_build(const cl_env *e, const knob_set *knobs, loom_gemm *g,
+                      int verbose)
+{
+    char defs[1024], opts[2048];
+    knobs_format(knobs, defs, sizeof defs, " ", "-D");
+    snprintf(opts, sizeof opts, "%s %s", defs,
+             e->extra_opts ? e->extra_opts : "");
+    memset(g, 0, sizeof *g);
+    g->knobs = *knobs;
+    cl_int err;
+    const char *src = e->source;
+    double t0 = now_s();
+    g->prog = clCreateProgramWithSource(e->ctx, 1, &src, NULL, &err);
+    CL_TRY(err);
+    err = clBuildProgram(g->prog, 1, &e->device, opts, NULL, NULL);
+    g->build_s = now_s() - t0;
+    if (err != CL_SUCCESS) {
+        if (verbose) {
+            size_t n = 0;
+            clGetProgramBuildInfo(g->prog, e->device, CL_PROGRAM_BUILD_LOG, 0,
+                                  NULL, &n);
+            char *log = xmalloc(n + 1);
+            clGetProgramBuildInfo(g->prog, e->device, CL_PROGRAM_BUILD_LOG, n,
+                                  log, NULL);
+            log[n] = '\0';
+            fprintf(stderr, "gemm_bench: build failed (%d) with %s:\n%s\n",
+                    (int)err, opts, log);
+            free(log);
+        }
+        clReleaseProgram(g->prog);
+        g->prog = NULL;
+        return -1;
+    }
+    g->kern = clCreateKernel(g->prog, "loom_gemm_f32", &err);
+    CL_TRY(err);
+    return 0;
+}
+
+static void gemm_release(loom_gemm *g)
+{
+    if (g->kern)
+        clReleaseKernel(g->kern);
+    if (g->prog)
+        clReleaseProgram(g->prog);
+    g->kern = NULL;
+    g->prog = NULL;
+}
+
+/* Launch geometry, as documented at the top of gemm_f32.cl:
+ *   local  = { WGN, WGM }
+ *   global = { ceil(N / (NWI * WGN)) * WGN, ceil(M / (MWI * WGM)) * WGM } */
+static void gemm_geometry(const knob_set *k, int M, int N, size_t global[2],
+                          size_t local[2])
+{
+    size_t mwi = (size_t)knobs_get(k, "GEMM_MWI");
+    size_t nwi = (size_t)knobs_get(k, "GEMM_NWI");
+    size_t wgm = (size_t)knobs_get(k, "GEMM_WGM");
+    size_t wgn = (size_t)knobs_get(k, "GEMM_WGN");
+    local[0] = wgn;
+    local[1] = wgm;
+    global[0] = ((size_t)N + nwi * wgn - 1) / (nwi * wgn) * wgn;
+    global[1] = ((size_t)M + mwi * wgm - 1) / (mwi * wgm) * wgm;
+}
+
+typedef struct {
+    int M, N, K;
+    cl_mem A, B, bias, C;
+    int lda, ldb, ldc, a_off, b_off, c_off;
+    int has_bias, act;
+} gemm_args;
+
+static cl_int gemm_enqueue(const cl_env *e, const loom_gemm *g,
+                           const gemm_args *a)
+{
+    cl_kernel k = g->kern;
+    int i = 0;
+    cl_mem bias = a->bias ? a->bias : a->C; /* any valid buffer when unused */
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->M));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->N));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->K));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(cl_mem), &a->A));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->lda));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->a_off));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(cl_mem), &a->B));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->ldb));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->b_off));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(cl_mem), &bias));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->has_bias));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(cl_mem), &a->C));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->ldc));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->c_off));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->act));
+    size_t global[2], local[2];
+    gemm_geometry(&g->knobs, a->M, a->N, global, local);
+    return clEnqueueNDRangeKernel(e->queue, k, 2, NULL, global, local, 0,
+                                  NULL, NULL);
+}
+
+static cl_mem buffer_from(const cl_env *e, const float *host, size_t n)
+{
+    cl_int err;
+    cl_mem m = clCreateBuffer(e->ctx, CL_MEM_READ_WRITE, n * sizeof(float),
+                              NULL, &err);
+    CL_TRY(err);
+    if (host)
+        CL_TRY(clEnqueueWriteBuffer(e->queue, m, CL_TRUE, 0,
+                                    n * sizeof(float), host, 0, NULL, NULL));
+    return m;
+}
+
+static void read_buffer(const cl_env *e, cl_mem m, float *host, size_t n)
+{
+    CL_TRY(clEnqueueReadBuffer(e->queue, m, CL_TRUE, 0, n * sizeof(float),
+                               host, 0, NULL, NULL));
+}
+
+/* ---- error measures --------------------------------------------------- */
+
+/* max |c - r| / max |r| over an M x N result: the error relative to the
+ * largest reference value. */
+static double rel_err(const float *c, const float *r, size_t n)
+{
+    double emax = 0.0, rmax = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)c[i] - (double)r[i]);
+        if (!(d <= emax)) /* also catches NaN */
+            emax = isnan(d) ? INFINITY : d;
+        if (fabs((double)r[i]) > rmax)
+            rmax = fabs((double)r[i]);
+    }
+    return rmax > 0.0 ? emax / rmax : emax;
+}
+
+/* Tolerance of the benchmark's check against OpenBLAS: both sides round K
+ * products and sums in fp32, in different orders. */
+static double bench_tol(int K) { return 2.0 * (K + 8) * FLT_EPSILON; }
+
+/* ---- one benchmark size ----------------------------------------------- */
+
+typedef struct {
+    int M, N, K;
+    double loom_gf, clblast_gf, blas_gf;
+    double loom_err, clblast_err;
+    int ok;
+} bench_row;
+
+typedef struct {
+    int reps;
+    int use_clblast;
+} bench_opts;
+
+static double best_of(int reps, double (*fn)(void *), void *ctx)
+{
+    double best = INFINITY;
+    fn(ctx); /* warm-up: builds, caches, page faults */
+    for (int r = 0; r < reps; r++) {
+        double t = fn(ctx);
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
+typedef struct {
+    const cl_env *e;
+    const loom_gemm *g;
+    gemm_args a;
+    cl_mem A, B, C;
+    const float *hA, *hB;
+    float *hC;
+} run_ctx;
+
+static double run_loom(void *p)
+{
+    run_ctx *c = p;
+    double t0 = now_s();
+    CL_TRY(gemm_enqueue(c->e, c->g, &c->a));
+    CL_TRY(clFinish(c->e->queue));
+    return now_s() - t0;
+}
+
+static double run_clblast(void *p)
+{
+    run_ctx *c = p;
+    cl_command_queue q = c->e->queue;
+    const gemm_args *a = &c->a;
+    double t0 = now_s();
+    CLBlastStatusCode s = CLBlastSgemm(
+        CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+        (size_t)a->M, (size_t)a->N, (size_t)a->K, 1.0f, c->A, 0,
+        (size_t)a->lda, c->B, 0, (size_t)a->ldb, 0.0f, c->C, 0,
+        (size_t)a->ldc, &q, NULL);
+    if (s != CLBlastSuccess)
+        die("CLBlastSgemm failed: status %d", (int)s);
+    CL_TRY(clFinish(q));
+    return now_s() - t0;
+}
+
+static double run_blas(void *p)
+{
+    run_ctx *c = p;
+    const gemm_args *a = &c->a;
+    double t0 = now_s();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, a->M, a->N, a->K,
+                1.0f, c->hA, a->lda, c->hB, a->ldb, 0.0f, c->hC, a->ldc);
+    return now_s() - t0;
+}
+
+static bench_row bench_size(const cl_env *e, const loom_gemm *g, int M, int N,
+                            int K, const bench_opts *o)
+{
+    bench_row row = {.M = M, .N = N, .K = K, .ok = 1};
+    size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
+    float *hA = xmalloc(na * sizeof(float)), *hB = xmalloc(nb * sizeof(float));
+    float *ref = xmalloc(nc * sizeof(float)), *out = xmalloc(nc * sizeof(float));
+    fill(hA, na);
+    fill(hB, nb);
+
+    run_ctx c = {.e = e, .g = g, .hA = hA, .hB = hB, .hC = ref};
+    c.a = (gemm_args){.M = M, .N = N, .K = K, .lda = K, .ldb = N, .ldc = N,
+                      .act = LOOM_ACT_NONE};
+    c.A = c.a.A = buffer_from(e, hA, na);
+    c.B = c.a.B = buffer_from(e, hB, nb);
+    c.C = c.a.C = buffer_from(e, NULL, nc);
+    double flop = 2.0 * M * N * K;
+
+    row.blas_gf = flop / best_of(o->reps, run_blas, &c) * 1e-9;
+
+    row.loom_gf = flop / best_of(o->reps, run_loom, &c) * 1e-9;
+    read_buffer(e, c.C, out, nc);
+    row.loom_err = rel_err(out, ref, nc);
+    if (!(row.loom_err <= bench_tol(K))) {
+        fprintf(stderr,
+                "gemm_bench: FAIL: loom %dx%dx%d max rel err %.3g > tol %.3g\n",
+                M, N, K, row.loom_err, bench_tol(K));
+        row.ok = 0;
+    }
+
+    row.clblast_gf = NAN;
+    row.clblast_err = NAN;
+    if (o->use_clblast) {
+        row.clblast_gf = flop / best_of(o->reps, run_clblast, &c) * 1e-9;
+        read_buffer(e, c.C, out, nc);
+        row.clblast_err = rel_err(out, ref, nc);
+        if (!(row.clblast_err <= bench_tol(K))) {
+            fprintf(stderr,
+                    "gemm_bench: FAIL: CLBlast %dx%dx%d max rel err %.3g > "
+                    "tol %.3g\n",
+                    M, N, K, row.clblast_err, bench_tol(K));
+            row.ok = 0;
+        }
+    }
+    clReleaseMemObject(c.A);
+    clReleaseMemObject(c.B);
+    clReleaseMemObject(c.C);
+    free(hA);
+    free(hB);
+    free(ref);
+    free(out);
+    return row;
+}
+
+/* ---- correctness sweep (--check) ------------------------------------ */
+
+static double act_ref(int act, double x)
+{
+    switch (act) {
+    case LOOM_ACT_RELU:
+        return x > 0.0 ? x : 0.0;
+    case LOOM_ACT_SIGMOID:
+        return 1.0 / (1.0 + exp(-x));
+    case LOOM_ACT_TANH:
+        return tanh(x);
+    case LOOM_ACT_GELU:
+        return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    default:
+        return x;
+    }
+}
+
+/* Runs one case; returns the worst normalised error, or INFINITY if a
+ * value outside C's M x N window was touched. The error of element (m, n)
+ * is |c - ref| / (sum_k |a||b| + |bias| + 1): rounding error is bounded by
+ * a multiple of that scale, whatever the cancellation. */
+static double check_case(const cl_env *e, const loom_gemm *g, int M, int N,
+                         int K, int act, int has_bias, int pad, int off)
+{
+    const float guard = 12345.0f;
+    int lda = K + pad, ldb = N + pad, ldc = N + pad;
+    int a_off = off, b_off = 2 * off, c_off = 3 * off;
+    size_t na = (size_t)a_off + (size_t)(M - 1) * lda + K + pad;
+    size_t nb = (size_t)b_off + (size_t)(K - 1) * ldb + N + pad;
+    size_t nc = (size_t)c_off + (size_t)(M - 1) * ldc + N + pad + 16;
+    float *hA = xmalloc(na * sizeof(float)), *hB = xmalloc(nb * sizeof(float));
+    float *hbias = xmalloc((size_t)N * sizeof(float));
+    float *hC = xmalloc(nc * sizeof(float));
+    fill(hA, na);
+    fill(hB, nb);
+    fill(hbias, (size_t)N);
+    for (size_t i = 0; i < nc; i++)
+        hC[i] = guard;
+
+    gemm_args a = {.M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
+                   .a_off = a_off, .b_off = b_off, .c_off = c_off,
+                   .has_bias = has_bias, .act = act};
+    a.A = buffer_from(e, hA, na);
+    a.B = buffer_from(e, hB, nb);
+    a.bias = buffer_from(e, hbias, (size_t)N);
+    a.C = buffer_from(e, hC, nc);
+    CL_TRY(gemm_enqueue(e, g, &a));
+    read_buffer(e, a.C, hC, nc);
+
+    double worst = 0.0;
+    for (size_t i = 0; i < nc; i++) {
+        size_t rel = i - (size_t)c_off;
+        int inside = i >= (size_t)c_off && rel / ldc < (size_t)M &&
+                     rel % ldc < (size_t)N;
+        if (!inside && hC[i] != guard) {
+            fprintf(stderr, "gemm_bench: %dx%dx%d: stray write at C[%zu]\n",
+                    M, N, K, i);
+            worst = INFINITY;
+        }
+    }
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double s = 0.0, scale = 1.0;
+            for (int k = 0; k < K; k++) {
+                double x = (double)hA[a_off + (size_t)m * lda + k] *
+                           (double)hB[b_off + (size_t)k * ldb + n];
+                s += x;
+                scale += fabs(x);
+            }
+            if (has_bias) {
+                s += hbias[n];
+                scale += fabs(hbias[n]);
+            }
+            double r = act_ref(act, s);
+            double got = hC[c_off + (size_t)m * ldc + n];
+            double err = fabs(got - r) / scale;
+            if (!(err <= worst))
+                worst = isnan(err) ? INFINITY : err;
+        }
+    clReleaseMemObject(a.A);
+    clReleaseMemObject(a.B);
+    clReleaseMemObject(a.bias);
+    clReleaseMemObject(a.C);
+    free(hA);
+    free(hB);
+    free(hbias);
+    free(hC);
+    return worst;
+}
+
+static int check_sweep(const cl_env *e, const loom_gemm *g)
+{
+    static const int shapes[][3] = {
+        {1, 1, 1},      {7, 13, 5},     {1000, 1000, 1}, {1, 1000, 1000},
+        {1000, 1, 1000}, {33, 65, 129}, {1, 1, 4096},    {3, 257, 17},
+        {17, 31, 257},  {64, 64, 64},   {127, 129, 255}, {256, 256, 256},
+        {9, 16, 3},     {200, 48, 100}, {31, 1, 7},      {1, 33, 2},
+    };
+    static const char *act_names[] = {"none", "relu", "lut", "sigmoid",
+                                      "tanh", "gelu"};
+    static const int acts[] = {LOOM_ACT_NONE, LOOM_ACT_RELU, LOOM_ACT_SIGMOID,
+                               LOOM_ACT_TANH, LOOM_ACT_GELU};
+    int fails = 0, cases = 0;
+    double worst_all = 0.0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++)
+            for (int variant = 0; variant < 2; variant++) {
+                int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+                /* variant 0: tight, no bias; 1: bias, padding, offsets */
+                int has_bias = variant, pad = variant ? 3 : 0;
+                int off = variant ? 5 : 0;
+                double tol = (2.0 * K + 32.0) * FLT_EPSILON;
+                double err = check_case(e, g, M, N, K, acts[ai], has_bias,
+                                        pad, off);
+                cases++;
+                if (err > worst_all)
+                    worst_all = err;
+                if (!(err <= tol)) {
+                    fails++;
+                    fprintf(stderr,
+                            "gemm_bench: check FAIL %dx%dx%d act=%s bias=%d "
+                            "pad=%d off=%d: err %.3g > tol %.3g\n",
+                            M, N, K, act_names[acts[ai]], has_bias, pad, off,
+                            err, tol);
+                }
+            }
+    printf("check: %d cases, %d failed, worst normalised error %.3g\n", cases,
+           fails, worst_all);
+    return fails ? 1 : 0;
+}
+
+/* ---- tuning (--tune) ------------------------------------------------ */
+
+static double time_config(const cl_env *e, const knob_set *k, int S,
+                          int reps, run_ctx *c, const float *ref, float *out)
+{
+    loom_gemm g;
+    if (gemm_build(e, k, &g, 0) != 0)
+        return -1.0;
+    c->g = &g;
+    double t = best_of(reps, run_loom, c);
+    read_buffer(e, c->C, out, (size_t)S * S);
+    double err = rel_err(out, ref, (size_t)S * S);
+    gemm_release(&g);
+    if (!(err <= bench_tol(S)))
+        return -2.0;
+    return 2.0 * S * S * (double)S / t * 1e-9;
+}
+
+static void tune(const cl_env *e, int S, int reps, int json)
+{
+    /* The grid: register tile (MWI x NWI), vector width and work-group
+     * shape. Tiles needing more than 28 vector accumulators are skipped
+     * (they spill on a 32-register machine). */
+    static const int mwis[] = {4, 6, 8, 12, 14};
+    static const int nwis[] = {16, 32, 48, 64};
+    static const int vws[] = {8, 16};
+    static const int wgs[][2] = {{1, 1}, {1, 4}, {4, 1}};
+
+    size_t n = (size_t)S * S;
+    float *hA = xmalloc(n * sizeof(float)), *hB = xmalloc(n * sizeof(float));
+    float *ref = xmalloc(n * sizeof(float)), *out = xmalloc(n * sizeof(float));
+    fill(hA, n);
+    fill(hB, n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1.0f, hA,
+                S, hB, S, 0.0f, ref, S);
+    run_ctx c = {.e = e};
+    c.a = (gemm_args){.M = S, .N = S, .K = S, .lda = S, .ldb = S, .ldc = S};
+    c.A = c.a.A = buffer_from(e, hA, n);
+    c.B = c.a.B = buffer_from(e, hB, n);
+    c.C = c.a.C = buffer_from(e, NULL, n);
+
+    knob_set best;
+    double best_gf = 0.0;
+    int tried = 0;
+    double t0 = now_s();
+    for (size_t i = 0; i < sizeof mwis / sizeof *mwis; i++)
+        for (size_t j = 0; j < sizeof nwis / sizeof *nwis; j++)
+            for (size_t v = 0; v < sizeof vws / sizeof *vws; v++)
+                for (size_t w = 0; w < sizeof wgs / sizeof *wgs; w++) {
+                    int mwi = mwis[i], nwi = nwis[j], vw = vws[v];
+                    if (nwi % vw || mwi * (nwi / 16 ? nwi / 16 : 1) > 28)
+                        continue;
+                    knob_set k;
+                    knobs_default(&k);
+                    knobs_set(&k, "GEMM_MWI", mwi);
+                    knobs_set(&k, "GEMM_NWI", nwi);
+                    knobs_set(&k, "GEMM_VW", vw);
+                    knobs_set(&k, "GEMM_WGM", wgs[w][0]);
+                    knobs_set(&k, "GEMM_WGN", wgs[w][1]);
+                    double gf = time_config(e, &k, S, reps, &c, ref, out);
+                    char desc[512];
+                    knobs_format(&k, desc, sizeof desc, " ", "");
+                    tried++;
+                    if (gf == -1.0)
+                        fprintf(stderr, "tune: %s: does not build\n", desc);
+                    else if (gf == -2.0)
+                        fprintf(stderr, "tune: %s: WRONG RESULT\n", desc);
+                    else
+                        fprintf(stderr, "tune: %s: %.1f GFLOP/s\n", desc, gf);
+                    if (gf > best_gf) {
+                        best_gf = gf;
+                        best = k;
+                    }
+                }
+    char desc[512];
+    if (best_gf <= 0.0)
+        die("tune: no configuration worked");
+    if (json) {
+        knobs_format(&best, desc, sizeof desc, ", ", "\"");
+        /* turn NAME=V pairs into "NAME": V */
+        printf("{\"tune_size\": %d, \"configs\": %d, \"seconds\": %.1f, "
+               "\"best_gflops\": %.2f, \"best\": {",
+               S, tried, now_s() - t0, best_gf);
+        for (int i = 0; i < best.n; i++)
+            printf("%s\"%s\": %d", i ? ", " : "", best.k[i].name,
+                   best.k[i].value);
+        printf("}}\n");
+    } else {
+        knobs_format(&best, desc, sizeof desc, " ", "-D");
+        printf("tune: %d configs in %.0f s at %dx%dx%d; best %.1f GFLOP/s "
+               "with %s\n",
+               tried, now_s() - t0, S, S, S, best_gf, desc);
+    }
+    clReleaseMemObject(c.A);
+    clReleaseMemObject(c.B);
+    clReleaseMemObject(c.C);
+    free(hA);
+    free(hB);
+    free(ref);
+    free(out);
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+static void usage(void)
+{
+    fputs("usage: gemm_bench [--device N] [--kernels DIR] [--sizes LIST]\n"
+          "                  [--reps N] [--json] [--no-clblast]\n"
+          "                  [-D KNOB=VALUE ...] [--build-opts OPTS]\n"
+          "                  [--check] [--tune [--tune-size S]]\n"
+          "  LIST: comma-separated S (M=N=K=S) or MxNxK\n",
+          stderr);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int device = 0, reps = 5, json = 0, use_clblast = 1, do_check = 0;
+    int do_tune = 0, tune_size = 1024;
+    const char *kdir = "kernels-cl", *sizes = "256,512,1024,1536,2048";
+    const char *extra_opts = "";
+    knob_set knobs;
+    knobs_default(&knobs);
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--device") && v)
+            device = atoi(argv[++i]);
+        else if (!strcmp(a, "--kernels") && v)
+            kdir = argv[++i];
+        else if (!strcmp(a, "--sizes") && v)
+            sizes = argv[++i];
+        else if (!strcmp(a, "--reps") && v)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(a, "--json"))
+            json = 1;
+        else if (!strcmp(a, "--no-clblast"))
+            use_clblast = 0;
+        else if (!strcmp(a, "--check"))
+            do_check = 1;
+        else if (!strcmp(a, "--tune"))
+            do_tune = 1;
+        else if (!strcmp(a, "--tune-size") && v)
+            tune_size = atoi(argv[++i]);
+        else if (!strcmp(a, "--build-opts") && v)
+            extra_opts = argv[++i];
+        else if (!strcmp(a, "-D") && v) {
+            const char *d = argv[++i], *eq = strchr(d, '=');
+            if (!eq)
+                usage();
+            char *name = xmalloc((size_t)(eq - d) + 1);
+            memcpy(name, d, (size_t)(eq - d));
+            name[eq - d] = '\0';
+            knobs_set(&knobs, name, atoi(eq + 1));
+        } else
+            usage();
+    }
+    if (reps < 1)
+        reps = 1;
+
+    /* Same thread count for PoCL and OpenBLAS; PoCL reads the variable
+     * when the platform is first opened, so set it before any CL call. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    char nbuf[32];
+    snprintf(nbuf, sizeof nbuf, "%ld", ncpu > 0 ? ncpu : 1);
+    setenv("POCL_MAX_PTHREAD_COUNT", nbuf, 0);
+    int threads = atoi(getenv("POCL_MAX_PTHREAD_COUNT"));
+    if (threads < 1)
+        threads = 1;
+    openblas_set_num_threads(threads);
+    const char *cache = getenv("POCL_CACHE_DIR");
+
+    cl_env e = {0};
+    cl_open(&e, device);
+    e.source = load_source(kdir);
+    e.extra_opts = extra_opts;
+
+    char kdesc[512];
+    knobs_format(&knobs, kdesc, sizeof kdesc, " ", "");
+    if (!json)
+        printf("# device %d: %s | POCL_MAX_PTHREAD_COUNT=%d | OpenBLAS "
+               "threads=%d | POCL_CACHE_DIR %s%s%s\n# knobs: %s%s%s\n",
+               device, e.name, threads, openblas_get_num_threads(),
+               cache ? "set: " : "unset", cache ? cache : "", "", kdesc,
+               *extra_opts ? " | build opts: " : "", extra_opts);
+
+    if (do_tune) {
+        tune(&e, tune_size, reps < 3 ? reps : 3, json);
+        return 0;
+    }
+
+    loom_gemm g;
+    if (gemm_build(&e, &knobs, &g, 1) != 0)
+        die("cannot build gemm_f32.cl");
+    if (!json)
+        printf("# first build of gemm_f32.cl: %.2f s\n", g.build_s);
+
+    if (do_check)
+        return check_sweep(&e, &g);
+
+    bench_opts o = {.reps = reps, .use_clblast = use_clblast};
+    if (json)
+        printf("{\"device\": \"%s\", \"threads_pocl\": %d, "
+               "\"threads_openblas\": %d, \"pocl_cache_dir_set\": %s, "
+               "\"knobs\": \"%s\", \"build_opts\": \"%s\", \"results\": [",
+               e.name, threads, openblas_get_num_threads(),
+               cache ? "true" : "false", kdesc, extra_opts);
+    else
+        printf("%16s %10s %10s %10s %12s %13s %10s %10s\n", "size",
+               "loom GF/s", "CLBlast", "OpenBLAS", "loom/CLBlast",
+               "loom/OpenBLAS", "loom err", "clb err");
+
+    int ok = 1, first = 1;
+    char *list = xmalloc(strlen(sizes) + 1);
+    strcpy(list, sizes);
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        int M, N, K;
+        if (sscanf(tok, "%dx%dx%d", &M, &N, &K) != 3) {
+            M = N = K = atoi(tok);
+        }
+        if (M < 1 || N < 1 || K < 1)
+            die("bad size '%s'", tok);
+        bench_row r = bench_size(&e, &g, M, N, K, &o);
+        ok &= r.ok;
+        char sz[48];
+        snprintf(sz, sizeof sz, "%dx%dx%d", M, N, K);
+        if (json) {
+            printf("%s\n  {\"M\": %d, \"N\": %d, \"K\": %d, "
+                   "\"loom_gflops\": %.2f, \"clblast_gflops\": %.2f, "
+                   "\"openblas_gflops\": %.2f, \"loom_over_clblast\": %.3f, "
+                   "\"loom_over_openblas\": %.3f, \"loom_max_rel_err\": "
+                   "%.3g, \"clblast_max_rel_err\": %.3g, \"ok\": %s}",
+                   first ? "" : ",", M, N, K, r.loom_gf,
+                   use_clblast ? r.clblast_gf : 0.0, r.blas_gf,
+                   use_clblast ? r.loom_gf / r.clblast_gf : 0.0,
+                   r.loom_gf / r.blas_gf, r.loom_err,
+                   use_clblast ? r.clblast_err : 0.0,
+                   r.ok ? "true" : "false");
+        } else {
+            printf("%16s %10.1f %10.1f %10.1f %12.2f %13.2f %10.2g %10.2g\n",
+                   sz, r.loom_gf, r.clblast_gf, r.blas_gf,
+                   r.loom_gf / r.clblast_gf, r.loom_gf / r.blas_gf,
+                   r.loom_err, r.clblast_err);
+        }
+        fflush(stdout);
+        first = 0;
+    }
+    if (json)
+        printf("\n]}\n");
+    free(list);
+    gemm_release(&g);
+    if (!ok) {
+        fprintf(stderr, "gemm_bench: FAILED: a result exceeded tolerance\n");
+        return 1;
+    }
+    return 0;
+}

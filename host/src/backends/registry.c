@@ -1,0 +1,183 @@
+/* registry.c - the backends, the devices they find, the fallback order,
+ * device health, and the cost model the partitioner asks. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backends/backend.h"
+
+/* Enumeration order; the fallback order is then by device kind. */
+static const loom__backend *const backends[] = {
+#ifdef LOOM_WITH_OPENCL
+    &loom__backend_opencl,
+#endif
+    &loom__backend_ref,
+};
+
+static loom__device devices[LOOM__MAX_DEVICES];
+static int n_devices;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t health_lock = PTHREAD_MUTEX_INITIALIZER;
+
+loom__device *loom__device_new(const loom__backend *be, loom__dev_kind kind)
+{
+    loom__device *d;
+    if (n_devices == LOOM__MAX_DEVICES)
+        return NULL;
+    d = &devices[n_devices++];
+    memset(d, 0, sizeof *d);
+    d->backend = be;
+    d->kind = kind;
+    d->healthy = true;
+    snprintf(d->status, sizeof d->status, "ok");
+    return d;
+}
+
+static void enumerate_all(void)
+{
+    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++)
+        if (backends[b]->version == LOOM__BACKEND_VERSION)
+            backends[b]->enumerate(backends[b]);
+        else
+            loom__log(LOOM_LOG_WARN, "backend %s: interface version %d, expected %d: skipped",
+                      backends[b]->name, backends[b]->version, LOOM__BACKEND_VERSION);
+    /* stable sort by kind: accelerators, GPUs, CPUs, host */
+    for (int i = 1; i < n_devices; i++) {
+        loom__device d = devices[i];
+        int j = i;
+        while (j > 0 && devices[j - 1].kind > d.kind) {
+            devices[j] = devices[j - 1];
+            j--;
+        }
+        devices[j] = d;
+    }
+}
+
+static void init(void)
+{
+    pthread_once(&once, enumerate_all);
+}
+
+int loom__device_count(void)
+{
+    init();
+    return n_devices;
+}
+
+loom__device *loom__device_at(int i)
+{
+    init();
+    return i >= 0 && i < n_devices ? &devices[i] : NULL;
+}
+
+loom__device *loom__device_find(const char *name)
+{
+    init();
+    for (int i = 0; i < n_devices; i++)
+        if (strcmp(devices[i].name, name) == 0)
+            return &devices[i];
+    return NULL;
+}
+
+loom__device *loom__device_ref(void)
+{
+    init();
+    for (int i = 0; i < n_devices; i++)
+        if (devices[i].backend == &loom__backend_ref)
+            return &devices[i];
+    return NULL; /* unreachable: ref always enumerates itself */
+}
+
+void loom__device_fail(loom__device *dev, const char *what)
+{
+    pthread_mutex_lock(&health_lock);
+    if (dev->healthy) {
+        dev->healthy = false;
+        snprintf(dev->status, sizeof dev->status, "unhealthy: %s", what);
+    }
+    pthread_mutex_unlock(&health_lock);
+    loom__log(LOOM_LOG_WARN, "device %s failed: %s", dev->name, what);
+}
+
+const char *loom__dev_kind_name(loom__dev_kind kind)
+{
+    switch (kind) {
+    case LOOM__DEV_ACCEL: return "accelerator";
+    case LOOM__DEV_GPU: return "gpu";
+    case LOOM__DEV_CPU: return "cpu";
+    case LOOM__DEV_HOST: return "host";
+    }
+    return "?";
+}
+
+size_t loom_device_count(void)
+{
+    return (size_t)loom__device_count();
+}
+
+loom_status loom_device_get(size_t i, loom_device_info *out)
+{
+    loom__device *d = loom__device_at((int)i);
+    if (!d || !out)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_device_get: index %zu out of range", i);
+    out->name = d->name;
+    out->backend = d->backend->name;
+    out->kind = loom__dev_kind_name(d->kind);
+    out->model = d->model;
+    out->platform = d->platform;
+    out->memory_bytes = d->memory_bytes;
+    out->compute_units = d->compute_units;
+    out->healthy = d->healthy;
+    out->status = d->status;
+    return LOOM_OK;
+}
+
+/* ---- cost model ---- */
+
+static int64_t numel_of(const loom__value *v)
+{
+    int64_t n = 0;
+    return v && loom__numel(v->rank, v->dims, &n) ? n : 0;
+}
+
+/* Floating-point work of a node, and whether it is GEMM-like (runs near
+ * the device's peak) or memory-bound elementwise work. */
+static double node_flops(const loom__graph *g, const loom__node *n, bool *gemm_like)
+{
+    const loom__value *y = loom__out(g, n, 0);
+    double out = (double)numel_of(y);
+    *gemm_like = true;
+    switch (n->op) {
+    case LOOM__OP_Gemm: {
+        const loom__value *a = loom__in(g, n, 0);
+        return 2.0 * out * (double)(n->p.gemm.trans_a ? a->dims[0] : a->dims[1]);
+    }
+    case LOOM__OP_MatMul: {
+        const loom__value *a = loom__in(g, n, 0);
+        return 2.0 * out * (double)a->dims[a->rank - 1];
+    }
+    case LOOM__OP_Conv: {
+        const loom__value *w = loom__in(g, n, 1);
+        return 2.0 * out * (double)numel_of(w) / (double)(w->dims[0] ? w->dims[0] : 1);
+    }
+    default:
+        *gemm_like = false;
+        return out * 4.0;
+    }
+}
+
+double loom__node_cost_us(const loom__device *dev, const loom__graph *g, const loom__node *n)
+{
+    bool gemm_like;
+    double flops = node_flops(g, n, &gemm_like);
+    /* elementwise work runs at a small fraction of the GEMM rate */
+    double rate = dev->gflops * (gemm_like ? 1.0 : 0.125);
+    return dev->launch_us + flops / (rate > 0 ? rate : 1e-3) / 1e3;
+}
+
+double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes)
+{
+    if (dev->kind == LOOM__DEV_HOST)
+        return 0.0;
+    return dev->xfer_us + (dev->xfer_gbps > 0 ? (double)nbytes / dev->xfer_gbps / 1e3 : 0.0);
+}
