@@ -30,6 +30,8 @@
  * both sides use the same cores. This is a benchmark, not a library:
  * errors print a message and exit.
  */
+#define CL_TARGET_OPENCL_VERSION 120
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #include <CL/cl.h>
 #include <cblas.h>
 #include <clblast_c.h>
@@ -137,7 +139,9 @@ typedef struct {
 
 static const knob default_knobs[] = {
     {"GEMM_MWI", 8}, {"GEMM_NWI", 32}, {"GEMM_VW", 16},
-    {"GEMM_WGM", 1}, {"GEMM_WGN", 1},
+    {"GEMM_WGM", 1}, {"GEMM_WGN", 1},  {"GEMM_STRN", 0},
+    {"GEMM_LOCAL", 0}, {"GEMM_KWG", 16}, {"GEMM_PAD", 1},
+    {"GEMM_KU", 1},
 };
 
 static void knobs_set(knob_set *s, const char *name, int value)

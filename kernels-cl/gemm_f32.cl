@@ -1,32 +1,265 @@
-/* draft v1 */
+/*
+ * gemm_f32.cl - fp32 GEMM of the loom kernel ABI, NDRange register-tiled,
+ * for CPU and GPU OpenCL devices.
+ *
+ *   C[c_off + m*ldc + n] = act( sum_k A[a_off + m*lda + k] * B[b_off + k*ldb + n]
+ *                               + (has_bias ? bias[n] : 0) )
+ *
+ * for 0 <= m < M, 0 <= n < N, all operands row-major, any M, N, K >= 1,
+ * act one of LOOM_ACT_NONE, RELU, SIGMOID, TANH, GELU (kernel-abi.h).
+ * Nothing outside that M x N window of C is written; nothing outside the
+ * M x K window of A, the K x N window of B and bias[0..N) is read, so the
+ * host needs no padding and no alignment beyond that of float.
+ *
+ * The host prepends loom/kernel-abi.h and kernels-cl/loom-cl.h to this text
+ * and builds it with -D options for the knobs below (every knob has a
+ * default). No OpenCL extensions are needed (OpenCL C 1.2).
+ *
+ * ---- Launch geometry (2-D NDRange, no global offset) ----
+ *
+ *   local[0]  = GEMM_WGN
+ *   local[1]  = GEMM_WGM
+ *   global[0] = ceil(N / (GEMM_NWI * GEMM_WGN)) * GEMM_WGN
+ *   global[1] = ceil(M / (GEMM_MWI * GEMM_WGM)) * GEMM_WGM
+ *
+ * where ceil(a / b) = (a + b - 1) / b in integers. Dimension 0 runs along
+ * N and dimension 1 along M. The local size is fixed at build time
+ * (reqd_work_group_size), so the host must pass exactly these values.
+ *
+ * ---- Design ----
+ *
+ * A work-group computes a (GEMM_MWI * GEMM_WGM) x (GEMM_NWI * GEMM_WGN)
+ * block of C; each of its work-items keeps a GEMM_MWI x GEMM_NWI register
+ * tile of accumulators as GEMM_MWI rows of GEMM_NWI / GEMM_VW vectors of
+ * GEMM_VW floats, and for every k does one rank-1 update: load the tile's
+ * slice of B row k as vectors, broadcast each of the tile's A values
+ * A[m][k], and fuse-multiply-add. Bias and activation are applied to the
+ * accumulators before the single store of C; K is summed in one pass in
+ * registers, so C is never read.
+ *
+ * Two ways to feed the tile (GEMM_LOCAL):
+ *  0: straight from global memory. For CPUs (PoCL and the like): with a
+ *     1 x 1 work-group the whole work-item is one loop over k whose body
+ *     is GEMM_MWI * GEMM_NWI / GEMM_VW vector FMAs, which the compiler maps
+ *     onto SIMD registers (e.g. 8 x 32 floats = 16 AVX-512 registers);
+ *     caches do the blocking: the work-items of one row of tiles run one
+ *     after another on a core (dimension 0 varies fastest) and reuse the
+ *     same GEMM_MWI rows of A from L1.
+ *  1: through local memory. For GPUs: the work-group stages a GEMM_KWG-deep
+ *     slice of its A rows and B columns in local memory (coalesced loads,
+ *     one barrier pair per slice), and the work-items read their operands
+ *     from there. Local memory used:
+ *       4 * GEMM_KWG * (GEMM_MWI*GEMM_WGM + GEMM_PAD + GEMM_NWI*GEMM_WGN)
+ *     bytes per work-group.
+ *
+ * Edges: rows past M are computed from a clamped copy of row M-1 and not
+ * stored; a work-group whose columns reach past N loads B and bias with
+ * clamped column indices (slower scalar loads, that group only) and stores
+ * only columns below N; in local-memory mode the slice past K is zero.
+ * So any M, N, K >= 1 is handled in the kernel.
+ *
+ * Index arithmetic on element counts is done in size_t where products can
+ * grow (row * leading dimension), so buffers above 2^31 elements are fine
+ * as long as M, N, K, the leading dimensions and offsets fit in int.
+ */
+
+/* ---- Knobs (each overridable with -D; defaults suit PoCL on AVX-512) ---- */
+
+/* Rows of C per work-item (register tile height). */
 #ifndef GEMM_MWI
 #define GEMM_MWI 8
 #endif
+
+/* Columns of C per work-item (register tile width); a multiple of GEMM_VW. */
 #ifndef GEMM_NWI
 #define GEMM_NWI 32
 #endif
+
+/* Vector width of B loads, accumulators and C stores: 1, 2, 4, 8 or 16. */
 #ifndef GEMM_VW
 #define GEMM_VW 16
 #endif
+
+/* Work-items per work-group along M (local size, dimension 1). */
 #ifndef GEMM_WGM
 #define GEMM_WGM 1
 #endif
+
+/* Work-items per work-group along N (local size, dimension 0). */
 #ifndef GEMM_WGN
 #define GEMM_WGN 1
 #endif
 
-#define NV (GEMM_NWI / GEMM_VW)
-#define NWG (GEMM_NWI * GEMM_WGN)
-#define MWG (GEMM_MWI * GEMM_WGM)
+/* Column ownership: 0 = a work-item owns GEMM_NWI adjacent columns; 1 = its
+ * vectors are interleaved with those of the group's other work-items along
+ * N (neighbouring work-items read neighbouring vectors: coalescing). */
+#ifndef GEMM_STRN
+#define GEMM_STRN 0
+#endif
 
-#if GEMM_VW == 16
-typedef float16 vfloat;
-#define VLOAD vload16
-#define VSTORE vstore16
+/* 1 = stage A and B slices through local memory (GPUs); 0 = read global
+ * memory directly (CPUs). */
+#ifndef GEMM_LOCAL
+#define GEMM_LOCAL 0
+#endif
+
+/* Depth along K of one local-memory slice (GEMM_LOCAL = 1 only). */
+#ifndef GEMM_KWG
+#define GEMM_KWG 16
+#endif
+
+/* Extra floats per row of the local A slice, against bank conflicts. */
+#ifndef GEMM_PAD
+#define GEMM_PAD 1
+#endif
+
+/* Unroll factor of the loop over k (1 = leave it to the compiler). */
+#ifndef GEMM_KU
+#define GEMM_KU 1
+#endif
+
+/* ---- Derived sizes and checks ---- */
+
+#define GEMM_NV (GEMM_NWI / GEMM_VW)    /* vectors per tile row */
+#define GEMM_MWG (GEMM_MWI * GEMM_WGM)  /* rows of C per work-group */
+#define GEMM_NWG (GEMM_NWI * GEMM_WGN)  /* columns of C per work-group */
+#define GEMM_WGS (GEMM_WGM * GEMM_WGN)  /* work-items per work-group */
+
+#if GEMM_MWI < 1 || GEMM_NWI < 1 || GEMM_WGM < 1 || GEMM_WGN < 1
+#error "gemm_f32.cl: GEMM_MWI, GEMM_NWI, GEMM_WGM and GEMM_WGN must be >= 1"
+#endif
+#if GEMM_NWI % GEMM_VW != 0
+#error "gemm_f32.cl: GEMM_NWI must be a multiple of GEMM_VW"
+#endif
+#if GEMM_LOCAL && GEMM_KWG < 1
+#error "gemm_f32.cl: GEMM_KWG must be >= 1"
+#endif
+
+#define GEMM_STR2(x) #x
+#define GEMM_STR(x) GEMM_STR2(x)
+#define GEMM_PRAGMA(x) _Pragma(#x)
+#if GEMM_KU > 1
+#define GEMM_UNROLL_K GEMM_PRAGMA(unroll GEMM_KU)
+#else
+#define GEMM_UNROLL_K
+#endif
+
+/* vfloat: the accumulator vector; VLOAD/VSTORE: its unaligned load/store. */
+#if GEMM_VW == 1
+typedef float vfloat;
+#define VLOAD(p) (*(p))
+#define VSTORE(x, p) (*(p) = (x))
+#elif GEMM_VW == 2
+typedef float2 vfloat;
+#define VLOAD(p) vload2(0, p)
+#define VSTORE(x, p) vstore2(x, 0, p)
+#elif GEMM_VW == 4
+typedef float4 vfloat;
+#define VLOAD(p) vload4(0, p)
+#define VSTORE(x, p) vstore4(x, 0, p)
 #elif GEMM_VW == 8
 typedef float8 vfloat;
-#define VLOAD vload8
-#define VSTORE vstore8
+#define VLOAD(p) vload8(0, p)
+#define VSTORE(x, p) vstore8(x, 0, p)
+#elif GEMM_VW == 16
+typedef float16 vfloat;
+#define VLOAD(p) vload16(0, p)
+#define VSTORE(x, p) vstore16(x, 0, p)
+#else
+#error "gemm_f32.cl: GEMM_VW must be 1, 2, 4, 8 or 16"
+#endif
+
+/* Element i of a vector (i a compile-time constant after unrolling). */
+static inline float vget(vfloat x, int i)
+{
+#if GEMM_VW == 1
+    return x;
+#else
+    union { vfloat v; float f[GEMM_VW]; } u;
+    u.v = x;
+    return u.f[i];
+#endif
+}
+
+static inline vfloat vset(vfloat x, int i, float f)
+{
+#if GEMM_VW == 1
+    return f;
+#else
+    union { vfloat v; float f[GEMM_VW]; } u;
+    u.v = x;
+    u.f[i] = f;
+    return u.v;
+#endif
+}
+
+/* First column, relative to the work-group's first, of vector v of the
+ * work-item with local index lid along N. */
+static inline int gemm_col(int lid, int v)
+{
+#if GEMM_STRN
+    return (v * GEMM_WGN + lid) * GEMM_VW;
+#else
+    return lid * GEMM_NWI + v * GEMM_VW;
+#endif
+}
+
+/* The vector at row[n .. n+VW), reading row[min(j, N-1)] for column j:
+ * in bounds whatever n, and exact for the columns below N (the others are
+ * never stored). */
+static inline vfloat load_clamped(__global const float *row, int n, int N)
+{
+    if (n + GEMM_VW <= N)
+        return VLOAD(row + n);
+    vfloat x = (vfloat)(0.0f);
+#pragma unroll
+    for (int i = 0; i < GEMM_VW; i++)
+        x = vset(x, i, row[min(n + i, N - 1)]);
+    return x;
+}
+
+static inline vfloat activate(vfloat x, int act)
+{
+    switch (act) {
+    case LOOM_ACT_RELU:
+        return fmax(x, (vfloat)(0.0f));
+    case LOOM_ACT_SIGMOID:
+        return 1.0f / (1.0f + exp(-x));
+    case LOOM_ACT_TANH:
+        return tanh(x);
+    case LOOM_ACT_GELU:
+        return 0.5f * x * (1.0f + erf(x * M_SQRT1_2_F));
+    default:
+        return x;
+    }
+}
+
+#if !GEMM_LOCAL
+/* acc += A[rows of ap] . B[0..K) x [cols], B read from global memory.
+ * `edge` is a compile-time constant at both call sites: 0 when every column
+ * of the work-group is below N (plain vector loads), 1 otherwise. */
+static inline void accumulate_global(vfloat acc[GEMM_MWI][GEMM_NV], int K,
+                                     __global const float *ap[GEMM_MWI],
+                                     __global const float *B, int ldb,
+                                     const int col[GEMM_NV], int N,
+                                     const int edge)
+{
+    GEMM_UNROLL_K
+    for (int k = 0; k < K; k++) {
+        __global const float *bk = B + (size_t)k * ldb;
+        vfloat b[GEMM_NV];
+#pragma unroll
+        for (int v = 0; v < GEMM_NV; v++)
+            b[v] = edge ? load_clamped(bk, col[v], N) : VLOAD(bk + col[v]);
+#pragma unroll
+        for (int r = 0; r < GEMM_MWI; r++) {
+            vfloat a = (vfloat)(ap[r][k]);
+#pragma unroll
+            for (int v = 0; v < GEMM_NV; v++)
+                acc[r][v] = fma(a, b[v], acc[r][v]);
+        }
+    }
+}
 #endif
 
 __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1)))
@@ -36,44 +269,107 @@ void loom_gemm_f32(int M, int N, int K,
                    __global const float *bias, int has_bias,
                    __global float *C, int ldc, int c_off, int act)
 {
-    const int n0 = get_group_id(0) * NWG + get_local_id(0) * GEMM_NWI;
-    const int m0 = get_group_id(1) * MWG + get_local_id(1) * GEMM_MWI;
+    const int lid_n = get_local_id(0);
+    const int lid_m = get_local_id(1);
+    const int n_grp = get_group_id(0) * GEMM_NWG; /* first column of group */
+    const int m_grp = get_group_id(1) * GEMM_MWG; /* first row of group */
+    const int m0 = m_grp + lid_m * GEMM_MWI;      /* first row of item */
+    const int edge = n_grp + GEMM_NWG > N;        /* uniform in the group */
+
     A += a_off;
-    B += b_off + n0;
-    C += c_off;
+    B += b_off + n_grp;
+    C += c_off + n_grp;
+    if (has_bias)
+        bias += n_grp;
+
+    int col[GEMM_NV]; /* columns of the item's vectors, from n_grp */
+#pragma unroll
+    for (int v = 0; v < GEMM_NV; v++)
+        col[v] = gemm_col(lid_n, v);
+    const int n_left = N - n_grp; /* columns of this group below N */
+
+    vfloat acc[GEMM_MWI][GEMM_NV];
+#pragma unroll
+    for (int r = 0; r < GEMM_MWI; r++)
+#pragma unroll
+        for (int v = 0; v < GEMM_NV; v++)
+            acc[r][v] = (vfloat)(0.0f);
+
+#if !GEMM_LOCAL
     __global const float *ap[GEMM_MWI];
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++)
         ap[r] = A + (size_t)min(m0 + r, M - 1) * lda;
-
-    vfloat acc[GEMM_MWI][NV];
+    if (edge)
+        accumulate_global(acc, K, ap, B, ldb, col, n_left, 1);
+    else
+        accumulate_global(acc, K, ap, B, ldb, col, n_left, 0);
+#else
+    /* Slices of the group's A rows (transposed: k-major, so that a work-
+     * item's GEMM_MWI values for one k are adjacent) and B columns. */
+    __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
+    __local float Bs[GEMM_KWG * GEMM_NWG];
+    const int lid = lid_m * GEMM_WGN + lid_n;
+    for (int k0 = 0; k0 < K; k0 += GEMM_KWG) {
+        /* Cooperative loads; consecutive work-items read consecutive k of
+         * one A row and consecutive columns of one B row. Rows and columns
+         * past the edge are clamped (never stored); k past K is zero. */
+        for (int i = lid; i < GEMM_MWG * GEMM_KWG; i += GEMM_WGS) {
+            const int r = i / GEMM_KWG, kk = i % GEMM_KWG;
+            const int m = min(m_grp + r, M - 1), k = k0 + kk;
+            As[kk * (GEMM_MWG + GEMM_PAD) + r] =
+                k < K ? A[(size_t)m * lda + k] : 0.0f;
+        }
+        for (int i = lid; i < GEMM_KWG * GEMM_NWG; i += GEMM_WGS) {
+            const int kk = i / GEMM_NWG, c = i % GEMM_NWG;
+            const int k = k0 + kk;
+            Bs[i] = k < K ? B[(size_t)k * ldb + min(c, n_left - 1)] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        GEMM_UNROLL_K
+        for (int kk = 0; kk < GEMM_KWG; kk++) {
+            __local const float *ak =
+                As + kk * (GEMM_MWG + GEMM_PAD) + lid_m * GEMM_MWI;
+            vfloat b[GEMM_NV];
 #pragma unroll
-    for (int r = 0; r < GEMM_MWI; r++)
-#pragma unroll
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = 0.0f;
-
-    if (n0 + GEMM_NWI <= N) {
-        for (int k = 0; k < K; k++) {
-            vfloat b[NV];
-#pragma unroll
-            for (int v = 0; v < NV; v++)
-                b[v] = VLOAD(v, B + (size_t)k * ldb);
+            for (int v = 0; v < GEMM_NV; v++)
+                b[v] = VLOAD(Bs + kk * GEMM_NWG + col[v]);
 #pragma unroll
             for (int r = 0; r < GEMM_MWI; r++) {
-                vfloat a = (vfloat)(ap[r][k]);
+                vfloat a = (vfloat)(ak[r]);
 #pragma unroll
-                for (int v = 0; v < NV; v++)
+                for (int v = 0; v < GEMM_NV; v++)
                     acc[r][v] = fma(a, b[v], acc[r][v]);
             }
         }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
+#endif
+
+    /* Epilogue: bias, activation, store of the rows below M and the columns
+     * below N. */
+    vfloat bv[GEMM_NV];
+#pragma unroll
+    for (int v = 0; v < GEMM_NV; v++)
+        bv[v] = !has_bias ? (vfloat)(0.0f)
+                : edge    ? load_clamped(bias, col[v], n_left)
+                          : VLOAD(bias + col[v]);
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++) {
-        if (m0 + r < M && n0 + GEMM_NWI <= N) {
+        if (m0 + r >= M)
+            break;
+        __global float *cr = C + (size_t)(m0 + r) * ldc;
 #pragma unroll
-            for (int v = 0; v < NV; v++)
-                VSTORE(acc[r][v], v, C + (size_t)(m0 + r) * ldc + n0);
+        for (int v = 0; v < GEMM_NV; v++) {
+            const vfloat y = activate(acc[r][v] + bv[v], act);
+            if (col[v] + GEMM_VW <= n_left) {
+                VSTORE(y, cr + col[v]);
+            } else {
+#pragma unroll
+                for (int i = 0; i < GEMM_VW; i++)
+                    if (col[v] + i < n_left)
+                        cr[col[v] + i] = vget(y, i);
+            }
         }
     }
 }

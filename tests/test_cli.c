@@ -1075,7 +1075,8 @@ Test(cli, run_repeat_json_latency)
     cr_assert_str_empty(res.err, "stderr: %s", res.err);
     root = j_doc(res.out);
     cr_assert_str_eq(j_compact(j_get(root, "model")), "\"" LENET "\"");
-    cr_assert_str_eq(j_compact(j_get(root, "device")), "\"ref\"");
+    cr_assert_str_eq(j_compact(j_get(root, "devices")), "\"auto\"");
+    cr_assert_str_eq(j_compact(j_get(j_at(j_get(root, "subgraphs"), 0), "device")), "\"ref\"");
     out0 = j_at(j_get(root, "outputs"), 0);
     cr_assert_str_eq(j_compact(out0),
                      "{\"name\":\"y\",\"dtype\":\"float32\",\"shape\":[2,10],\"file\":null}");

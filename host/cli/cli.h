@@ -41,7 +41,30 @@ const char *loom_cli_type_str(const loom_value_info *vi, char *buf, size_t size)
 void loom_cli_safe_name(const char *name, char *buf, size_t size);
 double loom_cli_now_us(void);
 
+/* --input NAME=FILE.npy values. */
+typedef struct {
+    const char *name; /* NULL until resolved: the model's only input */
+    const char *path;
+    loom_tensor *t;
+} loom_cli_input;
+
+typedef struct {
+    loom_cli_input *items;
+    int n, cap;
+    loom_input_shape *shapes; /* n entries after load */
+} loom_cli_inputs;
+
+/* Record one --input argument (arg is split in place); 0 or an exit code. */
+int loom_cli_inputs_add(loom_cli_inputs *in, char *arg);
+/* Resolve names against the model, refuse duplicates (and, when
+ * require_all, missing inputs), load the files; 0 or an exit code (the
+ * message printed). */
+int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *cmd, bool require_all);
+void loom_cli_inputs_free(loom_cli_inputs *in);
+
 int loom_cmd_info(int argc, char **argv);
+int loom_cmd_devices(int argc, char **argv);
+int loom_cmd_partition(int argc, char **argv);
 int loom_cmd_run(int argc, char **argv);
 
 #endif /* LOOM_CLI_H */

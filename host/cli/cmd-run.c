@@ -10,11 +10,20 @@
 #include "cli.h"
 
 static const char run_usage[] =
-    "usage: loom run MODEL [--input NAME=FILE.npy]... [--out DIR] [--repeat N] [--json]\n"
+    "usage: loom run MODEL [--input NAME=FILE.npy]... [--out DIR] [--device NAME|auto]\n"
+    "                [--strict] [--repeat N] [--json]\n"
     "\n"
     "Run a model once on the given inputs. Every graph input needs a value;\n"
     "the .npy shapes fix the model's symbolic dims (such as a batch size).\n"
     "\n"
+    "  -d, --device NAME|auto     where to run (see loom devices): auto (default)\n"
+    "                             places each node on the first device of the\n"
+    "                             fallback chain that runs it, keeping work on the\n"
+    "                             host where copies would cost more; a NAME (or a\n"
+    "                             comma-separated list) runs there, falling back to\n"
+    "                             ref for nodes it cannot run\n"
+    "      --strict               never fall back: fail (exit 69) naming the node no\n"
+    "                             device takes, or the device that failed\n"
     "  -i, --input NAME=FILE.npy  value of graph input NAME (a model with a\n"
     "                             single input also takes -i FILE.npy)\n"
     "  -o, --out DIR              write DIR/<output>.npy for every graph output\n"
@@ -27,12 +36,6 @@ static const char run_usage[] =
     "  -h, --help                 this text\n"
     "\n"
     "Without --out the outputs are printed on stdout (at most 32 values each).\n";
-
-typedef struct {
-    const char *name; /* NULL: the model's only input */
-    const char *path;
-    loom_tensor *t;
-} run_input;
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -135,17 +138,20 @@ int loom_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"input", required_argument, NULL, 'i'}, {"out", required_argument, NULL, 'o'},
+        {"device", required_argument, NULL, 'd'}, {"devices", required_argument, NULL, 'd'},
+        {"strict", no_argument, NULL, 's'},
         {"repeat", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    run_input *inputs = NULL;
-    int n_inputs = 0, verbosity = 0, c, rc = LOOM_EXIT_OK;
+    loom_cli_inputs inputs = {0};
+    const char *devices = NULL;
+    bool strict = false;
+    int verbosity = 0, c, rc = LOOM_EXIT_OK;
     long repeat = 0;
     bool as_json = false;
     const char *out_dir = NULL, *path;
     loom_model *m = NULL;
     loom_session *s = NULL;
-    loom_input_shape *shapes = NULL;
     double *times = NULL;
     char **files = NULL;
     loom_status st;
@@ -153,23 +159,14 @@ int loom_cmd_run(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    inputs = calloc((size_t)argc, sizeof *inputs);
-    if (!inputs)
-        return LOOM_EXIT_SOFTWARE;
-    while ((c = getopt_long(argc, argv, ":i:o:n:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:o:n:d:vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'i': {
-            char *eq = strchr(optarg, '=');
-            if (eq) {
-                *eq = '\0';
-                inputs[n_inputs].name = optarg;
-                inputs[n_inputs].path = eq + 1;
-            } else {
-                inputs[n_inputs].path = optarg;
-            }
-            n_inputs++;
+        case 'i':
+            if ((rc = loom_cli_inputs_add(&inputs, optarg)) != 0)
+                goto done;
             break;
-        }
+        case 'd': devices = optarg; break;
+        case 's': strict = true; break;
         case 'o': out_dir = optarg; break;
         case 'n': {
             char *end;
@@ -198,58 +195,18 @@ int loom_cmd_run(int argc, char **argv)
         goto done;
     }
 
-    /* match --input values to graph inputs, then load them */
-    for (int k = 0; k < n_inputs; k++) {
-        loom_value_info vi;
-        if (!inputs[k].name) {
-            if (loom_model_input_count(m) != 1) {
-                rc = loom_cli_usage_error("run", "the model has %zu inputs: name each one, as --input NAME=FILE.npy",
-                                          loom_model_input_count(m));
-                goto done;
-            }
-            loom_model_input(m, 0, &vi);
-            inputs[k].name = vi.name;
-        }
-        for (int j = 0; j < k; j++)
-            if (strcmp(inputs[j].name, inputs[k].name) == 0) {
-                rc = loom_cli_usage_error("run", "input '%s' is given twice", inputs[k].name);
-                goto done;
-            }
-    }
-    for (size_t i = 0; i < loom_model_input_count(m); i++) {
-        loom_value_info vi;
-        bool given = false;
-        loom_model_input(m, i, &vi);
-        for (int k = 0; k < n_inputs; k++)
-            given |= strcmp(inputs[k].name, vi.name) == 0;
-        if (!given) {
-            rc = loom_cli_usage_error("run", "no value for input '%s' (%s): add --input %s=FILE.npy",
-                                      vi.name, loom_cli_type_str(&vi, buf, sizeof buf), vi.name);
-            goto done;
-        }
-    }
-    shapes = calloc((size_t)n_inputs + 1, sizeof *shapes);
-    if (!shapes) {
-        rc = LOOM_EXIT_SOFTWARE;
+    if ((rc = loom_cli_inputs_load(&inputs, m, "run", true)) != 0)
         goto done;
-    }
-    for (int k = 0; k < n_inputs; k++) {
-        if ((st = loom_npy_load(inputs[k].path, &inputs[k].t)) != LOOM_OK) {
-            rc = loom_cli_fail(st);
-            goto done;
-        }
-        shapes[k].name = inputs[k].name;
-        shapes[k].rank = loom_tensor_rank(inputs[k].t);
-        shapes[k].dims = loom_tensor_dims(inputs[k].t);
-    }
-    if ((st = loom_session_create(m, &(loom_session_options){.input_shapes = shapes,
-                                                             .input_shape_count = (size_t)n_inputs},
+    if ((st = loom_session_create(m,
+                                  &(loom_session_options){.input_shapes = inputs.shapes,
+                                                          .input_shape_count = (size_t)inputs.n,
+                                                          .devices = devices, .strict = strict},
                                   &s)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
     }
-    for (int k = 0; k < n_inputs; k++)
-        if ((st = loom_session_set_input(s, inputs[k].name, inputs[k].t)) != LOOM_OK) {
+    for (int k = 0; k < inputs.n; k++)
+        if ((st = loom_session_set_input(s, inputs.items[k].name, inputs.items[k].t)) != LOOM_OK) {
             rc = loom_cli_fail(st);
             goto done;
         }
@@ -284,7 +241,7 @@ int loom_cmd_run(int argc, char **argv)
     {
         json_t *root = json_object(), *outs = json_array();
         json_object_set_new(root, "model", json_string(path));
-        json_object_set_new(root, "device", json_string("ref"));
+        json_object_set_new(root, "devices", json_string(devices ? devices : "auto"));
         for (size_t i = 0; i < loom_session_output_count(s); i++) {
             const loom_tensor *t = loom_session_output_tensor(s, i);
             loom_value_info vi;
@@ -318,6 +275,18 @@ int loom_cmd_run(int argc, char **argv)
             }
         }
         json_object_set_new(root, "outputs", outs);
+        {
+            json_t *sgs = json_array();
+            for (size_t i = 0; i < loom_session_subgraph_count(s); i++) {
+                loom_subgraph_info g;
+                json_t *o = json_object();
+                loom_session_subgraph(s, i, &g);
+                json_object_set_new(o, "device", json_string(g.device));
+                json_object_set_new(o, "nodes", json_integer((json_int_t)g.node_count));
+                json_array_append_new(sgs, o);
+            }
+            json_object_set_new(root, "subgraphs", sgs);
+        }
         if (times) {
             json_t *lat = json_object();
             double sum = 0;
@@ -344,10 +313,7 @@ done:
         for (size_t i = 0; i < loom_session_output_count(s); i++)
             free(files[i]);
     free(files);
-    for (int k = 0; k < n_inputs; k++)
-        loom_tensor_free(inputs[k].t);
-    free(inputs);
-    free(shapes);
+    loom_cli_inputs_free(&inputs);
     free(times);
     loom_session_free(s);
     loom_model_free(m);

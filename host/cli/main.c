@@ -7,12 +7,14 @@
 static const char usage[] =
     "usage: loom [--help] [--version] <command> [<args>]\n"
     "\n"
-    "Run ONNX models on the reference C backend (more devices to come) and\n"
-    "check the results.\n"
+    "Run ONNX models on the devices this machine has (OpenCL CPUs, GPUs and\n"
+    "FPGAs; the reference C backend for everything else) and check the results.\n"
     "\n"
     "commands:\n"
     "  info MODEL        inputs, outputs, operators and parameters of a model\n"
     "  run MODEL         run a model on .npy inputs and write its outputs\n"
+    "  devices           the devices found on this machine, in fallback order\n"
+    "  partition MODEL   where each node would run, and why\n"
     "  help [COMMAND]    this text, or a command's own help\n"
     "\n"
     "Data goes to stdout, messages to stderr. Exit status: 0 success,\n"
@@ -43,6 +45,10 @@ int main(int argc, char **argv)
                 return loom_cmd_info(2, sub);
             if (strcmp(argv[2], "run") == 0)
                 return loom_cmd_run(2, sub);
+            if (strcmp(argv[2], "devices") == 0)
+                return loom_cmd_devices(2, sub);
+            if (strcmp(argv[2], "partition") == 0)
+                return loom_cmd_partition(2, sub);
             return loom_cli_usage_error(NULL, "'%s' is not a loom command.", argv[2]);
         }
         fputs(usage, stdout);
@@ -52,5 +58,9 @@ int main(int argc, char **argv)
         return loom_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return loom_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "devices") == 0)
+        return loom_cmd_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "partition") == 0)
+        return loom_cmd_partition(argc - 1, argv + 1);
     return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);
 }

@@ -118,6 +118,13 @@ static loom_status host_tensor(loom_session *s, int v, loom_tensor **out)
     return LOOM_OK;
 }
 
+static uint64_t value_nbytes(const loom__value *v)
+{
+    int64_t n = 0;
+    loom__numel(v->rank, v->dims, &n);
+    return (uint64_t)n * loom_dtype_size(v->dtype);
+}
+
 static bool has_buffers(const loom__device *dev)
 {
     return dev->backend->buffer_alloc != NULL;
@@ -286,21 +293,40 @@ done:
 
 /* ---- placement report ---- */
 
+/* Device that makes value v at run time (NULL: host data from the start). */
+static const loom__device *made_on(const loom__graph *g, int v)
+{
+    int p = g->values[v].producer;
+    return p >= 0 && !g->values[v].constant ? g->nodes[p].device : NULL;
+}
+
+static bool on_host(const loom__device *d)
+{
+    return !d || d->kind == LOOM__DEV_HOST;
+}
+
+/* Execution order, subgraphs, and the copies at their boundaries (from
+ * the placement alone, so that infer_only sessions can report them too). */
 static loom_status describe(loom_session *s)
 {
     loom__graph *g = s->g;
-    size_t k = 0, sg = 0;
+    size_t k = 0;
+    bool *seen;
 
     free(s->order);
     free(s->subgraphs);
+    s->subgraphs = NULL;
     s->order = loom__calloc(s->live_nodes, sizeof *s->order);
     s->n_subgraphs = 0;
     for (int i = 0; i < g->n_nodes; i++)
         if (!g->nodes[i].dead && (size_t)g->nodes[i].subgraph + 1 > s->n_subgraphs)
             s->n_subgraphs = (size_t)g->nodes[i].subgraph + 1;
     s->subgraphs = loom__calloc(s->n_subgraphs, sizeof *s->subgraphs);
-    if (!s->order || !s->subgraphs)
+    seen = loom__calloc((size_t)g->n_values * (s->n_subgraphs + 1), sizeof *seen);
+    if (!s->order || !s->subgraphs || !seen) {
+        free(seen);
         return loom__err(LOOM_E_NOMEM, "out of memory");
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         const loom__node *n = &g->nodes[i];
         loom_subgraph_info *si;
@@ -314,30 +340,43 @@ static loom_status describe(loom_session *s)
         }
         si->node_count++;
         k++;
-    }
-    /* copies per subgraph, from the plan's steps (the step before a
-     * subgraph's first kernel uploads into it; downloads leave it) */
-    for (int i = 0; i < s->plan.n_steps; i++) {
-        const loom__step *st = &s->plan.steps[i];
-        const loom_tensor *t = s->vals[st->value];
-        if (st->kind == STEP_KERNEL) {
-            sg = (size_t)st->node->subgraph;
-            continue;
-        }
-        for (int j = i + 1; st->kind == STEP_UPLOAD && j < s->plan.n_steps; j++)
-            if (s->plan.steps[j].kind == STEP_KERNEL) {
-                s->subgraphs[s->plan.steps[j].node->subgraph].copies_in++;
-                s->subgraphs[s->plan.steps[j].node->subgraph].bytes_in += t->nbytes;
-                break;
+        /* a value read here but made on another device (or given by the
+         * host, for an accelerator) is copied in, once per subgraph */
+        for (int q = 0; q < n->n_inputs; q++) {
+            int v = n->inputs[q];
+            const loom__device *from;
+            bool *mark;
+            if (v < 0 || g->values[v].constant)
+                continue;
+            from = made_on(g, v);
+            mark = &seen[(size_t)v * (s->n_subgraphs + 1) + (size_t)n->subgraph];
+            if (*mark || from == n->device || (on_host(from) && on_host(n->device)))
+                continue;
+            *mark = true;
+            if (!on_host(n->device)) {
+                si->copies_in++;
+                si->bytes_in += value_nbytes(&g->values[v]);
             }
-        if (st->kind == STEP_DOWNLOAD) {
-            /* the producer's subgraph */
-            int pi = s->g->values[st->value].producer;
-            size_t psg = pi >= 0 ? (size_t)g->nodes[pi].subgraph : sg;
-            s->subgraphs[psg].copies_out++;
-            s->subgraphs[psg].bytes_out += t->nbytes;
+            if (!on_host(from) && !seen[(size_t)v * (s->n_subgraphs + 1) + s->n_subgraphs]) {
+                /* downloaded from its producer's subgraph, once */
+                loom_subgraph_info *src = &s->subgraphs[g->nodes[g->values[v].producer].subgraph];
+                seen[(size_t)v * (s->n_subgraphs + 1) + s->n_subgraphs] = true;
+                src->copies_out++;
+                src->bytes_out += value_nbytes(&g->values[v]);
+            }
         }
     }
+    for (int i = 0; i < g->n_outputs; i++) {
+        int v = g->outputs[i];
+        const loom__device *from = made_on(g, v);
+        if (!on_host(from) && !seen[(size_t)v * (s->n_subgraphs + 1) + s->n_subgraphs]) {
+            loom_subgraph_info *src = &s->subgraphs[g->nodes[g->values[v].producer].subgraph];
+            seen[(size_t)v * (s->n_subgraphs + 1) + s->n_subgraphs] = true;
+            src->copies_out++;
+            src->bytes_out += value_nbytes(&g->values[v]);
+        }
+    }
+    free(seen);
     return LOOM_OK;
 }
 

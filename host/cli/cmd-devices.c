@@ -1,0 +1,79 @@
+/* cmd-devices.c - `loom devices [--json]`. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static const char devices_usage[] =
+    "usage: loom devices [--json]\n"
+    "\n"
+    "List the devices loom finds on this machine, in the automatic fallback\n"
+    "order (accelerators, GPUs, CPUs behind a runtime such as PoCL, then the\n"
+    "host reference 'ref'), with their type, name, platform, memory and status.\n"
+    "The NAME column is what --device and --devices take.\n"
+    "\n"
+    "  --json      print a JSON array instead of a table\n"
+    "  -v          log what each backend found (or why it found nothing)\n"
+    "  -h, --help  this text\n";
+
+int loom_cmd_devices(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    bool as_json = false;
+    int c, verbosity = 0;
+    size_t n;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': as_json = true; break;
+        case 'v': verbosity++; break;
+        case 'h': fputs(devices_usage, stdout); return LOOM_EXIT_OK;
+        default: return loom_cli_bad_option("devices", c, argv);
+        }
+    }
+    if (optind != argc)
+        return loom_cli_usage_error("devices", "devices takes no arguments");
+    loom_cli_logging(verbosity);
+    n = loom_device_count();
+    if (as_json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            loom_device_info d;
+            json_t *o = json_object();
+            loom_device_get(i, &d);
+            json_object_set_new(o, "name", json_string(d.name));
+            json_object_set_new(o, "backend", json_string(d.backend));
+            json_object_set_new(o, "type", json_string(d.kind));
+            json_object_set_new(o, "model", json_string(d.model));
+            json_object_set_new(o, "platform", json_string(d.platform));
+            json_object_set_new(o, "memory_bytes", json_integer((json_int_t)d.memory_bytes));
+            json_object_set_new(o, "compute_units", json_integer(d.compute_units));
+            json_object_set_new(o, "healthy", json_boolean(d.healthy));
+            json_object_set_new(o, "status", json_string(d.status));
+            json_array_append_new(arr, o);
+        }
+        json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(arr);
+        return LOOM_EXIT_OK;
+    }
+    printf("%-10s %-11s %-10s %-9s %-44s %s\n", "NAME", "TYPE", "MEMORY", "UNITS", "MODEL", "PLATFORM");
+    for (size_t i = 0; i < n; i++) {
+        loom_device_info d;
+        char mem[32];
+        loom_device_get(i, &d);
+        if (d.memory_bytes)
+            snprintf(mem, sizeof mem, "%.1f GiB", (double)d.memory_bytes / (1u << 30));
+        else
+            snprintf(mem, sizeof mem, "-");
+        printf("%-10s %-11s %-10s %-9d %-44.44s %s%s%s\n", d.name, d.kind, mem, d.compute_units,
+               d.model, d.platform, d.healthy ? "" : "  ", d.healthy ? "" : d.status);
+    }
+    return LOOM_EXIT_OK;
+}

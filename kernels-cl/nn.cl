@@ -1,0 +1,286 @@
+/*
+ * nn.cl - fp32 neural-network kernels: softmax, layer normalisation,
+ * im2col (transposed) and 2-D transpose for convolution through GEMM,
+ * max/average pooling and global average pooling. Semantics follow the
+ * reference backend (host/src/backends/ref/ref-nn.c).
+ *
+ * All sizes, strides and offsets are element counts and must fit in an int
+ * (so must n + the global size of the grid-stride kernels).
+ *
+ * Row reductions: loom_softmax, loom_layernorm, loom_global_avgpool
+ *   One work-group per row; its work-items stride over the row and combine
+ *   their partial results through local memory.
+ *     local  = { L }, 1 <= L <= NN_WG_MAX (a power of two is fastest)
+ *     global = { rows * L }
+ *   rows = outer * inner (softmax), outer (layernorm), planes (global
+ *   avgpool). L is chosen per launch: on GPUs L = min(NN_WG_MAX,
+ *   next_pow2(len)) (at least the SIMD width); on CPUs small L (1..16) is
+ *   best whenever rows alone give enough parallelism. L = 1 is one work-item
+ *   per row, which also makes adjacent work-items read adjacent elements
+ *   when softmax's inner > 1. Local memory: NN_WG_MAX floats, declared in
+ *   the kernels (no local-memory argument).
+ *
+ *   loom_softmax(int outer, int len, int inner, __global const float *x,
+ *                __global float *y)
+ *     softmax along the middle dim of [outer, len, inner], the maximum
+ *     subtracted first; row (o, i) is group o * inner + i.
+ *
+ *   loom_layernorm(int outer, int len, __global const float *x,
+ *                  __global const float *scale, __global const float *bias,
+ *                  int has_bias, float eps, __global float *y)
+ *     each row of len: y = (x - mean) / sqrt(var + eps) * scale[k] + bias[k]
+ *     with the population variance; bias may be a NULL buffer when
+ *     has_bias is 0.
+ *
+ *   loom_global_avgpool(int planes, int len, __global const float *x,
+ *                       __global float *y)
+ *     y[p] = mean of x[p * len .. p * len + len); len == 0 gives NaN.
+ *
+ *   All three are safe in place (y == x).
+ *
+ * loom_im2col(int C, int H, int W, int KH, int KW, int SH, int SW, int PH,
+ *             int PW, int DH, int DW, int OH, int OW,
+ *             __global const float *x, int x_off,
+ *             __global float *col, int col_off, int ldcol)
+ *   The transposed im2col matrix of one image x[C, H, W] (at x_off):
+ *     colT[p, ck] = x[c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW], or 0 where
+ *     that is outside the image (padding), with p = oh * OW + ow and
+ *     ck = (c * KH + kh) * KW + kw, stored at col[col_off + p * ldcol + ck];
+ *     columns ck >= C*KH*KW of each row are not written.
+ *   2-D NDRange, dimension 0 along ck (contiguous stores), dimension 1 along p:
+ *     global = { G0, G1 }, any sizes >= 1 (grid-stride in both
+ *     dimensions); one element per work-item with
+ *     G0 = ceil(C*KH*KW / L0) * L0, G1 = ceil(OH*OW / L1) * L1;
+ *     local = { L0, L1 } any, or NULL.
+ *
+ * loom_transpose2d(int rows, int cols, __global const float *x, int x_off,
+ *                  __global float *y, int y_off)
+ *   y[y_off + c * rows + r] = x[x_off + r * cols + c], through a local
+ *   TR_TILE x TR_TILE tile so that both the reads and the writes are
+ *   contiguous.
+ *     local  = { TR_TILE, TR_TILE }   (fixed by reqd_work_group_size)
+ *     global = { ceil(cols / TR_TILE) * TR_TILE,
+ *                ceil(rows / TR_TILE) * TR_TILE }
+ *   Local memory: TR_TILE * (TR_TILE + 1) floats, declared in the kernel.
+ *   Not in place.
+ *
+ * loom_pool2d(int planes, int H, int W, int OH, int OW, int KH, int KW,
+ *             int SH, int SW, int PT, int PL, int PB, int PR, int DH, int DW,
+ *             int is_max, int count_include_pad,
+ *             __global const float *x, __global float *y)
+ *   Max or average pooling of planes x [H, W] into planes x [OH, OW] with
+ *   pads top/left/bottom/right and dilation, as loom__ref_pool (PyTorch
+ *   semantics, ceil-mode windows included): the window of output (oh, ow)
+ *   starts at oh*SH - PT, ow*SW - PL and spans (KH-1)*DH+1 x (KW-1)*DW+1;
+ *   max ignores padding (-inf for a window with no real element); average
+ *   divides by the window clipped to the padded extent [-PT, H+PB) x
+ *   [-PL, W+PR) when count_include_pad, else by the number of real
+ *   elements (0 if there is none).
+ *   1-D NDRange over the planes * OH * OW outputs, grid-stride:
+ *     global = any size >= 1, one output per work-item with
+ *     global = ceil(planes*OH*OW / L) * L; local = any or NULL.
+ */
+
+/* ---- tuning knobs (host: -DKNOB=value) ---- */
+
+#ifndef NN_WG_MAX
+#define NN_WG_MAX 256 /* largest local size of the row reductions (the local
+                         scratch holds this many floats) */
+#endif
+#ifndef TR_TILE
+#define TR_TILE 16 /* loom_transpose2d tile edge: local size TR_TILE x TR_TILE */
+#endif
+
+/* ---- work-group reductions ---- */
+
+/* Reduces v over the work-group with OP(acc, other) and returns the result
+ * to every work-item. Any local size up to NN_WG_MAX: the tree runs over the
+ * next power of two and skips partners past the end. Every work-item of the
+ * group must call it (it contains barriers); scratch is free again on
+ * return. */
+#define LOOM_NN_DEFINE_WG_REDUCE(NAME, OP)                                     \
+    static inline float NAME(float v, __local float *scratch)                  \
+    {                                                                          \
+        const int lid = get_local_id(0), lsz = get_local_size(0);              \
+        int span = 1;                                                          \
+        while (span < lsz)                                                     \
+            span <<= 1;                                                        \
+        scratch[lid] = v;                                                      \
+        barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        for (int s = span >> 1; s > 0; s >>= 1) {                              \
+            if (lid < s && lid + s < lsz)                                      \
+                scratch[lid] = OP(scratch[lid], scratch[lid + s]);             \
+            barrier(CLK_LOCAL_MEM_FENCE);                                      \
+        }                                                                      \
+        v = scratch[0];                                                        \
+        barrier(CLK_LOCAL_MEM_FENCE);                                          \
+        return v;                                                              \
+    }
+
+#define LOOM_NN_ADD(p, q) ((p) + (q))
+/* the reference's running maximum: NaN never replaces a number */
+#define LOOM_NN_MAX(p, q) ((q) > (p) ? (q) : (p))
+
+LOOM_NN_DEFINE_WG_REDUCE(loom_nn_wg_sum, LOOM_NN_ADD)
+LOOM_NN_DEFINE_WG_REDUCE(loom_nn_wg_max, LOOM_NN_MAX)
+
+/* ---- row reductions ---- */
+
+__kernel void loom_softmax(int outer, int len, int inner,
+                           __global const float *x, __global float *y)
+{
+    __local float scratch[NN_WG_MAX];
+    const int row = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    float mx = -INFINITY, sum = 0.0f;
+
+    if (row >= outer * inner) /* uniform across the group */
+        return;
+    {
+        const int o = row / inner, i = row - o * inner;
+        const size_t base = (size_t)o * len * inner + i;
+        x += base;
+        y += base;
+    }
+    for (int k = lid; k < len; k += lsz)
+        mx = LOOM_NN_MAX(mx, x[(size_t)k * inner]);
+    mx = loom_nn_wg_max(mx, scratch);
+    for (int k = lid; k < len; k += lsz)
+        sum += exp(x[(size_t)k * inner] - mx);
+    sum = loom_nn_wg_sum(sum, scratch);
+    /* recompute exp rather than re-read y: one store per element, and the
+     * last pass reads each element just before its own work-item writes it,
+     * so y == x is safe */
+    for (int k = lid; k < len; k += lsz)
+        y[(size_t)k * inner] = exp(x[(size_t)k * inner] - mx) / sum;
+}
+
+__kernel void loom_layernorm(int outer, int len, __global const float *x,
+                             __global const float *scale, __global const float *bias,
+                             int has_bias, float eps, __global float *y)
+{
+    __local float scratch[NN_WG_MAX];
+    const int row = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    const float inv_len = 1.0f / (float)(len > 0 ? len : 1);
+    float mean = 0.0f, var = 0.0f, inv;
+
+    if (row >= outer)
+        return;
+    x += (size_t)row * len;
+    y += (size_t)row * len;
+    /* two passes (mean, then squared deviations) as the reference */
+    for (int k = lid; k < len; k += lsz)
+        mean += x[k];
+    mean = loom_nn_wg_sum(mean, scratch) * inv_len;
+    for (int k = lid; k < len; k += lsz) {
+        const float d = x[k] - mean;
+        var += d * d;
+    }
+    var = loom_nn_wg_sum(var, scratch) * inv_len;
+    inv = 1.0f / sqrt(var + eps);
+    for (int k = lid; k < len; k += lsz)
+        y[k] = (x[k] - mean) * inv * scale[k] + (has_bias ? bias[k] : 0.0f);
+}
+
+__kernel void loom_global_avgpool(int planes, int len, __global const float *x,
+                                  __global float *y)
+{
+    __local float scratch[NN_WG_MAX];
+    const int plane = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    float sum = 0.0f;
+
+    if (plane >= planes)
+        return;
+    x += (size_t)plane * len;
+    for (int k = lid; k < len; k += lsz)
+        sum += x[k];
+    sum = loom_nn_wg_sum(sum, scratch);
+    if (lid == 0)
+        y[plane] = sum / (float)len; /* 0 / 0 = NaN for an empty plane */
+}
+
+/* ---- convolution through GEMM ---- */
+
+__kernel void loom_im2col(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW,
+                          int DH, int DW, int OH, int OW,
+                          __global const float *x, int x_off,
+                          __global float *col, int col_off, int ldcol)
+{
+    const int CK = C * KH * KW, P = OH * OW;
+
+    x += x_off;
+    col += col_off;
+    for (int p = get_global_id(1); p < P; p += get_global_size(1)) {
+        const int oh = p / OW, ow = p - oh * OW;
+        const int h0 = oh * SH - PH, w0 = ow * SW - PW;
+        for (int ck = get_global_id(0); ck < CK; ck += get_global_size(0)) {
+            const int kw = ck % KW, t = ck / KW;
+            const int kh = t % KH, c = t / KH;
+            const int ih = h0 + kh * DH, iw = w0 + kw * DW;
+            const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            col[(size_t)p * ldcol + ck] = inside ? x[((size_t)c * H + ih) * W + iw] : 0.0f;
+        }
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(TR_TILE, TR_TILE, 1)))
+void loom_transpose2d(int rows, int cols, __global const float *x, int x_off,
+                      __global float *y, int y_off)
+{
+    /* one spare column: the column-wise reads hit distinct local banks */
+    __local float tile[TR_TILE][TR_TILE + 1];
+    const int lx = get_local_id(0), ly = get_local_id(1);
+    const int c0 = get_group_id(0) * TR_TILE, r0 = get_group_id(1) * TR_TILE;
+
+    x += x_off;
+    y += y_off;
+    /* read a row-major tile of x: work-item (lx, ly) takes x[r0+ly, c0+lx] */
+    if (r0 + ly < rows && c0 + lx < cols)
+        tile[ly][lx] = x[(size_t)(r0 + ly) * cols + c0 + lx];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    /* write it transposed: work-item (lx, ly) writes y[c0+ly, r0+lx] */
+    if (c0 + ly < cols && r0 + lx < rows)
+        y[(size_t)(c0 + ly) * rows + r0 + lx] = tile[lx][ly];
+}
+
+/* ---- pooling ---- */
+
+__kernel void loom_pool2d(int planes, int H, int W, int OH, int OW, int KH, int KW,
+                          int SH, int SW, int PT, int PL, int PB, int PR, int DH, int DW,
+                          int is_max, int count_include_pad,
+                          __global const float *x, __global float *y)
+{
+    const int n = planes * OH * OW;
+
+    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+        const int ow = i % OW, t = i / OW;
+        const int oh = t % OH, plane = t / OH;
+        __global const float *xp = x + (size_t)plane * H * W;
+        /* window [h0, h1) x [w0, w1) in input coordinates (ceil-mode
+         * windows may run past the padding); padded extent for the divisor */
+        const int h0 = oh * SH - PT, h1 = h0 + (KH - 1) * DH + 1;
+        const int w0 = ow * SW - PL, w1 = w0 + (KW - 1) * DW + 1;
+        const int ph = min(h1, H + PB) - h0, pw = min(w1, W + PR) - w0;
+        float mx = -INFINITY, sum = 0.0f;
+        int real = 0;
+
+        for (int ih = h0; ih < h1; ih += DH) {
+            if (ih < 0 || ih >= H)
+                continue;
+            for (int iw = w0; iw < w1; iw += DW) {
+                float v;
+                if (iw < 0 || iw >= W)
+                    continue;
+                v = xp[(size_t)ih * W + iw];
+                mx = LOOM_NN_MAX(mx, v);
+                sum += v;
+                real++;
+            }
+        }
+        if (is_max) {
+            y[i] = mx;
+        } else {
+            const int div = count_include_pad ? ph * pw : real;
+            y[i] = div ? sum / (float)div : 0.0f;
+        }
+    }
+}
