@@ -27,3 +27,21 @@ set(LOOM_ONNX_PROTO /usr/include/onnx/onnx.proto CACHE FILEPATH
 if(NOT EXISTS ${LOOM_ONNX_PROTO})
   message(FATAL_ERROR "loom needs ${LOOM_ONNX_PROTO}: apt-get install libonnx-dev")
 endif()
+
+# OpenCL (the ICD loader; devices come from installed ICDs such as PoCL).
+if(NOT LOOM_WITH_OPENCL STREQUAL "OFF")
+  pkg_check_modules(OPENCL IMPORTED_TARGET OpenCL)
+  if(NOT OPENCL_FOUND OR NOT EXISTS /usr/include/CL/cl.h)
+    if(LOOM_WITH_OPENCL STREQUAL "ON")
+      message(FATAL_ERROR "LOOM_WITH_OPENCL needs the OpenCL ICD loader and headers: "
+                          "apt-get install ocl-icd-opencl-dev opencl-headers (and pocl-opencl-icd for a CPU device)")
+    endif()
+    message(STATUS "OpenCL not found: the opencl backend is not built "
+                   "(apt-get install ocl-icd-opencl-dev opencl-headers pocl-opencl-icd)")
+    set(LOOM_HAVE_OPENCL OFF)
+  else()
+    set(LOOM_HAVE_OPENCL ON)
+  endif()
+else()
+  set(LOOM_HAVE_OPENCL OFF)
+endif()

@@ -9,7 +9,8 @@
  * get_global_size(0), ... while i < n, so the host may launch one work-item
  * per element (global = ceil(n / L) * L) or cap the global size (e.g. at a
  * few work-groups per compute unit) for large n. n == 0 needs no launch.
- * All sizes, strides and offsets are element counts and must fit in an int.
+ * All sizes, strides and offsets are element counts and must fit in an int,
+ * and so must n + the global size.
  *
  *   loom_unary(int n, __global const float *x, __global float *y,
  *              int op, float a, float b)
@@ -67,7 +68,8 @@ static inline void loom_ew_unpack8(int8 v, int *out)
 }
 
 /* Element offsets of linear index i (C order over dims[0..rank)) for two
- * stride vectors at once. */
+ * stride vectors at once (a caller with one passes it twice; the compiler
+ * drops the unused sum). */
 static inline void loom_ew_offsets(int i, int rank, const int *dims, const int *sa,
                                    const int *sb, int *oa, int *ob)
 {
@@ -102,7 +104,7 @@ static inline bool loom_ew_contiguous(int rank, const int *dims, const int *st)
 __kernel void loom_unary(int n, __global const float *x, __global float *y,
                          int op, float a, float b)
 {
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
         const float v = x[i];
         float r;
         switch (op) {
@@ -143,7 +145,7 @@ __kernel void loom_binary(int n, int rank, int8 dims, int8 sa, int8 sb,
     flat = EW_FAST_PATH && loom_ew_contiguous(rank, dv, av) && loom_ew_contiguous(rank, dv, bv);
     a += a_off;
     b += b_off;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
         int oa = i, ob = i;
         float x0, x1, r;
 
@@ -171,9 +173,9 @@ __kernel void loom_strided_copy(int n, int rank, int8 dims, int8 src_strides, in
     loom_ew_unpack8(dims, dv);
     loom_ew_unpack8(src_strides, sv);
     x += src_off;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
-        int off, unused;
-        loom_ew_offsets(i, rank, dv, sv, sv, &off, &unused);
+    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
+        int off, same;
+        loom_ew_offsets(i, rank, dv, sv, sv, &off, &same);
         y[i] = x[off];
     }
 }
@@ -182,7 +184,7 @@ __kernel void loom_channel_affine(int n, int channels, int inner,
                                   __global const float *x, __global const float *scale,
                                   __global const float *shift, __global float *y)
 {
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
         const int c = (i / inner) % channels;
         y[i] = x[i] * scale[c] + shift[c];
     }

@@ -97,13 +97,14 @@
 #define GEMM_STRN 0
 #endif
 
-/* 1 = stage A and B slices through local memory (GPUs); 0 = read global
- * memory directly (CPUs). */
+/* Local memory: 0 = none, A and B read from global memory; 1 = stage
+ * GEMM_KWG-deep slices of B in local memory (a packed copy; good on CPUs
+ * for large or power-of-two ldb); 2 = stage slices of both A and B (GPUs). */
 #ifndef GEMM_LOCAL
 #define GEMM_LOCAL 0
 #endif
 
-/* Depth along K of one local-memory slice (GEMM_LOCAL = 1 only). */
+/* Depth along K of one local-memory slice (GEMM_LOCAL >= 1 only). */
 #ifndef GEMM_KWG
 #define GEMM_KWG 16
 #endif
@@ -111,6 +112,13 @@
 /* Extra floats per row of the local A slice, against bank conflicts. */
 #ifndef GEMM_PAD
 #define GEMM_PAD 1
+#endif
+
+/* 1 = while computing on one local slice, prefetch the global memory of
+ * the next (GEMM_LOCAL >= 1; needs clang's __builtin_prefetch, as in PoCL;
+ * ignored where the compiler lacks it). */
+#ifndef GEMM_PREFETCH
+#define GEMM_PREFETCH 0
 #endif
 
 /* Unroll factor of the loop over k (1 = leave it to the compiler). */
@@ -131,6 +139,9 @@
 #if GEMM_NWI % GEMM_VW != 0
 #error "gemm_f32.cl: GEMM_NWI must be a multiple of GEMM_VW"
 #endif
+#if GEMM_LOCAL < 0 || GEMM_LOCAL > 2
+#error "gemm_f32.cl: GEMM_LOCAL must be 0, 1 or 2"
+#endif
 #if GEMM_LOCAL && GEMM_KWG < 1
 #error "gemm_f32.cl: GEMM_KWG must be >= 1"
 #endif
@@ -142,6 +153,15 @@
 #define GEMM_UNROLL_K GEMM_PRAGMA(unroll GEMM_KU)
 #else
 #define GEMM_UNROLL_K
+#endif
+
+#if GEMM_PREFETCH && defined(__has_builtin)
+#if __has_builtin(__builtin_prefetch)
+#define GEMM_PREFETCH_LINE(p) __builtin_prefetch((p), 0, 2)
+#endif
+#endif
+#ifndef GEMM_PREFETCH_LINE
+#define GEMM_PREFETCH_LINE(p) ((void)0)
 #endif
 
 /* vfloat: the accumulator vector; VLOAD/VSTORE: its unaligned load/store. */
@@ -234,30 +254,42 @@ static inline vfloat activate(vfloat x, int act)
     }
 }
 
-#if !GEMM_LOCAL
-/* acc += A[rows of ap] . B[0..K) x [cols], B read from global memory.
- * `edge` is a compile-time constant at both call sites: 0 when every column
- * of the work-group is below N (plain vector loads), 1 otherwise. */
+/* One rank-1 update of the register tile: acc[r][v] += a[r] * b[v]. */
+static inline void rank1(vfloat acc[GEMM_MWI][GEMM_NV],
+                         const float a[GEMM_MWI], const vfloat b[GEMM_NV])
+{
+#pragma unroll
+    for (int r = 0; r < GEMM_MWI; r++) {
+        const vfloat ar = (vfloat)(a[r]);
+#pragma unroll
+        for (int v = 0; v < GEMM_NV; v++)
+            acc[r][v] = fma(ar, b[v], acc[r][v]);
+    }
+}
+
+#if GEMM_LOCAL == 0
+/* acc += A[ap rows][0..K) . B[0..K)[col vectors], both read from global
+ * memory. `edge` is a literal at both call sites, so each gets its own
+ * copy of the loop: 0 when all of the work-group's columns are below N
+ * (plain vector loads), 1 otherwise (clamped loads). */
 static inline void accumulate_global(vfloat acc[GEMM_MWI][GEMM_NV], int K,
                                      __global const float *ap[GEMM_MWI],
                                      __global const float *B, int ldb,
-                                     const int col[GEMM_NV], int N,
+                                     const int col[GEMM_NV], int n_left,
                                      const int edge)
 {
     GEMM_UNROLL_K
     for (int k = 0; k < K; k++) {
         __global const float *bk = B + (size_t)k * ldb;
+        float a[GEMM_MWI];
         vfloat b[GEMM_NV];
 #pragma unroll
         for (int v = 0; v < GEMM_NV; v++)
-            b[v] = edge ? load_clamped(bk, col[v], N) : VLOAD(bk + col[v]);
+            b[v] = edge ? load_clamped(bk, col[v], n_left) : VLOAD(bk + col[v]);
 #pragma unroll
-        for (int r = 0; r < GEMM_MWI; r++) {
-            vfloat a = (vfloat)(ap[r][k]);
-#pragma unroll
-            for (int v = 0; v < GEMM_NV; v++)
-                acc[r][v] = fma(a, b[v], acc[r][v]);
-        }
+        for (int r = 0; r < GEMM_MWI; r++)
+            a[r] = ap[r][k];
+        rank1(acc, a, b);
     }
 }
 #endif
@@ -295,51 +327,85 @@ void loom_gemm_f32(int M, int N, int K,
         for (int v = 0; v < GEMM_NV; v++)
             acc[r][v] = (vfloat)(0.0f);
 
-#if !GEMM_LOCAL
+#if GEMM_LOCAL < 2
+    /* The item's rows of A, read from global memory; rows past M are
+     * clamped to M-1 (computed, never stored). */
     __global const float *ap[GEMM_MWI];
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++)
         ap[r] = A + (size_t)min(m0 + r, M - 1) * lda;
+#endif
+
+#if GEMM_LOCAL == 0
     if (edge)
         accumulate_global(acc, K, ap, B, ldb, col, n_left, 1);
     else
         accumulate_global(acc, K, ap, B, ldb, col, n_left, 0);
 #else
-    /* Slices of the group's A rows (transposed: k-major, so that a work-
-     * item's GEMM_MWI values for one k are adjacent) and B columns. */
-    __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
+    /* Slices of the group's B columns (row-major, GEMM_NWG floats per k:
+     * a packed copy) and, in mode 2, of its A rows (transposed: k-major, so
+     * that an item's GEMM_MWI values for one k are adjacent). */
     __local float Bs[GEMM_KWG * GEMM_NWG];
+#if GEMM_LOCAL == 2
+    __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
+#endif
     const int lid = lid_m * GEMM_WGN + lid_n;
     for (int k0 = 0; k0 < K; k0 += GEMM_KWG) {
-        /* Cooperative loads; consecutive work-items read consecutive k of
-         * one A row and consecutive columns of one B row. Rows and columns
-         * past the edge are clamped (never stored); k past K is zero. */
+        /* Cooperative copies: consecutive work-items take consecutive
+         * vectors of one B row (and consecutive k of one A row). Columns
+         * and rows past the edge are clamped; k past K is zero. */
+        for (int i = lid; i < GEMM_KWG * (GEMM_NWG / GEMM_VW); i += GEMM_WGS) {
+            const int kk = i / (GEMM_NWG / GEMM_VW);
+            const int c = i % (GEMM_NWG / GEMM_VW) * GEMM_VW;
+            vfloat x = (vfloat)(0.0f);
+            if (k0 + kk < K) {
+                __global const float *bk = B + (size_t)(k0 + kk) * ldb;
+                x = edge ? load_clamped(bk, c, n_left) : VLOAD(bk + c);
+            }
+            VSTORE(x, Bs + kk * GEMM_NWG + c);
+        }
+#if GEMM_LOCAL == 2
         for (int i = lid; i < GEMM_MWG * GEMM_KWG; i += GEMM_WGS) {
             const int r = i / GEMM_KWG, kk = i % GEMM_KWG;
             const int m = min(m_grp + r, M - 1), k = k0 + kk;
             As[kk * (GEMM_MWG + GEMM_PAD) + r] =
                 k < K ? A[(size_t)m * lda + k] : 0.0f;
         }
-        for (int i = lid; i < GEMM_KWG * GEMM_NWG; i += GEMM_WGS) {
-            const int kk = i / GEMM_NWG, c = i % GEMM_NWG;
-            const int k = k0 + kk;
-            Bs[i] = k < K ? B[(size_t)k * ldb + min(c, n_left - 1)] : 0.0f;
-        }
+#endif
         barrier(CLK_LOCAL_MEM_FENCE);
-        GEMM_UNROLL_K
-        for (int kk = 0; kk < GEMM_KWG; kk++) {
-            __local const float *ak =
-                As + kk * (GEMM_MWG + GEMM_PAD) + lid_m * GEMM_MWI;
-            vfloat b[GEMM_NV];
+
+#if GEMM_PREFETCH
+        /* Start fetching this work-item's share of the next B slice, so
+         * that the copy after this slice's arithmetic finds it in cache. */
+        for (int i = lid; i < GEMM_KWG * (GEMM_NWG / GEMM_VW); i += GEMM_WGS) {
+            const int k = k0 + GEMM_KWG + i / (GEMM_NWG / GEMM_VW);
+            const int c = i % (GEMM_NWG / GEMM_VW) * GEMM_VW;
+            if (k < K)
+                GEMM_PREFETCH_LINE(B + (size_t)k * ldb + min(c, n_left - 1));
+        }
+#endif
+
+#if GEMM_LOCAL == 2
+        const int kn = GEMM_KWG;              /* zero-filled past K */
+#else
+        const int kn = min(GEMM_KWG, K - k0); /* A is read in place */
+#endif
+        if (m0 < M) { /* else all of the item's rows lie past M */
+            GEMM_UNROLL_K
+            for (int kk = 0; kk < kn; kk++) {
+                float a[GEMM_MWI];
+                vfloat b[GEMM_NV];
 #pragma unroll
-            for (int v = 0; v < GEMM_NV; v++)
-                b[v] = VLOAD(Bs + kk * GEMM_NWG + col[v]);
-#pragma unroll
-            for (int r = 0; r < GEMM_MWI; r++) {
-                vfloat a = (vfloat)(ak[r]);
+                for (int r = 0; r < GEMM_MWI; r++)
+#if GEMM_LOCAL == 2
+                    a[r] = As[kk * (GEMM_MWG + GEMM_PAD) + lid_m * GEMM_MWI + r];
+#else
+                    a[r] = ap[r][k0 + kk];
+#endif
 #pragma unroll
                 for (int v = 0; v < GEMM_NV; v++)
-                    acc[r][v] = fma(a, b[v], acc[r][v]);
+                    b[v] = VLOAD(Bs + kk * GEMM_NWG + col[v]);
+                rank1(acc, a, b);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);

@@ -92,9 +92,9 @@ void loom_gemm_i8(int M, int N, int K,
 {
     __local char a_tile[I8_BM][I8_TK];
     __local char b_tile[I8_TK][I8_BN];
-    const int tx = get_local_id(0), ty = get_local_id(1);
+    const int tx = (int)get_local_id(0), ty = (int)get_local_id(1);
     const int lid = ty * I8_WG_N + tx;
-    const int m_blk = get_group_id(1) * I8_BM, n_blk = get_group_id(0) * I8_BN;
+    const int m_blk = (int)get_group_id(1) * I8_BM, n_blk = (int)get_group_id(0) * I8_BN;
     int acc[I8_WPT_M][I8_WPT_N];
 
     A += a_off;

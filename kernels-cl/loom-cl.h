@@ -30,4 +30,10 @@
 /* Rank limit of the strided kernels (dims and strides travel as int8). */
 #define LOOM_CL_MAX_RANK 8
 
+/* Test-only: the host defines LOOM_FAULT_BUILD (LOOM_TEST_FAULT=opencl-build)
+ * to check what happens when a device cannot build the program. */
+#if defined(__OPENCL_C_VERSION__) && defined(LOOM_FAULT_BUILD)
+#error "build failure injected by LOOM_TEST_FAULT=opencl-build"
+#endif
+
 #endif /* LOOM_CL_H */

@@ -36,7 +36,8 @@
  *                       __global float *y)
  *     y[p] = mean of x[p * len .. p * len + len); len == 0 gives NaN.
  *
- *   All three are safe in place (y == x).
+ *   loom_softmax and loom_layernorm are safe in place (y == x);
+ *   loom_global_avgpool is not (a group's y[p] may lie in another's row).
  *
  * loom_im2col(int C, int H, int W, int KH, int KW, int SH, int SW, int PH,
  *             int PW, int DH, int DW, int OH, int OW,
@@ -101,7 +102,7 @@
 #define LOOM_NN_DEFINE_WG_REDUCE(NAME, OP)                                     \
     static inline float NAME(float v, __local float *scratch)                  \
     {                                                                          \
-        const int lid = get_local_id(0), lsz = get_local_size(0);              \
+        const int lid = (int)get_local_id(0), lsz = (int)get_local_size(0);    \
         int span = 1;                                                          \
         while (span < lsz)                                                     \
             span <<= 1;                                                        \
@@ -124,33 +125,37 @@
 LOOM_NN_DEFINE_WG_REDUCE(loom_nn_wg_sum, LOOM_NN_ADD)
 LOOM_NN_DEFINE_WG_REDUCE(loom_nn_wg_max, LOOM_NN_MAX)
 
-/* ---- row reductions ---- */
+/* ---- row reductions ----
+ *
+ * Early returns: these kernels never `return` ahead of their barriers, not
+ * even uniformly for a whole work-group. PoCL 3.1 miscompiled that form
+ * (loom_layernorm with a `row >= outer` return crashed at local size 3), so
+ * a group past the last row (none, with the geometry above) walks an empty
+ * row instead and still takes part in every barrier. */
 
 __kernel void loom_softmax(int outer, int len, int inner,
                            __global const float *x, __global float *y)
 {
     __local float scratch[NN_WG_MAX];
-    const int row = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    const int row = (int)get_group_id(0);
+    const int lid = (int)get_local_id(0), lsz = (int)get_local_size(0);
+    const bool live = row < outer * inner; /* see "Early returns" */
+    const int n = live ? len : 0, r = live ? row : 0;
+    const int o = live ? r / inner : 0, i = r - o * inner;
     float mx = -INFINITY, sum = 0.0f;
 
-    if (row >= outer * inner) /* uniform across the group */
-        return;
-    {
-        const int o = row / inner, i = row - o * inner;
-        const size_t base = (size_t)o * len * inner + i;
-        x += base;
-        y += base;
-    }
-    for (int k = lid; k < len; k += lsz)
+    x += (size_t)o * len * inner + i;
+    y += (size_t)o * len * inner + i;
+    for (int k = lid; k < n; k += lsz)
         mx = LOOM_NN_MAX(mx, x[(size_t)k * inner]);
     mx = loom_nn_wg_max(mx, scratch);
-    for (int k = lid; k < len; k += lsz)
+    for (int k = lid; k < n; k += lsz)
         sum += exp(x[(size_t)k * inner] - mx);
     sum = loom_nn_wg_sum(sum, scratch);
     /* recompute exp rather than re-read y: one store per element, and the
      * last pass reads each element just before its own work-item writes it,
      * so y == x is safe */
-    for (int k = lid; k < len; k += lsz)
+    for (int k = lid; k < n; k += lsz)
         y[(size_t)k * inner] = exp(x[(size_t)k * inner] - mx) / sum;
 }
 
@@ -159,25 +164,26 @@ __kernel void loom_layernorm(int outer, int len, __global const float *x,
                              int has_bias, float eps, __global float *y)
 {
     __local float scratch[NN_WG_MAX];
-    const int row = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    const int row = (int)get_group_id(0);
+    const int lid = (int)get_local_id(0), lsz = (int)get_local_size(0);
+    const bool live = row < outer; /* see "Early returns" */
+    const int n = live ? len : 0;
     const float inv_len = 1.0f / (float)(len > 0 ? len : 1);
     float mean = 0.0f, var = 0.0f, inv;
 
-    if (row >= outer)
-        return;
-    x += (size_t)row * len;
-    y += (size_t)row * len;
+    x += live ? (size_t)row * len : 0;
+    y += live ? (size_t)row * len : 0;
     /* two passes (mean, then squared deviations) as the reference */
-    for (int k = lid; k < len; k += lsz)
+    for (int k = lid; k < n; k += lsz)
         mean += x[k];
     mean = loom_nn_wg_sum(mean, scratch) * inv_len;
-    for (int k = lid; k < len; k += lsz) {
+    for (int k = lid; k < n; k += lsz) {
         const float d = x[k] - mean;
         var += d * d;
     }
     var = loom_nn_wg_sum(var, scratch) * inv_len;
     inv = 1.0f / sqrt(var + eps);
-    for (int k = lid; k < len; k += lsz)
+    for (int k = lid; k < n; k += lsz)
         y[k] = (x[k] - mean) * inv * scale[k] + (has_bias ? bias[k] : 0.0f);
 }
 
@@ -185,16 +191,17 @@ __kernel void loom_global_avgpool(int planes, int len, __global const float *x,
                                   __global float *y)
 {
     __local float scratch[NN_WG_MAX];
-    const int plane = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    const int plane = (int)get_group_id(0);
+    const int lid = (int)get_local_id(0), lsz = (int)get_local_size(0);
+    const bool live = plane < planes; /* see "Early returns" */
+    const int n = live ? len : 0;
     float sum = 0.0f;
 
-    if (plane >= planes)
-        return;
-    x += (size_t)plane * len;
-    for (int k = lid; k < len; k += lsz)
+    x += live ? (size_t)plane * len : 0;
+    for (int k = lid; k < n; k += lsz)
         sum += x[k];
     sum = loom_nn_wg_sum(sum, scratch);
-    if (lid == 0)
+    if (lid == 0 && live)
         y[plane] = sum / (float)len; /* 0 / 0 = NaN for an empty plane */
 }
 
@@ -209,10 +216,10 @@ __kernel void loom_im2col(int C, int H, int W, int KH, int KW, int SH, int SW, i
 
     x += x_off;
     col += col_off;
-    for (int p = get_global_id(1); p < P; p += get_global_size(1)) {
+    for (int p = (int)get_global_id(1); p < P; p += (int)get_global_size(1)) {
         const int oh = p / OW, ow = p - oh * OW;
         const int h0 = oh * SH - PH, w0 = ow * SW - PW;
-        for (int ck = get_global_id(0); ck < CK; ck += get_global_size(0)) {
+        for (int ck = (int)get_global_id(0); ck < CK; ck += (int)get_global_size(0)) {
             const int kw = ck % KW, t = ck / KW;
             const int kh = t % KH, c = t / KH;
             const int ih = h0 + kh * DH, iw = w0 + kw * DW;
@@ -228,8 +235,8 @@ void loom_transpose2d(int rows, int cols, __global const float *x, int x_off,
 {
     /* one spare column: the column-wise reads hit distinct local banks */
     __local float tile[TR_TILE][TR_TILE + 1];
-    const int lx = get_local_id(0), ly = get_local_id(1);
-    const int c0 = get_group_id(0) * TR_TILE, r0 = get_group_id(1) * TR_TILE;
+    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
+    const int c0 = (int)get_group_id(0) * TR_TILE, r0 = (int)get_group_id(1) * TR_TILE;
 
     x += x_off;
     y += y_off;
@@ -251,7 +258,7 @@ __kernel void loom_pool2d(int planes, int H, int W, int OH, int OW, int KH, int 
 {
     const int n = planes * OH * OW;
 
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
         const int ow = i % OW, t = i / OW;
         const int oh = t % OH, plane = t / OH;
         __global const float *xp = x + (size_t)plane * H * W;

@@ -74,10 +74,11 @@ typedef struct loom__backend {
     loom_status (*upload)(loom__device *dev, void *buf, const void *src, size_t nbytes);
     loom_status (*download)(loom__device *dev, void *buf, void *dst, size_t nbytes);
     /* (optional) per-node preparation at plan time: compile kernels,
-     * derive constant operands (transposed weights, ...); *state goes to
-     * run() and release(). Constant inputs are already on the device. */
+     * derive constant operands (transposed weights, ...), bind the
+     * buffers (they stay fixed for the plan's life); *state goes to run()
+     * and release(). Constant inputs are already on the device. */
     loom_status (*prepare)(loom__device *dev, const loom__graph *g, const loom__node *n,
-                           const loom__arg *in, void **state);
+                           const loom__arg *in, const loom__arg *out, void **state);
     /* Run node n. May queue work; finish() waits for it. */
     loom_status (*run)(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
                        const loom__arg *out);

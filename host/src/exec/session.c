@@ -259,7 +259,7 @@ static loom_status build_plan(loom_session *s)
             }
         }
         if (n->device->backend->prepare &&
-            (st = n->device->backend->prepare(n->device, g, n, step.in, &step.state)) != LOOM_OK) {
+            (st = n->device->backend->prepare(n->device, g, n, step.in, step.out, &step.state)) != LOOM_OK) {
             st = dev_err(s, n->device, st, loom__node_label(g, n, lbl, sizeof lbl));
             goto done;
         }

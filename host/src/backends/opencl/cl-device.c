@@ -1,0 +1,325 @@
+/*
+ * cl-device.c - the OpenCL backend's devices: every device of every
+ * platform the ICD loader reports (PoCL on the CPU here; GPU and FPGA
+ * vendor ICDs elsewhere), one context and in-order queue each, buffers,
+ * copies, and a finish() that waits with a timeout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/opencl/opencl.h"
+
+#define CL_ERRORS(X)                                                                      \
+    X(0, CL_SUCCESS) X(-1, CL_DEVICE_NOT_FOUND) X(-2, CL_DEVICE_NOT_AVAILABLE)             \
+    X(-3, CL_COMPILER_NOT_AVAILABLE) X(-4, CL_MEM_OBJECT_ALLOCATION_FAILURE)               \
+    X(-5, CL_OUT_OF_RESOURCES) X(-6, CL_OUT_OF_HOST_MEMORY)                                \
+    X(-7, CL_PROFILING_INFO_NOT_AVAILABLE) X(-8, CL_MEM_COPY_OVERLAP)                      \
+    X(-9, CL_IMAGE_FORMAT_MISMATCH) X(-10, CL_IMAGE_FORMAT_NOT_SUPPORTED)                  \
+    X(-11, CL_BUILD_PROGRAM_FAILURE) X(-12, CL_MAP_FAILURE)                                \
+    X(-13, CL_MISALIGNED_SUB_BUFFER_OFFSET)                                               \
+    X(-14, CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) X(-15, CL_COMPILE_PROGRAM_FAILURE)\
+    X(-16, CL_LINKER_NOT_AVAILABLE) X(-17, CL_LINK_PROGRAM_FAILURE)                        \
+    X(-18, CL_DEVICE_PARTITION_FAILED) X(-19, CL_KERNEL_ARG_INFO_NOT_AVAILABLE)            \
+    X(-30, CL_INVALID_VALUE) X(-31, CL_INVALID_DEVICE_TYPE) X(-32, CL_INVALID_PLATFORM)    \
+    X(-33, CL_INVALID_DEVICE) X(-34, CL_INVALID_CONTEXT)                                   \
+    X(-35, CL_INVALID_QUEUE_PROPERTIES) X(-36, CL_INVALID_COMMAND_QUEUE)                   \
+    X(-37, CL_INVALID_HOST_PTR) X(-38, CL_INVALID_MEM_OBJECT)                              \
+    X(-39, CL_INVALID_IMAGE_FORMAT_DESCRIPTOR) X(-40, CL_INVALID_IMAGE_SIZE)               \
+    X(-41, CL_INVALID_SAMPLER) X(-42, CL_INVALID_BINARY) X(-43, CL_INVALID_BUILD_OPTIONS)  \
+    X(-44, CL_INVALID_PROGRAM) X(-45, CL_INVALID_PROGRAM_EXECUTABLE)                       \
+    X(-46, CL_INVALID_KERNEL_NAME) X(-47, CL_INVALID_KERNEL_DEFINITION)                    \
+    X(-48, CL_INVALID_KERNEL) X(-49, CL_INVALID_ARG_INDEX) X(-50, CL_INVALID_ARG_VALUE)    \
+    X(-51, CL_INVALID_ARG_SIZE) X(-52, CL_INVALID_KERNEL_ARGS)                             \
+    X(-53, CL_INVALID_WORK_DIMENSION) X(-54, CL_INVALID_WORK_GROUP_SIZE)                   \
+    X(-55, CL_INVALID_WORK_ITEM_SIZE) X(-56, CL_INVALID_GLOBAL_OFFSET)                     \
+    X(-57, CL_INVALID_EVENT_WAIT_LIST) X(-58, CL_INVALID_EVENT) X(-59, CL_INVALID_OPERATION)\
+    X(-60, CL_INVALID_GL_OBJECT) X(-61, CL_INVALID_BUFFER_SIZE) X(-62, CL_INVALID_MIP_LEVEL)\
+    X(-63, CL_INVALID_GLOBAL_WORK_SIZE) X(-64, CL_INVALID_PROPERTY)                        \
+    X(-65, CL_INVALID_IMAGE_DESCRIPTOR) X(-66, CL_INVALID_COMPILER_OPTIONS)                \
+    X(-67, CL_INVALID_LINKER_OPTIONS) X(-68, CL_INVALID_DEVICE_PARTITION_COUNT)            \
+    X(-1001, CL_PLATFORM_NOT_FOUND_KHR)
+
+const char *loom__cl_error_name(cl_int err)
+{
+    switch (err) {
+#define CL_ERR_CASE(code, name) \
+    case code:                  \
+        return #name;
+        CL_ERRORS(CL_ERR_CASE)
+#undef CL_ERR_CASE
+    }
+    return "CL_UNKNOWN_ERROR";
+}
+
+loom_status loom__cl_fail(cl_int err, const char *call)
+{
+    return loom__err(LOOM_E_DEVICE_FAILED, "%s: OpenCL error %d %s", call, (int)err,
+                     loom__cl_error_name(err));
+}
+
+/* ---- enumeration ---- */
+
+static void info_str(cl_device_id d, cl_device_info what, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (clGetDeviceInfo(d, what, size, buf, NULL) != CL_SUCCESS)
+        buf[0] = '\0';
+    buf[size - 1] = '\0';
+}
+
+static loom__dev_kind kind_of(cl_device_type t)
+{
+    if (t & (CL_DEVICE_TYPE_ACCELERATOR | CL_DEVICE_TYPE_CUSTOM))
+        return LOOM__DEV_ACCEL;
+    if (t & CL_DEVICE_TYPE_GPU)
+        return LOOM__DEV_GPU;
+    return LOOM__DEV_CPU;
+}
+
+static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id did, int index)
+{
+    loom__cl_dev *cd;
+    loom__device *dev;
+    cl_device_type type = CL_DEVICE_TYPE_DEFAULT;
+    cl_ulong mem = 0, max_alloc = 0;
+    cl_uint units = 0, mhz = 0;
+    size_t max_wg = 0;
+    char pname[128] = "";
+    cl_int err;
+
+    clGetDeviceInfo(did, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(did, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
+    clGetDeviceInfo(did, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+    clGetDeviceInfo(did, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    clGetDeviceInfo(did, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof mhz, &mhz, NULL);
+    clGetDeviceInfo(did, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+    clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof pname, pname, NULL);
+    pname[sizeof pname - 1] = '\0';
+
+    dev = loom__device_new(be, kind_of(type));
+    if (!dev)
+        return;
+    cd = calloc(1, sizeof *cd);
+    if (!cd) {
+        dev->healthy = false;
+        snprintf(dev->status, sizeof dev->status, "unavailable: out of memory");
+        return;
+    }
+    dev->priv = cd;
+    cd->platform = p;
+    cd->device = did;
+    cd->max_alloc = max_alloc;
+    cd->max_wg = max_wg;
+    pthread_mutex_init(&cd->lock, NULL);
+    snprintf(dev->name, sizeof dev->name, "opencl:%d", index);
+    info_str(did, CL_DEVICE_NAME, dev->model, sizeof dev->model);
+    info_str(did, CL_DRIVER_VERSION, cd->driver, sizeof cd->driver);
+    snprintf(dev->platform, sizeof dev->platform, "%s", pname);
+    dev->memory_bytes = mem;
+    dev->compute_units = (int)units;
+    /* modelled rates (see boards/ for measured ones later): sustained
+     * fp32 GEMM at a fraction of peak, launch and copy overheads */
+    switch (dev->kind) {
+    case LOOM__DEV_CPU:
+        dev->gflops = 16.0 * (units ? units : 1) * (mhz ? mhz : 2000) / 1000.0;
+        dev->launch_us = 20;
+        dev->xfer_gbps = 5;
+        dev->xfer_us = 10;
+        break;
+    case LOOM__DEV_GPU:
+        dev->gflops = 64.0 * (units ? units : 1) * (mhz ? mhz : 1000) / 1000.0;
+        dev->launch_us = 10;
+        dev->xfer_gbps = 10;
+        dev->xfer_us = 15;
+        break;
+    default:
+        dev->gflops = 100;
+        dev->launch_us = 50;
+        dev->xfer_gbps = 5;
+        dev->xfer_us = 30;
+        break;
+    }
+    cd->ctx = clCreateContext(NULL, 1, &did, NULL, NULL, &err);
+    if (!cd->ctx) {
+        dev->healthy = false;
+        snprintf(dev->status, sizeof dev->status, "unavailable: clCreateContext: OpenCL error %d %s",
+                 (int)err, loom__cl_error_name(err));
+        return;
+    }
+    cd->queue = clCreateCommandQueue(cd->ctx, did, 0, &err);
+    if (!cd->queue) {
+        dev->healthy = false;
+        snprintf(dev->status, sizeof dev->status,
+                 "unavailable: clCreateCommandQueue: OpenCL error %d %s", (int)err,
+                 loom__cl_error_name(err));
+        return;
+    }
+    loom__cl_tuning_pick(dev, &cd->tuning);
+    loom__log(LOOM_LOG_INFO, "opencl: %s is %s (%s, %s)", dev->name, dev->model, pname,
+              loom__dev_kind_name(dev->kind));
+}
+
+static void cl_enumerate(const loom__backend *be)
+{
+    cl_uint np = 0;
+    cl_platform_id plats[16];
+    int index = 0;
+    cl_int err = clGetPlatformIDs(16, plats, &np);
+
+    if (err != CL_SUCCESS || np == 0) {
+        loom__log(LOOM_LOG_INFO, "opencl: no platform (%s)",
+                  err != CL_SUCCESS ? loom__cl_error_name(err) : "the ICD loader lists none");
+        return;
+    }
+    for (cl_uint p = 0; p < np && p < 16; p++) {
+        cl_uint nd = 0;
+        cl_device_id devs[16];
+        char pname[128] = "";
+        clGetPlatformInfo(plats[p], CL_PLATFORM_NAME, sizeof pname, pname, NULL);
+        pname[sizeof pname - 1] = '\0';
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 16, devs, &nd);
+        if (err != CL_SUCCESS || nd == 0) {
+            loom__log(LOOM_LOG_INFO, "opencl: platform \"%s\" has no device (%s)", pname,
+                      loom__cl_error_name(err));
+            continue;
+        }
+        for (cl_uint d = 0; d < nd && d < 16; d++)
+            add_device(be, plats[p], devs[d], index++);
+    }
+}
+
+static void cl_device_free(loom__device *dev)
+{
+    loom__cl_dev *cd = dev->priv;
+    if (!cd)
+        return;
+    for (int k = 0; k < K_COUNT; k++)
+        if (cd->kernels[k])
+            clReleaseKernel(cd->kernels[k]);
+    if (cd->program)
+        clReleaseProgram(cd->program);
+    if (cd->queue)
+        clReleaseCommandQueue(cd->queue);
+    if (cd->ctx)
+        clReleaseContext(cd->ctx);
+    pthread_mutex_destroy(&cd->lock);
+    free(cd);
+    dev->priv = NULL;
+}
+
+/* ---- buffers and copies ---- */
+
+static loom_status cl_buffer_alloc(loom__device *dev, size_t nbytes, void **buf)
+{
+    loom__cl_dev *cd = dev->priv;
+    cl_int err;
+    cl_mem m;
+    if (nbytes > cd->max_alloc)
+        return loom__err(LOOM_E_DEVICE_FAILED,
+                         "clCreateBuffer: %zu bytes exceeds the device's largest allocation of "
+                         "%llu (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
+                         nbytes, (unsigned long long)cd->max_alloc);
+    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, nbytes, NULL, &err);
+    if (!m)
+        return loom__cl_fail(err, "clCreateBuffer");
+    *buf = m;
+    return LOOM_OK;
+}
+
+static void cl_buffer_free(loom__device *dev, void *buf)
+{
+    (void)dev;
+    clReleaseMemObject((cl_mem)buf);
+}
+
+static loom_status cl_upload(loom__device *dev, void *buf, const void *src, size_t nbytes)
+{
+    loom__cl_dev *cd = dev->priv;
+    cl_int err;
+    if (nbytes == 0)
+        return LOOM_OK;
+    pthread_mutex_lock(&cd->lock);
+    err = loom__cl_fault_enqueue() ? CL_OUT_OF_RESOURCES
+                                   : clEnqueueWriteBuffer(cd->queue, (cl_mem)buf, CL_TRUE, 0, nbytes,
+                                                          src, 0, NULL, NULL);
+    pthread_mutex_unlock(&cd->lock);
+    return err == CL_SUCCESS ? LOOM_OK : loom__cl_fail(err, "clEnqueueWriteBuffer");
+}
+
+static loom_status cl_download(loom__device *dev, void *buf, void *dst, size_t nbytes)
+{
+    loom__cl_dev *cd = dev->priv;
+    cl_int err;
+    if (nbytes == 0)
+        return LOOM_OK;
+    pthread_mutex_lock(&cd->lock);
+    err = loom__cl_fault_enqueue() ? CL_OUT_OF_RESOURCES
+                                   : clEnqueueReadBuffer(cd->queue, (cl_mem)buf, CL_TRUE, 0, nbytes, dst,
+                                                         0, NULL, NULL);
+    pthread_mutex_unlock(&cd->lock);
+    return err == CL_SUCCESS ? LOOM_OK : loom__cl_fail(err, "clEnqueueReadBuffer");
+}
+
+/* Wait for everything queued, polling a marker so that a hung device is a
+ * timeout error rather than a hung process. LOOM_CL_TIMEOUT (seconds,
+ * default 60) sets the bound. */
+static loom_status cl_finish(loom__device *dev)
+{
+    loom__cl_dev *cd = dev->priv;
+    cl_event ev = NULL;
+    cl_int err, status = CL_QUEUED;
+    double limit = 60.0, waited = 0.0;
+    const char *env = getenv("LOOM_CL_TIMEOUT");
+    struct timespec nap = {0, 20000};
+
+    if (env && atof(env) > 0)
+        limit = atof(env);
+    pthread_mutex_lock(&cd->lock);
+    err = clEnqueueMarkerWithWaitList(cd->queue, 0, NULL, &ev);
+    if (err == CL_SUCCESS)
+        err = clFlush(cd->queue);
+    pthread_mutex_unlock(&cd->lock);
+    if (err != CL_SUCCESS) {
+        if (ev)
+            clReleaseEvent(ev);
+        return loom__cl_fail(err, "clEnqueueMarkerWithWaitList");
+    }
+    for (;;) {
+        err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
+        if (err != CL_SUCCESS || status <= CL_COMPLETE)
+            break;
+        if (waited > limit) {
+            clReleaseEvent(ev);
+            return loom__err(LOOM_E_DEVICE_FAILED, "timed out after %.0f s waiting for the device",
+                             limit);
+        }
+        nanosleep(&nap, NULL);
+        waited += (double)nap.tv_nsec / 1e9;
+        if (nap.tv_nsec < 5000000)
+            nap.tv_nsec *= 2;
+    }
+    clReleaseEvent(ev);
+    if (err != CL_SUCCESS)
+        return loom__cl_fail(err, "clGetEventInfo");
+    if (status < 0)
+        return loom__cl_fail(status, "a queued command");
+    return LOOM_OK;
+}
+
+const loom__backend loom__backend_opencl = {
+    .name = "opencl",
+    .version = LOOM__BACKEND_VERSION,
+    .enumerate = cl_enumerate,
+    .device_free = cl_device_free,
+    .supports = loom__cl_supports,
+    .buffer_alloc = cl_buffer_alloc,
+    .buffer_free = cl_buffer_free,
+    .upload = cl_upload,
+    .download = cl_download,
+    .prepare = loom__cl_prepare,
+    .run = loom__cl_run,
+    .release = loom__cl_release,
+    .finish = cl_finish,
+};

@@ -1,0 +1,44 @@
+/*
+ * cl-fault.c - fault injection for the fallback tests, read once from the
+ * environment variable LOOM_TEST_FAULT (never set in normal use):
+ *   opencl-build        every OpenCL program build fails (with a log)
+ *   opencl-enqueue=N    the N-th OpenCL enqueue (kernel or copy, counted
+ *                       from 1 in this process) fails with CL_OUT_OF_RESOURCES
+ * Only the OpenCL backend reads it; nothing else changes.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/opencl/opencl.h"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool fault_build;
+static long fault_enqueue_at; /* 0: none */
+static long enqueues;
+
+static void read_env(void)
+{
+    const char *f = getenv("LOOM_TEST_FAULT");
+    if (!f)
+        return;
+    if (strcmp(f, "opencl-build") == 0)
+        fault_build = true;
+    else if (strncmp(f, "opencl-enqueue=", 15) == 0)
+        fault_enqueue_at = atol(f + 15);
+    loom__log(LOOM_LOG_WARN, "LOOM_TEST_FAULT=%s: injecting a fault (testing only)", f);
+}
+
+bool loom__cl_fault_build(void)
+{
+    pthread_once(&once, read_env);
+    return fault_build;
+}
+
+bool loom__cl_fault_enqueue(void)
+{
+    pthread_once(&once, read_env);
+    if (fault_enqueue_at <= 0)
+        return false;
+    return __atomic_add_fetch(&enqueues, 1, __ATOMIC_RELAXED) == fault_enqueue_at;
+}

@@ -1,0 +1,756 @@
+/*
+ * cl-ops.c - which nodes the OpenCL backend runs, and how.
+ *
+ * prepare() lowers a node to a list of kernel launches with every
+ * argument bound (buffers are fixed for a plan's life), deriving constant
+ * operands once (transposed or scaled weights, folded BatchNorm). run()
+ * replays the list. All of it is fp32 except the buffer copies that
+ * implement Reshape-like ops for any dtype.
+ *
+ * Launch geometries follow the comments at the top of each kernels-cl/
+ * file; knob values come from the device's tuning entry.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/opencl/opencl.h"
+
+/* Product of the first k dims. */
+static int64_t loom__span_of(const int64_t *dims, int k)
+{
+    int64_t s = 1;
+    for (int i = 0; i < k; i++)
+        s *= dims[i];
+    return s;
+}
+
+/* ---- launches ---- */
+
+typedef enum { ARG_INT, ARG_FLOAT, ARG_MEM, ARG_INT8 } karg_kind;
+
+typedef struct {
+    karg_kind kind;
+    union {
+        cl_int i;
+        cl_float f;
+        cl_mem m;
+        cl_int8 v;
+    } u;
+} karg;
+
+#define MAX_KARGS 24
+
+typedef struct {
+    int kernel; /* loom__cl_kernel_id, or -1: a buffer copy */
+    karg args[MAX_KARGS];
+    int nargs;
+    cl_uint dims;
+    size_t gws[2], lws[2];
+    bool use_lws;
+    /* copies */
+    cl_mem src, dst;
+    size_t bytes;
+} launch;
+
+typedef struct {
+    launch *l;
+    int n, cap;
+    cl_mem *owned; /* derived constants and scratch, released with the state */
+    int n_owned, cap_owned;
+} cl_state;
+
+static launch *add_launch(cl_state *s, int kernel)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 4;
+        launch *grown = realloc(s->l, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        s->l = grown;
+        s->cap = cap;
+    }
+    memset(&s->l[s->n], 0, sizeof s->l[0]);
+    s->l[s->n].kernel = kernel;
+    return &s->l[s->n++];
+}
+
+static void a_int(launch *l, long v) { l->args[l->nargs].kind = ARG_INT; l->args[l->nargs++].u.i = (cl_int)v; }
+static void a_flt(launch *l, float v) { l->args[l->nargs].kind = ARG_FLOAT; l->args[l->nargs++].u.f = v; }
+static void a_mem(launch *l, cl_mem m) { l->args[l->nargs].kind = ARG_MEM; l->args[l->nargs++].u.m = m; }
+
+static void a_int8(launch *l, const int64_t *v, int n)
+{
+    cl_int8 x;
+    memset(&x, 0, sizeof x);
+    for (int i = 0; i < n && i < 8; i++)
+        x.s[i] = (cl_int)v[i];
+    l->args[l->nargs].kind = ARG_INT8;
+    l->args[l->nargs++].u.v = x;
+}
+
+static size_t round_up(size_t a, size_t b)
+{
+    return (a + b - 1) / b * b;
+}
+
+/* 1-D grid-stride kernels: a few work-groups per compute unit. */
+static void geom_1d(launch *l, const loom__device *dev, int64_t n)
+{
+    size_t L = 64, groups = (size_t)((n + 63) / 64), cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 16;
+    l->dims = 1;
+    l->gws[0] = (groups < cap ? groups : cap) * L;
+    if (l->gws[0] == 0)
+        l->gws[0] = L;
+    l->lws[0] = L;
+    l->use_lws = true;
+}
+
+/* Row reductions: one work-group of L per row. */
+static void geom_rows(launch *l, const loom__device *dev, int64_t rows, int64_t len)
+{
+    size_t L = 1;
+    if (dev->kind == LOOM__DEV_GPU) {
+        long wgmax = loom__cl_knob(&((loom__cl_dev *)dev->priv)->tuning, "NN_WG_MAX", 256);
+        while (L < (size_t)len && L < (size_t)wgmax)
+            L *= 2;
+    }
+    l->dims = 1;
+    l->lws[0] = L;
+    l->gws[0] = (size_t)rows * L;
+    l->use_lws = true;
+}
+
+static loom_status own(cl_state *s, cl_mem m)
+{
+    if (s->n_owned == s->cap_owned) {
+        int cap = s->cap_owned ? s->cap_owned * 2 : 4;
+        cl_mem *grown = realloc(s->owned, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            clReleaseMemObject(m);
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        }
+        s->owned = grown;
+        s->cap_owned = cap;
+    }
+    s->owned[s->n_owned++] = m;
+    return LOOM_OK;
+}
+
+/* A device buffer owned by the state, filled from host data (or left
+ * uninitialised when data is NULL). */
+static loom_status new_buffer(loom__device *dev, cl_state *s, const void *data, size_t nbytes,
+                              cl_mem *out)
+{
+    loom__cl_dev *cd = dev->priv;
+    cl_int err;
+    cl_mem m;
+    if (nbytes > cd->max_alloc)
+        return loom__err(LOOM_E_DEVICE_FAILED,
+                         "clCreateBuffer: %zu bytes exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu", nbytes,
+                         (unsigned long long)cd->max_alloc);
+    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE | (data ? CL_MEM_COPY_HOST_PTR : 0), nbytes ? nbytes : 4,
+                       (void *)data, &err);
+    if (!m)
+        return loom__cl_fail(err, "clCreateBuffer");
+    *out = m;
+    return own(s, m);
+}
+
+/* ---- support ---- */
+
+static bool f32(const loom__value *v)
+{
+    return v && v->dtype == LOOM_F32;
+}
+
+static bool fits_int(const loom__value *v)
+{
+    int64_t n;
+    return v && loom__numel(v->rank, v->dims, &n) && n < ((int64_t)1 << 31) - (1 << 20);
+}
+
+static bool is_const(const loom__graph *g, const loom__node *n, int i)
+{
+    const loom__value *v = loom__in(g, n, i);
+    return v && v->constant;
+}
+
+/* How many leading inputs carry data (the rest are shapes, axes, ...). */
+static int data_inputs(loom__op op)
+{
+    switch (op) {
+    case LOOM__OP_Add: case LOOM__OP_Sub: case LOOM__OP_Mul: case LOOM__OP_Div: case LOOM__OP_Pow:
+    case LOOM__OP_MatMul:
+        return 2;
+    case LOOM__OP_Gemm: case LOOM__OP_Conv: case LOOM__OP_LayerNormalization:
+        return 3;
+    case LOOM__OP_BatchNormalization:
+        return 5;
+    default:
+        return 1;
+    }
+}
+
+static bool implemented(loom__op op)
+{
+    switch (op) {
+    case LOOM__OP_Identity: case LOOM__OP_Reshape: case LOOM__OP_Flatten: case LOOM__OP_Squeeze:
+    case LOOM__OP_Unsqueeze: case LOOM__OP_Dropout: case LOOM__OP_Relu: case LOOM__OP_Sigmoid:
+    case LOOM__OP_Tanh: case LOOM__OP_Erf: case LOOM__OP_Sqrt: case LOOM__OP_Abs: case LOOM__OP_Neg:
+    case LOOM__OP_Exp: case LOOM__OP_Log: case LOOM__OP_Reciprocal: case LOOM__OP_Clip:
+    case LOOM__OP_Add: case LOOM__OP_Sub: case LOOM__OP_Mul: case LOOM__OP_Div: case LOOM__OP_Pow:
+    case LOOM__OP_Softmax: case LOOM__OP_GlobalAveragePool: case LOOM__OP_Transpose:
+    case LOOM__OP_Slice: case LOOM__OP_Expand: case LOOM__OP_LayerNormalization:
+    case LOOM__OP_BatchNormalization: case LOOM__OP_Gemm: case LOOM__OP_MatMul: case LOOM__OP_Conv:
+    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why)
+{
+    bool copy_only = n->op == LOOM__OP_Identity || n->op == LOOM__OP_Reshape || n->op == LOOM__OP_Flatten ||
+                     n->op == LOOM__OP_Squeeze || n->op == LOOM__OP_Unsqueeze || n->op == LOOM__OP_Dropout;
+    (void)dev;
+    if (!implemented(n->op))
+        return *why = "op not implemented in kernels-cl", false;
+    for (int i = 0; i < n->n_inputs && i < data_inputs(n->op); i++) {
+        const loom__value *v = loom__in(g, n, i);
+        if (v && !fits_int(v))
+            return *why = "tensor too large for int indexing", false;
+        if (v && !copy_only && !f32(v))
+            return *why = "float32 only", false;
+    }
+    for (int i = 0; i < n->n_outputs; i++) {
+        const loom__value *v = loom__out(g, n, i);
+        if (v && (!fits_int(v) || (!copy_only && !f32(v))))
+            return *why = "float32 outputs below 2^31 elements only", false;
+    }
+    switch (n->op) {
+    case LOOM__OP_Dropout:
+        if (n->n_outputs > 1 && n->outputs[1] >= 0)
+            return *why = "the mask output is not implemented", false;
+        return true;
+    case LOOM__OP_LayerNormalization:
+        if ((n->n_outputs > 1 && n->outputs[1] >= 0) || (n->n_outputs > 2 && n->outputs[2] >= 0))
+            return *why = "the Mean/InvStdDev outputs are not implemented", false;
+        return true;
+    case LOOM__OP_BatchNormalization:
+        for (int i = 1; i < 5; i++)
+            if (!is_const(g, n, i))
+                return *why = "scale, bias, mean and var must be constants", false;
+        return true;
+    case LOOM__OP_Gemm: {
+        const loom__value *c = loom__in(g, n, 2);
+        if (n->p.gemm.trans_a && !is_const(g, n, 0))
+            return *why = "transA on a run-time A", false;
+        if ((n->p.gemm.trans_b || n->p.gemm.alpha != 1.0f) && !is_const(g, n, 1))
+            return *why = "transB or alpha on a run-time B", false;
+        if (c) {
+            int64_t N = loom__out(g, n, 0)->dims[1];
+            bool row = c->constant && (c->constant->numel == 1 ||
+                                       (c->rank >= 1 && c->dims[c->rank - 1] == N &&
+                                        (c->rank == 1 || c->dims[0] == 1)));
+            if (!row)
+                return *why = "C must be a constant row (shape [N], [1,N] or a scalar)", false;
+        }
+        return true;
+    }
+    case LOOM__OP_Conv:
+        if (n->p.conv.spatial != 2)
+            return *why = "only 2-D convolutions", false;
+        if (!is_const(g, n, 1) || (loom__in(g, n, 2) && !is_const(g, n, 2)))
+            return *why = "weights and bias must be constants", false;
+        return true;
+    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool:
+        if (n->p.pool.spatial != 2)
+            return *why = "only 2-D pooling", false;
+        return true;
+    default:
+        return true;
+    }
+}
+
+/* ---- lowering ---- */
+
+static const loom__cl_tuning *tuning(const loom__device *dev)
+{
+    return &((const loom__cl_dev *)dev->priv)->tuning;
+}
+
+/* One fp32 GEMM launch: C[c_off..] = act(A[a_off..] B[b_off..] + bias). */
+static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int K, cl_mem A, int lda,
+                               int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, cl_mem C, int ldc,
+                               int c_off, int act)
+{
+    const loom__cl_tuning *t = tuning(dev);
+    launch *l = add_launch(s, t->systolic ? K_loom_gemm_f32_systolic : K_loom_gemm_f32);
+    if (!l)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    a_int(l, M), a_int(l, N), a_int(l, K);
+    a_mem(l, A), a_int(l, lda), a_int(l, a_off);
+    a_mem(l, B), a_int(l, ldb), a_int(l, b_off);
+    a_mem(l, bias), a_int(l, bias != NULL);
+    a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, act);
+    l->dims = 2;
+    l->use_lws = true;
+    if (t->systolic) {
+        l->dims = 1;
+        l->gws[0] = l->lws[0] = 1;
+        return LOOM_OK;
+    }
+    {
+        size_t mwi = (size_t)loom__cl_knob(t, "GEMM_MWI", 8), nwi = (size_t)loom__cl_knob(t, "GEMM_NWI", 32);
+        size_t wgm = (size_t)loom__cl_knob(t, "GEMM_WGM", 1), wgn = (size_t)loom__cl_knob(t, "GEMM_WGN", 1);
+        l->lws[0] = wgn;
+        l->lws[1] = wgm;
+        l->gws[0] = ((size_t)N + nwi * wgn - 1) / (nwi * wgn) * wgn;
+        l->gws[1] = ((size_t)M + mwi * wgm - 1) / (mwi * wgm) * wgm;
+    }
+    return LOOM_OK;
+}
+
+static cl_mem mem(const loom__arg *a)
+{
+    return a && a->buf ? (cl_mem)a->buf : NULL;
+}
+
+/* A constant 2-D float operand rearranged on the host: transposed when
+ * trans, scaled by alpha; uploaded once. */
+static loom_status derived_matrix(loom__device *dev, cl_state *s, const loom_tensor *t, bool trans,
+                                  float alpha, cl_mem *out)
+{
+    int64_t R = t->dims[0], C = t->rank > 1 ? t->dims[1] : 1;
+    int64_t RC = R * C;
+    float *tmp = malloc((size_t)(RC > 0 ? RC : 1) * sizeof *tmp);
+    const float *x = t->data;
+    loom_status st;
+    if (!tmp)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t c = 0; c < C; c++)
+            tmp[trans ? c * R + r : r * C + c] = alpha * x[r * C + c];
+    st = new_buffer(dev, s, tmp, (size_t)(R * C) * sizeof *tmp, out);
+    free(tmp);
+    return st;
+}
+
+static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loom__node *n,
+                              const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const loom__gemm_params *p = &n->p.gemm;
+    const loom__value *y = loom__out(g, n, 0), *c = loom__in(g, n, 2);
+    int M = (int)y->dims[0], N = (int)y->dims[1];
+    const loom__value *b = loom__in(g, n, 1);
+    int K = (int)(p->trans_b ? b->dims[1] : b->dims[0]);
+    cl_mem A = mem(&in[0]), B = mem(&in[1]), bias = NULL;
+    loom_status st;
+
+    if (p->trans_a && (st = derived_matrix(dev, s, loom__in(g, n, 0)->constant, true, 1.0f, &A)) != LOOM_OK)
+        return st;
+    if ((p->trans_b || p->alpha != 1.0f) &&
+        (st = derived_matrix(dev, s, b->constant, p->trans_b, p->alpha, &B)) != LOOM_OK)
+        return st;
+    if (c && p->beta != 0.0f) {
+        /* the bias row, broadcast to N and scaled by beta */
+        float *row = malloc((size_t)N * sizeof *row);
+        const float *cv = c->constant->data;
+        if (!row)
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        for (int j = 0; j < N; j++)
+            row[j] = p->beta * cv[c->constant->numel == 1 ? 0 : j];
+        st = new_buffer(dev, s, row, (size_t)N * sizeof *row, &bias);
+        free(row);
+        if (st != LOOM_OK)
+            return st;
+    }
+    return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, mem(&out[0]), N, 0, LOOM_ACT_NONE);
+}
+
+static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const loom__node *n,
+                                const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
+    int64_t M = a->rank > 1 ? a->dims[a->rank - 2] : 1, K = a->dims[a->rank - 1];
+    int64_t N = b->rank > 1 ? b->dims[b->rank - 1] : 1;
+    int ba = a->rank > 2 ? a->rank - 2 : 0, bb = b->rank > 2 ? b->rank - 2 : 0, br = ba > bb ? ba : bb;
+    int64_t bdims[LOOM_MAX_RANK], sa[LOOM_MAX_RANK], sb[LOOM_MAX_RANK], sa_acc = 1, sb_acc = 1, batches;
+    loom_status st;
+
+    for (int d = br - 1; d >= 0; d--) {
+        int da = d - (br - ba), db = d - (br - bb);
+        int64_t na = da >= 0 ? a->dims[da] : 1, nb = db >= 0 ? b->dims[db] : 1;
+        bdims[d] = na > nb ? na : nb;
+        sa[d] = na == 1 ? 0 : sa_acc;
+        sb[d] = nb == 1 ? 0 : sb_acc;
+        sa_acc *= na;
+        sb_acc *= nb;
+    }
+    batches = loom__span_of(bdims, br);
+    for (int64_t t = 0; t < batches; t++) {
+        int64_t rem = t, ia = 0, ib = 0;
+        for (int d = br - 1; d >= 0; d--) {
+            int64_t i = rem % bdims[d];
+            rem /= bdims[d];
+            ia += i * sa[d];
+            ib += i * sb[d];
+        }
+        if ((st = gemm_launch(dev, s, (int)M, (int)N, (int)K, mem(&in[0]), (int)K, (int)(ia * M * K),
+                              mem(&in[1]), (int)N, (int)(ib * K * N), NULL, mem(&out[0]), (int)N,
+                              (int)(t * M * N), LOOM_ACT_NONE)) != LOOM_OK)
+            return st;
+    }
+    return LOOM_OK;
+}
+
+static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loom__node *n,
+                              const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const loom__conv_params *p = &n->p.conv;
+    const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
+    const loom_tensor *w = loom__in(g, n, 1)->constant;
+    const loom__value *bv = loom__in(g, n, 2);
+    int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    int64_t M = y->dims[1], OH = y->dims[2], OW = y->dims[3], G = p->group;
+    int64_t Cg = C / G, Mg = M / G, KH = p->kernel[0], KW = p->kernel[1];
+    int64_t CK = Cg * KH * KW, P = OH * OW;
+    cl_mem wt, col, tmp;
+    float *buf;
+    loom_status st;
+
+    if (CK * P >= ((int64_t)1 << 31) || P * Mg >= ((int64_t)1 << 31))
+        return loom__err(LOOM_E_DEVICE_FAILED, "im2col matrix too large for int indexing");
+    /* weights per group, transposed to [CK, Mg] */
+    buf = malloc((size_t)(G * CK * Mg) * sizeof *buf);
+    if (!buf)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    for (int64_t gi = 0; gi < G; gi++)
+        for (int64_t m = 0; m < Mg; m++)
+            for (int64_t k = 0; k < CK; k++)
+                buf[(gi * CK + k) * Mg + m] = ((const float *)w->data)[(gi * Mg + m) * CK + k];
+    st = new_buffer(dev, s, buf, (size_t)(G * CK * Mg) * sizeof *buf, &wt);
+    free(buf);
+    if (st != LOOM_OK || (st = new_buffer(dev, s, NULL, (size_t)(CK * P) * sizeof(float), &col)) != LOOM_OK ||
+        (st = new_buffer(dev, s, NULL, (size_t)(P * Mg) * sizeof(float), &tmp)) != LOOM_OK)
+        return st;
+    for (int64_t gi = 0; gi < G; gi++) {
+        cl_mem bias = NULL;
+        if (bv && (st = new_buffer(dev, s, (const float *)bv->constant->data + gi * Mg,
+                                   (size_t)Mg * sizeof(float), &bias)) != LOOM_OK)
+            return st;
+        for (int64_t b = 0; b < N; b++) {
+            launch *l = add_launch(s, K_loom_im2col);
+            if (!l)
+                return loom__err(LOOM_E_NOMEM, "out of memory");
+            a_int(l, Cg), a_int(l, H), a_int(l, W), a_int(l, KH), a_int(l, KW);
+            a_int(l, p->strides[0]), a_int(l, p->strides[1]), a_int(l, p->pads[0]), a_int(l, p->pads[1]);
+            a_int(l, p->dilations[0]), a_int(l, p->dilations[1]), a_int(l, OH), a_int(l, OW);
+            a_mem(l, mem(&in[0])), a_int(l, (b * C + gi * Cg) * H * W);
+            a_mem(l, col), a_int(l, 0), a_int(l, CK);
+            l->dims = 2;
+            l->lws[0] = 16;
+            l->lws[1] = 4;
+            l->gws[0] = round_up((size_t)CK, 16);
+            l->gws[1] = round_up((size_t)P, 4);
+            l->use_lws = true;
+            if ((st = gemm_launch(dev, s, (int)P, (int)Mg, (int)CK, col, (int)CK, 0, wt, (int)Mg,
+                                  (int)(gi * CK * Mg), bias, tmp, (int)Mg, 0, LOOM_ACT_NONE)) != LOOM_OK)
+                return st;
+            l = add_launch(s, K_loom_transpose2d);
+            if (!l)
+                return loom__err(LOOM_E_NOMEM, "out of memory");
+            {
+                size_t T = (size_t)loom__cl_knob(tuning(dev), "TR_TILE", 16);
+                a_int(l, P), a_int(l, Mg), a_mem(l, tmp), a_int(l, 0);
+                a_mem(l, mem(&out[0])), a_int(l, (b * M + gi * Mg) * P);
+                l->dims = 2;
+                l->lws[0] = l->lws[1] = T;
+                l->gws[0] = round_up((size_t)Mg, T);
+                l->gws[1] = round_up((size_t)P, T);
+                l->use_lws = true;
+            }
+        }
+    }
+    return LOOM_OK;
+}
+
+static loom_status lower_pool(loom__device *dev, const loom__graph *g, const loom__node *n,
+                              const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const loom__pool_params *p = &n->p.pool;
+    const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
+    launch *l = add_launch(s, K_loom_pool2d);
+    if (!l)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    a_int(l, x->dims[0] * x->dims[1]), a_int(l, x->dims[2]), a_int(l, x->dims[3]);
+    a_int(l, y->dims[2]), a_int(l, y->dims[3]), a_int(l, p->kernel[0]), a_int(l, p->kernel[1]);
+    a_int(l, p->strides[0]), a_int(l, p->strides[1]);
+    a_int(l, p->pads[0]), a_int(l, p->pads[1]), a_int(l, p->pads[2]), a_int(l, p->pads[3]);
+    a_int(l, p->dilations[0]), a_int(l, p->dilations[1]);
+    a_int(l, n->op == LOOM__OP_MaxPool), a_int(l, p->count_include_pad);
+    a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0]));
+    geom_1d(l, dev, y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3]);
+    return LOOM_OK;
+}
+
+static int unary_code(loom__op op)
+{
+    switch (op) {
+    case LOOM__OP_Relu: return LOOM_CL_RELU;
+    case LOOM__OP_Sigmoid: return LOOM_CL_SIGMOID;
+    case LOOM__OP_Tanh: return LOOM_CL_TANH;
+    case LOOM__OP_Erf: return LOOM_CL_ERF;
+    case LOOM__OP_Sqrt: return LOOM_CL_SQRT;
+    case LOOM__OP_Abs: return LOOM_CL_ABS;
+    case LOOM__OP_Neg: return LOOM_CL_NEG;
+    case LOOM__OP_Exp: return LOOM_CL_EXP;
+    case LOOM__OP_Log: return LOOM_CL_LOG;
+    case LOOM__OP_Reciprocal: return LOOM_CL_RECIPROCAL;
+    default: return LOOM_CL_CLIP;
+    }
+}
+
+static int binary_code(loom__op op)
+{
+    switch (op) {
+    case LOOM__OP_Add: return LOOM_CL_ADD;
+    case LOOM__OP_Sub: return LOOM_CL_SUB;
+    case LOOM__OP_Mul: return LOOM_CL_MUL;
+    case LOOM__OP_Div: return LOOM_CL_DIV;
+    default: return LOOM_CL_POW;
+    }
+}
+
+/* Element strides of input v aligned to the output's dims (0 where v
+ * broadcasts). */
+static void bcast_strides(const loom__value *v, const loom__value *y, int64_t *st)
+{
+    int64_t s = 1;
+    for (int d = y->rank - 1; d >= 0; d--) {
+        int id = v->rank - (y->rank - d);
+        int64_t dim = id >= 0 ? v->dims[id] : 1;
+        st[d] = dim == 1 ? 0 : s;
+        s *= dim;
+    }
+}
+
+static loom_status lower_strided(loom__device *dev, const loom__graph *g, const loom__node *n,
+                                 const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
+    int64_t xs[LOOM_MAX_RANK], src[LOOM_MAX_RANK] = {0}, off = 0, step = 1;
+    launch *l;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        xs[d] = step;
+        step *= x->dims[d];
+    }
+    if (n->op == LOOM__OP_Transpose) {
+        for (int d = 0; d < y->rank; d++)
+            src[d] = xs[n->p.transpose.perm[d]];
+    } else if (n->op == LOOM__OP_Slice) {
+        for (int d = 0; d < x->rank; d++) {
+            off += n->p.slice.start[d] * xs[d];
+            src[d] = n->p.slice.step[d] * xs[d];
+        }
+    } else { /* Expand */
+        bcast_strides(x, y, src);
+    }
+    if (!(l = add_launch(s, K_loom_strided_copy)))
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    {
+        int64_t n_out;
+        loom__numel(y->rank, y->dims, &n_out);
+        a_int(l, n_out), a_int(l, y->rank), a_int8(l, y->dims, y->rank), a_int8(l, src, y->rank);
+        a_int(l, off), a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0]));
+        geom_1d(l, dev, n_out);
+    }
+    return LOOM_OK;
+}
+
+static loom_status lower(loom__device *dev, const loom__graph *g, const loom__node *n,
+                         const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
+    int64_t ny = 0;
+    launch *l;
+    loom__numel(y->rank, y->dims, &ny);
+
+    switch (n->op) {
+    case LOOM__OP_Identity: case LOOM__OP_Reshape: case LOOM__OP_Flatten:
+    case LOOM__OP_Squeeze: case LOOM__OP_Unsqueeze: case LOOM__OP_Dropout:
+        if (!(l = add_launch(s, -1)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        l->src = mem(&in[0]);
+        l->dst = mem(&out[0]);
+        l->bytes = (size_t)ny * loom_dtype_size(y->dtype);
+        return LOOM_OK;
+    case LOOM__OP_Gemm: return lower_gemm(dev, g, n, in, out, s);
+    case LOOM__OP_MatMul: return lower_matmul(dev, g, n, in, out, s);
+    case LOOM__OP_Conv: return lower_conv(dev, g, n, in, out, s);
+    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: return lower_pool(dev, g, n, in, out, s);
+    case LOOM__OP_Transpose: case LOOM__OP_Slice: case LOOM__OP_Expand:
+        return lower_strided(dev, g, n, in, out, s);
+    case LOOM__OP_Add: case LOOM__OP_Sub: case LOOM__OP_Mul: case LOOM__OP_Div: case LOOM__OP_Pow: {
+        int64_t sa[LOOM_MAX_RANK] = {0}, sb[LOOM_MAX_RANK] = {0};
+        bcast_strides(x, y, sa);
+        bcast_strides(loom__in(g, n, 1), y, sb);
+        if (!(l = add_launch(s, K_loom_binary)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        a_int(l, ny), a_int(l, y->rank), a_int8(l, y->dims, y->rank), a_int8(l, sa, y->rank),
+            a_int8(l, sb, y->rank);
+        a_mem(l, mem(&in[0])), a_int(l, 0), a_mem(l, mem(&in[1])), a_int(l, 0);
+        a_mem(l, mem(&out[0])), a_int(l, binary_code(n->op));
+        geom_1d(l, dev, ny);
+        return LOOM_OK;
+    }
+    case LOOM__OP_Softmax: {
+        int axis = (int)n->p.softmax.axis;
+        int64_t outer = loom__span_of(x->dims, axis);
+        int64_t len = n->p.softmax.legacy ? ny / (outer ? outer : 1) : x->dims[axis];
+        int64_t rows = outer * len;
+        int64_t inner = n->p.softmax.legacy ? 1 : ny / (rows > 0 ? rows : 1);
+        if (!(l = add_launch(s, K_loom_softmax)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        a_int(l, outer), a_int(l, len), a_int(l, inner), a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0]));
+        geom_rows(l, dev, outer * inner, len);
+        return LOOM_OK;
+    }
+    case LOOM__OP_LayerNormalization: {
+        int64_t outer = loom__span_of(x->dims, (int)n->p.norm.axis), len = ny / (outer ? outer : 1);
+        if (!(l = add_launch(s, K_loom_layernorm)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        a_int(l, outer), a_int(l, len), a_mem(l, mem(&in[0])), a_mem(l, mem(&in[1]));
+        a_mem(l, n->n_inputs > 2 ? mem(&in[2]) : NULL), a_int(l, n->n_inputs > 2 && mem(&in[2]) != NULL);
+        a_flt(l, n->p.norm.epsilon), a_mem(l, mem(&out[0]));
+        geom_rows(l, dev, outer, len);
+        return LOOM_OK;
+    }
+    case LOOM__OP_GlobalAveragePool: {
+        int64_t planes = x->dims[0] * x->dims[1];
+        if (!(l = add_launch(s, K_loom_global_avgpool)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        int64_t len = planes ? loom__span_of(x->dims, x->rank) / planes : 0;
+        a_int(l, planes), a_int(l, len), a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0]));
+        geom_rows(l, dev, planes, len);
+        return LOOM_OK;
+    }
+    case LOOM__OP_BatchNormalization: {
+        const float *sc = loom__in(g, n, 1)->constant->data, *bi = loom__in(g, n, 2)->constant->data;
+        const float *mu = loom__in(g, n, 3)->constant->data, *var = loom__in(g, n, 4)->constant->data;
+        int64_t C = x->dims[1];
+        float *ab = malloc((size_t)(2 * C) * sizeof *ab);
+        cl_mem ma, mb;
+        loom_status st;
+        if (!ab)
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        for (int64_t c = 0; c < C; c++) {
+            double inv = 1.0 / sqrt((double)var[c] + (double)n->p.bn.epsilon);
+            ab[c] = (float)(sc[c] * inv);
+            ab[C + c] = (float)(bi[c] - mu[c] * sc[c] * inv);
+        }
+        st = new_buffer(dev, s, ab, (size_t)C * sizeof *ab, &ma);
+        if (st == LOOM_OK)
+            st = new_buffer(dev, s, ab + C, (size_t)C * sizeof *ab, &mb);
+        free(ab);
+        if (st != LOOM_OK)
+            return st;
+        if (!(l = add_launch(s, K_loom_channel_affine)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        int64_t planes = x->dims[0] * C;
+        a_int(l, ny), a_int(l, C), a_int(l, ny / (planes > 0 ? planes : 1));
+        a_mem(l, mem(&in[0])), a_mem(l, ma), a_mem(l, mb), a_mem(l, mem(&out[0]));
+        geom_1d(l, dev, ny);
+        return LOOM_OK;
+    }
+    default: /* the unary family */
+        if (!(l = add_launch(s, K_loom_unary)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        a_int(l, ny), a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0])), a_int(l, unary_code(n->op));
+        a_flt(l, n->op == LOOM__OP_Clip ? n->p.clip.min : 0.0f);
+        a_flt(l, n->op == LOOM__OP_Clip ? n->p.clip.max : 0.0f);
+        geom_1d(l, dev, ny);
+        return LOOM_OK;
+    }
+}
+
+void loom__cl_release(loom__device *dev, void *state)
+{
+    cl_state *s = state;
+    (void)dev;
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_owned; i++)
+        clReleaseMemObject(s->owned[i]);
+    free(s->owned);
+    free(s->l);
+    free(s);
+}
+
+loom_status loom__cl_prepare(loom__device *dev, const loom__graph *g, const loom__node *n,
+                             const loom__arg *in, const loom__arg *out, void **state)
+{
+    cl_state *s;
+    loom_status st;
+    *state = NULL;
+    if ((st = loom__cl_program_get(dev)) != LOOM_OK)
+        return st;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    if ((st = lower(dev, g, n, in, out, s)) != LOOM_OK) {
+        loom__cl_release(dev, s);
+        return st;
+    }
+    *state = s;
+    return LOOM_OK;
+}
+
+loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
+                         const loom__arg *out)
+{
+    loom__cl_dev *cd = dev->priv;
+    cl_state *s = state;
+    cl_int err = CL_SUCCESS;
+    const char *call = "";
+    (void)n;
+    (void)in;
+    (void)out;
+    pthread_mutex_lock(&cd->lock);
+    for (int i = 0; i < s->n && err == CL_SUCCESS; i++) {
+        const launch *l = &s->l[i];
+        if (loom__cl_fault_enqueue()) {
+            err = CL_OUT_OF_RESOURCES;
+            call = "an injected enqueue failure";
+            break;
+        }
+        if (l->kernel < 0) {
+            call = "clEnqueueCopyBuffer";
+            if (l->bytes)
+                err = clEnqueueCopyBuffer(cd->queue, l->src, l->dst, 0, 0, l->bytes, 0, NULL, NULL);
+            continue;
+        }
+        call = "clSetKernelArg";
+        for (int a = 0; a < l->nargs && err == CL_SUCCESS; a++) {
+            cl_kernel k = cd->kernels[l->kernel];
+            const karg *ka = &l->args[a];
+            switch (ka->kind) {
+            case ARG_INT: err = clSetKernelArg(k, (cl_uint)a, sizeof(cl_int), &ka->u.i); break;
+            case ARG_FLOAT: err = clSetKernelArg(k, (cl_uint)a, sizeof(cl_float), &ka->u.f); break;
+            case ARG_INT8: err = clSetKernelArg(k, (cl_uint)a, sizeof(cl_int8), &ka->u.v); break;
+            case ARG_MEM:
+                err = clSetKernelArg(k, (cl_uint)a, sizeof(cl_mem), ka->u.m ? &ka->u.m : NULL);
+                break;
+            }
+        }
+        if (err == CL_SUCCESS) {
+            call = "clEnqueueNDRangeKernel";
+            err = clEnqueueNDRangeKernel(cd->queue, cd->kernels[l->kernel], l->dims, NULL, l->gws,
+                                         l->use_lws ? l->lws : NULL, 0, NULL, NULL);
+        }
+    }
+    pthread_mutex_unlock(&cd->lock);
+    return err == CL_SUCCESS ? LOOM_OK : loom__cl_fail(err, call);
+}

@@ -1,0 +1,310 @@
+/*
+ * cl-program.c - one OpenCL program per device holding every loom kernel.
+ *
+ * The kernel sources (the .cl files of kernels-cl/, with loom/kernel-abi.h and
+ * kernels-cl/loom-cl.h in front) and the tuning table are embedded in the
+ * library at build time. A built program is cached on disk as a device
+ * binary, keyed by a hash of the device, platform, driver, build options
+ * and source; later processes load the binary instead of compiling.
+ * Cache folder: $LOOM_CACHE_DIR, else $XDG_CACHE_HOME/loom, else
+ * ~/.cache/loom; caching is skipped (with an info message) when none is
+ * writable.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backends/opencl/opencl.h"
+
+extern const char loom__cl_source[];      /* generated: cmake/EmbedFiles.cmake */
+extern const char loom__cl_tuning_json[]; /* generated */
+
+uint64_t loom__cl_hash(const void *data, size_t n, uint64_t h)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+long loom__cl_knob(const loom__cl_tuning *t, const char *name, long def)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->name[i], name) == 0)
+            return t->value[i];
+    return def;
+}
+
+/* ---- tuning table ---- */
+
+static bool entry_matches(json_t *match, const loom__device *dev)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(match, key, val) {
+        const char *want = json_string_value(val);
+        if (!want)
+            return false;
+        if (strcmp(key, "type") == 0 && strcmp(want, loom__dev_kind_name(dev->kind)) != 0)
+            return false;
+        if (strcmp(key, "name") == 0 && !strstr(dev->model, want))
+            return false;
+        if (strcmp(key, "platform") == 0 && !strstr(dev->platform, want))
+            return false;
+    }
+    return true;
+}
+
+void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(loom__cl_tuning_json, 0, &jerr), *entries, *e;
+    size_t i;
+    size_t used = 0;
+
+    memset(t, 0, sizeof *t);
+    snprintf(t->source, sizeof t->source, "kernel defaults");
+    t->systolic = dev->kind == LOOM__DEV_ACCEL;
+    if (!root) {
+        loom__log(LOOM_LOG_WARN, "opencl: tuning table: %s (line %d); using defaults", jerr.text,
+                  jerr.line);
+        return;
+    }
+    entries = json_object_get(root, "entries");
+    json_array_foreach(entries, i, e) {
+        json_t *defines = json_object_get(e, "defines"), *gemm = json_object_get(e, "gemm");
+        const char *key;
+        json_t *val;
+        if (!entry_matches(json_object_get(e, "match"), dev))
+            continue;
+        snprintf(t->source, sizeof t->source, "tuning entry %zu (%s)", i,
+                 json_string_value(json_object_get(e, "note")) ? json_string_value(json_object_get(e, "note"))
+                                                               : "no note");
+        if (json_is_string(gemm))
+            t->systolic = strcmp(json_string_value(gemm), "systolic") == 0;
+        json_object_foreach(defines, key, val) {
+            if (t->n == LOOM__CL_MAX_KNOBS || !json_is_integer(val) || strlen(key) >= sizeof t->name[0])
+                continue;
+            snprintf(t->name[t->n], sizeof t->name[0], "%s", key);
+            t->value[t->n] = (long)json_integer_value(val);
+            used += (size_t)snprintf(t->options + used, sizeof t->options - used, "-D%s=%ld ", key,
+                                     t->value[t->n]);
+            t->n++;
+            if (used >= sizeof t->options)
+                break;
+        }
+        break; /* first match wins */
+    }
+    /* LOOM_CL_GEMM=systolic|ndrange overrides (tests run both on PoCL) */
+    if (getenv("LOOM_CL_GEMM"))
+        t->systolic = strcmp(getenv("LOOM_CL_GEMM"), "systolic") == 0;
+    json_decref(root);
+}
+
+/* ---- binary cache ---- */
+
+static bool cache_dir(char *buf, size_t size)
+{
+    const char *d = getenv("LOOM_CACHE_DIR");
+    if (d && *d)
+        snprintf(buf, size, "%s", d);
+    else if ((d = getenv("XDG_CACHE_HOME")) && *d)
+        snprintf(buf, size, "%s/loom", d);
+    else if ((d = getenv("HOME")) && *d)
+        snprintf(buf, size, "%s/.cache/loom", d);
+    else
+        return false;
+    /* create the last two levels if needed */
+    {
+        char parent[1024];
+        char *slash;
+        snprintf(parent, sizeof parent, "%s", buf);
+        slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            mkdir(parent, 0755);
+        }
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return false;
+    return access(buf, W_OK) == 0;
+}
+
+static void cache_path(loom__device *dev, const char *options, char *path, size_t size)
+{
+    loom__cl_dev *cd = dev->priv;
+    char dir[900], pver[128] = "";
+    uint64_t h = 1469598103934665603ull;
+    clGetPlatformInfo(cd->platform, CL_PLATFORM_VERSION, sizeof pver, pver, NULL);
+    pver[sizeof pver - 1] = '\0';
+    h = loom__cl_hash(dev->model, strlen(dev->model), h);
+    h = loom__cl_hash(dev->platform, strlen(dev->platform), h);
+    h = loom__cl_hash(pver, strlen(pver), h);
+    h = loom__cl_hash(cd->driver, strlen(cd->driver), h);
+    h = loom__cl_hash(options, strlen(options), h);
+    h = loom__cl_hash(loom__cl_source, strlen(loom__cl_source), h);
+    if (!cache_dir(dir, sizeof dir)) {
+        path[0] = '\0';
+        return;
+    }
+    snprintf(path, size, "%s/cl-%016llx.bin", dir, (unsigned long long)h);
+}
+
+static cl_program load_cached(loom__device *dev, const char *path, const char *options)
+{
+    loom__cl_dev *cd = dev->priv;
+    FILE *f = fopen(path, "rb");
+    unsigned char *bin = NULL;
+    long size;
+    cl_int err, bstatus;
+    cl_program prog = NULL;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (bin = malloc((size_t)size)) && fread(bin, 1, (size_t)size, f) == (size_t)size) {
+        size_t n = (size_t)size;
+        const unsigned char *bins[1] = {bin};
+        prog = clCreateProgramWithBinary(cd->ctx, 1, &cd->device, &n, bins, &bstatus, &err);
+        if (prog && clBuildProgram(prog, 1, &cd->device, options, NULL, NULL) != CL_SUCCESS) {
+            clReleaseProgram(prog);
+            prog = NULL;
+        }
+    }
+    free(bin);
+    fclose(f);
+    if (prog)
+        loom__log(LOOM_LOG_INFO, "opencl: %s: program loaded from %s", dev->name, path);
+    return prog;
+}
+
+static void save_cached(loom__device *dev, cl_program prog, const char *path)
+{
+    size_t size = 0;
+    unsigned char *bin;
+    char tmp[1100];
+    FILE *f;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
+        size == 0 || !(bin = malloc(size)))
+        return;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
+        snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+        f = fopen(tmp, "wb");
+        if (f && fwrite(bin, 1, size, f) == size && fclose(f) == 0) {
+            f = NULL;
+            if (rename(tmp, path) == 0)
+                loom__log(LOOM_LOG_INFO, "opencl: %s: program cached in %s", dev->name, path);
+        }
+        if (f)
+            fclose(f);
+        unlink(tmp);
+    }
+    free(bin);
+}
+
+/* The first lines of the build log, on one line, for the error message. */
+static void build_log(loom__device *dev, cl_program prog, char *out, size_t size)
+{
+    loom__cl_dev *cd = dev->priv;
+    size_t n = 0;
+    char *log;
+    out[0] = '\0';
+    if (clGetProgramBuildInfo(prog, cd->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) != CL_SUCCESS || !n)
+        return;
+    log = malloc(n + 1);
+    if (!log)
+        return;
+    if (clGetProgramBuildInfo(prog, cd->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) == CL_SUCCESS) {
+        size_t j = 0;
+        log[n] = '\0';
+        for (size_t i = 0; log[i] && j + 1 < size; i++) {
+            char c = log[i];
+            if (c == '\n' || c == '\r' || c == '\t')
+                c = ' ';
+            if (c == ' ' && j > 0 && out[j - 1] == ' ')
+                continue;
+            out[j++] = c;
+        }
+        out[j] = '\0';
+    }
+    free(log);
+}
+
+loom_status loom__cl_program_get(loom__device *dev)
+{
+    loom__cl_dev *cd = dev->priv;
+    char options[1200], path[1200];
+    cl_program prog = NULL;
+    cl_int err;
+    loom_status st = LOOM_OK;
+
+    pthread_mutex_lock(&cd->lock);
+    if (cd->build_tried) {
+        st = cd->build_status;
+        if (st != LOOM_OK)
+            loom__err(st, "%s", cd->build_error);
+        pthread_mutex_unlock(&cd->lock);
+        return st;
+    }
+    cd->build_tried = true;
+    snprintf(options, sizeof options, "%s%s", cd->tuning.options,
+             loom__cl_fault_build() ? "-DLOOM_FAULT_BUILD" : "");
+    cache_path(dev, options, path, sizeof path);
+    if (path[0])
+        prog = load_cached(dev, path, options);
+    if (!prog) {
+        const char *src = loom__cl_source;
+        prog = clCreateProgramWithSource(cd->ctx, 1, &src, NULL, &err);
+        if (!prog) {
+            st = loom__cl_fail(err, "clCreateProgramWithSource");
+            goto done;
+        }
+        err = clBuildProgram(prog, 1, &cd->device, options, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            char log[700];
+            build_log(dev, prog, log, sizeof log);
+            st = loom__err(LOOM_E_DEVICE_FAILED, "clBuildProgram: OpenCL error %d %s: %s", (int)err,
+                           loom__cl_error_name(err), log[0] ? log : "(no build log)");
+            clReleaseProgram(prog);
+            prog = NULL;
+            goto done;
+        }
+        if (path[0])
+            save_cached(dev, prog, path);
+        else
+            loom__log(LOOM_LOG_INFO, "opencl: no writable cache folder; the program is not cached");
+    }
+    for (int k = 0; k < K_COUNT; k++) {
+        static const char *const names[] = {
+#define LOOM__CL_K_NAME(name) #name,
+            LOOM__CL_KERNELS(LOOM__CL_K_NAME)
+#undef LOOM__CL_K_NAME
+        };
+        cd->kernels[k] = clCreateKernel(prog, names[k], &err);
+        if (!cd->kernels[k]) {
+            st = loom__err(LOOM_E_DEVICE_FAILED, "clCreateKernel(%s): OpenCL error %d %s", names[k],
+                           (int)err, loom__cl_error_name(err));
+            goto done;
+        }
+    }
+    cd->program = prog;
+    prog = NULL;
+done:
+    if (prog)
+        clReleaseProgram(prog);
+    if (st != LOOM_OK) {
+        for (int k = 0; k < K_COUNT; k++)
+            if (cd->kernels[k]) {
+                clReleaseKernel(cd->kernels[k]);
+                cd->kernels[k] = NULL;
+            }
+        snprintf(cd->build_error, sizeof cd->build_error, "%s", loom_last_error());
+    }
+    cd->build_status = st;
+    pthread_mutex_unlock(&cd->lock);
+    return st;
+}

@@ -1,0 +1,94 @@
+/*
+ * opencl.h - private pieces of the OpenCL backend.
+ *
+ *   cl-device.c   platforms and devices, buffers, the queue, errors, finish
+ *   cl-program.c  the program: embedded kernel sources, tuning knobs,
+ *                 on-disk binary cache, build logs
+ *   cl-ops.c      which nodes run here, and how (kernel launches)
+ *   cl-fault.c    test-only fault injection (LOOM_TEST_FAULT)
+ */
+#ifndef LOOM_OPENCL_H
+#define LOOM_OPENCL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <pthread.h>
+
+#include "backends/backend.h"
+#include "loom-cl.h"
+
+/* The kernels of the program, by name. */
+#define LOOM__CL_KERNELS(X)                                                  \
+    X(loom_gemm_f32) X(loom_gemm_f32_systolic) X(loom_gemm_i8)               \
+    X(loom_gemm_i8_systolic)                                                 \
+    X(loom_unary) X(loom_binary) X(loom_strided_copy) X(loom_channel_affine) \
+    X(loom_softmax) X(loom_layernorm) X(loom_im2col) X(loom_transpose2d)     \
+    X(loom_pool2d) X(loom_global_avgpool)
+
+typedef enum {
+#define LOOM__CL_K_ENUM(name) K_##name,
+    LOOM__CL_KERNELS(LOOM__CL_K_ENUM)
+#undef LOOM__CL_K_ENUM
+    K_COUNT
+} loom__cl_kernel_id;
+
+/* Kernel knobs chosen for a device from the tuning table
+ * (kernels-cl/tuning.json, embedded at build time), or the kernels' own
+ * defaults. The host reads the same values to size its launches. */
+#define LOOM__CL_MAX_KNOBS 32
+typedef struct {
+    int n;
+    char name[LOOM__CL_MAX_KNOBS][32];
+    long value[LOOM__CL_MAX_KNOBS];
+    bool systolic;       /* GEMM in the systolic formulation (FPGA devices) */
+    char options[1024];  /* "-DNAME=value ..." for the program build */
+    char source[160];    /* which tuning entry, for messages */
+} loom__cl_tuning;
+
+/* Knob value, or def when the table does not set it. */
+long loom__cl_knob(const loom__cl_tuning *t, const char *name, long def);
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context ctx;
+    cl_command_queue queue;
+    cl_program program;          /* built on first use */
+    cl_kernel kernels[K_COUNT];
+    bool build_tried;
+    loom_status build_status;
+    char build_error[1024];
+    uint64_t max_alloc;
+    size_t max_wg;
+    char driver[128];
+    loom__cl_tuning tuning;
+    pthread_mutex_t lock;        /* kernel arguments and the queue */
+} loom__cl_dev;
+
+/* "CL_INVALID_BUFFER_SIZE" for -61; "CL_UNKNOWN_ERROR" otherwise. */
+const char *loom__cl_error_name(cl_int err);
+/* LOOM_E_DEVICE_FAILED with "<call>: OpenCL error <code> <name>" (the
+ * native code kept in the message). */
+loom_status loom__cl_fail(cl_int err, const char *call);
+
+/* Build (or load from the cache) the device's program; idempotent. */
+loom_status loom__cl_program_get(loom__device *dev);
+/* The kernel-source hash, for cache keys and tests. */
+uint64_t loom__cl_hash(const void *data, size_t n, uint64_t seed);
+/* Choose knobs for the device from the tuning table. */
+void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t);
+
+/* ---- fault injection (tests only; see cl-fault.c) ---- */
+bool loom__cl_fault_build(void);
+/* true when this enqueue should fail (counts enqueues) */
+bool loom__cl_fault_enqueue(void);
+
+/* ---- ops (cl-ops.c) ---- */
+bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why);
+loom_status loom__cl_prepare(loom__device *dev, const loom__graph *g, const loom__node *n,
+                             const loom__arg *in, const loom__arg *out, void **state);
+loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
+                         const loom__arg *out);
+void loom__cl_release(loom__device *dev, void *state);
+
+#endif /* LOOM_OPENCL_H */
