@@ -122,10 +122,9 @@ static void fill(float *p, size_t n)
 
 /* ---- kernel knobs --------------------------------------------------------- */
 
-/* The knobs of kernels-cl/gemm_f32.cl. The defaults mirror the kernel's own
- * #ifndef defaults; the bench passes every knob with -D anyway, so that the
- * launch geometry below is computed from exactly the values the kernel was
- * built with. */
+/* The knobs of kernels-cl/gemm_f32.cl, with the kernel's own defaults. The
+ * bench passes every knob with -D, so that the launch geometry it computes
+ * uses exactly the values the kernel was built with. */
 #define MAX_KNOBS 16
 typedef struct {
     const char *name;
@@ -137,11 +136,32 @@ typedef struct {
     int n;
 } knob_set;
 
-static const knob default_knobs[] = {
-    {"GEMM_MWI", 8}, {"GEMM_NWI", 32}, {"GEMM_VW", 16},
-    {"GEMM_WGM", 1}, {"GEMM_WGN", 1},  {"GEMM_STRN", 0},
-    {"GEMM_LOCAL", 0}, {"GEMM_KWG", 16}, {"GEMM_PAD", 1},
-    {"GEMM_KU", 1},
+static const knob kernel_defaults[] = {
+    {"GEMM_MWI", 8},   {"GEMM_NWI", 32},  {"GEMM_VW", 16},
+    {"GEMM_WGM", 16},  {"GEMM_WGN", 1},   {"GEMM_STRN", 0},
+    {"GEMM_LOCAL", 1}, {"GEMM_KWG", 256}, {"GEMM_PAD", 1},
+    {"GEMM_PREFETCH", 1}, {"GEMM_KU", 1},
+};
+
+/* Tuning table (STYLE item 11): the first entry whose device type matches,
+ * and whose name_has is NULL or a substring of the device name, overrides
+ * the kernel defaults with its knobs; a device that matches nothing gets
+ * the defaults. The host's OpenCL backend keeps the same table. */
+typedef struct {
+    cl_device_type type;
+    const char *name_has;
+    const char *knobs; /* "NAME=VALUE ..." */
+} tuning_entry;
+
+static const tuning_entry tuning_table[] = {
+    /* PoCL on AVX-512 (measured here): the kernel defaults. */
+    {CL_DEVICE_TYPE_CPU, NULL, ""},
+    /* GPUs: the classic local-memory tiling, 128 x 128 per work-group of
+     * 16 x 16, 8 x 8 per work-item. Not measured on hardware yet: a
+     * starting point for --tune. */
+    {CL_DEVICE_TYPE_GPU, NULL,
+     "GEMM_LOCAL=2 GEMM_MWI=8 GEMM_NWI=8 GEMM_VW=4 GEMM_WGM=16 GEMM_WGN=16 "
+     "GEMM_STRN=1 GEMM_KWG=16 GEMM_PAD=1 GEMM_PREFETCH=0"},
 };
 
 static void knobs_set(knob_set *s, const char *name, int value)
@@ -167,11 +187,60 @@ static int knobs_get(const knob_set *s, const char *name)
     return 0;
 }
 
+/* Applies "NAME=VALUE" (one, from the command line) or a blank-separated
+ * list of them (from the tuning table). Names are kept by reference: they
+ * must outlive the set (string literals, argv). */
+static void knobs_parse(knob_set *s, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *eq = strchr(p, '=');
+        if (!eq)
+            die("bad knob setting '%s' (want NAME=VALUE)", p);
+        size_t len = (size_t)(eq - p);
+        char *name = xmalloc(len + 1);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        char *end;
+        long v = strtol(eq + 1, &end, 10);
+        if (end == eq + 1 || (*end && *end != ' '))
+            die("bad knob value in '%s'", p);
+        int known = 0;
+        for (int i = 0; i < s->n; i++)
+            known |= strcmp(s->k[i].name, name) == 0;
+        if (!known)
+            fprintf(stderr, "gemm_bench: note: %s is not a knob the bench "
+                            "knows; passing it on\n", name);
+        knobs_set(s, name, (int)v); /* leaks name: a handful per run */
+        p = end;
+    }
+}
+
 static void knobs_default(knob_set *s)
 {
     s->n = 0;
-    for (size_t i = 0; i < sizeof default_knobs / sizeof *default_knobs; i++)
-        knobs_set(s, default_knobs[i].name, default_knobs[i].value);
+    for (size_t i = 0; i < sizeof kernel_defaults / sizeof *kernel_defaults;
+         i++)
+        knobs_set(s, kernel_defaults[i].name, kernel_defaults[i].value);
+}
+
+/* Kernel defaults, then the device's tuning-table entry. */
+static void knobs_for_device(knob_set *s, cl_device_type type,
+                             const char *name)
+{
+    knobs_default(s);
+    for (size_t i = 0; i < sizeof tuning_table / sizeof *tuning_table; i++) {
+        const tuning_entry *t = &tuning_table[i];
+        if ((t->type & type) &&
+            (!t->name_has || strstr(name, t->name_has))) {
+            knobs_parse(s, t->knobs);
+            return;
+        }
+    }
 }
 
 static void knobs_format(const knob_set *s, char *buf, size_t cap,
@@ -290,19 +359,25 @@ static int gemm_build(const cl_env *e, const knob_set *knobs, loom_gemm *g,
     CL_TRY(err);
     err = clBuildProgram(g->prog, 1, &e->device, opts, NULL, NULL);
     g->build_s = now_s() - t0;
-    if (err != CL_SUCCESS) {
-        if (verbose) {
-            size_t n = 0;
-            clGetProgramBuildInfo(g->prog, e->device, CL_PROGRAM_BUILD_LOG, 0,
-                                  NULL, &n);
-            char *log = xmalloc(n + 1);
-            clGetProgramBuildInfo(g->prog, e->device, CL_PROGRAM_BUILD_LOG, n,
-                                  log, NULL);
-            log[n] = '\0';
+    if (verbose) {
+        /* Print the build log on failure, and on success when it says more
+         * than nothing (compiler warnings). */
+        size_t n = 0;
+        clGetProgramBuildInfo(g->prog, e->device, CL_PROGRAM_BUILD_LOG, 0,
+                              NULL, &n);
+        char *log = xmalloc(n + 1);
+        if (clGetProgramBuildInfo(g->prog, e->device, CL_PROGRAM_BUILD_LOG, n,
+                                  log, NULL) != CL_SUCCESS)
+            n = 0;
+        log[n] = '\0';
+        if (err != CL_SUCCESS)
             fprintf(stderr, "gemm_bench: build failed (%d) with %s:\n%s\n",
                     (int)err, opts, log);
-            free(log);
-        }
+        else if (strspn(log, " \t\r\n") < strlen(log))
+            fprintf(stderr, "gemm_bench: build log:\n%s\n", log);
+        free(log);
+    }
+    if (err != CL_SUCCESS) {
         clReleaseProgram(g->prog);
         g->prog = NULL;
         return -1;

@@ -5,15 +5,19 @@
  *   C[c_off + m*ldc + n] = act( sum_k A[a_off + m*lda + k] * B[b_off + k*ldb + n]
  *                               + (has_bias ? bias[n] : 0) )
  *
- * for 0 <= m < M, 0 <= n < N, all operands row-major, any M, N, K >= 1,
- * act one of LOOM_ACT_NONE, RELU, SIGMOID, TANH, GELU (kernel-abi.h).
- * Nothing outside that M x N window of C is written; nothing outside the
- * M x K window of A, the K x N window of B and bias[0..N) is read, so the
- * host needs no padding and no alignment beyond that of float.
+ * for 0 <= m < M, 0 <= n < N; all operands row-major; any M, N, K >= 1;
+ * act one of LOOM_ACT_NONE, RELU, SIGMOID, TANH, GELU (kernel-abi.h; GELU
+ * is the erf form). Nothing outside that M x N window of C is written, and
+ * nothing is read outside the M x K window of A, the K x N window of B and
+ * bias[0 .. N) (bias is not read at all when has_bias is 0, but must still
+ * be a valid buffer argument). So the host needs no padding, no copies and
+ * no alignment beyond that of float; offsets and leading dimensions are
+ * free (lda >= K, ldb >= N, ldc >= N).
  *
  * The host prepends loom/kernel-abi.h and kernels-cl/loom-cl.h to this text
- * and builds it with -D options for the knobs below (every knob has a
- * default). No OpenCL extensions are needed (OpenCL C 1.2).
+ * and builds it with a -D option per knob (see "Knobs"; every knob has a
+ * default, the one tuned for PoCL on AVX-512 CPUs). OpenCL C 1.2, no
+ * extensions.
  *
  * ---- Launch geometry (2-D NDRange, no global offset) ----
  *
@@ -22,45 +26,60 @@
  *   global[0] = ceil(N / (GEMM_NWI * GEMM_WGN)) * GEMM_WGN
  *   global[1] = ceil(M / (GEMM_MWI * GEMM_WGM)) * GEMM_WGM
  *
- * where ceil(a / b) = (a + b - 1) / b in integers. Dimension 0 runs along
- * N and dimension 1 along M. The local size is fixed at build time
- * (reqd_work_group_size), so the host must pass exactly these values.
+ * with ceil(a / b) = (a + b - 1) / b in integers. Dimension 0 runs along N,
+ * dimension 1 along M. The kernel declares reqd_work_group_size(GEMM_WGN,
+ * GEMM_WGM, 1), so the host must pass exactly this local size. Local
+ * memory is static (no __local kernel arguments):
+ *
+ *   GEMM_LOCAL = 0:  none
+ *   GEMM_LOCAL = 1:  4 * GEMM_KWG * GEMM_NWI*GEMM_WGN                 bytes
+ *   GEMM_LOCAL = 2:  4 * GEMM_KWG * (GEMM_NWI*GEMM_WGN
+ *                                    + GEMM_MWI*GEMM_WGM + GEMM_PAD)   bytes
  *
  * ---- Design ----
  *
- * A work-group computes a (GEMM_MWI * GEMM_WGM) x (GEMM_NWI * GEMM_WGN)
- * block of C; each of its work-items keeps a GEMM_MWI x GEMM_NWI register
- * tile of accumulators as GEMM_MWI rows of GEMM_NWI / GEMM_VW vectors of
- * GEMM_VW floats, and for every k does one rank-1 update: load the tile's
- * slice of B row k as vectors, broadcast each of the tile's A values
- * A[m][k], and fuse-multiply-add. Bias and activation are applied to the
- * accumulators before the single store of C; K is summed in one pass in
- * registers, so C is never read.
+ * A work-group computes a GEMM_MWG x GEMM_NWG block of C (MWG = MWI * WGM
+ * rows, NWG = NWI * WGN columns). Each work-item keeps a GEMM_MWI x GEMM_NWI
+ * tile of accumulators in registers, as GEMM_MWI rows of GEMM_NWI/GEMM_VW
+ * vectors, and for each k does one rank-1 update: load the tile's part of
+ * B row k as vectors, broadcast each of its rows' A[m][k], fused
+ * multiply-add. The whole of K is summed in registers; bias and activation
+ * are applied to the accumulators before the one store of C (C is never
+ * read). The knob GEMM_LOCAL chooses how the operands reach the tile:
  *
- * Two ways to feed the tile (GEMM_LOCAL):
- *  0: straight from global memory. For CPUs (PoCL and the like): with a
- *     1 x 1 work-group the whole work-item is one loop over k whose body
- *     is GEMM_MWI * GEMM_NWI / GEMM_VW vector FMAs, which the compiler maps
- *     onto SIMD registers (e.g. 8 x 32 floats = 16 AVX-512 registers);
- *     caches do the blocking: the work-items of one row of tiles run one
- *     after another on a core (dimension 0 varies fastest) and reuse the
- *     same GEMM_MWI rows of A from L1.
- *  1: through local memory. For GPUs: the work-group stages a GEMM_KWG-deep
- *     slice of its A rows and B columns in local memory (coalesced loads,
- *     one barrier pair per slice), and the work-items read their operands
- *     from there. Local memory used:
- *       4 * GEMM_KWG * (GEMM_MWI*GEMM_WGM + GEMM_PAD + GEMM_NWI*GEMM_WGN)
- *     bytes per work-group.
+ *  0  Both read in place from global memory; every work-item streams its
+ *     B columns over all of K. Fine on CPUs while B stays in cache (up to
+ *     about 1536 x 1536 here); with a 1 x 1 work-group, consecutive work-
+ *     items (dimension 0 varies fastest) reuse the same A rows from L1.
+ *  1  The work-group copies GEMM_KWG x GEMM_NWG slices of B into local
+ *     memory (a packed, contiguous copy) and its work-items read A in place.
+ *     The CPU default: on PoCL a work-group runs on one core, local memory
+ *     is a per-core buffer that stays in L1/L2, and each B slice is reused
+ *     by the GEMM_WGM work-items of the group instead of being streamed
+ *     from L3 or DRAM by each of them (with a large or power-of-two ldb,
+ *     rows of B also alias in the caches; the packed copy does not).
+ *     With GEMM_PREFETCH, each work-item prefetches its share of the next
+ *     slice before computing on the current one.
+ *  2  The work-group stages slices of both B and its A rows (transposed,
+ *     k-major) in local memory: the usual GPU scheme, coalesced loads
+ *     (GEMM_STRN = 1 keeps them coalesced for B) and one barrier pair per
+ *     GEMM_KWG-deep slice.
  *
- * Edges: rows past M are computed from a clamped copy of row M-1 and not
- * stored; a work-group whose columns reach past N loads B and bias with
- * clamped column indices (slower scalar loads, that group only) and stores
- * only columns below N; in local-memory mode the slice past K is zero.
- * So any M, N, K >= 1 is handled in the kernel.
+ * On PoCL, keep GEMM_MWI * GEMM_NWI / 16 (AVX-512 accumulators) at or below
+ * about 24, so that the tile, the B vectors and a broadcast fit the 32
+ * vector registers; PoCL runs the work-items of a group one after another
+ * between barriers, keeping each one's tile in registers within a slice.
  *
- * Index arithmetic on element counts is done in size_t where products can
- * grow (row * leading dimension), so buffers above 2^31 elements are fine
- * as long as M, N, K, the leading dimensions and offsets fit in int.
+ * Edges, all handled here: rows past M are computed from row M-1 (clamped
+ * index, so every read is in bounds) and never stored; a work-group whose
+ * columns reach past N reads B and bias with clamped column indices
+ * (scalar loads, that group only) and stores only the columns below N; in
+ * modes 1 and 2 a work-item whose rows all lie past M skips the arithmetic,
+ * and in mode 2 the slice past K is zero-filled.
+ *
+ * Index arithmetic is in size_t wherever a row index meets a leading
+ * dimension, so buffers may exceed 2^31 elements as long as M, N, K, the
+ * leading dimensions and the offsets each fit in int.
  */
 
 /* ---- Knobs (each overridable with -D; defaults suit PoCL on AVX-512) ---- */
@@ -82,7 +101,7 @@
 
 /* Work-items per work-group along M (local size, dimension 1). */
 #ifndef GEMM_WGM
-#define GEMM_WGM 1
+#define GEMM_WGM 16
 #endif
 
 /* Work-items per work-group along N (local size, dimension 0). */
@@ -97,31 +116,31 @@
 #define GEMM_STRN 0
 #endif
 
-/* Local memory: 0 = none, A and B read from global memory; 1 = stage
- * GEMM_KWG-deep slices of B in local memory (a packed copy; good on CPUs
- * for large or power-of-two ldb); 2 = stage slices of both A and B (GPUs). */
+/* Operand staging: 0 = none (A, B read in place); 1 = B slices in local
+ * memory (CPUs); 2 = A and B slices in local memory (GPUs). See Design. */
 #ifndef GEMM_LOCAL
-#define GEMM_LOCAL 0
+#define GEMM_LOCAL 1
 #endif
 
 /* Depth along K of one local-memory slice (GEMM_LOCAL >= 1 only). */
 #ifndef GEMM_KWG
-#define GEMM_KWG 16
+#define GEMM_KWG 256
 #endif
 
-/* Extra floats per row of the local A slice, against bank conflicts. */
+/* Extra floats per k-row of the local A slice (mode 2), against bank
+ * conflicts. */
 #ifndef GEMM_PAD
 #define GEMM_PAD 1
 #endif
 
-/* 1 = while computing on one local slice, prefetch the global memory of
- * the next (GEMM_LOCAL >= 1; needs clang's __builtin_prefetch, as in PoCL;
- * ignored where the compiler lacks it). */
+/* 1 = prefetch the next B slice while computing on the current one (modes
+ * 1 and 2; uses clang's __builtin_prefetch, a no-op where it is missing). */
 #ifndef GEMM_PREFETCH
-#define GEMM_PREFETCH 0
+#define GEMM_PREFETCH 1
 #endif
 
-/* Unroll factor of the loop over k (1 = leave it to the compiler). */
+/* Unroll factor of the loop over k (1 = leave it to the compiler; PoCL
+ * cannot unroll the variable-length loop of modes 0 and 1 and says so). */
 #ifndef GEMM_KU
 #define GEMM_KU 1
 #endif
@@ -146,11 +165,11 @@
 #error "gemm_f32.cl: GEMM_KWG must be >= 1"
 #endif
 
-#define GEMM_STR2(x) #x
-#define GEMM_STR(x) GEMM_STR2(x)
+/* GEMM_UNROLL_K: "#pragma unroll GEMM_KU" with the value expanded. */
 #define GEMM_PRAGMA(x) _Pragma(#x)
+#define GEMM_PRAGMA_X(x) GEMM_PRAGMA(x)
 #if GEMM_KU > 1
-#define GEMM_UNROLL_K GEMM_PRAGMA(unroll GEMM_KU)
+#define GEMM_UNROLL_K GEMM_PRAGMA_X(unroll GEMM_KU)
 #else
 #define GEMM_UNROLL_K
 #endif
@@ -345,7 +364,7 @@ void loom_gemm_f32(int M, int N, int K,
     /* Slices of the group's B columns (row-major, GEMM_NWG floats per k:
      * a packed copy) and, in mode 2, of its A rows (transposed: k-major, so
      * that an item's GEMM_MWI values for one k are adjacent). */
-    __local float Bs[GEMM_KWG * GEMM_NWG];
+    __local vfloat Bs[GEMM_KWG * GEMM_NWG / GEMM_VW];
 #if GEMM_LOCAL == 2
     __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
 #endif
@@ -362,7 +381,7 @@ void loom_gemm_f32(int M, int N, int K,
                 __global const float *bk = B + (size_t)(k0 + kk) * ldb;
                 x = edge ? load_clamped(bk, c, n_left) : VLOAD(bk + c);
             }
-            VSTORE(x, Bs + kk * GEMM_NWG + c);
+            Bs[i] = x; /* = Bs[kk][c / GEMM_VW] */
         }
 #if GEMM_LOCAL == 2
         for (int i = lid; i < GEMM_MWG * GEMM_KWG; i += GEMM_WGS) {
@@ -404,7 +423,7 @@ void loom_gemm_f32(int M, int N, int K,
 #endif
 #pragma unroll
                 for (int v = 0; v < GEMM_NV; v++)
-                    b[v] = VLOAD(Bs + kk * GEMM_NWG + col[v]);
+                    b[v] = Bs[(kk * GEMM_NWG + col[v]) / GEMM_VW];
                 rank1(acc, a, b);
             }
         }

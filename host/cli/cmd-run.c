@@ -31,6 +31,9 @@ static const char run_usage[] =
     "                             DIR is created if it does not exist\n"
     "  -n, --repeat N             after one warm-up run, time N more runs and\n"
     "                             report the latency per run\n"
+    "  -p, --profile              time every node (each device finishes a node\n"
+    "                             before the next starts) and print where the\n"
+    "                             time went\n"
     "      --json                 print a JSON summary on stdout instead of text\n"
     "  -v, --verbose              more messages on stderr (repeat for debug)\n"
     "  -h, --help                 this text\n"
@@ -139,13 +142,13 @@ int loom_cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"input", required_argument, NULL, 'i'}, {"out", required_argument, NULL, 'o'},
         {"device", required_argument, NULL, 'd'}, {"devices", required_argument, NULL, 'd'},
-        {"strict", no_argument, NULL, 's'},
+        {"strict", no_argument, NULL, 's'},       {"profile", no_argument, NULL, 'p'},
         {"repeat", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     loom_cli_inputs inputs = {0};
     const char *devices = NULL;
-    bool strict = false;
+    bool strict = false, profile = false;
     int verbosity = 0, c, rc = LOOM_EXIT_OK;
     long repeat = 0;
     bool as_json = false;
@@ -159,7 +162,7 @@ int loom_cmd_run(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:o:n:d:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:o:n:d:pvh", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if ((rc = loom_cli_inputs_add(&inputs, optarg)) != 0)
@@ -167,6 +170,7 @@ int loom_cmd_run(int argc, char **argv)
             break;
         case 'd': devices = optarg; break;
         case 's': strict = true; break;
+        case 'p': profile = true; break;
         case 'o': out_dir = optarg; break;
         case 'n': {
             char *end;
@@ -200,7 +204,8 @@ int loom_cmd_run(int argc, char **argv)
     if ((st = loom_session_create(m,
                                   &(loom_session_options){.input_shapes = inputs.shapes,
                                                           .input_shape_count = (size_t)inputs.n,
-                                                          .devices = devices, .strict = strict},
+                                                          .devices = devices, .strict = strict,
+                                                          .profile = profile},
                                   &s)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
@@ -215,6 +220,8 @@ int loom_cmd_run(int argc, char **argv)
         goto done;
     }
     if (repeat > 0) {
+        /* the first run was the warm-up (kernel JIT, caches) */
+        loom_session_profile_reset(s);
         times = malloc((size_t)repeat * sizeof *times);
         if (!times) {
             rc = LOOM_EXIT_SOFTWARE;
@@ -301,6 +308,31 @@ int loom_cmd_run(int argc, char **argv)
             if (!as_json)
                 printf("latency over %ld runs: min %.2f us, median %.2f us, mean %.2f us, max %.2f us\n",
                        repeat, times[0], times[repeat / 2], sum / (double)repeat, times[repeat - 1]);
+        }
+        if (profile) {
+            json_t *prof = json_array();
+            double total = 0;
+            if (!as_json)
+                printf("profile (mean per run):\n");
+            for (size_t i = 0; i < loom_session_node_count(s); i++) {
+                loom_node_placement p;
+                double us = loom_session_node_time(s, i);
+                json_t *o = json_object();
+                loom_session_placement(s, i, &p);
+                total += us;
+                json_object_set_new(o, "name", json_string(p.name));
+                json_object_set_new(o, "op", json_string(p.op_type));
+                json_object_set_new(o, "device", json_string(p.device));
+                json_object_set_new(o, "us", json_real(us));
+                json_array_append_new(prof, o);
+                if (!as_json)
+                    printf("  %10.2f us  %-10s %-20s %s\n", us, p.device, p.op_type, p.name);
+            }
+            if (!as_json)
+                printf("  %10.2f us  copies between devices\n  %10.2f us  total\n",
+                       loom_session_copy_time(s), total + loom_session_copy_time(s));
+            json_object_set_new(root, "profile", prof);
+            json_object_set_new(root, "copy_us", json_real(loom_session_copy_time(s)));
         }
         if (as_json) {
             json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -267,6 +267,9 @@ typedef struct {
     /* Never fall back: a node no listed device supports, or a device that
      * fails, is an error (LOOM_E_DEVICE_UNAVAILABLE / _FAILED) naming it. */
     bool strict;
+    /* Time every node (devices finish each node before the next starts,
+     * so the total is slower): see loom_session_node_time(). */
+    bool profile;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the
@@ -296,6 +299,13 @@ typedef struct {
     int subgraph;          /* index of its subgraph (consecutive nodes on one device) */
 } loom_node_placement;
 loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_placement *out);
+
+/* With the profile option: mean wall time of node i per run, and of the
+ * copies into and out of devices, microseconds (0 before the first run). */
+double loom_session_node_time(const loom_session *s, size_t i);
+double loom_session_copy_time(const loom_session *s);
+/* Forget the times so far (after a warm-up run, say). */
+void loom_session_profile_reset(loom_session *s);
 
 /* Subgraphs in execution order, with the copies at their boundaries. */
 typedef struct {

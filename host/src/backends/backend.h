@@ -41,6 +41,7 @@ typedef struct loom__device {
     int compute_units;
     /* cost model inputs (modelled, not measured; see loom__node_cost_us) */
     double gflops;         /* sustained fp32 rate for GEMM-like work */
+    double mem_gbps;       /* rate of memory-bound (elementwise) work */
     double launch_us;      /* fixed cost per kernel launch */
     double xfer_gbps;      /* host <-> device copy bandwidth (0: shares host memory) */
     double xfer_us;        /* fixed cost per copy */
@@ -68,6 +69,10 @@ typedef struct loom__backend {
      * gets a short static reason ("op Erf not implemented"). */
     bool (*supports)(loom__device *dev, const loom__graph *g, const loom__node *n,
                      const char **why);
+    /* (optional) modelled time of node n on dev, microseconds; the
+     * generic estimate (launch + flops at dev->gflops + bytes at
+     * dev->mem_gbps) when NULL */
+    double (*cost_us)(loom__device *dev, const loom__graph *g, const loom__node *n);
     /* (optional, all four or none) device buffers */
     loom_status (*buffer_alloc)(loom__device *dev, size_t nbytes, void **buf);
     void (*buffer_free)(loom__device *dev, void *buf);
@@ -103,8 +108,13 @@ loom__device *loom__device_new(const loom__backend *be, loom__dev_kind kind);
 void loom__device_fail(loom__device *dev, const char *what);
 const char *loom__dev_kind_name(loom__dev_kind kind);
 
-/* Modelled cost of node n on dev, microseconds: launch + flops / rate. */
+/* Modelled cost of node n on dev, microseconds: the backend's cost hook,
+ * or launch + flops / rate + bytes / bandwidth. */
 double loom__node_cost_us(const loom__device *dev, const loom__graph *g, const loom__node *n);
+/* The generic parts, for backends' cost hooks: GEMM-like flops (0 for
+ * other ops) and the bytes a node reads and writes. */
+double loom__node_flops(const loom__graph *g, const loom__node *n);
+double loom__node_bytes(const loom__graph *g, const loom__node *n);
 /* Modelled cost of moving nbytes between dev and the host. */
 double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes);
 

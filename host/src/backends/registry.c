@@ -140,13 +140,11 @@ static int64_t numel_of(const loom__value *v)
     return v && loom__numel(v->rank, v->dims, &n) ? n : 0;
 }
 
-/* Floating-point work of a node, and whether it is GEMM-like (runs near
- * the device's peak) or memory-bound elementwise work. */
-static double node_flops(const loom__graph *g, const loom__node *n, bool *gemm_like)
+/* Multiply-add work of GEMM-like nodes (2 flops each); 0 for the rest. */
+double loom__node_flops(const loom__graph *g, const loom__node *n)
 {
     const loom__value *y = loom__out(g, n, 0);
     double out = (double)numel_of(y);
-    *gemm_like = true;
     switch (n->op) {
     case LOOM__OP_Gemm: {
         const loom__value *a = loom__in(g, n, 0);
@@ -161,18 +159,32 @@ static double node_flops(const loom__graph *g, const loom__node *n, bool *gemm_l
         return 2.0 * out * (double)numel_of(w) / (double)(w->dims[0] ? w->dims[0] : 1);
     }
     default:
-        *gemm_like = false;
-        return out * 4.0;
+        return 0.0;
     }
+}
+
+double loom__node_bytes(const loom__graph *g, const loom__node *n)
+{
+    double bytes = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const loom__value *v = loom__in(g, n, i);
+        if (v)
+            bytes += (double)numel_of(v) * (double)loom_dtype_size(v->dtype);
+    }
+    for (int i = 0; i < n->n_outputs; i++) {
+        const loom__value *v = loom__out(g, n, i);
+        if (v)
+            bytes += (double)numel_of(v) * (double)loom_dtype_size(v->dtype);
+    }
+    return bytes;
 }
 
 double loom__node_cost_us(const loom__device *dev, const loom__graph *g, const loom__node *n)
 {
-    bool gemm_like;
-    double flops = node_flops(g, n, &gemm_like);
-    /* elementwise work runs at a small fraction of the GEMM rate */
-    double rate = dev->gflops * (gemm_like ? 1.0 : 0.125);
-    return dev->launch_us + flops / (rate > 0 ? rate : 1e-3) / 1e3;
+    if (dev->backend->cost_us)
+        return dev->backend->cost_us((loom__device *)dev, g, n);
+    return dev->launch_us + loom__node_flops(g, n) / (dev->gflops > 0 ? dev->gflops : 1e-3) / 1e3 +
+           loom__node_bytes(g, n) / (dev->mem_gbps > 0 ? dev->mem_gbps : 1e-3) / 1e3;
 }
 
 double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes)

@@ -49,6 +49,9 @@ bool loom__numel(int rank, const int64_t *dims, int64_t *out);
  * fail at once with errno EINVAL instead of blocking or misreading. */
 FILE *loom__fopen_regular(const char *path, struct stat *sb);
 
+/* Monotonic clock, microseconds. */
+double loom__now_us(void);
+
 char *loom__strdup(const char *s);
 /* malloc/calloc that fail cleanly for size 0 too (return a unique ptr). */
 void *loom__malloc(size_t n);

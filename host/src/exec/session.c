@@ -54,6 +54,10 @@ struct loom_session {
     size_t n_subgraphs;
     loom_subgraph_info *subgraphs;
     bool infer_only;
+    bool profile;
+    double *node_us;          /* profile: total per graph node index */
+    double copy_us;
+    long runs;
     loom__device *failed_dev; /* the device behind the last plan failure */
 };
 
@@ -417,6 +421,7 @@ void loom_session_free(loom_session *s)
     free(s->vals);
     free(s->order);
     free(s->subgraphs);
+    free(s->node_us);
     loom__graph_free(s->g);
     free(s);
 }
@@ -441,6 +446,11 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
     for (int i = 0; i < s->g->n_nodes; i++)
         s->live_nodes += !s->g->nodes[i].dead;
     s->infer_only = opts && opts->infer_only;
+    s->profile = opts && opts->profile;
+    if (s->profile && !(s->node_us = loom__calloc((size_t)s->g->n_nodes, sizeof *s->node_us))) {
+        st = loom__err(LOOM_E_NOMEM, "out of memory");
+        goto fail;
+    }
     s->vals = loom__calloc((size_t)s->g->n_values, sizeof *s->vals);
     if (!s->vals) {
         st = loom__err(LOOM_E_NOMEM, "out of memory");
@@ -549,8 +559,13 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
         const loom__step *step = &p->steps[i];
         loom__device *dev = step->dev;
         loom_status st;
+        double t0 = s->profile ? loom__now_us() : 0;
         if (step->kind == STEP_KERNEL) {
             st = dev->backend->run(dev, step->state, step->node, step->in, step->out);
+            if (st == LOOM_OK && s->profile && dev->backend->finish)
+                st = dev->backend->finish(dev);
+            if (s->profile)
+                s->node_us[step->node - s->g->nodes] += loom__now_us() - t0;
             if (st != LOOM_OK) {
                 *failed = dev;
                 return loom__err_prefix(st, "%s: %s on %s", s->g->source,
@@ -561,6 +576,8 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
             void *buf = p->dbuf[step->value * LOOM__MAX_DEVICES + dev_slot(p, dev)];
             st = step->kind == STEP_UPLOAD ? dev->backend->upload(dev, buf, t->data, t->nbytes)
                                            : dev->backend->download(dev, buf, t->data, t->nbytes);
+            if (s->profile)
+                s->copy_us += loom__now_us() - t0;
             if (st != LOOM_OK) {
                 *failed = dev;
                 return loom__err_prefix(st, "%s: copying \"%s\" %s %s", s->g->source,
@@ -590,8 +607,10 @@ loom_status loom_session_run(loom_session *s)
         loom__device *failed;
         loom_status st = run_steps(s, &failed);
         char what[1024];
-        if (st == LOOM_OK)
+        if (st == LOOM_OK) {
+            s->runs++;
             return LOOM_OK;
+        }
         /* a host device's error is about the data, not the device */
         if (!failed || failed->kind == LOOM__DEV_HOST ||
             (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE))
@@ -605,6 +624,28 @@ loom_status loom_session_run(loom_session *s)
         if ((st = place_and_plan(s)) != LOOM_OK)
             return st;
     }
+}
+
+double loom_session_node_time(const loom_session *s, size_t i)
+{
+    if (!s || !s->node_us || i >= s->live_nodes || s->runs == 0)
+        return 0.0;
+    return s->node_us[s->order[i]] / (double)s->runs;
+}
+
+void loom_session_profile_reset(loom_session *s)
+{
+    if (!s)
+        return;
+    if (s->node_us)
+        memset(s->node_us, 0, (size_t)s->g->n_nodes * sizeof *s->node_us);
+    s->copy_us = 0;
+    s->runs = 0;
+}
+
+double loom_session_copy_time(const loom_session *s)
+{
+    return s && s->runs ? s->copy_us / (double)s->runs : 0.0;
 }
 
 const loom_tensor *loom_session_output_tensor(const loom_session *s, size_t i)

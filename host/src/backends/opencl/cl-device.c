@@ -124,18 +124,21 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
     switch (dev->kind) {
     case LOOM__DEV_CPU:
         dev->gflops = 16.0 * (units ? units : 1) * (mhz ? mhz : 2000) / 1000.0;
-        dev->launch_us = 20;
+        dev->mem_gbps = 8;
+        dev->launch_us = 10;
         dev->xfer_gbps = 5;
         dev->xfer_us = 10;
         break;
     case LOOM__DEV_GPU:
         dev->gflops = 64.0 * (units ? units : 1) * (mhz ? mhz : 1000) / 1000.0;
+        dev->mem_gbps = 200;
         dev->launch_us = 10;
         dev->xfer_gbps = 10;
         dev->xfer_us = 15;
         break;
     default:
         dev->gflops = 100;
+        dev->mem_gbps = 20;
         dev->launch_us = 50;
         dev->xfer_gbps = 5;
         dev->xfer_us = 30;
@@ -205,32 +208,105 @@ static void cl_device_free(loom__device *dev)
     if (cd->ctx)
         clReleaseContext(cd->ctx);
     pthread_mutex_destroy(&cd->lock);
+    free(cd->guarded);
+    free(cd->guarded_size);
     free(cd);
     dev->priv = NULL;
 }
 
 /* ---- buffers and copies ---- */
 
+static bool guard_mode(void)
+{
+    const char *g = getenv("LOOM_CL_GUARD");
+    return g && strcmp(g, "1") == 0;
+}
+
+/* Guard mode: every buffer gets LOOM__CL_GUARD pattern bytes after its
+ * end, checked by finish(): a kernel writing past an output is caught. */
+static loom_status guard_add(loom__cl_dev *cd, cl_mem m, size_t nbytes)
+{
+    unsigned char pat[LOOM__CL_GUARD];
+    cl_int err;
+    memset(pat, LOOM__CL_GUARD_BYTE, sizeof pat);
+    err = clEnqueueWriteBuffer(cd->queue, m, CL_TRUE, nbytes, sizeof pat, pat, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return loom__cl_fail(err, "clEnqueueWriteBuffer (guard bytes)");
+    if (cd->n_guarded == cd->cap_guarded) {
+        int cap = cd->cap_guarded ? cd->cap_guarded * 2 : 64;
+        cl_mem *gm = realloc(cd->guarded, (size_t)cap * sizeof *gm);
+        size_t *gs = gm ? realloc(cd->guarded_size, (size_t)cap * sizeof *gs) : NULL;
+        if (gm)
+            cd->guarded = gm;
+        if (!gs)
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        cd->guarded_size = gs;
+        cd->cap_guarded = cap;
+    }
+    cd->guarded[cd->n_guarded] = m;
+    cd->guarded_size[cd->n_guarded++] = nbytes;
+    return LOOM_OK;
+}
+
+static loom_status guard_check(loom__cl_dev *cd)
+{
+    unsigned char got[LOOM__CL_GUARD];
+    for (int i = 0; i < cd->n_guarded; i++) {
+        cl_int err = clEnqueueReadBuffer(cd->queue, cd->guarded[i], CL_TRUE, cd->guarded_size[i],
+                                         sizeof got, got, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            return loom__cl_fail(err, "clEnqueueReadBuffer (guard bytes)");
+        for (size_t k = 0; k < sizeof got; k++)
+            if (got[k] != LOOM__CL_GUARD_BYTE)
+                return loom__err(LOOM_E_DEVICE_FAILED,
+                                 "a kernel wrote past the end of a %zu-byte buffer (guard byte %zu is "
+                                 "0x%02x)",
+                                 cd->guarded_size[i], k, got[k]);
+    }
+    return LOOM_OK;
+}
+
 static loom_status cl_buffer_alloc(loom__device *dev, size_t nbytes, void **buf)
 {
     loom__cl_dev *cd = dev->priv;
+    bool guard = guard_mode();
+    size_t total = nbytes + (guard ? LOOM__CL_GUARD : 0);
     cl_int err;
     cl_mem m;
-    if (nbytes > cd->max_alloc)
+    if (total > cd->max_alloc)
         return loom__err(LOOM_E_DEVICE_FAILED,
                          "clCreateBuffer: %zu bytes exceeds the device's largest allocation of "
                          "%llu (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
                          nbytes, (unsigned long long)cd->max_alloc);
-    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, nbytes, NULL, &err);
+    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, total, NULL, &err);
     if (!m)
         return loom__cl_fail(err, "clCreateBuffer");
+    if (guard) {
+        loom_status st;
+        pthread_mutex_lock(&cd->lock);
+        st = guard_add(cd, m, nbytes);
+        pthread_mutex_unlock(&cd->lock);
+        if (st != LOOM_OK) {
+            clReleaseMemObject(m);
+            return st;
+        }
+    }
     *buf = m;
     return LOOM_OK;
 }
 
 static void cl_buffer_free(loom__device *dev, void *buf)
 {
-    (void)dev;
+    loom__cl_dev *cd = dev->priv;
+    pthread_mutex_lock(&cd->lock);
+    for (int i = 0; i < cd->n_guarded; i++)
+        if (cd->guarded[i] == (cl_mem)buf) {
+            cd->guarded[i] = cd->guarded[cd->n_guarded - 1];
+            cd->guarded_size[i] = cd->guarded_size[cd->n_guarded - 1];
+            cd->n_guarded--;
+            break;
+        }
+    pthread_mutex_unlock(&cd->lock);
     clReleaseMemObject((cl_mem)buf);
 }
 
@@ -270,9 +346,9 @@ static loom_status cl_finish(loom__device *dev)
     loom__cl_dev *cd = dev->priv;
     cl_event ev = NULL;
     cl_int err, status = CL_QUEUED;
-    double limit = 60.0, waited = 0.0;
+    double limit = 60.0, start;
     const char *env = getenv("LOOM_CL_TIMEOUT");
-    struct timespec nap = {0, 20000};
+    struct timespec nap = {0, 50000};
 
     if (env && atof(env) > 0)
         limit = atof(env);
@@ -286,17 +362,22 @@ static loom_status cl_finish(loom__device *dev)
             clReleaseEvent(ev);
         return loom__cl_fail(err, "clEnqueueMarkerWithWaitList");
     }
+    /* spin for the first 200 us (short kernels), then sleep with backoff */
+    start = loom__now_us();
     for (;;) {
+        double waited;
         err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
         if (err != CL_SUCCESS || status <= CL_COMPLETE)
             break;
-        if (waited > limit) {
+        waited = loom__now_us() - start;
+        if (waited > limit * 1e6) {
             clReleaseEvent(ev);
             return loom__err(LOOM_E_DEVICE_FAILED, "timed out after %.0f s waiting for the device",
                              limit);
         }
+        if (waited < 200)
+            continue;
         nanosleep(&nap, NULL);
-        waited += (double)nap.tv_nsec / 1e9;
         if (nap.tv_nsec < 5000000)
             nap.tv_nsec *= 2;
     }
@@ -305,6 +386,13 @@ static loom_status cl_finish(loom__device *dev)
         return loom__cl_fail(err, "clGetEventInfo");
     if (status < 0)
         return loom__cl_fail(status, "a queued command");
+    if (cd->n_guarded) {
+        loom_status st;
+        pthread_mutex_lock(&cd->lock);
+        st = guard_check(cd);
+        pthread_mutex_unlock(&cd->lock);
+        return st;
+    }
     return LOOM_OK;
 }
 
@@ -314,6 +402,7 @@ const loom__backend loom__backend_opencl = {
     .enumerate = cl_enumerate,
     .device_free = cl_device_free,
     .supports = loom__cl_supports,
+    .cost_us = loom__cl_cost_us,
     .buffer_alloc = cl_buffer_alloc,
     .buffer_free = cl_buffer_free,
     .upload = cl_upload,

@@ -274,6 +274,54 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
     }
 }
 
+/* ---- cost model: launches as lowered below, GEMM work padded to the
+ * kernel's register tiles ---- */
+
+static const loom__cl_tuning *tuning(const loom__device *dev);
+
+static double gemm_us(const loom__device *dev, double M, double N, double K)
+{
+    const loom__cl_tuning *t = tuning(dev);
+    double tm = t->systolic ? (double)loom__cl_knob(t, "SYS_ROWS", 8)
+                            : (double)(loom__cl_knob(t, "GEMM_MWI", 8) * loom__cl_knob(t, "GEMM_WGM", 1));
+    double tn = t->systolic ? (double)loom__cl_knob(t, "SYS_COLS", 8)
+                            : (double)(loom__cl_knob(t, "GEMM_NWI", 32) * loom__cl_knob(t, "GEMM_WGN", 1));
+    double pm = ceil(M / tm) * tm, pn = ceil(N / tn) * tn;
+    return dev->launch_us + 2.0 * pm * pn * K / (dev->gflops > 0 ? dev->gflops : 1) / 1e3;
+}
+
+double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__node *n)
+{
+    const loom__value *y = loom__out(g, n, 0);
+    double mem_us = loom__node_bytes(g, n) / (dev->mem_gbps > 0 ? dev->mem_gbps : 1) / 1e3;
+    switch (n->op) {
+    case LOOM__OP_Gemm: {
+        const loom__value *b = loom__in(g, n, 1);
+        double K = (double)(n->p.gemm.trans_b ? b->dims[1] : b->dims[0]);
+        return gemm_us(dev, (double)y->dims[0], (double)y->dims[1], K) + mem_us;
+    }
+    case LOOM__OP_MatMul: {
+        const loom__value *a = loom__in(g, n, 0);
+        double K = (double)a->dims[a->rank - 1], M = a->rank > 1 ? (double)a->dims[a->rank - 2] : 1;
+        double N = (double)y->dims[y->rank - 1] * (loom__in(g, n, 1)->rank > 1 ? 1 : 0) +
+                   (loom__in(g, n, 1)->rank > 1 ? 0 : 1);
+        int64_t ny = 0;
+        loom__numel(y->rank, y->dims, &ny);
+        return (double)ny / (M * N > 0 ? M * N : 1) * gemm_us(dev, M, N, K) + mem_us;
+    }
+    case LOOM__OP_Conv: {
+        const loom__value *x = loom__in(g, n, 0);
+        const loom__conv_params *p = &n->p.conv;
+        double G = (double)p->group, P = (double)(y->dims[2] * y->dims[3]);
+        double CK = (double)(x->dims[1] / p->group * p->kernel[0] * p->kernel[1]);
+        double per = 2 * dev->launch_us + gemm_us(dev, P, (double)y->dims[1] / G, CK);
+        return (double)x->dims[0] * G * per + mem_us;
+    }
+    default:
+        return dev->launch_us + mem_us;
+    }
+}
+
 /* ---- lowering ---- */
 
 static const loom__cl_tuning *tuning(const loom__device *dev)

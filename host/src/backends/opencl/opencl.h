@@ -63,7 +63,15 @@ typedef struct {
     char driver[128];
     loom__cl_tuning tuning;
     pthread_mutex_t lock;        /* kernel arguments and the queue */
+    /* guard mode (LOOM_CL_GUARD=1, for tests): live buffers and their
+     * sizes; each has LOOM__CL_GUARD pattern bytes after its end */
+    cl_mem *guarded;
+    size_t *guarded_size;
+    int n_guarded, cap_guarded;
 } loom__cl_dev;
+
+#define LOOM__CL_GUARD 256
+#define LOOM__CL_GUARD_BYTE 0xA5
 
 /* "CL_INVALID_BUFFER_SIZE" for -61; "CL_UNKNOWN_ERROR" otherwise. */
 const char *loom__cl_error_name(cl_int err);
@@ -85,6 +93,7 @@ bool loom__cl_fault_enqueue(void);
 
 /* ---- ops (cl-ops.c) ---- */
 bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why);
+double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__node *n);
 loom_status loom__cl_prepare(loom__device *dev, const loom__graph *g, const loom__node *n,
                              const loom__arg *in, const loom__arg *out, void **state);
 loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
