@@ -6,29 +6,45 @@
  *   gcc -O2 -std=c11 -D_XOPEN_SOURCE=700 -I host/include -I kernels-cl \
  *       bench/gemm_bench.c -lOpenCL -lclblast -lopenblas -lm -o gemm_bench
  *
- *   gemm_bench [--device N] [--kernels DIR] [--sizes 256,512,MxNxK,...]
- *              [--reps N] [--json] [--no-clblast] [-D KNOB=VALUE ...]
- *              [--build-opts "..."] [--check] [--tune [--tune-size S]]
+ *   gemm_bench [--device N] [--kernels DIR] [--abi FILE]
+ *              [--sizes 256,512,MxNxK,...] [--reps N] [--json]
+ *              [--no-clblast] [-D KNOB=VALUE ...] [--build-opts "..."]
+ *              [--check] [--tune [--tune-size S]]
+ *
+ * Run it from the repository root (or pass --kernels and --abi). The
+ * kernel source is loom/kernel-abi.h + kernels-cl/loom-cl.h + gemm_f32.cl,
+ * as the host builds it.
  *
  * Default mode: for each size, times C = A.B (no bias, no activation) with
- * loom's kernel, CLBlastSgemm and cblas_sgemm, best of --reps runs after a
- * warm-up, checks loom's and CLBlast's results against OpenBLAS and prints
- * GFLOP/s and ratios. Exits 1 if a result is off by more than the
- * tolerance.
+ * loom's kernel, CLBlastSgemm and cblas_sgemm, each the best of --reps runs
+ * (default 5, taken in turns) after a warm-up call; checks loom's and
+ * CLBlast's results against OpenBLAS (max |c - r| / max |r|, tolerance
+ * 2 (K + 8) FLT_EPSILON) and prints GFLOP/s and ratios, or JSON with
+ * --json. Exits 1 if a result is off by more than the tolerance.
  *
- * --check: correctness sweep of loom's kernel alone over awkward shapes
- * (1x1x1, K = 1, N = 1, sizes that are not tile multiples), every
- * activation, bias on and off, non-zero offsets and padded leading
- * dimensions, against a double-precision host reference, with guard
- * values around C to catch stray writes.
+ * Knobs: the kernel's defaults, overridden by the first entry of the tuning
+ * table below that matches the device, overridden by -D.
  *
- * --tune: searches a grid of kernel knobs at one size (--tune-size,
- * default 1024) and prints the best setting.
+ * --check: correctness sweep of loom's kernel alone, with the knobs above
+ * and, in mode 1, once more with B staging forced on: awkward shapes (1x1x1, K = 1, N = 1, M = 1, sizes
+ * that are not tile multiples), every fp32 activation, bias on and off,
+ * non-zero offsets and padded leading dimensions, against a double-
+ * precision host reference, with guard values around C to catch stray
+ * writes. Exits 1 on any failure.
+ *
+ * --tune: searches a grid of knobs for the device's type at one size
+ * (--tune-size, default 1024; mode 1 configs with staging forced on),
+ * re-times the five best, prints the winner beside the knobs above and
+ * runs the check sweep on it. Tune once at a size whose B fits in cache and
+ * once at one whose B does not: mode 1's GEMM_STAGE_MIN picks between the
+ * two behaviours per call.
  *
  * Threads: POCL_MAX_PTHREAD_COUNT is set to the number of online CPUs
  * unless already set, and OpenBLAS gets the same thread count, so that
- * both sides use the same cores. This is a benchmark, not a library:
- * errors print a message and exit.
+ * both sides use the same cores. POCL_CACHE_DIR is left as it is (PoCL
+ * compiles a kernel at its first launch and caches it there, by default
+ * under ~/.cache/pocl). This is a benchmark, not a library: errors print
+ * a message and exit.
  */
 #define CL_TARGET_OPENCL_VERSION 120
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
@@ -120,7 +136,7 @@ static void fill(float *p, size_t n)
         p[i] = frand();
 }
 
-/* ---- kernel knobs --------------------------------------------------------- */
+/* ---- kernel knobs ------------------------------------------------------ */
 
 /* The knobs of kernels-cl/gemm_f32.cl, with the kernel's own defaults. The
  * bench passes every knob with -D, so that the launch geometry it computes
@@ -137,16 +153,16 @@ typedef struct {
 } knob_set;
 
 static const knob kernel_defaults[] = {
-    {"GEMM_MWI", 8},   {"GEMM_NWI", 32},  {"GEMM_VW", 16},
-    {"GEMM_WGM", 16},  {"GEMM_WGN", 1},   {"GEMM_STRN", 0},
-    {"GEMM_LOCAL", 1}, {"GEMM_KWG", 256}, {"GEMM_PAD", 1},
-    {"GEMM_PREFETCH", 1}, {"GEMM_KU", 1},
+    {"GEMM_MWI", 8},    {"GEMM_NWI", 32},     {"GEMM_VW", 16},
+    {"GEMM_WGM", 1},    {"GEMM_WGN", 1},      {"GEMM_STRN", 0},
+    {"GEMM_LOCAL", 0},  {"GEMM_KWG", 256},    {"GEMM_PAD", 1},
+    {"GEMM_PREFETCH", 1}, {"GEMM_STAGE_MIN", 3145728}, {"GEMM_KU", 1},
 };
 
 /* Tuning table (STYLE item 11): the first entry whose device type matches,
  * and whose name_has is NULL or a substring of the device name, overrides
  * the kernel defaults with its knobs; a device that matches nothing gets
- * the defaults. The host's OpenCL backend keeps the same table. */
+ * the defaults. The host's copy is kernels-cl/tuning.json. */
 typedef struct {
     cl_device_type type;
     const char *name_has;
@@ -154,8 +170,15 @@ typedef struct {
 } tuning_entry;
 
 static const tuning_entry tuning_table[] = {
-    /* PoCL on AVX-512 (measured here): the kernel defaults. */
-    {CL_DEVICE_TYPE_CPU, NULL, ""},
+    /* PoCL on AVX-512 (measured here with --tune at 1024 and 2048): 8 x 32
+     * tiles (16 AVX-512 accumulators), groups of 16 along M; B staged
+     * through local memory once it holds 12 MiB or more. (Plain mode 0,
+     * GEMM_LOCAL=0 GEMM_WGM=1 GEMM_MWI=6 GEMM_NWI=64, is 1.5-2x faster for
+     * M <= 16 and 5-10% faster while B is unstaged, but 2.5-3x slower once
+     * B is 16 MiB: a table with shape conditions could use both.) */
+    {CL_DEVICE_TYPE_CPU, NULL,
+     "GEMM_LOCAL=1 GEMM_MWI=8 GEMM_NWI=32 GEMM_VW=16 GEMM_WGM=16 GEMM_WGN=1 "
+     "GEMM_KWG=256 GEMM_PREFETCH=1 GEMM_STAGE_MIN=3145728"},
     /* GPUs: the classic local-memory tiling, 128 x 128 per work-group of
      * 16 x 16, 8 x 8 per work-item. Not measured on hardware yet: a
      * starting point for --tune. */
@@ -163,6 +186,7 @@ static const tuning_entry tuning_table[] = {
      "GEMM_LOCAL=2 GEMM_MWI=8 GEMM_NWI=8 GEMM_VW=4 GEMM_WGM=16 GEMM_WGN=16 "
      "GEMM_STRN=1 GEMM_KWG=16 GEMM_PAD=1 GEMM_PREFETCH=0"},
 };
+#define TUNING_ENTRIES (sizeof tuning_table / sizeof *tuning_table)
 
 static void knobs_set(knob_set *s, const char *name, int value)
 {
@@ -228,18 +252,36 @@ static void knobs_default(knob_set *s)
         knobs_set(s, kernel_defaults[i].name, kernel_defaults[i].value);
 }
 
-/* Kernel defaults, then the device's tuning-table entry. */
-static void knobs_for_device(knob_set *s, cl_device_type type,
-                             const char *name)
+/* Kernel defaults, then the device's tuning-table entry (if any), then
+ * the command line's -D overrides. */
+static void knobs_resolve(knob_set *s, cl_device_type type, const char *name,
+                          const char *const *defs, int ndefs)
 {
     knobs_default(s);
-    for (size_t i = 0; i < sizeof tuning_table / sizeof *tuning_table; i++) {
+    for (size_t i = 0; i < TUNING_ENTRIES; i++) {
         const tuning_entry *t = &tuning_table[i];
-        if ((t->type & type) &&
-            (!t->name_has || strstr(name, t->name_has))) {
+        if ((t->type & type) && (!t->name_has || strstr(name, t->name_has))) {
             knobs_parse(s, t->knobs);
-            return;
+            break;
         }
+    }
+    for (int i = 0; i < ndefs; i++)
+        knobs_parse(s, defs[i]);
+}
+
+/* How the kernel feeds its tiles for one shape (see gemm_f32.cl). */
+static const char *gemm_path(const knob_set *k, int M, int N, int K)
+{
+    switch (knobs_get(k, "GEMM_LOCAL")) {
+    case 0:
+        return "0";
+    case 1:
+        return (double)K * N >= knobs_get(k, "GEMM_STAGE_MIN") &&
+                       M > knobs_get(k, "GEMM_MWI")
+                   ? "1/st"
+                   : "1/in";
+    default:
+        return "2";
     }
 }
 
@@ -266,6 +308,8 @@ typedef struct {
     cl_command_queue queue;
     char name[256];
     cl_device_type type;
+    size_t max_wg;    /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE, bytes */
     char *source; /* headers + gemm_f32.cl */
     const char *extra_opts;
 } cl_env;
@@ -310,6 +354,10 @@ static void cl_open(cl_env *e, int want)
                            e->name, NULL));
     CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_TYPE, sizeof e->type,
                            &e->type, NULL));
+    CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
+                           sizeof e->max_wg, &e->max_wg, NULL));
+    CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_LOCAL_MEM_SIZE,
+                           sizeof e->local_mem, &e->local_mem, NULL));
     cl_int err;
     e->ctx = clCreateContext(NULL, 1, &e->device, NULL, NULL, &err);
     CL_TRY(err);
@@ -317,17 +365,22 @@ static void cl_open(cl_env *e, int want)
     CL_TRY(err);
 }
 
-/* The host prepends the two shared headers to every kernel source. */
-static char *load_source(const char *kdir)
+/* The host prepends the two shared headers to every kernel source:
+ * loom/kernel-abi.h, kernels-cl/loom-cl.h, then gemm_f32.cl. */
+static char *load_source(const char *kdir, const char *abi)
 {
-    char path[4096];
-    const char *parts[3] = {"../host/include/loom/kernel-abi.h", "loom-cl.h",
-                            "gemm_f32.cl"};
+    char paths[3][4096];
+    if (abi)
+        snprintf(paths[0], sizeof paths[0], "%s", abi);
+    else
+        snprintf(paths[0], sizeof paths[0],
+                 "%s/../host/include/loom/kernel-abi.h", kdir);
+    snprintf(paths[1], sizeof paths[1], "%s/loom-cl.h", kdir);
+    snprintf(paths[2], sizeof paths[2], "%s/gemm_f32.cl", kdir);
     char *txt[3];
     size_t len[3], total = 0;
     for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", kdir, parts[i]);
-        txt[i] = read_file(path, &len[i]);
+        txt[i] = read_file(paths[i], &len[i]);
         total += len[i] + 1;
     }
     char *src = xmalloc(total + 1), *p = src;
@@ -397,6 +450,42 @@ static void gemm_release(loom_gemm *g)
     g->prog = NULL;
 }
 
+/* Programs built so far, one per distinct knob set: the tuning table may
+ * give several sizes the same knobs, and a PoCL build takes about a
+ * second. */
+#define MAX_PROGRAMS 8
+typedef struct {
+    loom_gemm g[MAX_PROGRAMS];
+    char key[MAX_PROGRAMS][512];
+    int n;
+} gemm_cache;
+
+static const loom_gemm *gemm_get(const cl_env *e, gemm_cache *c,
+                                 const knob_set *k, FILE *log)
+{
+    char key[512];
+    knobs_format(k, key, sizeof key, " ", "");
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->key[i], key) == 0)
+            return &c->g[i];
+    if (c->n == MAX_PROGRAMS)
+        die("too many distinct knob sets");
+    if (gemm_build(e, k, &c->g[c->n], 1) != 0)
+        die("cannot build gemm_f32.cl with %s", key);
+    fprintf(log, "# built gemm_f32.cl in %.2f s (less when PoCL has it "
+                 "cached): %s\n",
+            c->g[c->n].build_s, key);
+    strcpy(c->key[c->n], key);
+    return &c->g[c->n++];
+}
+
+static void gemm_cache_release(gemm_cache *c)
+{
+    for (int i = 0; i < c->n; i++)
+        gemm_release(&c->g[i]);
+    c->n = 0;
+}
+
 /* Launch geometry, as documented at the top of gemm_f32.cl:
  *   local  = { WGN, WGM }
  *   global = { ceil(N / (NWI * WGN)) * WGN, ceil(M / (MWI * WGM)) * WGM } */
@@ -425,7 +514,7 @@ static cl_int gemm_enqueue(const cl_env *e, const loom_gemm *g,
 {
     cl_kernel k = g->kern;
     int i = 0;
-    cl_mem bias = a->bias ? a->bias : a->C; /* any valid buffer when unused */
+    cl_mem bias = a->bias; /* NULL when has_bias is 0, as the host passes */
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->M));
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->N));
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->K));
@@ -492,6 +581,7 @@ typedef struct {
     int M, N, K;
     double loom_gf, clblast_gf, blas_gf;
     double loom_err, clblast_err;
+    double loom_first_s; /* first call, with PoCL's kernel compilation */
     int ok;
 } bench_row;
 
@@ -500,12 +590,18 @@ typedef struct {
     int use_clblast;
 } bench_opts;
 
-static double best_of(int reps, double (*fn)(void *), void *ctx)
+/* Best time of `reps` runs after one warm-up run (PoCL compiles the
+ * kernel at its first launch), whose time goes to *first when first is not
+ * NULL. */
+static double best_of(int reps, double (*fn)(void *), void *ctx,
+                      double *first)
 {
     double best = INFINITY;
-    fn(ctx); /* warm-up: builds, caches, page faults */
+    double t = fn(ctx);
+    if (first)
+        *first = t;
     for (int r = 0; r < reps; r++) {
-        double t = fn(ctx);
+        t = fn(ctx);
         if (t < best)
             best = t;
     }
@@ -515,10 +611,11 @@ static double best_of(int reps, double (*fn)(void *), void *ctx)
 typedef struct {
     const cl_env *e;
     const loom_gemm *g;
-    gemm_args a;
-    cl_mem A, B, C;
+    gemm_args a;        /* loom's arguments; a.C is loom's result */
+    cl_mem A, B, C;     /* the device operands; C is loom's result */
+    cl_mem C_clblast;   /* CLBlast's result */
     const float *hA, *hB;
-    float *hC;
+    float *hC;          /* OpenBLAS's result */
 } run_ctx;
 
 static double run_loom(void *p)
@@ -539,7 +636,7 @@ static double run_clblast(void *p)
     CLBlastStatusCode s = CLBlastSgemm(
         CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
         (size_t)a->M, (size_t)a->N, (size_t)a->K, 1.0f, c->A, 0,
-        (size_t)a->lda, c->B, 0, (size_t)a->ldb, 0.0f, c->C, 0,
+        (size_t)a->lda, c->B, 0, (size_t)a->ldb, 0.0f, c->C_clblast, 0,
         (size_t)a->ldc, &q, NULL);
     if (s != CLBlastSuccess)
         die("CLBlastSgemm failed: status %d", (int)s);
@@ -557,13 +654,19 @@ static double run_blas(void *p)
     return now_s() - t0;
 }
 
+/* Times one size. After one warm-up call of each (PoCL and CLBlast compile
+ * kernels at their first call), the three run in turn, `reps` rounds, so
+ * that a burst of load from elsewhere on the machine hits all of them; each
+ * keeps its best time. Then loom's and CLBlast's results are checked
+ * against OpenBLAS's. */
 static bench_row bench_size(const cl_env *e, const loom_gemm *g, int M, int N,
                             int K, const bench_opts *o)
 {
     bench_row row = {.M = M, .N = N, .K = K, .ok = 1};
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
     float *hA = xmalloc(na * sizeof(float)), *hB = xmalloc(nb * sizeof(float));
-    float *ref = xmalloc(nc * sizeof(float)), *out = xmalloc(nc * sizeof(float));
+    float *ref = xmalloc(nc * sizeof(float));
+    float *out = xmalloc(nc * sizeof(float));
     fill(hA, na);
     fill(hB, nb);
 
@@ -573,11 +676,26 @@ static bench_row bench_size(const cl_env *e, const loom_gemm *g, int M, int N,
     c.A = c.a.A = buffer_from(e, hA, na);
     c.B = c.a.B = buffer_from(e, hB, nb);
     c.C = c.a.C = buffer_from(e, NULL, nc);
-    double flop = 2.0 * M * N * K;
+    c.C_clblast = buffer_from(e, NULL, nc);
 
-    row.blas_gf = flop / best_of(o->reps, run_blas, &c) * 1e-9;
+    double t_blas = INFINITY, t_loom = INFINITY, t_clb = INFINITY, t;
+    run_blas(&c);
+    row.loom_first_s = run_loom(&c);
+    if (o->use_clblast)
+        run_clblast(&c);
+    for (int r = 0; r < o->reps; r++) {
+        if ((t = run_blas(&c)) < t_blas)
+            t_blas = t;
+        if ((t = run_loom(&c)) < t_loom)
+            t_loom = t;
+        if (o->use_clblast && (t = run_clblast(&c)) < t_clb)
+            t_clb = t;
+    }
+    double gflop = 2e-9 * M * N * (double)K;
+    row.blas_gf = gflop / t_blas;
+    row.loom_gf = gflop / t_loom;
+    row.clblast_gf = o->use_clblast ? gflop / t_clb : NAN;
 
-    row.loom_gf = flop / best_of(o->reps, run_loom, &c) * 1e-9;
     read_buffer(e, c.C, out, nc);
     row.loom_err = rel_err(out, ref, nc);
     if (!(row.loom_err <= bench_tol(K))) {
@@ -586,12 +704,9 @@ static bench_row bench_size(const cl_env *e, const loom_gemm *g, int M, int N,
                 M, N, K, row.loom_err, bench_tol(K));
         row.ok = 0;
     }
-
-    row.clblast_gf = NAN;
     row.clblast_err = NAN;
     if (o->use_clblast) {
-        row.clblast_gf = flop / best_of(o->reps, run_clblast, &c) * 1e-9;
-        read_buffer(e, c.C, out, nc);
+        read_buffer(e, c.C_clblast, out, nc);
         row.clblast_err = rel_err(out, ref, nc);
         if (!(row.clblast_err <= bench_tol(K))) {
             fprintf(stderr,
@@ -604,6 +719,7 @@ static bench_row bench_size(const cl_env *e, const loom_gemm *g, int M, int N,
     clReleaseMemObject(c.A);
     clReleaseMemObject(c.B);
     clReleaseMemObject(c.C);
+    clReleaseMemObject(c.C_clblast);
     free(hA);
     free(hB);
     free(ref);
@@ -656,7 +772,7 @@ static double check_case(const cl_env *e, const loom_gemm *g, int M, int N,
                    .has_bias = has_bias, .act = act};
     a.A = buffer_from(e, hA, na);
     a.B = buffer_from(e, hB, nb);
-    a.bias = buffer_from(e, hbias, (size_t)N);
+    a.bias = has_bias ? buffer_from(e, hbias, (size_t)N) : NULL;
     a.C = buffer_from(e, hC, nc);
     CL_TRY(gemm_enqueue(e, g, &a));
     read_buffer(e, a.C, hC, nc);
@@ -693,7 +809,8 @@ static double check_case(const cl_env *e, const loom_gemm *g, int M, int N,
         }
     clReleaseMemObject(a.A);
     clReleaseMemObject(a.B);
-    clReleaseMemObject(a.bias);
+    if (a.bias)
+        clReleaseMemObject(a.bias);
     clReleaseMemObject(a.C);
     free(hA);
     free(hB);
@@ -702,13 +819,17 @@ static double check_case(const cl_env *e, const loom_gemm *g, int M, int N,
     return worst;
 }
 
-static int check_sweep(const cl_env *e, const loom_gemm *g)
+/* Runs every case; prints a summary line (JSON with json) on `out`.
+ * Returns 0 if all passed, 1 otherwise. */
+static int check_sweep(const cl_env *e, const loom_gemm *g, FILE *out,
+                       int json)
 {
     static const int shapes[][3] = {
         {1, 1, 1},      {7, 13, 5},     {1000, 1000, 1}, {1, 1000, 1000},
         {1000, 1, 1000}, {33, 65, 129}, {1, 1, 4096},    {3, 257, 17},
         {17, 31, 257},  {64, 64, 64},   {127, 129, 255}, {256, 256, 256},
         {9, 16, 3},     {200, 48, 100}, {31, 1, 7},      {1, 33, 2},
+        {130, 100, 700}, {5, 2000, 3},
     };
     static const char *act_names[] = {"none", "relu", "lut", "sigmoid",
                                       "tanh", "gelu"};
@@ -738,13 +859,81 @@ static int check_sweep(const cl_env *e, const loom_gemm *g)
                             err, tol);
                 }
             }
-    printf("check: %d cases, %d failed, worst normalised error %.3g\n", cases,
-           fails, worst_all);
+    if (json)
+        fprintf(out, "{\"check_cases\": %d, \"check_failed\": %d, "
+                     "\"worst_normalised_error\": %.3g}\n",
+                cases, fails, worst_all);
+    else
+        fprintf(out, "check: %d cases, %d failed, worst normalised error "
+                     "%.3g\n", cases, fails, worst_all);
     return fails ? 1 : 0;
 }
 
 /* ---- tuning (--tune) ------------------------------------------------ */
 
+/* A search grid: fixed knobs, then axes whose cartesian product is tried. */
+typedef struct {
+    const char *name;
+    int n;
+    int v[6];
+} axis;
+
+typedef struct {
+    const char *fixed;
+    int nax;
+    axis ax[8];
+} grid;
+
+/* CPUs: B slices in local memory (mode 1, staging forced on) over tile
+ * shape, group height and slice depth; and mode 0 (B in place) over tile
+ * shape. 63 configs. */
+static const grid cpu_grids[] = {
+    {"GEMM_LOCAL=1 GEMM_WGN=1 GEMM_VW=16 GEMM_STRN=0 GEMM_PREFETCH=1 "
+     "GEMM_STAGE_MIN=0",
+     4,
+     {{"GEMM_MWI", 4, {4, 6, 8, 12}},
+      {"GEMM_NWI", 3, {32, 48, 64}},
+      {"GEMM_WGM", 3, {8, 16, 32}},
+      {"GEMM_KWG", 2, {128, 256}}}},
+    {"GEMM_LOCAL=0 GEMM_WGM=1 GEMM_WGN=1 GEMM_VW=16 GEMM_STRN=0", 2,
+     {{"GEMM_MWI", 4, {4, 6, 8, 12}}, {"GEMM_NWI", 3, {32, 48, 64}}}},
+};
+
+/* GPUs: A and B slices in local memory (mode 2). 64 configs. */
+static const grid gpu_grids[] = {
+    {"GEMM_LOCAL=2 GEMM_STRN=1 GEMM_PAD=1 GEMM_PREFETCH=0", 6,
+     {{"GEMM_WGM", 2, {8, 16}},
+      {"GEMM_WGN", 2, {8, 16}},
+      {"GEMM_MWI", 2, {4, 8}},
+      {"GEMM_NWI", 2, {4, 8}},
+      {"GEMM_VW", 2, {2, 4}},
+      {"GEMM_KWG", 2, {16, 32}}}},
+};
+
+/* Whether a knob set can run on the device (and, on CPUs, keeps its tile
+ * in the 32 AVX-512 registers: at most 24 accumulators of 16 floats). */
+static int config_fits(const cl_env *e, const knob_set *k)
+{
+    int mwi = knobs_get(k, "GEMM_MWI"), nwi = knobs_get(k, "GEMM_NWI");
+    int vw = knobs_get(k, "GEMM_VW"), wgm = knobs_get(k, "GEMM_WGM");
+    int wgn = knobs_get(k, "GEMM_WGN"), mode = knobs_get(k, "GEMM_LOCAL");
+    int kwg = knobs_get(k, "GEMM_KWG"), pad = knobs_get(k, "GEMM_PAD");
+    if (nwi % vw)
+        return 0;
+    if ((e->type & CL_DEVICE_TYPE_CPU) && mwi * nwi > 24 * 16)
+        return 0;
+    if ((size_t)wgm * wgn > e->max_wg)
+        return 0;
+    size_t lmem = 0;
+    if (mode >= 1)
+        lmem += 4u * (size_t)kwg * nwi * wgn;
+    if (mode == 2)
+        lmem += 4u * (size_t)kwg * ((size_t)mwi * wgm + pad);
+    return lmem <= e->local_mem;
+}
+
+/* GFLOP/s of one knob set at S x S x S, or -1 if it does not build or
+ * launch, -2 if its result is wrong. */
 static double time_config(const cl_env *e, const knob_set *k, int S,
                           int reps, run_ctx *c, const float *ref, float *out)
 {
@@ -752,25 +941,41 @@ static double time_config(const cl_env *e, const knob_set *k, int S,
     if (gemm_build(e, k, &g, 0) != 0)
         return -1.0;
     c->g = &g;
-    double t = best_of(reps, run_loom, c);
-    read_buffer(e, c->C, out, (size_t)S * S);
-    double err = rel_err(out, ref, (size_t)S * S);
+    double gf = -1.0;
+    if (gemm_enqueue(e, &g, &c->a) == CL_SUCCESS &&
+        clFinish(e->queue) == CL_SUCCESS) {
+        double t = best_of(reps, run_loom, c, NULL);
+        read_buffer(e, c->C, out, (size_t)S * S);
+        double err = rel_err(out, ref, (size_t)S * S);
+        gf = err <= bench_tol(S) ? 2.0 * S * S * (double)S / t * 1e-9 : -2.0;
+    }
     gemm_release(&g);
-    if (!(err <= bench_tol(S)))
-        return -2.0;
-    return 2.0 * S * S * (double)S / t * 1e-9;
+    return gf;
 }
 
-static void tune(const cl_env *e, int S, int reps, int json)
-{
-    /* The grid: register tile (MWI x NWI), vector width and work-group
-     * shape. Tiles needing more than 28 vector accumulators are skipped
-     * (they spill on a 32-register machine). */
-    static const int mwis[] = {4, 6, 8, 12, 14};
-    static const int nwis[] = {16, 32, 48, 64};
-    static const int vws[] = {8, 16};
-    static const int wgs[][2] = {{1, 1}, {1, 4}, {4, 1}};
+typedef struct {
+    knob_set k;
+    double gf;
+} tuned;
 
+static int tuned_cmp(const void *a, const void *b)
+{
+    double x = ((const tuned *)a)->gf, y = ((const tuned *)b)->gf;
+    return (x < y) - (x > y); /* descending */
+}
+
+/* Searches the grid of the device's type at S x S x S: every config best of
+ * `reps`, then the five best again with three times the repetitions (the
+ * machine may be shared: one lucky run should not win). Prints the table
+ * entry's speed beside the winner's, then checks the winner with the
+ * correctness sweep. Returns the sweep's status. */
+static int tune(const cl_env *e, const knob_set *base, int S, int reps,
+                int json)
+{
+    const grid *grids = (e->type & CL_DEVICE_TYPE_GPU) ? gpu_grids : cpu_grids;
+    size_t ngrids = (e->type & CL_DEVICE_TYPE_GPU)
+                        ? sizeof gpu_grids / sizeof *gpu_grids
+                        : sizeof cpu_grids / sizeof *cpu_grids;
     size_t n = (size_t)S * S;
     float *hA = xmalloc(n * sizeof(float)), *hB = xmalloc(n * sizeof(float));
     float *ref = xmalloc(n * sizeof(float)), *out = xmalloc(n * sizeof(float));
@@ -784,57 +989,70 @@ static void tune(const cl_env *e, int S, int reps, int json)
     c.B = c.a.B = buffer_from(e, hB, n);
     c.C = c.a.C = buffer_from(e, NULL, n);
 
-    knob_set best;
-    double best_gf = 0.0;
-    int tried = 0;
+    size_t cap = 256, count = 0;
+    tuned *all = xmalloc(cap * sizeof *all);
     double t0 = now_s();
-    for (size_t i = 0; i < sizeof mwis / sizeof *mwis; i++)
-        for (size_t j = 0; j < sizeof nwis / sizeof *nwis; j++)
-            for (size_t v = 0; v < sizeof vws / sizeof *vws; v++)
-                for (size_t w = 0; w < sizeof wgs / sizeof *wgs; w++) {
-                    int mwi = mwis[i], nwi = nwis[j], vw = vws[v];
-                    if (nwi % vw || mwi * (nwi / 16 ? nwi / 16 : 1) > 28)
-                        continue;
-                    knob_set k;
-                    knobs_default(&k);
-                    knobs_set(&k, "GEMM_MWI", mwi);
-                    knobs_set(&k, "GEMM_NWI", nwi);
-                    knobs_set(&k, "GEMM_VW", vw);
-                    knobs_set(&k, "GEMM_WGM", wgs[w][0]);
-                    knobs_set(&k, "GEMM_WGN", wgs[w][1]);
-                    double gf = time_config(e, &k, S, reps, &c, ref, out);
-                    char desc[512];
-                    knobs_format(&k, desc, sizeof desc, " ", "");
-                    tried++;
-                    if (gf == -1.0)
-                        fprintf(stderr, "tune: %s: does not build\n", desc);
-                    else if (gf == -2.0)
-                        fprintf(stderr, "tune: %s: WRONG RESULT\n", desc);
-                    else
-                        fprintf(stderr, "tune: %s: %.1f GFLOP/s\n", desc, gf);
-                    if (gf > best_gf) {
-                        best_gf = gf;
-                        best = k;
-                    }
-                }
     char desc[512];
-    if (best_gf <= 0.0)
+    for (size_t gi = 0; gi < ngrids; gi++) {
+        const grid *gr = &grids[gi];
+        int idx[8] = {0};
+        for (;;) {
+            knob_set k = *base;
+            knobs_parse(&k, gr->fixed);
+            for (int a = 0; a < gr->nax; a++)
+                knobs_set(&k, gr->ax[a].name, gr->ax[a].v[idx[a]]);
+            if (config_fits(e, &k)) {
+                double gf = time_config(e, &k, S, reps, &c, ref, out);
+                knobs_format(&k, desc, sizeof desc, " ", "");
+                if (gf == -1.0)
+                    fprintf(stderr, "tune: %s: does not build or launch\n",
+                            desc);
+                else if (gf == -2.0)
+                    fprintf(stderr, "tune: %s: WRONG RESULT\n", desc);
+                else
+                    fprintf(stderr, "tune: %s: %.1f GFLOP/s\n", desc, gf);
+                if (gf > 0.0) {
+                    if (count == cap)
+                        die("tune: grid too large");
+                    all[count].k = k;
+                    all[count].gf = gf;
+                    count++;
+                }
+            }
+            int a = 0; /* next point of the grid, odometer style */
+            while (a < gr->nax && ++idx[a] == gr->ax[a].n)
+                idx[a++] = 0;
+            if (a == gr->nax)
+                break;
+        }
+    }
+    if (count == 0)
         die("tune: no configuration worked");
+    qsort(all, count, sizeof *all, tuned_cmp);
+    size_t top = count < 5 ? count : 5;
+    for (size_t i = 0; i < top; i++) {
+        all[i].gf = time_config(e, &all[i].k, S, 3 * reps, &c, ref, out);
+        knobs_format(&all[i].k, desc, sizeof desc, " ", "");
+        fprintf(stderr, "tune: again: %s: %.1f GFLOP/s\n", desc, all[i].gf);
+    }
+    qsort(all, top, sizeof *all, tuned_cmp);
+    double base_gf = time_config(e, base, S, 3 * reps, &c, ref, out);
+    double secs = now_s() - t0;
+    const knob_set *best = &all[0].k;
     if (json) {
-        knobs_format(&best, desc, sizeof desc, ", ", "\"");
-        /* turn NAME=V pairs into "NAME": V */
-        printf("{\"tune_size\": %d, \"configs\": %d, \"seconds\": %.1f, "
-               "\"best_gflops\": %.2f, \"best\": {",
-               S, tried, now_s() - t0, best_gf);
-        for (int i = 0; i < best.n; i++)
-            printf("%s\"%s\": %d", i ? ", " : "", best.k[i].name,
-                   best.k[i].value);
+        printf("{\"tune_size\": %d, \"configs\": %zu, \"seconds\": %.1f, "
+               "\"table_gflops\": %.2f, \"best_gflops\": %.2f, \"best\": {",
+               S, count, secs, base_gf, all[0].gf);
+        for (int i = 0; i < best->n; i++)
+            printf("%s\"%s\": %d", i ? ", " : "", best->k[i].name,
+                   best->k[i].value);
         printf("}}\n");
     } else {
-        knobs_format(&best, desc, sizeof desc, " ", "-D");
-        printf("tune: %d configs in %.0f s at %dx%dx%d; best %.1f GFLOP/s "
-               "with %s\n",
-               tried, now_s() - t0, S, S, S, best_gf, desc);
+        knobs_format(best, desc, sizeof desc, " ", "-D ");
+        printf("tune: %zu configs in %.0f s at %dx%dx%d\n"
+               "tune: current knobs (table + -D): %.1f GFLOP/s\n"
+               "tune: best: %.1f GFLOP/s with\n  %s\n",
+               count, secs, S, S, S, base_gf, all[0].gf, desc);
     }
     clReleaseMemObject(c.A);
     clReleaseMemObject(c.B);
@@ -843,41 +1061,68 @@ static void tune(const cl_env *e, int S, int reps, int json)
     free(hB);
     free(ref);
     free(out);
+
+    loom_gemm g;
+    if (gemm_build(e, best, &g, 1) != 0)
+        die("tune: the best configuration no longer builds");
+    int rc = check_sweep(e, &g, json ? stderr : stdout, 0);
+    gemm_release(&g);
+    free(all);
+    return rc;
 }
 
 /* ---- main ----------------------------------------------------------- */
 
 static void usage(void)
 {
-    fputs("usage: gemm_bench [--device N] [--kernels DIR] [--sizes LIST]\n"
-          "                  [--reps N] [--json] [--no-clblast]\n"
-          "                  [-D KNOB=VALUE ...] [--build-opts OPTS]\n"
-          "                  [--check] [--tune [--tune-size S]]\n"
-          "  LIST: comma-separated S (M=N=K=S) or MxNxK\n",
+    fputs("usage: gemm_bench [--device N] [--kernels DIR] [--abi FILE]\n"
+          "                  [--sizes LIST] [--reps N] [--json]\n"
+          "                  [--no-clblast] [-D KNOB=VALUE ...]\n"
+          "                  [--build-opts OPTS] [--check]\n"
+          "                  [--tune [--tune-size S]]\n"
+          "  LIST: comma-separated S (M=N=K=S) or MxNxK;\n"
+          "        default 256,512,1024,1536,2048\n"
+          "  --kernels: folder of gemm_f32.cl and loom-cl.h (kernels-cl)\n"
+          "  --abi: loom/kernel-abi.h (DIR/../host/include/loom/...)\n"
+          "  -D: override one kernel knob (after the tuning table)\n"
+          "  --check: correctness sweep of loom's kernel only\n"
+          "  --tune: knob search at --tune-size (1024)\n",
           stderr);
     exit(2);
+}
+
+static int parse_int(const char *s, const char *what)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 0 || v > 1000000000)
+        die("bad %s '%s'", what, s);
+    return (int)v;
 }
 
 int main(int argc, char **argv)
 {
     int device = 0, reps = 5, json = 0, use_clblast = 1, do_check = 0;
     int do_tune = 0, tune_size = 1024;
-    const char *kdir = "kernels-cl", *sizes = "256,512,1024,1536,2048";
+    const char *kdir = "kernels-cl", *abi = NULL;
+    const char *sizes = "256,512,1024,1536,2048";
     const char *extra_opts = "";
-    knob_set knobs;
-    knobs_default(&knobs);
+    const char *defs[MAX_KNOBS];
+    int ndefs = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--device") && v)
-            device = atoi(argv[++i]);
-        else if (!strcmp(a, "--kernels") && v)
+        int has_v = i + 1 < argc;
+        if (!strcmp(a, "--device") && has_v)
+            device = parse_int(argv[++i], "device");
+        else if (!strcmp(a, "--kernels") && has_v)
             kdir = argv[++i];
-        else if (!strcmp(a, "--sizes") && v)
+        else if (!strcmp(a, "--abi") && has_v)
+            abi = argv[++i];
+        else if (!strcmp(a, "--sizes") && has_v)
             sizes = argv[++i];
-        else if (!strcmp(a, "--reps") && v)
-            reps = atoi(argv[++i]);
+        else if (!strcmp(a, "--reps") && has_v)
+            reps = parse_int(argv[++i], "reps");
         else if (!strcmp(a, "--json"))
             json = 1;
         else if (!strcmp(a, "--no-clblast"))
@@ -886,23 +1131,21 @@ int main(int argc, char **argv)
             do_check = 1;
         else if (!strcmp(a, "--tune"))
             do_tune = 1;
-        else if (!strcmp(a, "--tune-size") && v)
-            tune_size = atoi(argv[++i]);
-        else if (!strcmp(a, "--build-opts") && v)
+        else if (!strcmp(a, "--tune-size") && has_v)
+            tune_size = parse_int(argv[++i], "tune size");
+        else if (!strcmp(a, "--build-opts") && has_v)
             extra_opts = argv[++i];
-        else if (!strcmp(a, "-D") && v) {
-            const char *d = argv[++i], *eq = strchr(d, '=');
-            if (!eq)
-                usage();
-            char *name = xmalloc((size_t)(eq - d) + 1);
-            memcpy(name, d, (size_t)(eq - d));
-            name[eq - d] = '\0';
-            knobs_set(&knobs, name, atoi(eq + 1));
-        } else
+        else if (!strcmp(a, "-D") && has_v && ndefs < MAX_KNOBS)
+            defs[ndefs++] = argv[++i];
+        else if (!strncmp(a, "-D", 2) && a[2] && ndefs < MAX_KNOBS)
+            defs[ndefs++] = a + 2;
+        else
             usage();
     }
     if (reps < 1)
         reps = 1;
+    if (tune_size < 1)
+        die("bad tune size");
 
     /* Same thread count for PoCL and OpenBLAS; PoCL reads the variable
      * when the platform is first opened, so set it before any CL call. */
@@ -918,83 +1161,112 @@ int main(int argc, char **argv)
 
     cl_env e = {0};
     cl_open(&e, device);
-    e.source = load_source(kdir);
+    e.source = load_source(kdir, abi);
     e.extra_opts = extra_opts;
 
+    FILE *hdr = json ? stderr : stdout; /* keep stdout pure JSON */
+    fprintf(hdr,
+            "# device %d: %s | POCL_MAX_PTHREAD_COUNT=%d | OpenBLAS "
+            "threads=%d | POCL_CACHE_DIR %s%s%s%s\n",
+            device, e.name, threads, openblas_get_num_threads(),
+            cache ? "set: " : "unset", cache ? cache : "",
+            *extra_opts ? " | build opts: " : "", extra_opts);
+
+    gemm_cache programs = {0};
+    knob_set knobs;
+    knobs_resolve(&knobs, e.type, e.name, defs, ndefs);
     char kdesc[512];
     knobs_format(&knobs, kdesc, sizeof kdesc, " ", "");
-    if (!json)
-        printf("# device %d: %s | POCL_MAX_PTHREAD_COUNT=%d | OpenBLAS "
-               "threads=%d | POCL_CACHE_DIR %s%s%s\n# knobs: %s%s%s\n",
-               device, e.name, threads, openblas_get_num_threads(),
-               cache ? "set: " : "unset", cache ? cache : "", "", kdesc,
-               *extra_opts ? " | build opts: " : "", extra_opts);
+    fprintf(hdr, "# knobs: %s\n", kdesc);
 
-    if (do_tune) {
-        tune(&e, tune_size, reps < 3 ? reps : 3, json);
-        return 0;
+    if (do_tune)
+        return tune(&e, &knobs, tune_size, reps < 3 ? reps : 3, json);
+
+    if (do_check) {
+        /* The knobs as they are; in mode 1, also with B staging forced on
+         * (GEMM_STAGE_MIN=0), since the sweep's shapes are small. */
+        int rc = check_sweep(&e, gemm_get(&e, &programs, &knobs, hdr),
+                             stdout, json);
+        if (knobs_get(&knobs, "GEMM_LOCAL") == 1) {
+            knob_set forced = knobs;
+            knobs_set(&forced, "GEMM_STAGE_MIN", 0);
+            fprintf(hdr, "# again with GEMM_STAGE_MIN=0\n");
+            rc |= check_sweep(&e, gemm_get(&e, &programs, &forced, hdr),
+                              stdout, json);
+        }
+        gemm_cache_release(&programs);
+        return rc;
     }
 
-    loom_gemm g;
-    if (gemm_build(&e, &knobs, &g, 1) != 0)
-        die("cannot build gemm_f32.cl");
-    if (!json)
-        printf("# first build of gemm_f32.cl: %.2f s\n", g.build_s);
-
-    if (do_check)
-        return check_sweep(&e, &g);
-
+    const loom_gemm *g = gemm_get(&e, &programs, &knobs, hdr);
     bench_opts o = {.reps = reps, .use_clblast = use_clblast};
     if (json)
         printf("{\"device\": \"%s\", \"threads_pocl\": %d, "
                "\"threads_openblas\": %d, \"pocl_cache_dir_set\": %s, "
-               "\"knobs\": \"%s\", \"build_opts\": \"%s\", \"results\": [",
+               "\"build_opts\": \"%s\", \"reps\": %d, \"results\": [",
                e.name, threads, openblas_get_num_threads(),
-               cache ? "true" : "false", kdesc, extra_opts);
-    else
-        printf("%16s %10s %10s %10s %12s %13s %10s %10s\n", "size",
-               "loom GF/s", "CLBlast", "OpenBLAS", "loom/CLBlast",
-               "loom/OpenBLAS", "loom err", "clb err");
+               cache ? "true" : "false", extra_opts, reps);
 
     int ok = 1, first = 1;
     char *list = xmalloc(strlen(sizes) + 1);
     strcpy(list, sizes);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         int M, N, K;
-        if (sscanf(tok, "%dx%dx%d", &M, &N, &K) != 3) {
-            M = N = K = atoi(tok);
-        }
+        char tail;
+        if (sscanf(tok, "%dx%dx%d%c", &M, &N, &K, &tail) != 3)
+            M = N = K = parse_int(tok, "size");
         if (M < 1 || N < 1 || K < 1)
             die("bad size '%s'", tok);
-        bench_row r = bench_size(&e, &g, M, N, K, &o);
+        if (first && !json)
+            printf("%16s %5s %10s %10s %10s %12s %13s %9s %9s\n", "size",
+                   "mode", "loom GF/s", "CLBlast", "OpenBLAS",
+                   "loom/CLBlast", "loom/OpenBLAS", "loom err", "CLB err");
+        bench_row r = bench_size(&e, g, M, N, K, &o);
         ok &= r.ok;
-        char sz[48];
-        snprintf(sz, sizeof sz, "%dx%dx%d", M, N, K);
+        const char *path = gemm_path(&knobs, M, N, K);
         if (json) {
-            printf("%s\n  {\"M\": %d, \"N\": %d, \"K\": %d, "
-                   "\"loom_gflops\": %.2f, \"clblast_gflops\": %.2f, "
-                   "\"openblas_gflops\": %.2f, \"loom_over_clblast\": %.3f, "
+            char clb[3][32] = {"null", "null", "null"}, kd[512];
+            if (use_clblast) {
+                snprintf(clb[0], sizeof clb[0], "%.2f", r.clblast_gf);
+                snprintf(clb[1], sizeof clb[1], "%.3f",
+                         r.loom_gf / r.clblast_gf);
+                snprintf(clb[2], sizeof clb[2], "%.3g", r.clblast_err);
+            }
+            knobs_format(&knobs, kd, sizeof kd, " ", "");
+            printf("%s\n  {\"M\": %d, \"N\": %d, \"K\": %d, \"knobs\": "
+                   "\"%s\", \"path\": \"%s\", \"loom_gflops\": %.2f, \"clblast_gflops\": %s, "
+                   "\"openblas_gflops\": %.2f, \"loom_over_clblast\": %s, "
                    "\"loom_over_openblas\": %.3f, \"loom_max_rel_err\": "
-                   "%.3g, \"clblast_max_rel_err\": %.3g, \"ok\": %s}",
-                   first ? "" : ",", M, N, K, r.loom_gf,
-                   use_clblast ? r.clblast_gf : 0.0, r.blas_gf,
-                   use_clblast ? r.loom_gf / r.clblast_gf : 0.0,
-                   r.loom_gf / r.blas_gf, r.loom_err,
-                   use_clblast ? r.clblast_err : 0.0,
-                   r.ok ? "true" : "false");
+                   "%.3g, \"clblast_max_rel_err\": %s, "
+                   "\"loom_first_call_s\": %.3f, \"ok\": %s}",
+                   first ? "" : ",", M, N, K, kd, path, r.loom_gf, clb[0],
+                   r.blas_gf, clb[1], r.loom_gf / r.blas_gf, r.loom_err,
+                   clb[2], r.loom_first_s, r.ok ? "true" : "false");
         } else {
-            printf("%16s %10.1f %10.1f %10.1f %12.2f %13.2f %10.2g %10.2g\n",
-                   sz, r.loom_gf, r.clblast_gf, r.blas_gf,
-                   r.loom_gf / r.clblast_gf, r.loom_gf / r.blas_gf,
-                   r.loom_err, r.clblast_err);
+            char sz[48];
+            snprintf(sz, sizeof sz, "%dx%dx%d", M, N, K);
+            if (use_clblast)
+                printf("%16s %5s %10.1f %10.1f %10.1f %12.2f %13.2f %9.2g "
+                       "%9.2g\n",
+                       sz, path, r.loom_gf, r.clblast_gf, r.blas_gf,
+                       r.loom_gf / r.clblast_gf, r.loom_gf / r.blas_gf,
+                       r.loom_err, r.clblast_err);
+            else
+                printf("%16s %5s %10.1f %10s %10.1f %12s %13.2f %9.2g %9s\n",
+                       sz, path, r.loom_gf, "-", r.blas_gf, "-",
+                       r.loom_gf / r.blas_gf, r.loom_err, "-");
         }
+        if (!json && r.loom_first_s > 0.25)
+            printf("# first loom call at %dx%dx%d took %.2f s (PoCL "
+                   "compiles the kernel at its first launch)\n",
+                   M, N, K, r.loom_first_s);
         fflush(stdout);
         first = 0;
     }
     if (json)
         printf("\n]}\n");
     free(list);
-    gemm_release(&g);
+    gemm_cache_release(&programs);
     if (!ok) {
         fprintf(stderr, "gemm_bench: FAILED: a result exceeded tolerance\n");
         return 1;

@@ -2,22 +2,27 @@
  * gemm_f32.cl - fp32 GEMM of the loom kernel ABI, NDRange register-tiled,
  * for CPU and GPU OpenCL devices.
  *
- *   C[c_off + m*ldc + n] = act( sum_k A[a_off + m*lda + k] * B[b_off + k*ldb + n]
- *                               + (has_bias ? bias[n] : 0) )
+ *   C[c_off + m*ldc + n] =
+ *       act( sum_k A[a_off + m*lda + k] * B[b_off + k*ldb + n]
+ *            + (has_bias ? bias[n] : 0) )
  *
  * for 0 <= m < M, 0 <= n < N; all operands row-major; any M, N, K >= 1;
  * act one of LOOM_ACT_NONE, RELU, SIGMOID, TANH, GELU (kernel-abi.h; GELU
  * is the erf form). Nothing outside that M x N window of C is written, and
  * nothing is read outside the M x K window of A, the K x N window of B and
- * bias[0 .. N) (bias is not read at all when has_bias is 0, but must still
- * be a valid buffer argument). So the host needs no padding, no copies and
- * no alignment beyond that of float; offsets and leading dimensions are
- * free (lda >= K, ldb >= N, ldc >= N).
+ * bias[0 .. N) (not read at all when has_bias is 0: the host may then pass
+ * a NULL buffer). So the host needs no padding, no copies and no alignment
+ * beyond that of float; offsets and leading dimensions are free (lda >= K,
+ * ldb >= N, ldc >= N).
  *
  * The host prepends loom/kernel-abi.h and kernels-cl/loom-cl.h to this text
- * and builds it with a -D option per knob (see "Knobs"; every knob has a
- * default, the one tuned for PoCL on AVX-512 CPUs). OpenCL C 1.2, no
- * extensions.
+ * and builds it with a -D option per knob (see "Knobs"). The defaults are
+ * the portable fallback for a device the tuning table does not know: 1 x 1
+ * work-groups, no local memory (mode 0). The table's entry for PoCL on
+ * AVX-512 CPUs, measured with bench/gemm_bench, is
+ *   GEMM_LOCAL=1 GEMM_WGM=16 GEMM_MWI=8 GEMM_NWI=32 GEMM_VW=16
+ *   GEMM_KWG=256 GEMM_PREFETCH=1 GEMM_STAGE_MIN=3145728
+ * OpenCL C 1.2, no extensions.
  *
  * ---- Launch geometry (2-D NDRange, no global offset) ----
  *
@@ -48,41 +53,49 @@
  * read). The knob GEMM_LOCAL chooses how the operands reach the tile:
  *
  *  0  Both read in place from global memory; every work-item streams its
- *     B columns over all of K. Fine on CPUs while B stays in cache (up to
- *     about 1536 x 1536 here); with a 1 x 1 work-group, consecutive work-
- *     items (dimension 0 varies fastest) reuse the same A rows from L1.
- *  1  The work-group copies GEMM_KWG x GEMM_NWG slices of B into local
- *     memory (a packed, contiguous copy) and its work-items read A in place.
- *     The CPU default: on PoCL a work-group runs on one core, local memory
- *     is a per-core buffer that stays in L1/L2, and each B slice is reused
- *     by the GEMM_WGM work-items of the group instead of being streamed
- *     from L3 or DRAM by each of them (with a large or power-of-two ldb,
- *     rows of B also alias in the caches; the packed copy does not).
- *     With GEMM_PREFETCH, each work-item prefetches its share of the next
- *     slice before computing on the current one.
- *  2  The work-group stages slices of both B and its A rows (transposed,
- *     k-major) in local memory: the usual GPU scheme, coalesced loads
- *     (GEMM_STRN = 1 keeps them coalesced for B) and one barrier pair per
- *     GEMM_KWG-deep slice.
+ *     B columns over all of K. Works on any device. Fast on CPUs while B
+ *     stays in cache (up to about 1536 x 1536 floats here, with a 32 MiB
+ *     L3) or is read only once (M <= GEMM_MWI); work-items of one
+ *     work-group, and consecutive work-groups (dimension 0 varies
+ *     fastest), share B columns or A rows in L1/L2.
+ *  1  For CPUs: where B is larger (K * N >= GEMM_STAGE_MIN, M > GEMM_MWI)
+ *     the work-group copies GEMM_KWG x GEMM_NWG slices of B into local
+ *     memory (a packed, contiguous copy) and its work-items read A in
+ *     place; elsewhere as mode 0. On PoCL a work-group runs on one core,
+ *     local memory is a per-core buffer that stays in L1/L2, and each B
+ *     slice is reused by the GEMM_WGM work-items of the group instead of
+ *     being streamed from L3 or DRAM by each of them (with a large or
+ *     power-of-two ldb, rows of B also alias in the caches; the packed copy
+ *     does not): 2-4x faster than mode 0 once B is 16 MiB. With
+ *     GEMM_PREFETCH, each work-item prefetches its share of the next slice
+ *     before computing on the current one. (On PoCL the in-place path of
+ *     this mode runs up to 2x slower than mode 0 proper for M <= 16: the
+ *     barriers elsewhere in the kernel cost it per-work-group overhead.)
+ *  2  For GPUs: the work-group stages slices of both B and its A rows
+ *     (transposed, k-major) in local memory: coalesced loads (GEMM_STRN = 1
+ *     keeps them coalesced for B) and one barrier pair per GEMM_KWG-deep
+ *     slice.
  *
  * On PoCL, keep GEMM_MWI * GEMM_NWI / 16 (AVX-512 accumulators) at or below
- * about 24, so that the tile, the B vectors and a broadcast fit the 32
- * vector registers; PoCL runs the work-items of a group one after another
- * between barriers, keeping each one's tile in registers within a slice.
+ * 24, so that the tile, the B vectors and a broadcast fit the 32 vector
+ * registers; PoCL runs the work-items of a group one after another between
+ * barriers, keeping each one's tile in registers within a slice.
  *
  * Edges, all handled here: rows past M are computed from row M-1 (clamped
- * index, so every read is in bounds) and never stored; a work-group whose
- * columns reach past N reads B and bias with clamped column indices
- * (scalar loads, that group only) and stores only the columns below N; in
- * modes 1 and 2 a work-item whose rows all lie past M skips the arithmetic,
- * and in mode 2 the slice past K is zero-filled.
+ * index, so every read is in bounds) and never stored; in modes 1 and 2 a
+ * work-item whose rows all lie past M skips the arithmetic. The last
+ * work-group along N is shifted left to end at column N (when N >= NWG) and
+ * stores only the columns its neighbour does not, so it reads whole vectors
+ * like the others; only when N < NWG does a group read B and bias with
+ * clamped column indices (scalar loads). In mode 2 the slice past K is
+ * zero-filled.
  *
  * Index arithmetic is in size_t wherever a row index meets a leading
  * dimension, so buffers may exceed 2^31 elements as long as M, N, K, the
  * leading dimensions and the offsets each fit in int.
  */
 
-/* ---- Knobs (each overridable with -D; defaults suit PoCL on AVX-512) ---- */
+/* ---- Knobs (each overridable with -D; see above for the defaults) ---- */
 
 /* Rows of C per work-item (register tile height). */
 #ifndef GEMM_MWI
@@ -101,7 +114,7 @@
 
 /* Work-items per work-group along M (local size, dimension 1). */
 #ifndef GEMM_WGM
-#define GEMM_WGM 16
+#define GEMM_WGM 1
 #endif
 
 /* Work-items per work-group along N (local size, dimension 0). */
@@ -117,14 +130,22 @@
 #endif
 
 /* Operand staging: 0 = none (A, B read in place); 1 = B slices in local
- * memory (CPUs); 2 = A and B slices in local memory (GPUs). See Design. */
+ * memory when B is large, else none (CPUs); 2 = A and B slices in local
+ * memory (GPUs). See Design. */
 #ifndef GEMM_LOCAL
-#define GEMM_LOCAL 1
+#define GEMM_LOCAL 0
 #endif
 
-/* Depth along K of one local-memory slice (GEMM_LOCAL >= 1 only). */
+/* Depth along K of one local-memory slice (modes 1 and 2). */
 #ifndef GEMM_KWG
 #define GEMM_KWG 256
+#endif
+
+/* Mode 1 stages B only if K * N >= this many elements and M > GEMM_MWI
+ * (else it reads B in place, as mode 0: B stays in cache, or is read once);
+ * about a third of the last-level cache, in floats. */
+#ifndef GEMM_STAGE_MIN
+#define GEMM_STAGE_MIN 3145728
 #endif
 
 /* Extra floats per k-row of the local A slice (mode 2), against bank
@@ -140,7 +161,8 @@
 #endif
 
 /* Unroll factor of the loop over k (1 = leave it to the compiler; PoCL
- * cannot unroll the variable-length loop of modes 0 and 1 and says so). */
+ * does not unroll the variable-length k loops of modes 0 and 1, and warns
+ * "loop not unrolled"). */
 #ifndef GEMM_KU
 #define GEMM_KU 1
 #endif
@@ -151,9 +173,14 @@
 #define GEMM_MWG (GEMM_MWI * GEMM_WGM)  /* rows of C per work-group */
 #define GEMM_NWG (GEMM_NWI * GEMM_WGN)  /* columns of C per work-group */
 #define GEMM_WGS (GEMM_WGM * GEMM_WGN)  /* work-items per work-group */
+#define GEMM_BSV (GEMM_KWG * GEMM_NWG / GEMM_VW) /* vectors in a B slice */
 
 #if GEMM_MWI < 1 || GEMM_NWI < 1 || GEMM_WGM < 1 || GEMM_WGN < 1
 #error "gemm_f32.cl: GEMM_MWI, GEMM_NWI, GEMM_WGM and GEMM_WGN must be >= 1"
+#endif
+#if GEMM_VW != 1 && GEMM_VW != 2 && GEMM_VW != 4 && GEMM_VW != 8 && \
+    GEMM_VW != 16
+#error "gemm_f32.cl: GEMM_VW must be 1, 2, 4, 8 or 16"
 #endif
 #if GEMM_NWI % GEMM_VW != 0
 #error "gemm_f32.cl: GEMM_NWI must be a multiple of GEMM_VW"
@@ -183,49 +210,49 @@
 #define GEMM_PREFETCH_LINE(p) ((void)0)
 #endif
 
-/* vfloat: the accumulator vector; VLOAD/VSTORE: its unaligned load/store. */
+/* loom_gemm_vec: the accumulator vector; GEMM_VLOAD / GEMM_VSTORE: its
+ * unaligned load and store. All names of this file are loom_gemm_* or
+ * GEMM_*: the host builds every kernels-cl file into one program. */
 #if GEMM_VW == 1
-typedef float vfloat;
-#define VLOAD(p) (*(p))
-#define VSTORE(x, p) (*(p) = (x))
+typedef float loom_gemm_vec;
+#define GEMM_VLOAD(p) (*(p))
+#define GEMM_VSTORE(x, p) (*(p) = (x))
 #elif GEMM_VW == 2
-typedef float2 vfloat;
-#define VLOAD(p) vload2(0, p)
-#define VSTORE(x, p) vstore2(x, 0, p)
+typedef float2 loom_gemm_vec;
+#define GEMM_VLOAD(p) vload2(0, p)
+#define GEMM_VSTORE(x, p) vstore2(x, 0, p)
 #elif GEMM_VW == 4
-typedef float4 vfloat;
-#define VLOAD(p) vload4(0, p)
-#define VSTORE(x, p) vstore4(x, 0, p)
+typedef float4 loom_gemm_vec;
+#define GEMM_VLOAD(p) vload4(0, p)
+#define GEMM_VSTORE(x, p) vstore4(x, 0, p)
 #elif GEMM_VW == 8
-typedef float8 vfloat;
-#define VLOAD(p) vload8(0, p)
-#define VSTORE(x, p) vstore8(x, 0, p)
-#elif GEMM_VW == 16
-typedef float16 vfloat;
-#define VLOAD(p) vload16(0, p)
-#define VSTORE(x, p) vstore16(x, 0, p)
+typedef float8 loom_gemm_vec;
+#define GEMM_VLOAD(p) vload8(0, p)
+#define GEMM_VSTORE(x, p) vstore8(x, 0, p)
 #else
-#error "gemm_f32.cl: GEMM_VW must be 1, 2, 4, 8 or 16"
+typedef float16 loom_gemm_vec;
+#define GEMM_VLOAD(p) vload16(0, p)
+#define GEMM_VSTORE(x, p) vstore16(x, 0, p)
 #endif
 
 /* Element i of a vector (i a compile-time constant after unrolling). */
-static inline float vget(vfloat x, int i)
+static inline float loom_gemm_vget(loom_gemm_vec x, int i)
 {
 #if GEMM_VW == 1
     return x;
 #else
-    union { vfloat v; float f[GEMM_VW]; } u;
+    union { loom_gemm_vec v; float f[GEMM_VW]; } u;
     u.v = x;
     return u.f[i];
 #endif
 }
 
-static inline vfloat vset(vfloat x, int i, float f)
+static inline loom_gemm_vec loom_gemm_vset(loom_gemm_vec x, int i, float f)
 {
 #if GEMM_VW == 1
     return f;
 #else
-    union { vfloat v; float f[GEMM_VW]; } u;
+    union { loom_gemm_vec v; float f[GEMM_VW]; } u;
     u.v = x;
     u.f[i] = f;
     return u.v;
@@ -234,7 +261,7 @@ static inline vfloat vset(vfloat x, int i, float f)
 
 /* First column, relative to the work-group's first, of vector v of the
  * work-item with local index lid along N. */
-static inline int gemm_col(int lid, int v)
+static inline int loom_gemm_col(int lid, int v)
 {
 #if GEMM_STRN
     return (v * GEMM_WGN + lid) * GEMM_VW;
@@ -246,22 +273,23 @@ static inline int gemm_col(int lid, int v)
 /* The vector at row[n .. n+VW), reading row[min(j, N-1)] for column j:
  * in bounds whatever n, and exact for the columns below N (the others are
  * never stored). */
-static inline vfloat load_clamped(__global const float *row, int n, int N)
+static inline loom_gemm_vec loom_gemm_load_clamped(__global const float *row,
+                                                   int n, int N)
 {
     if (n + GEMM_VW <= N)
-        return VLOAD(row + n);
-    vfloat x = (vfloat)(0.0f);
+        return GEMM_VLOAD(row + n);
+    loom_gemm_vec x = (loom_gemm_vec)(0.0f);
 #pragma unroll
     for (int i = 0; i < GEMM_VW; i++)
-        x = vset(x, i, row[min(n + i, N - 1)]);
+        x = loom_gemm_vset(x, i, row[min(n + i, N - 1)]);
     return x;
 }
 
-static inline vfloat activate(vfloat x, int act)
+static inline loom_gemm_vec loom_gemm_act(loom_gemm_vec x, int act)
 {
     switch (act) {
     case LOOM_ACT_RELU:
-        return fmax(x, (vfloat)(0.0f));
+        return fmax(x, (loom_gemm_vec)(0.0f));
     case LOOM_ACT_SIGMOID:
         return 1.0f / (1.0f + exp(-x));
     case LOOM_ACT_TANH:
@@ -274,41 +302,44 @@ static inline vfloat activate(vfloat x, int act)
 }
 
 /* One rank-1 update of the register tile: acc[r][v] += a[r] * b[v]. */
-static inline void rank1(vfloat acc[GEMM_MWI][GEMM_NV],
-                         const float a[GEMM_MWI], const vfloat b[GEMM_NV])
+static inline void loom_gemm_rank1(loom_gemm_vec acc[GEMM_MWI][GEMM_NV],
+                                   const float a[GEMM_MWI],
+                                   const loom_gemm_vec b[GEMM_NV])
 {
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++) {
-        const vfloat ar = (vfloat)(a[r]);
+        const loom_gemm_vec ar = (loom_gemm_vec)(a[r]);
 #pragma unroll
         for (int v = 0; v < GEMM_NV; v++)
             acc[r][v] = fma(ar, b[v], acc[r][v]);
     }
 }
 
-#if GEMM_LOCAL == 0
+#if GEMM_LOCAL < 2
 /* acc += A[ap rows][0..K) . B[0..K)[col vectors], both read from global
  * memory. `edge` is a literal at both call sites, so each gets its own
  * copy of the loop: 0 when all of the work-group's columns are below N
  * (plain vector loads), 1 otherwise (clamped loads). */
-static inline void accumulate_global(vfloat acc[GEMM_MWI][GEMM_NV], int K,
-                                     __global const float *ap[GEMM_MWI],
-                                     __global const float *B, int ldb,
-                                     const int col[GEMM_NV], int n_left,
-                                     const int edge)
+static inline void
+loom_gemm_accumulate_global(loom_gemm_vec acc[GEMM_MWI][GEMM_NV], int K,
+                            __global const float *ap[GEMM_MWI],
+                            __global const float *B, int ldb,
+                            const int col[GEMM_NV], int n_left,
+                            const int edge)
 {
     GEMM_UNROLL_K
     for (int k = 0; k < K; k++) {
         __global const float *bk = B + (size_t)k * ldb;
         float a[GEMM_MWI];
-        vfloat b[GEMM_NV];
+        loom_gemm_vec b[GEMM_NV];
 #pragma unroll
         for (int v = 0; v < GEMM_NV; v++)
-            b[v] = edge ? load_clamped(bk, col[v], n_left) : VLOAD(bk + col[v]);
+            b[v] = edge ? loom_gemm_load_clamped(bk, col[v], n_left)
+                        : GEMM_VLOAD(bk + col[v]);
 #pragma unroll
         for (int r = 0; r < GEMM_MWI; r++)
             a[r] = ap[r][k];
-        rank1(acc, a, b);
+        loom_gemm_rank1(acc, a, b);
     }
 }
 #endif
@@ -322,10 +353,19 @@ void loom_gemm_f32(int M, int N, int K,
 {
     const int lid_n = get_local_id(0);
     const int lid_m = get_local_id(1);
-    const int n_grp = get_group_id(0) * GEMM_NWG; /* first column of group */
     const int m_grp = get_group_id(1) * GEMM_MWG; /* first row of group */
     const int m0 = m_grp + lid_m * GEMM_MWI;      /* first row of item */
-    const int edge = n_grp + GEMM_NWG > N;        /* uniform in the group */
+    /* Columns: the group stores [n_store, min(n_store + NWG, N)). The last
+     * group along N, when N >= NWG, computes the NWG columns ending at N
+     * instead (overlapping its neighbour, whose columns it does not store),
+     * so that it too reads whole vectors; only when N < NWG does a group
+     * reach past N ("edge": clamped, scalar loads). All uniform in the
+     * group. */
+    const int n_store = get_group_id(0) * GEMM_NWG;
+    const int n_grp = n_store + GEMM_NWG > N && N >= GEMM_NWG
+                          ? N - GEMM_NWG : n_store; /* first column computed */
+    const int edge = n_grp + GEMM_NWG > N;
+    const int n_skip = n_store - n_grp; /* leading columns not stored */
 
     A += a_off;
     B += b_off + n_grp;
@@ -336,15 +376,26 @@ void loom_gemm_f32(int M, int N, int K,
     int col[GEMM_NV]; /* columns of the item's vectors, from n_grp */
 #pragma unroll
     for (int v = 0; v < GEMM_NV; v++)
-        col[v] = gemm_col(lid_n, v);
+        col[v] = loom_gemm_col(lid_n, v);
     const int n_left = N - n_grp; /* columns of this group below N */
 
-    vfloat acc[GEMM_MWI][GEMM_NV];
+    loom_gemm_vec acc[GEMM_MWI][GEMM_NV];
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++)
 #pragma unroll
         for (int v = 0; v < GEMM_NV; v++)
-            acc[r][v] = (vfloat)(0.0f);
+            acc[r][v] = (loom_gemm_vec)(0.0f);
+
+#if GEMM_LOCAL >= 1
+    /* Slices of the group's B columns (row-major, GEMM_NWG floats per k:
+     * a packed copy) and, in mode 2, of its A rows (transposed: k-major, so
+     * that an item's GEMM_MWI values for one k are adjacent). At kernel
+     * scope, as OpenCL requires of __local variables. */
+    __local loom_gemm_vec Bs[GEMM_BSV];
+#if GEMM_LOCAL == 2
+    __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
+#endif
+#endif
 
 #if GEMM_LOCAL < 2
     /* The item's rows of A, read from global memory; rows past M are
@@ -355,90 +406,109 @@ void loom_gemm_f32(int M, int N, int K,
         ap[r] = A + (size_t)min(m0 + r, M - 1) * lda;
 #endif
 
+    /* Mode 1 stages B only where that pays: B of at least GEMM_STAGE_MIN
+     * elements and more than one row of tiles. The choice depends on the
+     * arguments alone, so every work-item of the NDRange makes the same
+     * one, as the barriers of the staged loop require. */
 #if GEMM_LOCAL == 0
-    if (edge)
-        accumulate_global(acc, K, ap, B, ldb, col, n_left, 1);
-    else
-        accumulate_global(acc, K, ap, B, ldb, col, n_left, 0);
+    const int staged = 0;
+#elif GEMM_LOCAL == 1
+    const int staged =
+        (long)K * N >= (long)GEMM_STAGE_MIN && M > GEMM_MWI;
 #else
-    /* Slices of the group's B columns (row-major, GEMM_NWG floats per k:
-     * a packed copy) and, in mode 2, of its A rows (transposed: k-major, so
-     * that an item's GEMM_MWI values for one k are adjacent). */
-    __local vfloat Bs[GEMM_KWG * GEMM_NWG / GEMM_VW];
-#if GEMM_LOCAL == 2
-    __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
-#endif
-    const int lid = lid_m * GEMM_WGN + lid_n;
-    for (int k0 = 0; k0 < K; k0 += GEMM_KWG) {
-        /* Cooperative copies: consecutive work-items take consecutive
-         * vectors of one B row (and consecutive k of one A row). Columns
-         * and rows past the edge are clamped; k past K is zero. */
-        for (int i = lid; i < GEMM_KWG * (GEMM_NWG / GEMM_VW); i += GEMM_WGS) {
-            const int kk = i / (GEMM_NWG / GEMM_VW);
-            const int c = i % (GEMM_NWG / GEMM_VW) * GEMM_VW;
-            vfloat x = (vfloat)(0.0f);
-            if (k0 + kk < K) {
-                __global const float *bk = B + (size_t)(k0 + kk) * ldb;
-                x = edge ? load_clamped(bk, c, n_left) : VLOAD(bk + c);
-            }
-            Bs[i] = x; /* = Bs[kk][c / GEMM_VW] */
-        }
-#if GEMM_LOCAL == 2
-        for (int i = lid; i < GEMM_MWG * GEMM_KWG; i += GEMM_WGS) {
-            const int r = i / GEMM_KWG, kk = i % GEMM_KWG;
-            const int m = min(m_grp + r, M - 1), k = k0 + kk;
-            As[kk * (GEMM_MWG + GEMM_PAD) + r] =
-                k < K ? A[(size_t)m * lda + k] : 0.0f;
-        }
-#endif
-        barrier(CLK_LOCAL_MEM_FENCE);
-
-#if GEMM_PREFETCH
-        /* Start fetching this work-item's share of the next B slice, so
-         * that the copy after this slice's arithmetic finds it in cache. */
-        for (int i = lid; i < GEMM_KWG * (GEMM_NWG / GEMM_VW); i += GEMM_WGS) {
-            const int k = k0 + GEMM_KWG + i / (GEMM_NWG / GEMM_VW);
-            const int c = i % (GEMM_NWG / GEMM_VW) * GEMM_VW;
-            if (k < K)
-                GEMM_PREFETCH_LINE(B + (size_t)k * ldb + min(c, n_left - 1));
-        }
+    const int staged = 1;
 #endif
 
-#if GEMM_LOCAL == 2
-        const int kn = GEMM_KWG;              /* zero-filled past K */
-#else
-        const int kn = min(GEMM_KWG, K - k0); /* A is read in place */
-#endif
-        if (m0 < M) { /* else all of the item's rows lie past M */
-            GEMM_UNROLL_K
-            for (int kk = 0; kk < kn; kk++) {
-                float a[GEMM_MWI];
-                vfloat b[GEMM_NV];
-#pragma unroll
-                for (int r = 0; r < GEMM_MWI; r++)
-#if GEMM_LOCAL == 2
-                    a[r] = As[kk * (GEMM_MWG + GEMM_PAD) + lid_m * GEMM_MWI + r];
-#else
-                    a[r] = ap[r][k0 + kk];
-#endif
-#pragma unroll
-                for (int v = 0; v < GEMM_NV; v++)
-                    b[v] = Bs[(kk * GEMM_NWG + col[v]) / GEMM_VW];
-                rank1(acc, a, b);
-            }
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
+#if GEMM_LOCAL < 2
+    if (!staged) {
+        /* A and B read in place; nothing to do for a work-item whose rows
+         * all lie past M. */
+        if (m0 >= M)
+            ;
+        else if (edge)
+            loom_gemm_accumulate_global(acc, K, ap, B, ldb, col, n_left, 1);
+        else
+            loom_gemm_accumulate_global(acc, K, ap, B, ldb, col, n_left, 0);
     }
 #endif
 
-    /* Epilogue: bias, activation, store of the rows below M and the columns
-     * below N. */
-    vfloat bv[GEMM_NV];
+#if GEMM_LOCAL >= 1
+    if (staged) {
+        const int lid = lid_m * GEMM_WGN + lid_n;
+        for (int k0 = 0; k0 < K; k0 += GEMM_KWG) {
+            /* Cooperative copies: consecutive work-items take consecutive
+             * vectors of one B row (and consecutive k of one A row). Columns
+             * and rows past the edge are clamped; k past K is zero. */
+            for (int i = lid; i < GEMM_BSV; i += GEMM_WGS) {
+                const int kk = i / (GEMM_NWG / GEMM_VW);
+                const int c = i % (GEMM_NWG / GEMM_VW) * GEMM_VW;
+                loom_gemm_vec x = (loom_gemm_vec)(0.0f);
+                if (k0 + kk < K) {
+                    __global const float *bk = B + (size_t)(k0 + kk) * ldb;
+                    x = edge ? loom_gemm_load_clamped(bk, c, n_left)
+                             : GEMM_VLOAD(bk + c);
+                }
+                Bs[i] = x; /* = Bs[kk][c / GEMM_VW] */
+            }
+#if GEMM_LOCAL == 2
+            for (int i = lid; i < GEMM_MWG * GEMM_KWG; i += GEMM_WGS) {
+                const int r = i / GEMM_KWG, kk = i % GEMM_KWG;
+                const int m = min(m_grp + r, M - 1), k = k0 + kk;
+                As[kk * (GEMM_MWG + GEMM_PAD) + r] =
+                    k < K ? A[(size_t)m * lda + k] : 0.0f;
+            }
+#endif
+            barrier(CLK_LOCAL_MEM_FENCE);
+
+#if GEMM_PREFETCH
+            /* Start fetching this work-item's share of the next B slice, so
+             * that the copy after this slice's arithmetic finds it in cache. */
+            for (int i = lid; i < GEMM_BSV; i += GEMM_WGS) {
+                const int k = k0 + GEMM_KWG + i / (GEMM_NWG / GEMM_VW);
+                const int c = i % (GEMM_NWG / GEMM_VW) * GEMM_VW;
+                if (k < K)
+                    GEMM_PREFETCH_LINE(B + (size_t)k * ldb +
+                                       min(c, n_left - 1));
+            }
+#endif
+
+#if GEMM_LOCAL == 2
+            const int kn = GEMM_KWG;              /* zero-filled past K */
+#else
+            const int kn = min(GEMM_KWG, K - k0); /* A is read in place */
+#endif
+            if (m0 < M) { /* else all of the item's rows lie past M */
+                GEMM_UNROLL_K
+                for (int kk = 0; kk < kn; kk++) {
+                    float a[GEMM_MWI];
+                    loom_gemm_vec b[GEMM_NV];
+#pragma unroll
+                    for (int r = 0; r < GEMM_MWI; r++)
+#if GEMM_LOCAL == 2
+                        a[r] = As[kk * (GEMM_MWG + GEMM_PAD) +
+                                  lid_m * GEMM_MWI + r];
+#else
+                        a[r] = ap[r][k0 + kk];
+#endif
+#pragma unroll
+                    for (int v = 0; v < GEMM_NV; v++)
+                        b[v] = Bs[(kk * GEMM_NWG + col[v]) / GEMM_VW];
+                    loom_gemm_rank1(acc, a, b);
+                }
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+    }
+#endif
+
+    /* Epilogue: bias, activation, store of the rows below M and of the
+     * group's own columns below N. */
+    loom_gemm_vec bv[GEMM_NV];
 #pragma unroll
     for (int v = 0; v < GEMM_NV; v++)
-        bv[v] = !has_bias ? (vfloat)(0.0f)
-                : edge    ? load_clamped(bias, col[v], n_left)
-                          : VLOAD(bias + col[v]);
+        bv[v] = !has_bias ? (loom_gemm_vec)(0.0f)
+                : edge    ? loom_gemm_load_clamped(bias, col[v], n_left)
+                          : GEMM_VLOAD(bias + col[v]);
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++) {
         if (m0 + r >= M)
@@ -446,14 +516,14 @@ void loom_gemm_f32(int M, int N, int K,
         __global float *cr = C + (size_t)(m0 + r) * ldc;
 #pragma unroll
         for (int v = 0; v < GEMM_NV; v++) {
-            const vfloat y = activate(acc[r][v] + bv[v], act);
-            if (col[v] + GEMM_VW <= n_left) {
-                VSTORE(y, cr + col[v]);
+            const loom_gemm_vec y = loom_gemm_act(acc[r][v] + bv[v], act);
+            if (col[v] >= n_skip && col[v] + GEMM_VW <= n_left) {
+                GEMM_VSTORE(y, cr + col[v]);
             } else {
 #pragma unroll
                 for (int i = 0; i < GEMM_VW; i++)
-                    if (col[v] + i < n_left)
-                        cr[col[v] + i] = vget(y, i);
+                    if (col[v] + i >= n_skip && col[v] + i < n_left)
+                        cr[col[v] + i] = loom_gemm_vget(y, i);
             }
         }
     }

@@ -3,15 +3,18 @@
 #
 #   loom_install_deps demo|test
 
-LOOM_DEPS_DEMO="gcc libc6-dev make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev libjansson-dev"
+LOOM_DEPS_DEMO="gcc libc6-dev make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libonnx-dev libjansson-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd"
 LOOM_DEPS_TEST="$LOOM_DEPS_DEMO libcriterion-dev clang-14 libclang-rt-14-dev"
+# benchmarks only (bench/): OpenBLAS and CLBlast as peers
+LOOM_DEPS_BENCH="$LOOM_DEPS_DEMO libopenblas-dev libclblast-dev"
 
 loom_install_deps() {
     local want missing="" pkg sudo=""
     case "$1" in
         demo) want=$LOOM_DEPS_DEMO ;;
         test) want=$LOOM_DEPS_TEST ;;
-        *) echo "loom_install_deps: demo or test" >&2; return 2 ;;
+        bench) want=$LOOM_DEPS_BENCH ;;
+        *) echo "loom_install_deps: demo, test or bench" >&2; return 2 ;;
     esac
     for pkg in $want; do
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

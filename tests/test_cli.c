@@ -92,10 +92,14 @@ typedef struct {
 
 static cli_result res;
 
-/* Run `loom ARGS...` (NULL-terminated) with stdin from /dev/null. */
-static void run_cli_v(const char *const *args)
+/* Run `loom ARGS...` (NULL-terminated) with stdin from /dev/null and the
+ * environment plus env_add ("NAME=value" strings, NULL-terminated, or
+ * NULL). */
+static void run_cli_env(const char *const *env_add, const char *const *args)
 {
     char *argv[64];
+    char *envp[512];
+    int ne = 0;
     const char *outp = tpath(".stdout"), *errp = tpath(".stderr");
     posix_spawn_file_actions_t fa;
     pid_t pid;
@@ -105,6 +109,18 @@ static void run_cli_v(const char *const *args)
     for (; args[n - 1] && n < 63; n++)
         argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
+    for (char **e = environ; *e && ne < 480; e++) {
+        bool replaced = false;
+        for (int k = 0; env_add && env_add[k]; k++) {
+            size_t len = strcspn(env_add[k], "=");
+            replaced |= strncmp(*e, env_add[k], len + 1) == 0;
+        }
+        if (!replaced)
+            envp[ne++] = *e;
+    }
+    for (int k = 0; env_add && env_add[k] && ne < 511; k++)
+        envp[ne++] = (char *)env_add[k];
+    envp[ne] = NULL;
     free(res.out);
     free(res.err);
     res.out = res.err = NULL;
@@ -112,7 +128,7 @@ static void run_cli_v(const char *const *args)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    rc = posix_spawn(&pid, LOOM_CLI_PATH, &fa, NULL, argv, environ);
+    rc = posix_spawn(&pid, LOOM_CLI_PATH, &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     cr_assert_eq(rc, 0, "posix_spawn %s: %s", LOOM_CLI_PATH, strerror(rc));
     cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -124,7 +140,10 @@ static void run_cli_v(const char *const *args)
     unlink(errp);
 }
 
-#define RUN(...) run_cli_v((const char *const[]){__VA_ARGS__, NULL})
+#define RUN(...) run_cli_env(NULL, (const char *const[]){__VA_ARGS__, NULL})
+/* RUN_ENV(ENV("A=1", "B=2"), "run", ...) */
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define RUN_ENV(env, ...) run_cli_env(env, (const char *const[]){__VA_ARGS__, NULL})
 
 static void expect_code(int code)
 {
@@ -1278,4 +1297,188 @@ Test(cli, malformed_protobuf_exits_65_with_one_line)
     write_bytes(tpath("nested.onnx"), nested, n);
     RUN("info", tpath("nested.onnx"));
     expect_error_line(65, "nested deeper than 64", NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Devices and fallback: each fault leaves `auto` (and a non-strict device  */
+/* list) with the right outputs, and makes --strict fail with exit 69      */
+/* ---------------------------------------------------------------------- */
+
+static bool have_opencl_device(void)
+{
+    for (size_t i = 0; i < loom_device_count(); i++) {
+        loom_device_info d;
+        loom_device_get(i, &d);
+        if (strcmp(d.backend, "opencl") == 0 && d.healthy)
+            return true;
+    }
+    return false;
+}
+
+#define NEED_OPENCL()                                                                          \
+    do {                                                                                       \
+        if (!have_opencl_device())                                                             \
+            cr_skip_test("no OpenCL device here (install pocl-opencl-icd for a CPU device)"); \
+    } while (0)
+
+/* x[M,K] . W[K,N] -> Relu -> y, with M*N large enough that the cost
+ * model places it on the OpenCL device in auto mode. Writes model.onnx
+ * and x.npy; W and x are small integers so every GEMM gets exact sums. */
+static void write_gemm_model(int64_t M, int64_t K, int64_t N, bool reduce)
+{
+    tb_model *b = tb_new(13);
+    float *w = malloc((size_t)(K * N) * sizeof *w);
+    loom_tensor *x;
+    const uint8_t *bytes;
+    size_t len;
+    for (int64_t i = 0; i < K * N; i++)
+        w[i] = (float)((i * 7) % 5) - 2.0f;
+    tb_input(b, "x", LOOM_F32, 2, (int64_t[]){M, K});
+    tb_init(b, "W", LOOM_F32, 2, (int64_t[]){K, N}, w);
+    tb_node(b, "MatMul", "x,W", "h");
+    if (reduce) {
+        /* y = h . ones[N,1]: row sums (exact: small integers) */
+        float *ones = malloc((size_t)N * sizeof *ones);
+        for (int64_t i = 0; i < N; i++)
+            ones[i] = 1.0f;
+        tb_init(b, "V", LOOM_F32, 2, (int64_t[]){N, 1}, ones);
+        free(ones);
+        tb_node(b, "MatMul", "h,V", "y");
+    } else {
+        tb_node(b, "Relu", "h", "y");
+    }
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    write_bytes(tpath("model.onnx"), bytes, len);
+    tb_free(b);
+    free(w);
+    cr_assert_eq(loom_tensor_create(LOOM_F32, 2, (int64_t[]){M, K}, &x), LOOM_OK);
+    for (int64_t i = 0; i < M * K; i++)
+        ((float *)loom_tensor_data(x))[i] = (float)((i * 3) % 7) - 3.0f;
+    cr_assert_eq(loom_npy_save(tpath("x.npy"), x), LOOM_OK, "%s", loom_last_error());
+    loom_tensor_free(x);
+}
+
+/* out/y.npy equals what ref computes (run now into ref/). */
+static void expect_same_as_ref(void)
+{
+    char x[600], a[600], b[600];
+    loom_tensor *got, *want;
+    snprintf(x, sizeof x, "x=%s", tpath("x.npy"));
+    RUN("run", tpath("model.onnx"), "--input", x, "--device", "ref", "--out", tpath("ref"));
+    expect_code(0);
+    snprintf(a, sizeof a, "%s/y.npy", tpath("out"));
+    snprintf(b, sizeof b, "%s/y.npy", tpath("ref"));
+    got = load_npy(a);
+    want = load_npy(b);
+    /* small integers: exact in any summation order */
+    cr_assert_eq(loom_tensor_nbytes(got), loom_tensor_nbytes(want));
+    cr_assert_eq(memcmp(loom_tensor_cdata(got), loom_tensor_cdata(want), loom_tensor_nbytes(got)), 0,
+                 "outputs differ from ref");
+    loom_tensor_free(got);
+    loom_tensor_free(want);
+}
+
+/* Run `loom run` with env under auto and under --device opencl --strict. */
+static void fault_case(const char *const *env, const char *warn_frag, const char *strict_frag)
+{
+    char x[600];
+    snprintf(x, sizeof x, "x=%s", tpath("x.npy"));
+    RUN_ENV(env, "run", tpath("model.onnx"), "--input", x, "--out", tpath("out"));
+    expect_code(0);
+    if (warn_frag)
+        cr_assert(strstr(res.err, warn_frag) != NULL, "no warning with \"%s\": %s", warn_frag, res.err);
+    expect_same_as_ref();
+    RUN_ENV(env, "run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--strict", "--out",
+            tpath("strict"));
+    /* exit 69 and loom's one-line error last (an OpenCL compiler may
+     * have printed its own diagnostics before it) */
+    expect_code(69);
+    cr_assert_str_empty(res.out);
+    {
+        const char *last = res.err + strlen(res.err);
+        cr_assert(last > res.err && last[-1] == '\n', "stderr: %s", res.err);
+        for (last -= 1; last > res.err && last[-1] != '\n'; last--)
+            ;
+        cr_assert_eq(strncmp(last, "loom: error: ", 13), 0, "stderr: %s", res.err);
+        cr_assert(strstr(last, strict_frag) != NULL, "no \"%s\" in: %s", strict_frag, last);
+    }
+    {
+        struct stat sb;
+        cr_assert_neq(stat(tpath("strict"), &sb), 0, "a failed strict run left an output folder");
+    }
+}
+
+Test(cli, auto_places_a_big_gemm_on_opencl)
+{
+    char x[600];
+    NEED_OPENCL();
+    write_gemm_model(128, 64, 128, false);
+    RUN("partition", tpath("model.onnx"), "--json");
+    expect_code(0);
+    cr_assert(strstr(res.out, "\"device\": \"opencl:") != NULL, "%s", res.out);
+    snprintf(x, sizeof x, "x=%s", tpath("x.npy"));
+    RUN("run", tpath("model.onnx"), "--input", x, "--out", tpath("out"));
+    expect_code(0);
+    cr_assert_str_empty(res.err);
+    expect_same_as_ref();
+}
+
+Test(cli, no_opencl_platform)
+{
+    char x[600];
+    cr_assert_eq(mkdir(tpath("vendors"), 0755), 0);
+    write_gemm_model(128, 64, 128, false);
+    {
+        char env[600];
+        snprintf(env, sizeof env, "OCL_ICD_VENDORS=%s", tpath("vendors"));
+        RUN_ENV(ENV(env), "devices");
+        expect_code(0);
+        cr_assert(strstr(res.out, "opencl:") == NULL, "%s", res.out);
+        cr_assert(strstr(res.out, "ref ") != NULL, "%s", res.out);
+        fault_case(ENV(env), NULL, "\"opencl\" is not available");
+        /* non-strict: a warning, then ref */
+        snprintf(x, sizeof x, "x=%s", tpath("x.npy"));
+        RUN_ENV(ENV(env), "run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--out", tpath("out"));
+        expect_code(0);
+        cr_assert(strstr(res.err, "warning: device \"opencl\" is not available") != NULL, "%s", res.err);
+        expect_same_as_ref();
+    }
+}
+
+Test(cli, opencl_platform_without_devices)
+{
+    write_gemm_model(128, 64, 128, false);
+    fault_case(ENV("POCL_DEVICES=bogus"), NULL, "\"opencl\" is not available");
+}
+
+Test(cli, opencl_build_failure_falls_back)
+{
+    NEED_OPENCL();
+    write_gemm_model(128, 64, 128, false);
+    /* a fresh cache, so the injected failure cannot be masked by a binary */
+    {
+        char cache[600];
+        snprintf(cache, sizeof cache, "LOOM_CACHE_DIR=%s", tpath("cache"));
+        fault_case(ENV("LOOM_TEST_FAULT=opencl-build", cache), "clBuildProgram",
+                   "clBuildProgram: OpenCL error -11 CL_BUILD_PROGRAM_FAILURE");
+    }
+}
+
+Test(cli, opencl_enqueue_failure_mid_graph_falls_back)
+{
+    NEED_OPENCL();
+    write_gemm_model(128, 64, 128, false);
+    /* enqueue 1 uploads W while planning, 2 uploads x, 3 is the GEMM */
+    fault_case(ENV("LOOM_TEST_FAULT=opencl-enqueue=3"), "CL_OUT_OF_RESOURCES", "CL_OUT_OF_RESOURCES");
+}
+
+Test(cli, opencl_allocation_too_large_falls_back, .timeout = 300)
+{
+    NEED_OPENCL();
+    /* h = x[8192,1] . W[1,8200] is 268.7 MB, over the 256 MiB largest
+     * allocation of a PoCL device limited to 1 GB; y = h . ones keeps the
+     * output small */
+    write_gemm_model(8192, 1, 8200, true);
+    fault_case(ENV("POCL_MEMORY_LIMIT=1"), "CL_DEVICE_MAX_MEM_ALLOC_SIZE", "CL_DEVICE_MAX_MEM_ALLOC_SIZE");
 }

@@ -39,7 +39,7 @@ int loom_cmd_devices(int argc, char **argv)
     }
     if (optind != argc)
         return loom_cli_usage_error("devices", "devices takes no arguments");
-    loom_cli_logging(verbosity);
+    loom_cli_logging(verbosity ? 2 : 0); /* what each backend found is debug detail */
     n = loom_device_count();
     if (as_json) {
         json_t *arr = json_array();

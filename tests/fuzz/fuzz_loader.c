@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* small limits keep every case fast and in memory */
     const loom_load_options lo = {.max_file_bytes = 1 << 20, .max_nesting = 64,
                                   .max_tensor_bytes = 1 << 20};
-    const loom_session_options so = {.max_tensor_bytes = 1 << 20};
+    const loom_session_options so = {.max_tensor_bytes = 1 << 20, .devices = "ref"};
     loom_model *m = NULL;
     loom_session *s = NULL;
 

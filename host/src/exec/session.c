@@ -549,6 +549,21 @@ loom_status loom_session_set_input_data(loom_session *s, size_t i, const void *d
     return LOOM_OK;
 }
 
+/* After a failure with status st: wait for whatever the plan's devices
+ * still have queued (their errors ignored, st's message kept), so that
+ * nothing keeps running behind our back. */
+static loom_status drain(loom_session *s, loom_status st)
+{
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", loom_last_error());
+    for (int d = 0; d < s->plan.n_devs; d++) {
+        loom__device *dev = s->plan.devs[d];
+        if (dev->backend->finish)
+            (void)dev->backend->finish(dev);
+    }
+    return loom__err(st, "%s", keep);
+}
+
 /* One pass over the steps; *failed names the device of a failing step. */
 static loom_status run_steps(loom_session *s, loom__device **failed)
 {
@@ -568,8 +583,9 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
                 s->node_us[step->node - s->g->nodes] += loom__now_us() - t0;
             if (st != LOOM_OK) {
                 *failed = dev;
-                return loom__err_prefix(st, "%s: %s on %s", s->g->source,
-                                        loom__node_label(s->g, step->node, lbl, sizeof lbl), dev->name);
+                st = loom__err_prefix(st, "%s: %s on %s", s->g->source,
+                                      loom__node_label(s->g, step->node, lbl, sizeof lbl), dev->name);
+                return drain(s, st);
             }
         } else {
             loom_tensor *t = s->vals[step->value];
@@ -580,9 +596,10 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
                 s->copy_us += loom__now_us() - t0;
             if (st != LOOM_OK) {
                 *failed = dev;
-                return loom__err_prefix(st, "%s: copying \"%s\" %s %s", s->g->source,
-                                        s->g->values[step->value].name,
-                                        step->kind == STEP_UPLOAD ? "to" : "from", dev->name);
+                st = loom__err_prefix(st, "%s: copying \"%s\" %s %s", s->g->source,
+                                      s->g->values[step->value].name,
+                                      step->kind == STEP_UPLOAD ? "to" : "from", dev->name);
+                return drain(s, st);
             }
         }
     }

@@ -48,12 +48,16 @@ loom_status loom__partition_devices(const char *list, bool strict, loom__partiti
             }
         }
         if (!found) {
-            if (strncmp(name, "opencl", 6) == 0 || strncmp(name, "xrt", 3) == 0 ||
-                strncmp(name, "vsim", 4) == 0)
+            bool known = strncmp(name, "opencl", 6) == 0 || strncmp(name, "xrt", 3) == 0 ||
+                         strncmp(name, "vsim", 4) == 0;
+            if (!known)
+                return loom__err(LOOM_E_INVALID_ARG, "unknown device \"%s\" (see loom devices)", name);
+            if (strict)
                 return loom__err(LOOM_E_DEVICE_UNAVAILABLE,
                                  "device \"%s\" is not available on this machine (see loom devices)",
                                  name);
-            return loom__err(LOOM_E_INVALID_ARG, "unknown device \"%s\" (see loom devices)", name);
+            loom__log(LOOM_LOG_WARN, "device \"%s\" is not available on this machine; falling back",
+                      name);
         }
         p += len + (comma ? 1 : 0);
     }

@@ -160,7 +160,7 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
         return;
     }
     loom__cl_tuning_pick(dev, &cd->tuning);
-    loom__log(LOOM_LOG_INFO, "opencl: %s is %s (%s, %s)", dev->name, dev->model, pname,
+    loom__log(LOOM_LOG_DEBUG, "opencl: %s is %s (%s, %s)", dev->name, dev->model, pname,
               loom__dev_kind_name(dev->kind));
 }
 
@@ -172,7 +172,7 @@ static void cl_enumerate(const loom__backend *be)
     cl_int err = clGetPlatformIDs(16, plats, &np);
 
     if (err != CL_SUCCESS || np == 0) {
-        loom__log(LOOM_LOG_INFO, "opencl: no platform (%s)",
+        loom__log(LOOM_LOG_DEBUG, "opencl: no platform (%s)",
                   err != CL_SUCCESS ? loom__cl_error_name(err) : "the ICD loader lists none");
         return;
     }
@@ -184,7 +184,7 @@ static void cl_enumerate(const loom__backend *be)
         pname[sizeof pname - 1] = '\0';
         err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 16, devs, &nd);
         if (err != CL_SUCCESS || nd == 0) {
-            loom__log(LOOM_LOG_INFO, "opencl: platform \"%s\" has no device (%s)", pname,
+            loom__log(LOOM_LOG_DEBUG, "opencl: platform \"%s\" has no device (%s)", pname,
                       loom__cl_error_name(err));
             continue;
         }

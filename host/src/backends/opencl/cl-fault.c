@@ -26,7 +26,7 @@ static void read_env(void)
         fault_build = true;
     else if (strncmp(f, "opencl-enqueue=", 15) == 0)
         fault_enqueue_at = atol(f + 15);
-    loom__log(LOOM_LOG_WARN, "LOOM_TEST_FAULT=%s: injecting a fault (testing only)", f);
+    loom__log(LOOM_LOG_DEBUG, "LOOM_TEST_FAULT=%s: injecting a fault (testing only)", f);
 }
 
 bool loom__cl_fault_build(void)

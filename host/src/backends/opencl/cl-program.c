@@ -59,50 +59,67 @@ static bool entry_matches(json_t *match, const loom__device *dev)
     return true;
 }
 
+/* Set knob name to value (replacing an earlier value). */
+static void set_knob(loom__cl_tuning *t, const char *name, long value)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->name[i], name) == 0) {
+            t->value[i] = value;
+            return;
+        }
+    if (t->n == LOOM__CL_MAX_KNOBS || strlen(name) >= sizeof t->name[0])
+        return;
+    snprintf(t->name[t->n], sizeof t->name[0], "%s", name);
+    t->value[t->n++] = value;
+}
+
+static void take_defines(loom__cl_tuning *t, json_t *defines)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(defines, key, val)
+        if (json_is_integer(val))
+            set_knob(t, key, (long)json_integer_value(val));
+}
+
+/* Every knob the host sizes launches with is passed explicitly (-D), so
+ * that the host and the kernels always agree: the table's defaults, then
+ * the first entry that matches the device. */
 void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t)
 {
     json_error_t jerr;
-    json_t *root = json_loads(loom__cl_tuning_json, 0, &jerr), *entries, *e;
-    size_t i;
-    size_t used = 0;
+    json_t *root = json_loads(loom__cl_tuning_json, 0, &jerr), *entries, *e, *gemm;
+    size_t i, used = 0;
 
     memset(t, 0, sizeof *t);
-    snprintf(t->source, sizeof t->source, "kernel defaults");
+    snprintf(t->source, sizeof t->source, "table defaults");
     t->systolic = dev->kind == LOOM__DEV_ACCEL;
     if (!root) {
-        loom__log(LOOM_LOG_WARN, "opencl: tuning table: %s (line %d); using defaults", jerr.text,
+        loom__log(LOOM_LOG_WARN, "opencl: tuning table: %s (line %d); using kernel defaults", jerr.text,
                   jerr.line);
         return;
     }
+    take_defines(t, json_object_get(json_object_get(root, "defaults"), "defines"));
     entries = json_object_get(root, "entries");
     json_array_foreach(entries, i, e) {
-        json_t *defines = json_object_get(e, "defines"), *gemm = json_object_get(e, "gemm");
-        const char *key;
-        json_t *val;
+        const char *note = json_string_value(json_object_get(e, "note"));
         if (!entry_matches(json_object_get(e, "match"), dev))
             continue;
-        snprintf(t->source, sizeof t->source, "tuning entry %zu (%s)", i,
-                 json_string_value(json_object_get(e, "note")) ? json_string_value(json_object_get(e, "note"))
-                                                               : "no note");
+        snprintf(t->source, sizeof t->source, "tuning entry %zu (%s)", i, note ? note : "no note");
+        gemm = json_object_get(e, "gemm");
         if (json_is_string(gemm))
             t->systolic = strcmp(json_string_value(gemm), "systolic") == 0;
-        json_object_foreach(defines, key, val) {
-            if (t->n == LOOM__CL_MAX_KNOBS || !json_is_integer(val) || strlen(key) >= sizeof t->name[0])
-                continue;
-            snprintf(t->name[t->n], sizeof t->name[0], "%s", key);
-            t->value[t->n] = (long)json_integer_value(val);
-            used += (size_t)snprintf(t->options + used, sizeof t->options - used, "-D%s=%ld ", key,
-                                     t->value[t->n]);
-            t->n++;
-            if (used >= sizeof t->options)
-                break;
-        }
+        take_defines(t, json_object_get(e, "defines"));
         break; /* first match wins */
     }
+    json_decref(root);
     /* LOOM_CL_GEMM=systolic|ndrange overrides (tests run both on PoCL) */
     if (getenv("LOOM_CL_GEMM"))
         t->systolic = strcmp(getenv("LOOM_CL_GEMM"), "systolic") == 0;
-    json_decref(root);
+    for (int k = 0; k < t->n && used < sizeof t->options; k++)
+        used += (size_t)snprintf(t->options + used, sizeof t->options - used, "-D%s=%ld ", t->name[k],
+                                 t->value[k]);
+    loom__log(LOOM_LOG_DEBUG, "opencl: %s: knobs from %s: %s", dev->name, t->source, t->options);
 }
 
 /* ---- binary cache ---- */
@@ -178,7 +195,7 @@ static cl_program load_cached(loom__device *dev, const char *path, const char *o
     free(bin);
     fclose(f);
     if (prog)
-        loom__log(LOOM_LOG_INFO, "opencl: %s: program loaded from %s", dev->name, path);
+        loom__log(LOOM_LOG_DEBUG, "opencl: %s: program loaded from %s", dev->name, path);
     return prog;
 }
 
@@ -197,7 +214,7 @@ static void save_cached(loom__device *dev, cl_program prog, const char *path)
         if (f && fwrite(bin, 1, size, f) == size && fclose(f) == 0) {
             f = NULL;
             if (rename(tmp, path) == 0)
-                loom__log(LOOM_LOG_INFO, "opencl: %s: program cached in %s", dev->name, path);
+                loom__log(LOOM_LOG_DEBUG, "opencl: %s: program cached in %s", dev->name, path);
         }
         if (f)
             fclose(f);
@@ -276,7 +293,7 @@ loom_status loom__cl_program_get(loom__device *dev)
         if (path[0])
             save_cached(dev, prog, path);
         else
-            loom__log(LOOM_LOG_INFO, "opencl: no writable cache folder; the program is not cached");
+            loom__log(LOOM_LOG_DEBUG, "opencl: no writable cache folder; the program is not cached");
     }
     for (int k = 0; k < K_COUNT; k++) {
         static const char *const names[] = {
