@@ -1089,12 +1089,12 @@ Test(cli, run_repeat_json_latency)
 {
     const char *root, *lat, *out0;
     double mn, med, mean, mx;
-    RUN("run", LENET, "-i", LENET_X, "--repeat", "5", "--json");
+    RUN("run", LENET, "-i", LENET_X, "--repeat", "5", "--json", "--device", "ref");
     expect_code(0);
     cr_assert_str_empty(res.err, "stderr: %s", res.err);
     root = j_doc(res.out);
     cr_assert_str_eq(j_compact(j_get(root, "model")), "\"" LENET "\"");
-    cr_assert_str_eq(j_compact(j_get(root, "devices")), "\"auto\"");
+    cr_assert_str_eq(j_compact(j_get(root, "devices")), "\"ref\"");
     cr_assert_str_eq(j_compact(j_get(j_at(j_get(root, "subgraphs"), 0), "device")), "\"ref\"");
     out0 = j_at(j_get(root, "outputs"), 0);
     cr_assert_str_eq(j_compact(out0),
