@@ -341,6 +341,12 @@ const loom_tensor *loom_session_output_tensor(const loom_session *s,
  * Returns LOOM_E_INVALID_ARG (with a message) for bad arguments. */
 loom_status loom_gemm_i8_ref(const loom_gemm_i8_args *args);
 
+/* The same operation on a device ("ref", "opencl:0", ...): operands are
+ * copied to the device, the device's int8 GEMM kernel runs, C is copied
+ * back. Every device must give ref's result bit for bit. LOOM_E_DEVICE_*
+ * when the device is absent, unhealthy or fails. */
+loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args);
+
 /* Represent a real requantisation scale s in (0, 1) as mult / 2^(31+shift)
  * with mult in [2^30, 2^31) and shift in [0, 31], rounding mult to nearest.
  * LOOM_E_INVALID_ARG when s is outside the representable range. */

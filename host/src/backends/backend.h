@@ -91,6 +91,9 @@ typedef struct loom__backend {
     void (*release)(loom__device *dev, void *state);
     /* (optional) wait for queued work; report a failure of any of it */
     loom_status (*finish)(loom__device *dev);
+    /* (optional) the int8 GEMM of the kernel ABI on host operands
+     * (arguments already validated) */
+    loom_status (*gemm_i8)(loom__device *dev, const loom_gemm_i8_args *args);
 } loom__backend;
 
 /* ---- registry ---- */
@@ -117,6 +120,9 @@ double loom__node_flops(const loom__graph *g, const loom__node *n);
 double loom__node_bytes(const loom__graph *g, const loom__node *n);
 /* Modelled cost of moving nbytes between dev and the host. */
 double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes);
+
+/* Argument checks of the int8 GEMM (every device uses the reference's). */
+loom_status loom__gemm_i8_check(const loom_gemm_i8_args *args);
 
 /* The backends (each backends/<name>/ defines one). */
 extern const loom__backend loom__backend_ref;

@@ -193,3 +193,20 @@ double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes)
         return 0.0;
     return dev->xfer_us + (dev->xfer_gbps > 0 ? (double)nbytes / dev->xfer_gbps / 1e3 : 0.0);
 }
+
+loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args)
+{
+    loom__device *dev = loom__device_find(device ? device : "ref");
+    loom_status st;
+    if (!dev)
+        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device \"%s\" is not available (see loom devices)",
+                         device);
+    if (!dev->healthy)
+        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s is %s", dev->name, dev->status);
+    if (!dev->backend->gemm_i8)
+        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s has no int8 GEMM", dev->name);
+    /* the reference checks the arguments for every device */
+    if ((st = loom__gemm_i8_check(args)) != LOOM_OK)
+        return st;
+    return dev->backend->gemm_i8(dev, args);
+}

@@ -411,4 +411,5 @@ const loom__backend loom__backend_opencl = {
     .run = loom__cl_run,
     .release = loom__cl_release,
     .finish = cl_finish,
+    .gemm_i8 = loom__cl_gemm_i8,
 };

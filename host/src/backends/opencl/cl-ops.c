@@ -802,3 +802,75 @@ loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, co
     pthread_mutex_unlock(&cd->lock);
     return err == CL_SUCCESS ? LOOM_OK : loom__cl_fail(err, call);
 }
+
+/* ---- the int8 GEMM of the kernel ABI on host operands ---- */
+
+static size_t extent(int64_t rows, int64_t ld, int64_t cols)
+{
+    return rows > 0 && cols > 0 ? (size_t)((rows - 1) * ld + cols) : 0;
+}
+
+loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a)
+{
+    loom__cl_dev *cd = dev->priv;
+    const loom__cl_tuning *t = &cd->tuning;
+    size_t ea = extent(a->M, a->lda, a->K), eb = extent(a->K, a->ldb, a->N), ec = extent(a->M, a->ldc, a->N);
+    cl_state s = {0};
+    cl_mem A, B, C, mult, shift, bias = NULL, lut = NULL;
+    launch *l;
+    loom_status st;
+    cl_int err;
+
+    if (ea >= INT32_MAX || eb >= INT32_MAX || ec >= INT32_MAX)
+        return loom__err(LOOM_E_DEVICE_FAILED, "int8 gemm: operands too large for int indexing");
+    if (a->M == 0 || a->N == 0)
+        return LOOM_OK;
+    if ((st = loom__cl_program_get(dev)) != LOOM_OK)
+        return st;
+    /* C goes up too: the kernel writes only the M x N window, the rest of
+     * the caller's rows (ldc > N) must come back unchanged */
+    if ((st = new_buffer(dev, &s, ea ? (const void *)a->A : NULL, ea ? ea : 1, &A)) != LOOM_OK ||
+        (st = new_buffer(dev, &s, eb ? (const void *)a->B : NULL, eb ? eb : 1, &B)) != LOOM_OK ||
+        (st = new_buffer(dev, &s, a->C, ec, &C)) != LOOM_OK ||
+        (st = new_buffer(dev, &s, a->mult, (size_t)a->N * 4, &mult)) != LOOM_OK ||
+        (st = new_buffer(dev, &s, a->shift, (size_t)a->N * 4, &shift)) != LOOM_OK ||
+        (a->bias && (st = new_buffer(dev, &s, a->bias, (size_t)a->N * 4, &bias)) != LOOM_OK) ||
+        (a->act == LOOM_ACT_LUT && (st = new_buffer(dev, &s, a->lut, 256, &lut)) != LOOM_OK))
+        goto done;
+    if (!(l = add_launch(&s, t->systolic ? K_loom_gemm_i8_systolic : K_loom_gemm_i8))) {
+        st = loom__err(LOOM_E_NOMEM, "out of memory");
+        goto done;
+    }
+    a_int(l, a->M), a_int(l, a->N), a_int(l, a->K);
+    a_mem(l, A), a_int(l, a->lda), a_int(l, 0);
+    a_mem(l, B), a_int(l, a->ldb), a_int(l, 0);
+    a_mem(l, bias), a_int(l, bias != NULL);
+    a_mem(l, mult), a_mem(l, shift);
+    a_mem(l, C), a_int(l, a->ldc), a_int(l, 0), a_int(l, a->act), a_mem(l, lut);
+    l->use_lws = true;
+    if (t->systolic) {
+        l->dims = 1;
+        l->gws[0] = l->lws[0] = 1;
+    } else {
+        size_t wm = (size_t)loom__cl_knob(t, "I8_WG_M", 8), wn = (size_t)loom__cl_knob(t, "I8_WG_N", 8);
+        size_t pm = (size_t)loom__cl_knob(t, "I8_WPT_M", 4), pn = (size_t)loom__cl_knob(t, "I8_WPT_N", 4);
+        l->dims = 2;
+        l->lws[0] = wn;
+        l->lws[1] = wm;
+        l->gws[0] = ((size_t)a->N + wn * pn - 1) / (wn * pn) * wn;
+        l->gws[1] = ((size_t)a->M + wm * pm - 1) / (wm * pm) * wm;
+    }
+    if ((st = loom__cl_run(dev, &s, NULL, NULL, NULL)) != LOOM_OK)
+        goto done;
+    pthread_mutex_lock(&cd->lock);
+    err = clEnqueueReadBuffer(cd->queue, C, CL_TRUE, 0, ec, a->C, 0, NULL, NULL);
+    pthread_mutex_unlock(&cd->lock);
+    if (err != CL_SUCCESS)
+        st = loom__cl_fail(err, "clEnqueueReadBuffer");
+done:
+    for (int i = 0; i < s.n_owned; i++)
+        clReleaseMemObject(s.owned[i]);
+    free(s.owned);
+    free(s.l);
+    return st;
+}

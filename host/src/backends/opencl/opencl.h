@@ -99,5 +99,6 @@ loom_status loom__cl_prepare(loom__device *dev, const loom__graph *g, const loom
 loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
                          const loom__arg *out);
 void loom__cl_release(loom__device *dev, void *state);
+loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args);
 
 #endif /* LOOM_OPENCL_H */

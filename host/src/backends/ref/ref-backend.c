@@ -47,10 +47,17 @@ static loom_status ref_run(loom__device *dev, void *state, const loom__node *n,
     return loom__ref_kernel(n->op)(n, tin, tout);
 }
 
+static loom_status ref_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args)
+{
+    (void)dev;
+    return loom_gemm_i8_ref(args);
+}
+
 const loom__backend loom__backend_ref = {
     .name = "ref",
     .version = LOOM__BACKEND_VERSION,
     .enumerate = ref_enumerate,
     .supports = ref_supports,
     .run = ref_run,
+    .gemm_i8 = ref_gemm_i8,
 };

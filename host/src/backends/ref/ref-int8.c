@@ -4,7 +4,7 @@
 
 #include "backends/ref/ref-impl.h"
 
-loom_status loom_gemm_i8_ref(const loom_gemm_i8_args *a)
+loom_status loom__gemm_i8_check(const loom_gemm_i8_args *a)
 {
     if (!a || !a->A || !a->B || !a->C || !a->mult || !a->shift)
         return loom__err(LOOM_E_INVALID_ARG, "int8 gemm: NULL operand");
@@ -34,7 +34,14 @@ loom_status loom_gemm_i8_ref(const loom_gemm_i8_args *a)
                 return loom__err(LOOM_E_INVALID_ARG,
                                  "int8 gemm: bias[%lld] = %ld is not below 2^30 in magnitude",
                                  (long long)n, (long)a->bias[n]);
+    return LOOM_OK;
+}
 
+loom_status loom_gemm_i8_ref(const loom_gemm_i8_args *a)
+{
+    loom_status st = loom__gemm_i8_check(a);
+    if (st != LOOM_OK)
+        return st;
     for (int64_t m = 0; m < a->M; m++)
         for (int64_t n = 0; n < a->N; n++) {
             int32_t acc = a->bias ? a->bias[n] : 0;
