@@ -3,8 +3,10 @@
  * (kernels-cl/gemm_f32.cl) beside CLBlast (same device, same queue) and
  * OpenBLAS on the host.
  *
+ *   built by CMake (target gemm_bench) when libopenblas-dev and
+ *   libclblast-dev are installed, or by hand:
  *   gcc -O2 -std=c11 -D_XOPEN_SOURCE=700 -I host/include -I kernels-cl \
- *       bench/gemm_bench.c -lOpenCL -lclblast -lopenblas -lm -o gemm_bench
+ *       bench/gemm_bench.c -lOpenCL -lclblast -lopenblas -ljansson -lm -o gemm_bench
  *
  *   gemm_bench [--device N] [--kernels DIR] [--abi FILE]
  *              [--sizes 256,512,MxNxK,...] [--reps N] [--json]
@@ -22,8 +24,9 @@
  * 2 (K + 8) FLT_EPSILON) and prints GFLOP/s and ratios, or JSON with
  * --json. Exits 1 if a result is off by more than the tolerance.
  *
- * Knobs: the kernel's defaults, overridden by the first entry of the tuning
- * table below that matches the device, overridden by -D.
+ * Knobs: the kernel's defaults, overridden by the library's tuning table
+ * (kernels-cl/tuning.json, same matching rule as the host), overridden
+ * by -D.
  *
  * --check: correctness sweep of loom's kernel alone, with the knobs above
  * and, in mode 1, once more with B staging forced on: awkward shapes (1x1x1, K = 1, N = 1, M = 1, sizes
@@ -51,6 +54,7 @@
 #include <CL/cl.h>
 #include <cblas.h>
 #include <clblast_c.h>
+#include <jansson.h>
 
 #include <float.h>
 #include <math.h>
@@ -90,6 +94,13 @@ static void *xmalloc(size_t n)
     if (!p)
         die("out of memory (%zu bytes)", n);
     return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = xmalloc(strlen(s) + 1);
+    strcpy(d, s);
+    return d;
 }
 
 static double now_s(void)
@@ -159,35 +170,6 @@ static const knob kernel_defaults[] = {
     {"GEMM_PREFETCH", 1}, {"GEMM_STAGE_MIN", 3145728}, {"GEMM_KU", 1},
 };
 
-/* Tuning table (STYLE item 11): the first entry whose device type matches,
- * and whose name_has is NULL or a substring of the device name, overrides
- * the kernel defaults with its knobs; a device that matches nothing gets
- * the defaults. The host's copy is kernels-cl/tuning.json. */
-typedef struct {
-    cl_device_type type;
-    const char *name_has;
-    const char *knobs; /* "NAME=VALUE ..." */
-} tuning_entry;
-
-static const tuning_entry tuning_table[] = {
-    /* PoCL on AVX-512 (measured here with --tune at 1024 and 2048): 8 x 32
-     * tiles (16 AVX-512 accumulators), groups of 16 along M; B staged
-     * through local memory once it holds 12 MiB or more. (Plain mode 0,
-     * GEMM_LOCAL=0 GEMM_WGM=1 GEMM_MWI=6 GEMM_NWI=64, is 1.5-2x faster for
-     * M <= 16 and 5-10% faster while B is unstaged, but 2.5-3x slower once
-     * B is 16 MiB: a table with shape conditions could use both.) */
-    {CL_DEVICE_TYPE_CPU, NULL,
-     "GEMM_LOCAL=1 GEMM_MWI=8 GEMM_NWI=32 GEMM_VW=16 GEMM_WGM=16 GEMM_WGN=1 "
-     "GEMM_KWG=256 GEMM_PREFETCH=1 GEMM_STAGE_MIN=3145728"},
-    /* GPUs: the classic local-memory tiling, 128 x 128 per work-group of
-     * 16 x 16, 8 x 8 per work-item. Not measured on hardware yet: a
-     * starting point for --tune. */
-    {CL_DEVICE_TYPE_GPU, NULL,
-     "GEMM_LOCAL=2 GEMM_MWI=8 GEMM_NWI=8 GEMM_VW=4 GEMM_WGM=16 GEMM_WGN=16 "
-     "GEMM_STRN=1 GEMM_KWG=16 GEMM_PAD=1 GEMM_PREFETCH=0"},
-};
-#define TUNING_ENTRIES (sizeof tuning_table / sizeof *tuning_table)
-
 static void knobs_set(knob_set *s, const char *name, int value)
 {
     for (int i = 0; i < s->n; i++)
@@ -252,19 +234,65 @@ static void knobs_default(knob_set *s)
         knobs_set(s, kernel_defaults[i].name, kernel_defaults[i].value);
 }
 
-/* Kernel defaults, then the device's tuning-table entry (if any), then
- * the command line's -D overrides. */
-static void knobs_resolve(knob_set *s, cl_device_type type, const char *name,
-                          const char *const *defs, int ndefs)
+/* The device's GEMM knobs from the library's own tuning table
+ * (kernels-cl/tuning.json; STYLE item 11), with the host's rule: the
+ * table's defaults, then the first entry whose match fits the device
+ * (type cpu|gpu|accelerator, a substring of the device or platform name).
+ * Only GEMM_* knobs matter here. */
+static void knobs_from_table(knob_set *s, const char *kdir, cl_device_type type,
+                             const char *name, const char *platform)
 {
-    knobs_default(s);
-    for (size_t i = 0; i < TUNING_ENTRIES; i++) {
-        const tuning_entry *t = &tuning_table[i];
-        if ((t->type & type) && (!t->name_has || strstr(name, t->name_has))) {
-            knobs_parse(s, t->knobs);
-            break;
+    char path[4096];
+    json_error_t jerr;
+    json_t *root, *e;
+    size_t i;
+    const char *kind = (type & CL_DEVICE_TYPE_GPU)   ? "gpu"
+                       : (type & CL_DEVICE_TYPE_CPU) ? "cpu"
+                                                     : "accelerator";
+    snprintf(path, sizeof path, "%s/tuning.json", kdir);
+    root = json_load_file(path, 0, &jerr);
+    if (!root)
+        die("%s: %s (line %d)", path, jerr.text, jerr.line);
+    for (int pass = 0; pass < 2; pass++) {
+        json_t *defines = NULL;
+        if (pass == 0) {
+            defines = json_object_get(json_object_get(root, "defaults"), "defines");
+        } else {
+            json_array_foreach(json_object_get(root, "entries"), i, e) {
+                json_t *m = json_object_get(e, "match"), *v;
+                const char *key;
+                int ok = 1;
+                json_object_foreach(m, key, v) {
+                    const char *want = json_string_value(v);
+                    if (!want || (!strcmp(key, "type") && strcmp(want, kind)) ||
+                        (!strcmp(key, "name") && !strstr(name, want)) ||
+                        (!strcmp(key, "platform") && !strstr(platform, want)))
+                        ok = 0;
+                }
+                if (ok) {
+                    defines = json_object_get(e, "defines");
+                    break;
+                }
+            }
+        }
+        {
+            const char *key;
+            json_t *v;
+            json_object_foreach(defines, key, v)
+                if (!strncmp(key, "GEMM_", 5) && json_is_integer(v))
+                    knobs_set(s, xstrdup(key), (int)json_integer_value(v)); /* a few bytes, once */
         }
     }
+    json_decref(root);
+}
+
+/* Kernel defaults, then the library's tuning table, then the command
+ * line's -D overrides. */
+static void knobs_resolve(knob_set *s, const char *kdir, cl_device_type type, const char *name,
+                          const char *platform, const char *const *defs, int ndefs)
+{
+    knobs_default(s);
+    knobs_from_table(s, kdir, type, name, platform);
     for (int i = 0; i < ndefs; i++)
         knobs_parse(s, defs[i]);
 }
@@ -307,6 +335,7 @@ typedef struct {
     cl_context ctx;
     cl_command_queue queue;
     char name[256];
+    char platform_name[256];
     cl_device_type type;
     size_t max_wg;    /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE, bytes */
@@ -352,6 +381,8 @@ static void cl_open(cl_env *e, int want)
         die("no OpenCL device %d (%d found)", want, idx);
     CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_NAME, sizeof e->name,
                            e->name, NULL));
+    CL_TRY(clGetPlatformInfo(e->platform, CL_PLATFORM_NAME, sizeof e->platform_name,
+                             e->platform_name, NULL));
     CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_TYPE, sizeof e->type,
                            &e->type, NULL));
     CL_TRY(clGetDeviceInfo(e->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
@@ -1174,7 +1205,7 @@ int main(int argc, char **argv)
 
     gemm_cache programs = {0};
     knob_set knobs;
-    knobs_resolve(&knobs, e.type, e.name, defs, ndefs);
+    knobs_resolve(&knobs, kdir, e.type, e.name, e.platform_name, defs, ndefs);
     char kdesc[512];
     knobs_format(&knobs, kdesc, sizeof kdesc, " ", "");
     fprintf(hdr, "# knobs: %s\n", kdesc);
