@@ -97,7 +97,13 @@ int main(int argc, char **argv)
     }
     printf("loom %s demo: binary classifier (%lld features -> Dense(10, ReLU) -> Dense(1, sigmoid))\n",
            loom_version(), (long long)features);
-    printf("model %s/classifier.onnx, %lld test samples, device ref (batch 1)\n\n", dir, (long long)n);
+    printf("model %s/classifier.onnx, %lld test samples, batch 1, placed on", dir, (long long)n);
+    for (size_t i = 0; i < loom_session_subgraph_count(sess); i++) {
+        loom_subgraph_info sg;
+        loom_session_subgraph(sess, i, &sg);
+        printf("%s %s (%zu nodes)", i ? "," : "", sg.device, sg.node_count);
+    }
+    printf(" by the auto partitioner\n\n");
     printf("sample  probability  predicted  label\n");
     lat = malloc(sizeof *lat * TIMED_ROUNDS);
     if (!lat) {
