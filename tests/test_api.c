@@ -474,7 +474,7 @@ static void check_io(const loom_session *s, int64_t batch)
     loom_value_info vi;
     cr_assert_eq(loom_session_input_count(s), 1);
     cr_assert_eq(loom_session_output_count(s), 1);
-    cr_assert_eq(loom_session_node_count(s), 4);
+    cr_assert_eq(loom_session_node_count(s), 2); /* Gemm+Relu, Gemm+Sigmoid (fused) */
     cr_assert_eq(loom_session_input(s, 0, &vi), LOOM_OK);
     cr_assert_str_eq(vi.name, "features");
     cr_assert_eq(vi.dtype, LOOM_F32);

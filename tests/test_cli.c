@@ -581,7 +581,7 @@ Test(cli, info_lenet)
     cr_assert_not_null(ops, "%s", res.out);
     cr_assert(line_starting(res.out, "params    10 tensors, 61706 elements, 246824 bytes\n") != NULL,
               "%s", res.out);
-    cr_assert(line_starting(res.out, "plan      ok: 14 nodes to run after constant folding\n") != NULL,
+    cr_assert(line_starting(res.out, "plan      ok: 10 nodes to run after constant folding and fusion\n") != NULL,
               "%s", res.out);
 }
 
@@ -618,7 +618,7 @@ Test(cli, info_json_lenet)
                                      "\"AveragePool\":1,\"Flatten\":1,\"Gemm\":3,\"Softmax\":1}");
     cr_assert_str_eq(j_compact(j_get(root, "params")),
                      "{\"tensors\":10,\"elements\":61706,\"bytes\":246824}");
-    cr_assert_str_eq(j_compact(j_get(root, "plan")), "{\"ok\":true,\"nodes\":14}");
+    cr_assert_str_eq(j_compact(j_get(root, "plan")), "{\"ok\":true,\"nodes\":10}");
 }
 
 Test(cli, info_json_symbolic_dim)

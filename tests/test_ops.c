@@ -2023,3 +2023,79 @@ Test(ops, constant_of_shape_empty)
     expect_shape(out, LOOM_F32, 2, DIMS(0, 3));
     loom_tensor_free(out);
 }
+
+/* ------------------------------------------------------------------------ */
+/* The fuse pass                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Nodes left to run, and output 0, of a model run on ref. */
+static size_t plan_nodes(tb_model *b, loom_tensor *x, loom_tensor **y)
+{
+    size_t len, nodes;
+    const uint8_t *bytes = tb_pack(b, &len);
+    loom_model *m = NULL;
+    loom_session *s = NULL;
+    cr_assert_eq(loom_model_load_buffer(bytes, len, "fuse.onnx", NULL, NULL, &m), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert_eq(loom_session_create(m, &(loom_session_options){.devices = "ref"}, &s), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert_eq(loom_session_set_input(s, "x", x), LOOM_OK);
+    cr_assert_eq(loom_session_run(s), LOOM_OK, "%s", loom_last_error());
+    nodes = loom_session_node_count(s);
+    {
+        const loom_tensor *t = loom_session_output_tensor(s, 0);
+        cr_assert_eq(loom_tensor_create(LOOM_F32, loom_tensor_rank(t), loom_tensor_dims(t), y), LOOM_OK);
+        memcpy(loom_tensor_data(*y), loom_tensor_cdata(t), loom_tensor_nbytes(t));
+    }
+    loom_session_free(s);
+    loom_model_free(m);
+    tb_free(b);
+    return nodes;
+}
+
+Test(ops, fuse_gemm_relu_and_matmul_sigmoid)
+{
+    /* x[1,2] . W[2,2] = [-3, 1] -> Relu -> [0, 1]; . V[2,1] = 2 -> Sigmoid */
+    tb_model *b = tb_new(13);
+    loom_tensor *x = T_F32(2, DIMS(1, 2), 1, 2), *y;
+    INIT_F32(b, "W", 2, DIMS(2, 2), 1, -1, -2, 1);
+    INIT_F32(b, "V", 2, DIMS(2, 1), 5, 2);
+    input_like(b, "x", x);
+    tb_node(b, "Gemm", "x,W", "h");
+    tb_node(b, "Relu", "h", "r");
+    tb_node(b, "MatMul", "r,V", "m");
+    tb_node(b, "Sigmoid", "m", "y");
+    tb_output(b, "y");
+    cr_assert_eq(plan_nodes(b, x, &y), 2, "both activations fused");
+    EXPECT_F32(y, 2, DIMS(1, 1), 0.880797077f); /* sigmoid(2) */
+    loom_tensor_free(x);
+}
+
+Test(ops, no_fusion_when_the_gemm_output_is_needed_elsewhere)
+{
+    /* h is read by the Relu and by the Add: both must see the raw h */
+    tb_model *b = tb_new(13);
+    loom_tensor *x = T_F32(2, DIMS(1, 2), 1, 2), *y;
+    INIT_F32(b, "W", 2, DIMS(2, 2), 1, -1, -2, 1);
+    input_like(b, "x", x);
+    tb_node(b, "Gemm", "x,W", "h");
+    tb_node(b, "Relu", "h", "r");
+    tb_node(b, "Add", "h,r", "y");
+    tb_output(b, "y");
+    cr_assert_eq(plan_nodes(b, x, &y), 3);
+    EXPECT_F32(y, 2, DIMS(1, 2), -3, 2); /* [-3,1] + [0,1] */
+    loom_tensor_free(x);
+
+    /* h is itself a graph output */
+    b = tb_new(13);
+    x = T_F32(2, DIMS(1, 2), 1, 2);
+    INIT_F32(b, "W", 2, DIMS(2, 2), 1, -1, -2, 1);
+    input_like(b, "x", x);
+    tb_node(b, "Gemm", "x,W", "h");
+    tb_node(b, "Relu", "h", "y");
+    tb_output(b, "h");
+    tb_output(b, "y");
+    cr_assert_eq(plan_nodes(b, x, &y), 2);
+    EXPECT_F32(y, 2, DIMS(1, 2), -3, 1); /* output 0 is the raw h */
+    loom_tensor_free(x);
+}

@@ -141,7 +141,8 @@ int loom_cmd_info(int argc, char **argv)
         printf("\nparams    %zu tensors, %llu elements, %llu bytes\n", sum.param_count,
                (unsigned long long)sum.param_elements, (unsigned long long)sum.param_bytes);
         if (s)
-            printf("plan      ok: %zu nodes to run after constant folding\n", loom_session_node_count(s));
+            printf("plan      ok: %zu nodes to run after constant folding and fusion\n",
+                   loom_session_node_count(s));
         else
             printf("plan      FAILED: %s\n", plan_err);
     }

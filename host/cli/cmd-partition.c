@@ -87,6 +87,7 @@ int loom_cmd_partition(int argc, char **argv)
             loom_session_placement(s, i, &p);
             json_object_set_new(o, "name", json_string(p.name));
             json_object_set_new(o, "op", json_string(p.op_type));
+            json_object_set_new(o, "fused", json_string(p.fused));
             json_object_set_new(o, "device", json_string(p.device));
             json_object_set_new(o, "subgraph", json_integer(p.subgraph));
             json_object_set_new(o, "reason", json_string(p.reason));
@@ -114,9 +115,11 @@ int loom_cmd_partition(int argc, char **argv)
         printf("%-4s %-28s %-20s %-10s %s\n", "#", "NODE", "OP", "DEVICE", "REASON");
         for (size_t i = 0; i < loom_session_node_count(s); i++) {
             loom_node_placement p;
+            char op[64];
             loom_session_placement(s, i, &p);
-            printf("%-4zu %-28.28s %-20.20s %-10s %s\n", i, *p.name ? p.name : "-", p.op_type,
-                   p.device, p.reason);
+            snprintf(op, sizeof op, "%s%s%s", p.op_type, *p.fused ? "+" : "", p.fused);
+            printf("%-4zu %-28.28s %-20.20s %-10s %s\n", i, *p.name ? p.name : "-", op, p.device,
+                   p.reason);
         }
         printf("\nsubgraphs: %zu\n", loom_session_subgraph_count(s));
         for (size_t i = 0; i < loom_session_subgraph_count(s); i++) {

@@ -294,6 +294,7 @@ size_t loom_session_node_count(const loom_session *s);
 typedef struct {
     const char *name;      /* node name ("" when the model gives none) */
     const char *op_type;
+    const char *fused;     /* activation fused into it ("Relu"), or "" */
     const char *device;    /* device name */
     const char *reason;    /* why the partitioner put it there */
     int subgraph;          /* index of its subgraph (consecutive nodes on one device) */

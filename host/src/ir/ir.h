@@ -163,7 +163,8 @@ typedef struct {
     int n_attrs;
     loom__params p;
     int index;            /* position in the model file (labels unnamed nodes) */
-    bool dead;            /* folded away or unused */
+    bool dead;            /* folded away, fused into another node, or unused */
+    int act;              /* LOOM_ACT_* fused into Gemm/MatMul/Conv by the fuse pass */
     /* written by the partitioner */
     struct loom__device *device;
     int subgraph;

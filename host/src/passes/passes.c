@@ -79,8 +79,8 @@ loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *op
     return LOOM_OK;
 }
 
-/* Shape inference already made the outputs (Constant, Shape, ...). */
-static bool outputs_constant(const loom__graph *g, const loom__node *n)
+/* Shape inference or folding already made the outputs. */
+bool loom__outputs_constant(const loom__graph *g, const loom__node *n)
 {
     for (int i = 0; i < n->n_outputs; i++) {
         const loom__value *v = loom__out(g, n, i);
@@ -109,7 +109,7 @@ static loom_status fold_node(loom__graph *g, loom__node *n)
     char lbl[LOOM__LABEL_MAX];
     loom_status st = LOOM_OK;
 
-    if (n->n_inputs > 64 || n->n_outputs > 64 || outputs_constant(g, n))
+    if (n->n_inputs > 64 || n->n_outputs > 64 || loom__outputs_constant(g, n))
         return LOOM_OK;
     if (all_outputs_empty(g, n)) {
         /* nothing to compute: empty constants, and no kernel ever loops
@@ -181,6 +181,64 @@ loom_status loom__pass_infer_fold(loom__graph *g)
     return LOOM_OK;
 }
 
+static int act_of(loom__op op)
+{
+    switch (op) {
+    case LOOM__OP_Relu: return LOOM_ACT_RELU;
+    case LOOM__OP_Sigmoid: return LOOM_ACT_SIGMOID;
+    case LOOM__OP_Tanh: return LOOM_ACT_TANH;
+    default: return LOOM_ACT_NONE;
+    }
+}
+
+loom_status loom__pass_fuse(loom__graph *g)
+{
+    int *readers = loom__calloc((size_t)g->n_values, sizeof *readers);
+    int *reader = loom__malloc((size_t)(g->n_values ? g->n_values : 1) * sizeof *reader);
+    char lbl[LOOM__LABEL_MAX];
+    if (!readers || !reader) {
+        free(readers);
+        free(reader);
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const loom__node *n = &g->nodes[i];
+        if (n->dead || loom__outputs_constant(g, n))
+            continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0) {
+                readers[n->inputs[k]]++;
+                reader[n->inputs[k]] = i;
+            }
+    }
+    for (int k = 0; k < g->n_outputs; k++)
+        readers[g->outputs[k]] += 2; /* a graph output must keep its value */
+    for (int i = 0; i < g->n_nodes; i++) {
+        loom__node *n = &g->nodes[i], *a;
+        int v, act;
+        if (n->dead || n->act || n->n_outputs != 1 || loom__outputs_constant(g, n) ||
+            (n->op != LOOM__OP_Gemm && n->op != LOOM__OP_MatMul && n->op != LOOM__OP_Conv))
+            continue;
+        v = n->outputs[0];
+        if (readers[v] != 1)
+            continue;
+        a = &g->nodes[reader[v]];
+        act = act_of(a->op);
+        if (!act || a->dead || a->inputs[0] != v || a->n_outputs != 1 || a->outputs[0] < 0)
+            continue;
+        /* n now writes the activation's output; the activation is gone */
+        n->act = act;
+        n->outputs[0] = a->outputs[0];
+        g->values[a->outputs[0]].producer = i;
+        a->dead = true;
+        loom__log(LOOM_LOG_DEBUG, "%s: fused %s into %s", g->source, a->op_type,
+                  loom__node_label(g, n, lbl, sizeof lbl));
+    }
+    free(readers);
+    free(reader);
+    return LOOM_OK;
+}
+
 loom_status loom__pass_dce(loom__graph *g)
 {
     bool *live = calloc((size_t)g->n_values + 1, sizeof *live);
@@ -193,6 +251,8 @@ loom_status loom__pass_dce(loom__graph *g)
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         loom__node *n = &g->nodes[i];
         bool needed = false;
+        if (n->dead)
+            continue; /* fused into another node */
         for (int k = 0; k < n->n_outputs; k++) {
             const loom__value *v = loom__out(g, n, k);
             if (v && live[n->outputs[k]] && !v->constant)
@@ -217,7 +277,8 @@ loom_status loom__passes_run(loom__graph *g, const loom_session_options *opts)
 {
     loom_status st;
     if ((st = loom__pass_specialize(g, opts)) != LOOM_OK ||
-        (st = loom__pass_infer_fold(g)) != LOOM_OK || (st = loom__pass_dce(g)) != LOOM_OK)
+        (st = loom__pass_infer_fold(g)) != LOOM_OK || (st = loom__pass_fuse(g)) != LOOM_OK ||
+        (st = loom__pass_dce(g)) != LOOM_OK)
         return st;
     return LOOM_OK;
 }

@@ -7,7 +7,10 @@
  *                   shapes, then evaluate it outright when all its inputs
  *                   are constants (folds PyTorch's Shape/Gather/Concat
  *                   chains feeding Reshape, constant Transposes, ...)
- *   3. dce          drop nodes whose outputs are constant or unused
+ *   3. fuse         an activation (Relu, Sigmoid, Tanh) that is the only
+ *                   reader of a Gemm/MatMul/Conv output becomes that node's
+ *                   fused activation (the kernel ABI's `act`)
+ *   4. dce          drop nodes whose outputs are constant or unused
  */
 #ifndef LOOM_PASSES_H
 #define LOOM_PASSES_H
@@ -18,7 +21,11 @@ loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *op
 loom_status loom__pass_infer_fold(loom__graph *g);
 /* The session's tensor size limit (its option, or the default). */
 uint64_t loom__max_tensor_bytes(const loom_session_options *opts);
+loom_status loom__pass_fuse(loom__graph *g);
 loom_status loom__pass_dce(loom__graph *g);
+
+/* True when every output of n is already a constant. */
+bool loom__outputs_constant(const loom__graph *g, const loom__node *n);
 
 /* All of the above, in order. */
 loom_status loom__passes_run(loom__graph *g, const loom_session_options *opts);

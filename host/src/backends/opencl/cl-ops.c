@@ -415,7 +415,7 @@ static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loo
         if (st != LOOM_OK)
             return st;
     }
-    return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, mem(&out[0]), N, 0, LOOM_ACT_NONE);
+    return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, mem(&out[0]), N, 0, n->act);
 }
 
 static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const loom__node *n,
@@ -448,7 +448,7 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
         }
         if ((st = gemm_launch(dev, s, (int)M, (int)N, (int)K, mem(&in[0]), (int)K, (int)(ia * M * K),
                               mem(&in[1]), (int)N, (int)(ib * K * N), NULL, mem(&out[0]), (int)N,
-                              (int)(t * M * N), LOOM_ACT_NONE)) != LOOM_OK)
+                              (int)(t * M * N), n->act)) != LOOM_OK)
             return st;
     }
     return LOOM_OK;
@@ -505,7 +505,7 @@ static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loo
             l->gws[1] = round_up((size_t)P, 4);
             l->use_lws = true;
             if ((st = gemm_launch(dev, s, (int)P, (int)Mg, (int)CK, col, (int)CK, 0, wt, (int)Mg,
-                                  (int)(gi * CK * Mg), bias, tmp, (int)Mg, 0, LOOM_ACT_NONE)) != LOOM_OK)
+                                  (int)(gi * CK * Mg), bias, tmp, (int)Mg, 0, n->act)) != LOOM_OK)
                 return st;
             l = add_launch(s, K_loom_transpose2d);
             if (!l)

@@ -46,6 +46,9 @@ static inline const loom_tensor *loom__opt_in(const loom__node *n, const loom_te
     return i < n->n_inputs ? in[i] : NULL;
 }
 
+/* The fused activation of a Gemm/MatMul/Conv (node->act), in place. */
+void loom__ref_act(float *y, int64_t n, int act);
+
 /* Kernel families. */
 loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_where(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);

@@ -54,6 +54,7 @@ loom_status loom__ref_gemm(const loom__node *n, const loom_tensor *const *in,
         memset(Y, 0, y->nbytes);
     }
     sgemm(&g);
+    loom__ref_act(Y, y->numel, n->act);
     return LOOM_OK;
 }
 
@@ -70,7 +71,6 @@ loom_status loom__ref_matmul(const loom__node *n, const loom_tensor *const *in,
     int br = ba > bb ? ba : bb;
     int64_t bdims[LOOM_MAX_RANK], sa[LOOM_MAX_RANK], sb[LOOM_MAX_RANK], batches;
     int64_t sa_acc = 1, sb_acc = 1;
-    (void)n;
 
     /* batch dims broadcast; element strides of each operand's matrices */
     for (int d = br - 1; d >= 0; d--) {
@@ -99,5 +99,6 @@ loom_status loom__ref_matmul(const loom__node *n, const loom_tensor *const *in,
             .C = (float *)y->data + t * M * N, .alpha = 1.0f,
         });
     }
+    loom__ref_act(y->data, y->numel, n->act);
     return LOOM_OK;
 }

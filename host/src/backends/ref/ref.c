@@ -1,4 +1,5 @@
 /* ref.c - the reference backend's kernel table and iteration helpers. */
+#include <math.h>
 #include <string.h>
 
 #include "backends/ref/ref-impl.h"
@@ -128,6 +129,20 @@ void loom__strided_copy(void *dst, const void *src, size_t esize, int rank, cons
                 break;
             off -= src_strides[k] * dims[k];
             idx[k] = 0;
+        }
+    }
+}
+
+void loom__ref_act(float *y, int64_t n, int act)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float x = y[i];
+        switch (act) {
+        case LOOM_ACT_RELU: y[i] = x > 0.0f ? x : 0.0f; break;
+        case LOOM_ACT_SIGMOID: y[i] = 1.0f / (1.0f + expf(-x)); break;
+        case LOOM_ACT_TANH: y[i] = tanhf(x); break;
+        case LOOM_ACT_GELU: y[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); break;
+        default: return;
         }
     }
 }
