@@ -64,22 +64,7 @@
 #define I8_BN (I8_WG_N * I8_WPT_N)  /* block columns of C per work-group */
 #define I8_NWI (I8_WG_M * I8_WG_N)  /* work-items per work-group */
 
-/* The int8 epilogue of the kernel ABI: requantise, then NONE/RELU/LUT.
- * Shared text with gemm_systolic.cl; guarded so both files can share a
- * program. */
-#ifndef LOOM_CL_I8_EPILOGUE
-#define LOOM_CL_I8_EPILOGUE
-static inline char loom_i8_epilogue(int acc, int mult, int shift, int act,
-                                    __global const char *lut)
-{
-    int y = loom_requant(acc, mult, shift);
-    if (act == LOOM_ACT_RELU)
-        y = max(y, 0);
-    else if (act == LOOM_ACT_LUT)
-        y = lut[y + 128];
-    return (char)y;
-}
-#endif
+/* loom_i8_epilogue(): in loom-cl.h, shared with the other int8 kernels. */
 
 __kernel __attribute__((reqd_work_group_size(I8_WG_N, I8_WG_M, 1)))
 void loom_gemm_i8(int M, int N, int K,

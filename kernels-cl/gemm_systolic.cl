@@ -195,21 +195,7 @@ static inline float loom_sys_act_f32(float x, int act)
     }
 }
 
-/* The int8 epilogue of the kernel ABI: requantise, then NONE/RELU/LUT.
- * Shared text with gemm_i8.cl; guarded so both files can share a program. */
-#ifndef LOOM_CL_I8_EPILOGUE
-#define LOOM_CL_I8_EPILOGUE
-static inline char loom_i8_epilogue(int acc, int mult, int shift, int act,
-                                    __global const char *lut)
-{
-    int y = loom_requant(acc, mult, shift);
-    if (act == LOOM_ACT_RELU)
-        y = max(y, 0);
-    else if (act == LOOM_ACT_LUT)
-        y = lut[y + 128];
-    return (char)y;
-}
-#endif
+/* loom_i8_epilogue(): in loom-cl.h, shared with the other int8 kernels. */
 
 __kernel LOOM_SYS_TASK
 void loom_gemm_f32_systolic(int M, int N, int K,

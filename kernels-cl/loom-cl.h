@@ -1,8 +1,9 @@
 /*
  * loom-cl.h - codes shared by the OpenCL kernels in kernels-cl/ and the
  * host's OpenCL backend (host/src/backends/opencl/). Plain C: included by
- * the host, and prepended to every kernel source (with loom/kernel-abi.h)
- * when the host builds an OpenCL program.
+ * the host, and prepended to every kernel source (after loom/kernel-abi.h)
+ * when the host builds an OpenCL program; the OpenCL-only helpers at the
+ * end are compiled there only.
  */
 #ifndef LOOM_CL_H
 #define LOOM_CL_H
@@ -34,6 +35,20 @@
  * to check what happens when a device cannot build the program. */
 #if defined(__OPENCL_C_VERSION__) && defined(LOOM_FAULT_BUILD)
 #error "build failure injected by LOOM_TEST_FAULT=opencl-build"
+#endif
+
+#ifdef __OPENCL_C_VERSION__
+/* The int8 epilogue of the kernel ABI (loom/kernel-abi.h): requantise,
+ * then NONE, RELU or the LUT. One copy for every int8 kernel. */
+static inline char loom_i8_epilogue(int acc, int mult, int shift, int act, __global const char *lut)
+{
+    int y = loom_requant(acc, mult, shift);
+    if (act == LOOM_ACT_RELU)
+        y = max(y, 0);
+    else if (act == LOOM_ACT_LUT)
+        y = lut[y + 128];
+    return (char)y;
+}
 #endif
 
 #endif /* LOOM_CL_H */

@@ -11,12 +11,26 @@
  * device (loom_session_placement), the op under test among them. Shapes
  * are chosen off every tile size of the kernels (1, 3, 7, 17, 33, 65, 100,
  * 129, ..., K = 1, batches > 1). Inputs are random with a fixed seed per
- * test.
+ * test. Both plans then run a second time with every input reversed: a
+ * plan is built once and run many times, so nothing may depend on the
+ * first run's data.
+ *
+ * Groups: Gemm, MatMul, Conv, activations fused into them (Relu, Sigmoid,
+ * Tanh: the GEMM kernels' act), pools, Softmax and the normalisations,
+ * element-wise ops, data movement, forms the backend must not claim (strict
+ * refuses, non-strict falls back to ref), the int8 GEMM of the kernel ABI
+ * (loom_gemm_i8 on the device against loom_gemm_i8_ref, bit for bit, with
+ * the bytes of C between N and ldc and after the end checked untouched),
+ * and the fixture models of tests/models.
  *
  * Every test sets LOOM_CL_GUARD=1 before its first loom call: the backend
- * then puts 256 guard bytes after each device buffer of the plan and
- * fails the run (LOOM_E_DEVICE_FAILED "wrote past the end") when a kernel
+ * then puts 256 guard bytes after each device buffer of the plan and fails
+ * the run (LOOM_E_DEVICE_FAILED "wrote past the end") when a kernel
  * overwrote them, so an overrun is an error here, not silent corruption.
+ * Not covered: the backend's own scratch and derived buffers (Conv's
+ * im2col matrix and GEMM output, transposed weights), which cl-ops.c
+ * allocates without guards, and loom_gemm_i8's buffers (there the host
+ * checks the bytes of C around the result).
  * The suite opencl_systolic repeats the GEMM-based ops (Gemm, MatMul,
  * Conv, int8 GEMM) with LOOM_CL_GEMM=systolic, the FPGA formulation, which
  * PoCL runs as plain sequential code. Criterion runs each test in its own
@@ -25,35 +39,38 @@
  * No OpenCL device (loom_device_count lists no healthy device of backend
  * "opencl") is a skip with the reason, never a pass.
  *
- * Tolerances, per element, with ref the reference value and u = 2^-24:
+ * Tolerances, per element, with ref the reference value and u = 2^-24;
+ * in brackets the largest error / tolerance measured on PoCL 3.1 (AVX-512
+ * CPU; NDRange / systolic), which every test logs ("error/tol"):
  *   exact (==, NaN matches NaN): data movement (Transpose, Slice, Expand,
  *     the Reshape family, Identity, Dropout), Relu, Abs, Neg, Clip,
  *     MaxPool, Add, Sub, Mul, and int8 GEMM (bit for bit, padding too).
- *   GEMM-like (Gemm, MatMul, Conv, AveragePool, LayerNormalization):
- *     |cl - ref| <= 1e-6 * K * max(1, |ref|), K the reduction length
- *     (Gemm: K * max(1, |alpha|); Conv: C/group * KH * KW; AveragePool:
- *     KH * KW; LayerNormalization: the normalised length). Why: ref
- *     accumulates in double, the kernels in float (in varying order, with
- *     fused multiply-adds); with inputs in [-1, 1] a float sum of K
- *     products drifts by about u * sqrt(K) * sqrt(K) / 3 ~ 2e-8 * K in
- *     practice (the worst-case bound K * u * sum |a b| is far larger and
- *     never reached). 1e-6 * K is about 50x that; the largest ratio
- *     error / tolerance measured is logged per test ("error/tol") and is
- *     listed below.
- *   element-wise math: n ulps of ref: OpenCL 1.2 full-profile limits
- *     (exp, log, sqrt 3 ulp; x / y and 1 / x 2.5; tanh 5; erf, pow 16)
- *     plus 2 for glibc's own error in ref (expf, logf, powf, erff ...);
- *     Sigmoid = 1 / (1 + exp(-x)): exp's 3 + the division's 2.5 + 1.
- *   Softmax: 8 ulps + 2 * u * (len + 8) relative: exp's error plus a float
- *     sum of len positive terms (relative error at most (len - 1) u).
- *   GlobalAveragePool: inputs positive, so the float sum of len terms is
- *     within len * u relatively: 2 ulps + u * (len + 2) * |ref|. (Tight
- *     enough that dividing by len - 1 or len + 1 fails for len < 4000.)
- *   BatchNormalization: folded into y = x * a + b on the host (a, b
- *     rounded to float), so 4e-6 absolute + 4 ulps (terms up to ~10).
- *   Fixture models (devices "auto" and "opencl", ref fallback):
- *     1e-5 absolute + 1e-5 relative.
- * Measured maxima (PoCL 3.1, AVX-512 CPU) are in the summary at the end.
+ *   GEMM-like: |cl - ref| <= 1e-6 * K * max(1, |ref|), K the reduction
+ *     length: Gemm K * max(1, |alpha|) [0.061 / 0.095], MatMul K
+ *     [0.040 / 0.039], Conv C/group * KH * KW (+1 with bias) [0.034 /
+ *     0.040], AveragePool KH * KW [0.015], LayerNormalization the
+ *     normalised length [0.11]; with a fused activation, plus that
+ *     activation's ulps below [0.025]. Why: ref accumulates in double, the
+ *     kernels in float (in their own order, with fused multiply-adds). With
+ *     inputs in [-1, 1], K products and partial sums of size ~sqrt(K) / 3,
+ *     the rounding errors of a float sum add up to about u * K / 3 ~
+ *     2e-8 * K; the worst case K * u * sum |a b| is never reached. Measured:
+ *     at most 1e-7 * K * max(1, |ref|), so the bound has a 10x margin while
+ *     a lost or doubled product (0.25 on average) still exceeds it up to
+ *     K ~ 1000.
+ *   element-wise math, in ulps of ref: the OpenCL 1.2 full-profile limit
+ *     plus 2 for glibc's error in ref: Sqrt 3+2 [0], Exp, Log 3+2 [0.2],
+ *     Div, Reciprocal 2.5+2 [0], Tanh 5+2 [0.29], Erf, Pow 16+2 [0.056],
+ *     Sigmoid = 1 / (1 + exp(-x)) 3+2.5+1+2 [0.35, i.e. 3 ulp].
+ *   Softmax: 8 ulps + 2 * u * (len + 8) relative, for exp and a float sum
+ *     of len positive terms (relative error below (len - 1) u) [0.11].
+ *   GlobalAveragePool: positive inputs, so the float sum of len terms is
+ *     within len * u: 2 ulps + u * (len + 2) * |ref| [0.30]; tight enough
+ *     that dividing by len - 1 or len + 1 fails for len < 4096.
+ *   BatchNormalization: folded into y = x * a + b on the host, a and b
+ *     rounded to float, terms up to ~10: 4e-6 + 4 ulps [0.081].
+ *   Fixture models (devices "auto" and "opencl", with ref fallback):
+ *     1e-5 absolute + 1e-5 relative [0.025].
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -212,13 +229,14 @@ typedef struct {
     int cases;
     long values;
     double max_abs;   /* largest |cl - ref| */
+    double max_ulps;  /* largest |cl - ref| / ulp(ref) */
     double max_ratio; /* largest |cl - ref| / tolerance */
 } stats_t;
 
 static void stats_log(const char *what, const stats_t *s)
 {
-    cr_log_info("%s: %d cases, %ld values, max |cl - ref| = %.3g, max error/tol = %.3g", what, s->cases,
-                s->values, s->max_abs, s->max_ratio);
+    cr_log_info("%s: %d cases, %ld values, max |cl - ref| = %.3g (%.3g ulp), max error/tol = %.3g", what,
+                s->cases, s->values, s->max_abs, s->max_ulps, s->max_ratio);
 }
 
 static double ulp_of(double v)
@@ -278,6 +296,8 @@ static void compare(const char *label, size_t out_i, const loom_tensor *want, co
                 ok = err <= allowed; /* false for a NaN */
                 if (ok && err > st->max_abs)
                     st->max_abs = err;
+                if (ok && err / ulp_of(r) > st->max_ulps)
+                    st->max_ulps = err / ulp_of(r);
                 if (ok && allowed > 0 && err / allowed > st->max_ratio)
                     st->max_ratio = err / allowed;
             }
@@ -302,10 +322,12 @@ static void compare(const char *label, size_t out_i, const loom_tensor *want, co
     }
 }
 
-/* Every node of the plan on an OpenCL device, and one of them op. */
+/* Every node of the plan on an OpenCL device, and one of them op: "Gemm",
+ * or "Gemm+Relu" for a Gemm with Relu fused into it. */
 static void expect_on_opencl(const loom_session *s, const char *op, const char *label)
 {
-    size_t n = loom_session_node_count(s);
+    size_t n = loom_session_node_count(s), len = strcspn(op, "+");
+    const char *fused = op[len] ? op + len + 1 : "";
     bool seen = false;
     cr_assert_gt(n, 0, "%s: no node left to run (all constant-folded?)", label);
     for (size_t i = 0; i < n; i++) {
@@ -313,7 +335,8 @@ static void expect_on_opencl(const loom_session *s, const char *op, const char *
         cr_assert_eq(loom_session_placement(s, i, &p), LOOM_OK, "%s: %s", label, loom_last_error());
         cr_assert(strncmp(p.device, "opencl:", 7) == 0, "%s: node %zu (%s) placed on %s: %s", label, i,
                   p.op_type, p.device, p.reason);
-        seen = seen || strcmp(p.op_type, op) == 0;
+        seen = seen || (strlen(p.op_type) == len && strncmp(p.op_type, op, len) == 0 &&
+                        strcmp(p.fused ? p.fused : "", fused) == 0);
     }
     cr_assert(seen, "%s: no %s node in the plan", label, op);
 }
@@ -478,7 +501,27 @@ typedef struct {
     float alpha, beta;
     int bias;     /* BIAS_* */
     bool b_const; /* B an initializer (required for transB / alpha != 1) */
+    const char *act; /* activation after it (fused into it), or NULL */
 } gemm_case;
+
+/* Tolerance of a GEMM-like op with activation act fused into it: the
+ * activation's slope is at most 1, plus its own ulps (see unary_ops). */
+static tol_t tol_k_act(double K, const char *act)
+{
+    tol_t t = tol_k(K);
+    t.ulps = !act || strcmp(act, "Relu") == 0 ? 0 : (strcmp(act, "Tanh") == 0 ? 7 : 8.5);
+    return t;
+}
+
+/* Ends a model: node out -> "y", through act when act is not NULL; the
+ * op name diff() expects ("Gemm" or "Gemm+Relu") goes into opname. */
+static void finish_act(tb_model *b, const char *op, const char *act, char *opname, size_t size)
+{
+    if (act)
+        tb_node(b, act, "t", "y");
+    tb_output(b, "y");
+    snprintf(opname, size, "%s%s%s", op, act ? "+" : "", act ? act : "");
+}
 
 static void gemm_diff(rng_t *r, stats_t *st, int64_t M, int64_t K, int64_t N, gemm_case c)
 {
@@ -488,6 +531,7 @@ static void gemm_diff(rng_t *r, stats_t *st, int64_t M, int64_t K, int64_t N, ge
     int n_in = 0;
     const int64_t ad[2] = {c.trans_a ? K : M, c.trans_a ? M : K}, bd[2] = {c.trans_b ? N : K, c.trans_b ? K : N};
     Onnx__NodeProto *n;
+    char opname[32];
 
     /* transA needs a constant A; then B must be a graph input, or the
      * node would fold away */
@@ -510,7 +554,7 @@ static void gemm_diff(rng_t *r, stats_t *st, int64_t M, int64_t K, int64_t N, ge
     case BIAS_1: init_rand(b, r, "c", 1, DIMS(1), -1, 1); break;
     default: break;
     }
-    n = tb_node(b, "Gemm", c.bias != BIAS_NONE ? "a,b,c" : "a,b", "y");
+    n = tb_node(b, "Gemm", c.bias != BIAS_NONE ? "a,b,c" : "a,b", c.act ? "t" : "y");
     if (c.trans_a)
         tb_attr_int(b, n, "transA", 1);
     if (c.trans_b)
@@ -519,9 +563,9 @@ static void gemm_diff(rng_t *r, stats_t *st, int64_t M, int64_t K, int64_t N, ge
         tb_attr_float(b, n, "alpha", c.alpha);
     if (c.beta != 1.0f)
         tb_attr_float(b, n, "beta", c.beta);
-    tb_output(b, "y");
-    diff(b, "Gemm", n_in, ins, tol_k((double)K * fmax(1.0, fabs(c.alpha))), st,
-         "Gemm M=%lld K=%lld N=%lld transA=%d transB=%d alpha=%g beta=%g C=%s B %s", (long long)M,
+    finish_act(b, "Gemm", c.act, opname, sizeof opname);
+    diff(b, opname, n_in, ins, tol_k_act((double)K * fmax(1.0, fabs(c.alpha)), c.act), st,
+         "%s M=%lld K=%lld N=%lld transA=%d transB=%d alpha=%g beta=%g C=%s B %s", opname, (long long)M,
          (long long)K, (long long)N, c.trans_a, c.trans_b, c.alpha, c.beta, bias_names[c.bias],
          c.b_const ? "const" : "input");
 }
@@ -602,12 +646,13 @@ static const char *dims_str(int rank, const int64_t *d, char *buf, size_t size)
 
 enum { BOTH_INPUTS, B_CONST, A_CONST };
 
-static void matmul_diff(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb, const int64_t *db, int konst)
+static void matmul_act(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb, const int64_t *db, int konst,
+                       const char *act)
 {
     tb_model *b = tb_new(13);
     loom_tensor *ins[2];
     int n_in = 0;
-    char sa[96], sb[96];
+    char sa[96], sb[96], opname[32];
 
     if (konst == A_CONST) {
         init_rand(b, r, "a", ra, da, -1, 1);
@@ -621,11 +666,16 @@ static void matmul_diff(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb
         ins[n_in++] = rand_t(r, rb, db, -1, 1);
         tb_input(b, "b", LOOM_F32, rb, db);
     }
-    tb_node(b, "MatMul", "a,b", "y");
-    tb_output(b, "y");
-    diff(b, "MatMul", n_in, ins, tol_k((double)da[ra - 1]), st, "MatMul [%s] x [%s]%s",
+    tb_node(b, "MatMul", "a,b", act ? "t" : "y");
+    finish_act(b, "MatMul", act, opname, sizeof opname);
+    diff(b, opname, n_in, ins, tol_k_act((double)da[ra - 1], act), st, "%s [%s] x [%s]%s", opname,
          dims_str(ra, da, sa, sizeof sa), dims_str(rb, db, sb, sizeof sb),
          konst == B_CONST ? " (B const)" : (konst == A_CONST ? " (A const)" : ""));
+}
+
+static void matmul_diff(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb, const int64_t *db, int konst)
+{
+    matmul_act(r, st, ra, da, rb, db, konst, NULL);
 }
 
 static void matmul_2d(uint64_t seed)
@@ -718,9 +768,8 @@ Test(opencl, matmul_staged_large_b)
     stats_t st = {0};
     require_opencl();
     matmul_diff(&r, &st, 2, DIMS(17, 1030), 2, DIMS(1030, 3060), B_CONST);
-    matmul_diff(&r, &st, 2, DIMS(130, 1030), 2, DIMS(1030, 3060), B_CONST); /* 2 row groups of 128 */
     /* batched: the staged slices start at a nonzero b_off */
-    matmul_diff(&r, &st, 3, DIMS(2, 17, 1030), 3, DIMS(2, 1030, 3060), BOTH_INPUTS);
+    matmul_diff(&r, &st, 3, DIMS(2, 9, 1030), 3, DIMS(2, 1030, 3060), BOTH_INPUTS);
     stats_log("MatMul staged B", &st);
 }
 
@@ -747,16 +796,21 @@ typedef struct {
     int64_t N, C, H, W, M, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW, G;
     bool bias;
     const char *auto_pad; /* NULL: explicit pads */
+    const char *act;      /* activation after it (fused into it), or NULL */
 } conv_case;
 
 static void conv_diff(rng_t *r, stats_t *st, const conv_case *c)
 {
     const int64_t xd[4] = {c->N, c->C, c->H, c->W};
     loom_tensor *x = rand_t(r, 4, xd, -1, 1);
+    tb_model *b = tb_new(13);
     Onnx__NodeProto *n;
-    tb_model *b = one_node(13, "Conv", x, c->bias ? "x,w,bias" : "x,w", &n);
     int64_t K = c->C / c->G * c->KH * c->KW;
+    char opname[32];
 
+    tb_input(b, "x", LOOM_F32, 4, xd);
+    n = tb_node(b, "Conv", c->bias ? "x,w,bias" : "x,w", c->act ? "t" : "y");
+    finish_act(b, "Conv", c->act, opname, sizeof opname);
     init_rand(b, r, "w", 4, DIMS(c->M, c->C / c->G, c->KH, c->KW), -1, 1);
     if (c->bias)
         init_rand(b, r, "bias", 1, DIMS(c->M), -1, 1);
@@ -769,10 +823,10 @@ static void conv_diff(rng_t *r, stats_t *st, const conv_case *c)
         ATTR_INTS(b, n, "pads", c->PT, c->PL, c->PB, c->PR);
     if (c->G != 1)
         tb_attr_int(b, n, "group", c->G);
-    diff(b, "Conv", 1, &x, tol_k((double)K + c->bias), st,
-         "Conv x[%lld,%lld,%lld,%lld] w[%lld,%lld,%lld,%lld] strides %lld,%lld pads %s%lld,%lld,%lld,%lld "
+    diff(b, opname, 1, &x, tol_k_act((double)K + c->bias, c->act), st,
+         "%s x[%lld,%lld,%lld,%lld] w[%lld,%lld,%lld,%lld] strides %lld,%lld pads %s%lld,%lld,%lld,%lld "
          "dilations %lld,%lld group %lld%s",
-         (long long)c->N, (long long)c->C, (long long)c->H, (long long)c->W, (long long)c->M,
+         opname, (long long)c->N, (long long)c->C, (long long)c->H, (long long)c->W, (long long)c->M,
          (long long)(c->C / c->G), (long long)c->KH, (long long)c->KW, (long long)c->SH, (long long)c->SW,
          c->auto_pad ? c->auto_pad : "", (long long)c->PT, (long long)c->PL, (long long)c->PB,
          (long long)c->PR, (long long)c->DH, (long long)c->DW, (long long)c->G, c->bias ? " bias" : "");
@@ -781,24 +835,24 @@ static void conv_diff(rng_t *r, stats_t *st, const conv_case *c)
 static void conv_all(uint64_t seed)
 {
     static const conv_case cases[] = {
-        /* N  C  H   W   M  KH KW SH SW PT PL PB PR DH DW G  bias */
-        {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, false, NULL},
-        {1, 3, 7, 7, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL},
-        {2, 4, 9, 11, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, NULL},
-        {1, 3, 17, 13, 4, 2, 5, 1, 3, 0, 2, 1, 0, 1, 1, 1, false, NULL}, /* asymmetric pads */
-        {2, 5, 12, 10, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, true, NULL},  /* dilation 2 */
-        {1, 3, 11, 9, 2, 3, 2, 2, 1, 1, 0, 2, 1, 3, 2, 1, true, NULL},   /* mixed dilation, stride */
-        {2, 4, 10, 9, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, true, NULL},   /* groups 2 */
-        {2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true, NULL},    /* depthwise */
-        {1, 4, 8, 7, 8, 3, 3, 2, 1, 1, 0, 1, 0, 1, 1, 4, false, NULL},   /* depthwise, multiplier 2 */
-        {3, 6, 5, 7, 9, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 3, true, NULL},    /* batch 3, groups 3 */
-        {1, 33, 17, 17, 17, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL}, /* pointwise */
-        {1, 3, 33, 33, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL}, /* P = 1089 */
-        {1, 16, 20, 20, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, NULL},
-        {1, 3, 5, 5, 4, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL},    /* kernel = image */
-        {1, 2, 7, 8, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, true, "SAME_UPPER"},
-        {2, 2, 6, 5, 4, 2, 2, 3, 2, 0, 0, 0, 0, 1, 1, 2, false, "SAME_LOWER"},
-        {1, 65, 3, 3, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL},   /* K = 585 */
+        /* N  C  H   W   M  KH KW SH SW PT PL PB PR DH DW G  bias auto_pad act */
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, false, NULL, NULL},
+        {1, 3, 7, 7, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL, NULL},
+        {2, 4, 9, 11, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL},
+        {1, 3, 17, 13, 4, 2, 5, 1, 3, 0, 2, 1, 0, 1, 1, 1, false, NULL, NULL}, /* asymmetric pads */
+        {2, 5, 12, 10, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, true, NULL, NULL},  /* dilation 2 */
+        {1, 3, 11, 9, 2, 3, 2, 2, 1, 1, 0, 2, 1, 3, 2, 1, true, NULL, NULL},   /* mixed dilation, stride */
+        {2, 4, 10, 9, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, true, NULL, NULL},   /* groups 2 */
+        {2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true, NULL, NULL},    /* depthwise */
+        {1, 4, 8, 7, 8, 3, 3, 2, 1, 1, 0, 1, 0, 1, 1, 4, false, NULL, NULL},   /* depthwise, multiplier 2 */
+        {3, 6, 5, 7, 9, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 3, true, NULL, NULL},    /* batch 3, groups 3 */
+        {1, 33, 17, 17, 17, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL, NULL}, /* pointwise */
+        {1, 3, 33, 33, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL}, /* P = 1089 */
+        {1, 16, 20, 20, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL},
+        {1, 3, 5, 5, 4, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL, NULL},    /* kernel = image */
+        {1, 2, 7, 8, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, true, "SAME_UPPER", NULL},
+        {2, 2, 6, 5, 4, 2, 2, 3, 2, 0, 0, 0, 0, 1, 1, 2, false, "SAME_LOWER", NULL},
+        {1, 65, 3, 3, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL},   /* K = 585 */
     };
     rng_t r = {seed};
     stats_t st = {0};
@@ -816,6 +870,62 @@ Test(opencl, conv)
 Test(opencl_systolic, conv)
 {
     conv_all(221);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Activations fused into Gemm / MatMul / Conv (the GEMM kernels' act)       */
+/* ------------------------------------------------------------------------ */
+
+static void fused_all(uint64_t seed)
+{
+    static const char *const acts[] = {"Relu", "Sigmoid", "Tanh"};
+    rng_t r = {seed};
+    stats_t st = {0};
+    require_opencl();
+    for (size_t a = 0; a < ARRAY_LEN(acts); a++) {
+        const char *act = acts[a];
+        conv_case c1 = {2, 4, 10, 9, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, true, NULL, act};
+        conv_case c2 = {1, 8, 9, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, false, NULL, act};
+        gemm_diff(&r, &st, 33, 65, 17,
+                  (gemm_case){.trans_b = 1, .alpha = 1.5f, .beta = 1, .bias = BIAS_N, .b_const = true, .act = act});
+        gemm_diff(&r, &st, 7, 100, 129, (gemm_case){.alpha = 1, .beta = 1, .act = act});
+        gemm_diff(&r, &st, 1, 1, 1, (gemm_case){.alpha = 1, .beta = 1, .bias = BIAS_SCALAR, .b_const = true, .act = act});
+        matmul_act(&r, &st, 3, DIMS(2, 17, 33), 2, DIMS(33, 65), B_CONST, act);
+        matmul_act(&r, &st, 3, DIMS(3, 7, 5), 3, DIMS(3, 5, 9), BOTH_INPUTS, act);
+        matmul_act(&r, &st, 1, DIMS(33), 2, DIMS(33, 17), BOTH_INPUTS, act);
+        conv_diff(&r, &st, &c1);
+        conv_diff(&r, &st, &c2);
+    }
+    stats_log("fused activations", &st);
+}
+
+Test(opencl, fused_activations)
+{
+    fused_all(122);
+}
+
+Test(opencl_systolic, fused_activations)
+{
+    fused_all(222);
+}
+
+/* An activation that is not the only reader of the GEMM's output stays a
+ * node of its own (both on OpenCL). */
+Test(opencl, activation_not_fused_when_output_is_shared)
+{
+    rng_t r = {123};
+    stats_t st = {0};
+    loom_tensor *x = rand_t(&r, 2, DIMS(17, 33), -1, 1);
+    tb_model *b = tb_new(13);
+    require_opencl();
+    tb_input(b, "x", LOOM_F32, 2, DIMS(17, 33));
+    init_rand(b, &r, "w", 2, DIMS(33, 65), -1, 1);
+    tb_node(b, "MatMul", "x,w", "t");
+    tb_node(b, "Sigmoid", "t", "y");
+    tb_output(b, "y");
+    tb_output(b, "t"); /* the MatMul's output is also a graph output */
+    diff(b, "Sigmoid", 1, &x, tol_k_act(33, "Sigmoid"), &st, "MatMul -> Sigmoid, MatMul output shared");
+    stats_log("unfused activation", &st);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1526,6 +1636,27 @@ Test(opencl, unclaimed_forms_fall_back_to_ref)
     tb_node(b, "BatchNormalization", "x,scale,bias,mean,var", "y");
     tb_output(b, "y");
     expect_unclaimed(b, 2, ins, "BatchNormalization with a run-time mean");
+
+    /* 1-D pooling */
+    ins[0] = rand_t(&r, 3, DIMS(1, 2, 9), -1, 1);
+    b = one_node(13, "MaxPool", ins[0], "x", &n);
+    ATTR_INTS(b, n, "kernel_shape", 3);
+    expect_unclaimed(b, 1, ins, "MaxPool 1-D");
+
+    /* Transpose of int64 (float32 only; copies are for any dtype) */
+    ins[0] = new_tensor(LOOM_I64, 2, DIMS(3, 5));
+    for (int64_t i = 0; i < 15; i++)
+        ((int64_t *)loom_tensor_data(ins[0]))[i] = (int64_t)rng_u64(&r);
+    b = one_node(13, "Transpose", ins[0], "x", &n);
+    expect_unclaimed(b, 1, ins, "Transpose int64");
+
+    /* Dropout with its mask output */
+    b = tb_new(13);
+    ins[0] = rand_t(&r, 2, DIMS(3, 7), -1, 1);
+    tb_input(b, "x", LOOM_F32, 2, DIMS(3, 7));
+    tb_node(b, "Dropout", "x", "y,mask");
+    tb_output(b, "y");
+    expect_unclaimed(b, 1, ins, "Dropout with the mask output");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1594,7 +1725,7 @@ static long i8_case(rng_t *r, int64_t M, int64_t N, int64_t K, int64_t lda, int6
     cr_assert_eq(st, LOOM_OK, "%s: M=%lld N=%lld K=%lld: %s: %s", cl_dev, (long long)M, (long long)N,
                  (long long)K, loom_status_name(st), loom_last_error());
     for (size_t i = 0; i < sc; i++) {
-        int64_t m = (int64_t)i / ldc, col = (int64_t)i % ldc;
+        int64_t m = ldc ? (int64_t)i / ldc : M, col = ldc ? (int64_t)i % ldc : 0;
         bool inside = m < M && col < N;
         cr_assert_eq(Cc[i], Cr[i],
                      "int8 GEMM M=%lld N=%lld K=%lld lda=%lld ldb=%lld ldc=%lld act=%d bias=%d: C byte %zu "
@@ -1725,3 +1856,35 @@ Test(opencl_models, opset7)
     fixture("opset7");
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Guard mode itself (white box: the backend's buffer helpers)               */
+/* ------------------------------------------------------------------------ */
+
+#include "backends/opencl/opencl.h"
+
+/* Every buffer the backend makes, the plan's and the lowering's own
+ * (im2col scratch, derived weights, int8 operands), carries guard bytes
+ * that loom__cl_guard_verify() checks: a write one element past the end
+ * is caught. (Buffers from the lowering were not guarded at first.) */
+Test(opencl, guard_catches_a_write_past_a_scratch_buffer)
+{
+    loom__device *dev;
+    loom__cl_dev *cd;
+    cl_mem m;
+    float v[4] = {1, 2, 3, 4}, past = 5;
+    require_opencl();
+    dev = loom__device_find(cl_dev);
+    cr_assert_not_null(dev);
+    cd = dev->priv;
+    cr_assert_eq(loom__cl_buffer_new(dev, v, sizeof v, &m), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom__cl_guard_verify(dev), LOOM_OK, "%s", loom_last_error());
+    /* what an overrunning kernel would do */
+    cr_assert_eq(clEnqueueWriteBuffer(cd->queue, m, CL_TRUE, sizeof v, sizeof past, &past, 0, NULL, NULL),
+                 CL_SUCCESS);
+    cr_assert_eq(loom__cl_guard_verify(dev), LOOM_E_DEVICE_FAILED);
+    cr_assert(strstr(loom_last_error(), "wrote past the end of a 16-byte buffer") != NULL, "%s",
+              loom_last_error());
+    loom__cl_buffer_release(dev, m);
+    cr_assert_eq(loom__cl_guard_verify(dev), LOOM_OK, "a released buffer is no longer checked");
+}

@@ -266,48 +266,77 @@ static loom_status guard_check(loom__cl_dev *cd)
     return LOOM_OK;
 }
 
-static loom_status cl_buffer_alloc(loom__device *dev, size_t nbytes, void **buf)
+loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbytes, cl_mem *out)
 {
     loom__cl_dev *cd = dev->priv;
     bool guard = guard_mode();
     size_t total = nbytes + (guard ? LOOM__CL_GUARD : 0);
-    cl_int err;
+    cl_int err = CL_SUCCESS;
+    loom_status st = LOOM_OK;
     cl_mem m;
     if (total > cd->max_alloc)
         return loom__err(LOOM_E_DEVICE_FAILED,
                          "clCreateBuffer: %zu bytes exceeds the device's largest allocation of "
                          "%llu (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
                          nbytes, (unsigned long long)cd->max_alloc);
-    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, total, NULL, &err);
+    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, total ? total : 1, NULL, &err);
     if (!m)
         return loom__cl_fail(err, "clCreateBuffer");
-    if (guard) {
-        loom_status st;
-        pthread_mutex_lock(&cd->lock);
-        st = guard_add(cd, m, nbytes);
-        pthread_mutex_unlock(&cd->lock);
-        if (st != LOOM_OK) {
-            clReleaseMemObject(m);
-            return st;
-        }
+    pthread_mutex_lock(&cd->lock);
+    if (data && nbytes) {
+        err = clEnqueueWriteBuffer(cd->queue, m, CL_TRUE, 0, nbytes, data, 0, NULL, NULL);
+        if (err != CL_SUCCESS)
+            st = loom__cl_fail(err, "clEnqueueWriteBuffer");
     }
-    *buf = m;
+    if (st == LOOM_OK && guard)
+        st = guard_add(cd, m, nbytes);
+    pthread_mutex_unlock(&cd->lock);
+    if (st != LOOM_OK) {
+        clReleaseMemObject(m);
+        return st;
+    }
+    *out = m;
     return LOOM_OK;
 }
 
-static void cl_buffer_free(loom__device *dev, void *buf)
+void loom__cl_buffer_release(loom__device *dev, cl_mem m)
 {
     loom__cl_dev *cd = dev->priv;
     pthread_mutex_lock(&cd->lock);
     for (int i = 0; i < cd->n_guarded; i++)
-        if (cd->guarded[i] == (cl_mem)buf) {
+        if (cd->guarded[i] == m) {
             cd->guarded[i] = cd->guarded[cd->n_guarded - 1];
             cd->guarded_size[i] = cd->guarded_size[cd->n_guarded - 1];
             cd->n_guarded--;
             break;
         }
     pthread_mutex_unlock(&cd->lock);
-    clReleaseMemObject((cl_mem)buf);
+    clReleaseMemObject(m);
+}
+
+loom_status loom__cl_guard_verify(loom__device *dev)
+{
+    loom__cl_dev *cd = dev->priv;
+    loom_status st = LOOM_OK;
+    pthread_mutex_lock(&cd->lock);
+    if (cd->n_guarded)
+        st = guard_check(cd);
+    pthread_mutex_unlock(&cd->lock);
+    return st;
+}
+
+static loom_status cl_buffer_alloc(loom__device *dev, size_t nbytes, void **buf)
+{
+    cl_mem m;
+    loom_status st = loom__cl_buffer_new(dev, NULL, nbytes, &m);
+    if (st == LOOM_OK)
+        *buf = m;
+    return st;
+}
+
+static void cl_buffer_free(loom__device *dev, void *buf)
+{
+    loom__cl_buffer_release(dev, (cl_mem)buf);
 }
 
 static loom_status cl_upload(loom__device *dev, void *buf, const void *src, size_t nbytes)
@@ -386,14 +415,7 @@ static loom_status cl_finish(loom__device *dev)
         return loom__cl_fail(err, "clGetEventInfo");
     if (status < 0)
         return loom__cl_fail(status, "a queued command");
-    if (cd->n_guarded) {
-        loom_status st;
-        pthread_mutex_lock(&cd->lock);
-        st = guard_check(cd);
-        pthread_mutex_unlock(&cd->lock);
-        return st;
-    }
-    return LOOM_OK;
+    return loom__cl_guard_verify(dev);
 }
 
 const loom__backend loom__backend_opencl = {

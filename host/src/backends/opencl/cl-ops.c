@@ -121,13 +121,13 @@ static void geom_rows(launch *l, const loom__device *dev, int64_t rows, int64_t 
     l->use_lws = true;
 }
 
-static loom_status own(cl_state *s, cl_mem m)
+static loom_status own(loom__device *dev, cl_state *s, cl_mem m)
 {
     if (s->n_owned == s->cap_owned) {
         int cap = s->cap_owned ? s->cap_owned * 2 : 4;
         cl_mem *grown = realloc(s->owned, (size_t)cap * sizeof *grown);
         if (!grown) {
-            clReleaseMemObject(m);
+            loom__cl_buffer_release(dev, m);
             return loom__err(LOOM_E_NOMEM, "out of memory");
         }
         s->owned = grown;
@@ -142,19 +142,8 @@ static loom_status own(cl_state *s, cl_mem m)
 static loom_status new_buffer(loom__device *dev, cl_state *s, const void *data, size_t nbytes,
                               cl_mem *out)
 {
-    loom__cl_dev *cd = dev->priv;
-    cl_int err;
-    cl_mem m;
-    if (nbytes > cd->max_alloc)
-        return loom__err(LOOM_E_DEVICE_FAILED,
-                         "clCreateBuffer: %zu bytes exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu", nbytes,
-                         (unsigned long long)cd->max_alloc);
-    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE | (data ? CL_MEM_COPY_HOST_PTR : 0), nbytes ? nbytes : 4,
-                       (void *)data, &err);
-    if (!m)
-        return loom__cl_fail(err, "clCreateBuffer");
-    *out = m;
-    return own(s, m);
+    loom_status st = loom__cl_buffer_new(dev, data, nbytes, out);
+    return st == LOOM_OK ? own(dev, s, *out) : st;
 }
 
 /* ---- support ---- */
@@ -727,11 +716,10 @@ static loom_status lower(loom__device *dev, const loom__graph *g, const loom__no
 void loom__cl_release(loom__device *dev, void *state)
 {
     cl_state *s = state;
-    (void)dev;
     if (!s)
         return;
     for (int i = 0; i < s->n_owned; i++)
-        clReleaseMemObject(s->owned[i]);
+        loom__cl_buffer_release(dev, s->owned[i]);
     free(s->owned);
     free(s->l);
     free(s);
@@ -867,9 +855,11 @@ loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a)
     pthread_mutex_unlock(&cd->lock);
     if (err != CL_SUCCESS)
         st = loom__cl_fail(err, "clEnqueueReadBuffer");
+    if (st == LOOM_OK)
+        st = loom__cl_guard_verify(dev);
 done:
     for (int i = 0; i < s.n_owned; i++)
-        clReleaseMemObject(s.owned[i]);
+        loom__cl_buffer_release(dev, s.owned[i]);
     free(s.owned);
     free(s.l);
     return st;

@@ -79,6 +79,14 @@ const char *loom__cl_error_name(cl_int err);
  * native code kept in the message). */
 loom_status loom__cl_fail(cl_int err, const char *call);
 
+/* A device buffer of nbytes (filled from data unless NULL), with guard
+ * bytes after it in guard mode (LOOM_CL_GUARD=1); release it with
+ * loom__cl_buffer_release. loom__cl_guard_verify checks every live
+ * buffer's guard bytes (LOOM_E_DEVICE_FAILED when a kernel overwrote them). */
+loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbytes, cl_mem *out);
+void loom__cl_buffer_release(loom__device *dev, cl_mem m);
+loom_status loom__cl_guard_verify(loom__device *dev);
+
 /* Build (or load from the cache) the device's program; idempotent. */
 loom_status loom__cl_program_get(loom__device *dev);
 /* The kernel-source hash, for cache keys and tests. */
