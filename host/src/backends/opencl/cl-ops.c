@@ -290,10 +290,11 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         return gemm_us(dev, (double)y->dims[0], (double)y->dims[1], K) + mem_us;
     }
     case LOOM__OP_MatMul: {
-        const loom__value *a = loom__in(g, n, 0);
-        double K = (double)a->dims[a->rank - 1], M = a->rank > 1 ? (double)a->dims[a->rank - 2] : 1;
-        double N = (double)y->dims[y->rank - 1] * (loom__in(g, n, 1)->rank > 1 ? 1 : 0) +
-                   (loom__in(g, n, 1)->rank > 1 ? 0 : 1);
+        /* one GEMM launch per (broadcast) batch matrix */
+        const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
+        double K = (double)a->dims[a->rank - 1];
+        double M = a->rank > 1 ? (double)a->dims[a->rank - 2] : 1;
+        double N = b->rank > 1 ? (double)b->dims[b->rank - 1] : 1;
         int64_t ny = 0;
         loom__numel(y->rank, y->dims, &ny);
         return (double)ny / (M * N > 0 ? M * N : 1) * gemm_us(dev, M, N, K) + mem_us;
