@@ -100,6 +100,39 @@ static loom_status infer_matmul(loom__graph *g, loom__node *n)
     return LOOM_OK;
 }
 
+void loom__matmul_shape_of(int ra, const int64_t *da, int rb, const int64_t *db, loom__matmul_shape *s)
+{
+    int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
+    int64_t sa = 1, sb = 1;
+    s->M = ra > 1 ? da[ra - 2] : 1;
+    s->K = da[ra - 1];
+    s->N = rb > 1 ? db[rb - 1] : 1;
+    s->rank = ba > bb ? ba : bb;
+    s->batches = 1;
+    /* walk the batch dims from the innermost; a dim of 1 broadcasts */
+    for (int d = s->rank - 1; d >= 0; d--) {
+        int ia = d - (s->rank - ba), ib = d - (s->rank - bb);
+        int64_t na = ia >= 0 ? da[ia] : 1, nb = ib >= 0 ? db[ib] : 1;
+        s->dims[d] = na > nb ? na : nb;
+        s->sa[d] = na == 1 ? 0 : sa;
+        s->sb[d] = nb == 1 ? 0 : sb;
+        sa *= na;
+        sb *= nb;
+        s->batches *= s->dims[d];
+    }
+}
+
+void loom__matmul_batch(const loom__matmul_shape *s, int64_t t, int64_t *ia, int64_t *ib)
+{
+    *ia = *ib = 0;
+    for (int d = s->rank - 1; d >= 0; d--) {
+        int64_t i = t % s->dims[d];
+        t /= s->dims[d];
+        *ia += i * s->sa[d];
+        *ib += i * s->sb[d];
+    }
+}
+
 static loom_status infer_softmax(loom__graph *g, loom__node *n)
 {
     const loom__value *x;

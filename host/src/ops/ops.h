@@ -62,6 +62,18 @@ loom_status loom__broadcast_shapes(const loom__graph *g, const loom__node *n, in
                                    const int64_t *da, int rb, const int64_t *db, int *rank,
                                    int64_t *dims);
 
+/* MatMul's batching (numpy.matmul): 1-D operands promoted to matrices,
+ * batch dims broadcast. Backends walk the batches with loom__matmul_batch,
+ * which gives the matrix indices (not elements) of A and B for batch t. */
+typedef struct {
+    int64_t M, N, K, batches;
+    int rank; /* batch dims */
+    int64_t dims[LOOM_MAX_RANK], sa[LOOM_MAX_RANK], sb[LOOM_MAX_RANK];
+} loom__matmul_shape;
+
+void loom__matmul_shape_of(int ra, const int64_t *da, int rb, const int64_t *db, loom__matmul_shape *s);
+void loom__matmul_batch(const loom__matmul_shape *s, int64_t t, int64_t *ia, int64_t *ib);
+
 /* Family inference functions (one per file). */
 loom_status loom__infer_elementwise(loom__graph *g, loom__node *n);
 loom_status loom__infer_nn(loom__graph *g, loom__node *n);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backends/opencl/opencl.h"
+#include "ops/ops.h"
 
 /* Product of the first k dims. */
 static int64_t loom__span_of(const int64_t *dims, int k)
@@ -292,12 +293,9 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
     case LOOM__OP_MatMul: {
         /* one GEMM launch per (broadcast) batch matrix */
         const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
-        double K = (double)a->dims[a->rank - 1];
-        double M = a->rank > 1 ? (double)a->dims[a->rank - 2] : 1;
-        double N = b->rank > 1 ? (double)b->dims[b->rank - 1] : 1;
-        int64_t ny = 0;
-        loom__numel(y->rank, y->dims, &ny);
-        return (double)ny / (M * N > 0 ? M * N : 1) * gemm_us(dev, M, N, K) + mem_us;
+        loom__matmul_shape ms;
+        loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
+        return (double)ms.batches * gemm_us(dev, (double)ms.M, (double)ms.N, (double)ms.K) + mem_us;
     }
     case LOOM__OP_Conv: {
         const loom__value *x = loom__in(g, n, 0);
@@ -412,33 +410,16 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
                                 const loom__arg *in, const loom__arg *out, cl_state *s)
 {
     const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
-    int64_t M = a->rank > 1 ? a->dims[a->rank - 2] : 1, K = a->dims[a->rank - 1];
-    int64_t N = b->rank > 1 ? b->dims[b->rank - 1] : 1;
-    int ba = a->rank > 2 ? a->rank - 2 : 0, bb = b->rank > 2 ? b->rank - 2 : 0, br = ba > bb ? ba : bb;
-    int64_t bdims[LOOM_MAX_RANK], sa[LOOM_MAX_RANK], sb[LOOM_MAX_RANK], sa_acc = 1, sb_acc = 1, batches;
+    loom__matmul_shape ms;
     loom_status st;
 
-    for (int d = br - 1; d >= 0; d--) {
-        int da = d - (br - ba), db = d - (br - bb);
-        int64_t na = da >= 0 ? a->dims[da] : 1, nb = db >= 0 ? b->dims[db] : 1;
-        bdims[d] = na > nb ? na : nb;
-        sa[d] = na == 1 ? 0 : sa_acc;
-        sb[d] = nb == 1 ? 0 : sb_acc;
-        sa_acc *= na;
-        sb_acc *= nb;
-    }
-    batches = loom__span_of(bdims, br);
-    for (int64_t t = 0; t < batches; t++) {
-        int64_t rem = t, ia = 0, ib = 0;
-        for (int d = br - 1; d >= 0; d--) {
-            int64_t i = rem % bdims[d];
-            rem /= bdims[d];
-            ia += i * sa[d];
-            ib += i * sb[d];
-        }
-        if ((st = gemm_launch(dev, s, (int)M, (int)N, (int)K, mem(&in[0]), (int)K, (int)(ia * M * K),
-                              mem(&in[1]), (int)N, (int)(ib * K * N), NULL, mem(&out[0]), (int)N,
-                              (int)(t * M * N), n->act)) != LOOM_OK)
+    loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
+    for (int64_t t = 0; t < ms.batches; t++) {
+        int64_t ia, ib;
+        loom__matmul_batch(&ms, t, &ia, &ib);
+        if ((st = gemm_launch(dev, s, (int)ms.M, (int)ms.N, (int)ms.K, mem(&in[0]), (int)ms.K,
+                              (int)(ia * ms.M * ms.K), mem(&in[1]), (int)ms.N, (int)(ib * ms.K * ms.N),
+                              NULL, mem(&out[0]), (int)ms.N, (int)(t * ms.M * ms.N), n->act)) != LOOM_OK)
             return st;
     }
     return LOOM_OK;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backends/ref/ref-impl.h"
+#include "ops/ops.h"
 
 /* C[M,N] = alpha * op(A)[M,K] op(B)[K,N] (+ whatever C holds times beta).
  * Element (i,k) of op(A) is A[i*sa_i + k*sa_k]; likewise for B. */
@@ -63,40 +64,18 @@ loom_status loom__ref_matmul(const loom__node *n, const loom_tensor *const *in,
 {
     const loom_tensor *a = in[0], *b = in[1];
     loom_tensor *y = out[0];
-    /* matrix dims after numpy's 1-D promotion */
-    int64_t M = a->rank > 1 ? a->dims[a->rank - 2] : 1;
-    int64_t K = a->dims[a->rank - 1];
-    int64_t N = b->rank > 1 ? b->dims[b->rank - 1] : 1;
-    int ba = a->rank > 2 ? a->rank - 2 : 0, bb = b->rank > 2 ? b->rank - 2 : 0;
-    int br = ba > bb ? ba : bb;
-    int64_t bdims[LOOM_MAX_RANK], sa[LOOM_MAX_RANK], sb[LOOM_MAX_RANK], batches;
-    int64_t sa_acc = 1, sb_acc = 1;
+    loom__matmul_shape ms;
 
-    /* batch dims broadcast; element strides of each operand's matrices */
-    for (int d = br - 1; d >= 0; d--) {
-        int da = d - (br - ba), db = d - (br - bb);
-        int64_t na = da >= 0 ? a->dims[da] : 1, nb = db >= 0 ? b->dims[db] : 1;
-        bdims[d] = na > nb ? na : nb;
-        sa[d] = na == 1 ? 0 : sa_acc;
-        sb[d] = nb == 1 ? 0 : sb_acc;
-        sa_acc *= na;
-        sb_acc *= nb;
-    }
-    batches = loom__span(bdims, 0, br);
+    loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
     memset(y->data, 0, y->nbytes);
-    for (int64_t t = 0; t < batches; t++) {
-        int64_t rem = t, ia = 0, ib = 0;
-        for (int d = br - 1; d >= 0; d--) {
-            int64_t i = rem % bdims[d];
-            rem /= bdims[d];
-            ia += i * sa[d];
-            ib += i * sb[d];
-        }
+    for (int64_t t = 0; t < ms.batches; t++) {
+        int64_t ia, ib;
+        loom__matmul_batch(&ms, t, &ia, &ib);
         sgemm(&(sgemm_args){
-            .M = M, .N = N, .K = K,
-            .A = (const float *)a->data + ia * M * K, .sa_i = K, .sa_k = 1,
-            .B = (const float *)b->data + ib * K * N, .sb_k = N, .sb_j = 1,
-            .C = (float *)y->data + t * M * N, .alpha = 1.0f,
+            .M = ms.M, .N = ms.N, .K = ms.K,
+            .A = (const float *)a->data + ia * ms.M * ms.K, .sa_i = ms.K, .sa_k = 1,
+            .B = (const float *)b->data + ib * ms.K * ms.N, .sb_k = ms.N, .sb_j = 1,
+            .C = (float *)y->data + t * ms.M * ms.N, .alpha = 1.0f,
         });
     }
     loom__ref_act(y->data, y->numel, n->act);
