@@ -469,11 +469,16 @@ static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loo
             a_int(l, p->dilations[0]), a_int(l, p->dilations[1]), a_int(l, OH), a_int(l, OW);
             a_mem(l, mem(&in[0])), a_int(l, (b * C + gi * Cg) * H * W);
             a_mem(l, col), a_int(l, 0), a_int(l, CK);
+            /* grid-stride in both dims: a few work-groups per compute
+             * unit, not one per 16x4 patch (PoCL pays per work-group) */
             l->dims = 2;
             l->lws[0] = 16;
             l->lws[1] = 4;
-            l->gws[0] = round_up((size_t)CK, 16);
-            l->gws[1] = round_up((size_t)P, 4);
+            l->gws[0] = round_up((size_t)CK < 64 ? (size_t)CK : 64, 16);
+            {
+                size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 32;
+                l->gws[1] = round_up((size_t)P < cap ? (size_t)P : cap, 4);
+            }
             l->use_lws = true;
             if ((st = gemm_launch(dev, s, (int)P, (int)Mg, (int)CK, col, (int)CK, 0, wt, (int)Mg,
                                   (int)(gi * CK * Mg), bias, tmp, (int)Mg, 0, n->act)) != LOOM_OK)
