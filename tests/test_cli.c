@@ -1480,5 +1480,26 @@ Test(cli, opencl_allocation_too_large_falls_back, .timeout = 300)
      * allocation of a PoCL device limited to 1 GB; y = h . ones keeps the
      * output small */
     write_gemm_model(8192, 1, 8200, true);
-    fault_case(ENV("POCL_MEMORY_LIMIT=1"), "CL_DEVICE_MAX_MEM_ALLOC_SIZE", "CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+    /* the partitioner sees the limit: the node goes to ref without
+     * costing the device its health, and --strict names it */
+    fault_case(ENV("POCL_MEMORY_LIMIT=1"), NULL, "larger than the device's largest allocation");
+}
+
+/* A device whose memory is full (clCreateBuffer fails while planning):
+ * marked unhealthy, the plan is rebuilt on ref. */
+Test(cli, opencl_allocation_failure_falls_back)
+{
+    NEED_OPENCL();
+    write_gemm_model(128, 64, 128, false);
+    fault_case(ENV("LOOM_TEST_FAULT=opencl-alloc"), "CL_MEM_OBJECT_ALLOCATION_FAILURE",
+               "CL_MEM_OBJECT_ALLOCATION_FAILURE");
+}
+
+/* A command that does not complete within LOOM_CL_TIMEOUT is a device
+ * failure, not a hung process (the blocking copies used to wait forever). */
+Test(cli, opencl_timeout_falls_back)
+{
+    NEED_OPENCL();
+    write_gemm_model(128, 64, 128, false);
+    fault_case(ENV("LOOM_CL_TIMEOUT=0.000001"), "timed out", "timed out");
 }

@@ -45,8 +45,9 @@ typedef struct loom__device {
     double launch_us;      /* fixed cost per kernel launch */
     double xfer_gbps;      /* host <-> device copy bandwidth (0: shares host memory) */
     double xfer_us;        /* fixed cost per copy */
-    bool healthy;
-    char status[256];      /* "ok", or what failed */
+    bool healthy;          /* read with loom__device_healthy() */
+    bool explicit_only;    /* never in "auto": chosen by name only (vsim) */
+    char status[256];      /* "ok", or what failed (written once, when it fails) */
     void *priv;            /* the backend's own state */
 } loom__device;
 
@@ -78,6 +79,10 @@ typedef struct loom__backend {
     void (*buffer_free)(loom__device *dev, void *buf);
     loom_status (*upload)(loom__device *dev, void *buf, const void *src, size_t nbytes);
     loom_status (*download)(loom__device *dev, void *buf, void *dst, size_t nbytes);
+    /* (optional) whether node n's kernels read input i from the device
+     * (false: prepare() takes what it needs from the host tensor, e.g. a
+     * weight it transposes, so the plan never uploads it); all when NULL */
+    bool (*reads_input)(loom__device *dev, const loom__graph *g, const loom__node *n, int i);
     /* (optional) per-node preparation at plan time: compile kernels,
      * derive constant operands (transposed weights, ...), bind the
      * buffers (they stay fixed for the plan's life); *state goes to run()
@@ -107,6 +112,11 @@ loom__device *loom__device_ref(void);
 /* For backends' enumerate(): a zeroed, registered device, or NULL when the
  * table is full. */
 loom__device *loom__device_new(const loom__backend *be, loom__dev_kind kind);
+/* Health, safe to read while another thread marks the device failed. */
+static inline bool loom__device_healthy(const loom__device *dev)
+{
+    return __atomic_load_n(&dev->healthy, __ATOMIC_ACQUIRE);
+}
 /* Mark dev failed for the rest of the process and log a warning. */
 void loom__device_fail(loom__device *dev, const char *what);
 const char *loom__dev_kind_name(loom__dev_kind kind);

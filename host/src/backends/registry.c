@@ -90,10 +90,15 @@ loom__device *loom__device_ref(void)
 
 void loom__device_fail(loom__device *dev, const char *what)
 {
+    char prefix[64];
+    /* what may already start with "device NAME: " */
+    snprintf(prefix, sizeof prefix, "device %s: ", dev->name);
+    if (strncmp(what, prefix, strlen(prefix)) == 0)
+        what += strlen(prefix);
     pthread_mutex_lock(&health_lock);
     if (dev->healthy) {
-        dev->healthy = false;
         snprintf(dev->status, sizeof dev->status, "unhealthy: %s", what);
+        __atomic_store_n(&dev->healthy, false, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&health_lock);
     loom__log(LOOM_LOG_WARN, "device %s failed: %s", dev->name, what);
@@ -127,7 +132,7 @@ loom_status loom_device_get(size_t i, loom_device_info *out)
     out->platform = d->platform;
     out->memory_bytes = d->memory_bytes;
     out->compute_units = d->compute_units;
-    out->healthy = d->healthy;
+    out->healthy = loom__device_healthy(d);
     out->status = d->status;
     return LOOM_OK;
 }
@@ -201,7 +206,7 @@ loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args)
     if (!dev)
         return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device \"%s\" is not available (see loom devices)",
                          device);
-    if (!dev->healthy)
+    if (!loom__device_healthy(dev))
         return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s is %s", dev->name, dev->status);
     if (!dev->backend->gemm_i8)
         return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s has no int8 GEMM", dev->name);

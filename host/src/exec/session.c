@@ -59,6 +59,8 @@ struct loom_session {
     double copy_us;
     long runs;
     loom__device *failed_dev; /* the device behind the last plan failure */
+    loom_status broken;       /* a failed re-plan left no plan: every run fails */
+    char broken_msg[512];
 };
 
 /* ---- plan ---- */
@@ -138,11 +140,10 @@ static bool has_buffers(const loom__device *dev)
  * decides on fallback) and name it in the message. */
 static loom_status dev_err(loom_session *s, loom__device *dev, loom_status st, const char *what)
 {
-    if (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE && st != LOOM_E_NOMEM)
-        return st;
+    if (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE)
+        return st; /* host memory and the like: not the device's fault */
     s->failed_dev = dev;
-    return loom__err_prefix(st == LOOM_E_NOMEM ? LOOM_E_DEVICE_FAILED : st, "device %s: %s",
-                            dev->name, what);
+    return loom__err_prefix(st, "device %s: %s", dev->name, what);
 }
 
 /* Make value v current on device slot d while building the plan: a
@@ -229,6 +230,11 @@ static loom_status build_plan(loom_session *s)
             if ((st = host_tensor(s, v, &step.in[k].host)) != LOOM_OK)
                 goto done;
             if (has_buffers(n->device)) {
+                /* inputs the backend reads only at prepare time (weights it
+                 * rearranges, shapes, axes) never go to the device */
+                if (n->device->backend->reads_input &&
+                    !n->device->backend->reads_input(n->device, g, n, k))
+                    continue;
                 if ((st = make_resident(s, v, d, host_valid, dev_valid, producer_slot)) != LOOM_OK)
                     goto done;
                 step.in[k].buf = p->dbuf[v * LOOM__MAX_DEVICES + d];
@@ -306,7 +312,7 @@ static const loom__device *made_on(const loom__graph *g, int v)
 
 static bool on_host(const loom__device *d)
 {
-    return !d || d->kind == LOOM__DEV_HOST;
+    return !d || !d->backend->buffer_alloc; /* works on host tensors */
 }
 
 /* Execution order, subgraphs, and the copies at their boundaries (from
@@ -399,8 +405,7 @@ static loom_status place_and_plan(loom_session *s)
         plan_free(s);
         dev = s->failed_dev;
         s->failed_dev = NULL;
-        if (!dev || s->popts.strict || dev->kind == LOOM__DEV_HOST ||
-            (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE))
+        if (!dev || s->popts.strict || (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE))
             return st;
         snprintf(what, sizeof what, "%s", loom_last_error());
         loom__device_fail(dev, what);
@@ -473,7 +478,7 @@ size_t loom_session_subgraph_count(const loom_session *s) { return s->n_subgraph
 loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_placement *out)
 {
     const loom__node *n;
-    if (!s || !out || i >= s->live_nodes)
+    if (!s || !out || i >= s->live_nodes || !s->order)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_placement: index %zu out of range", i);
     n = &s->g->nodes[s->order[i]];
     out->name = n->name;
@@ -488,7 +493,7 @@ loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_pl
 
 loom_status loom_session_subgraph(const loom_session *s, size_t i, loom_subgraph_info *out)
 {
-    if (!s || !out || i >= s->n_subgraphs)
+    if (!s || !out || i >= s->n_subgraphs || !s->subgraphs)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_subgraph: index %zu out of range", i);
     *out = s->subgraphs[i];
     return LOOM_OK;
@@ -610,7 +615,8 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
         loom_status st;
         if (dev->backend->finish && (st = dev->backend->finish(dev)) != LOOM_OK) {
             *failed = dev;
-            return loom__err_prefix(st, "%s: finishing the work queued on %s", s->g->source, dev->name);
+            st = loom__err_prefix(st, "%s: finishing the work queued on %s", s->g->source, dev->name);
+            return drain(s, st);
         }
     }
     return LOOM_OK;
@@ -622,6 +628,9 @@ loom_status loom_session_run(loom_session *s)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: NULL session");
     if (s->infer_only)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: the session was made with infer_only");
+    if (s->broken)
+        return loom__err(s->broken, "the session could not be planned again after a device failed: %s",
+                         s->broken_msg);
     for (;;) {
         loom__device *failed;
         loom_status st = run_steps(s, &failed);
@@ -630,9 +639,9 @@ loom_status loom_session_run(loom_session *s)
             s->runs++;
             return LOOM_OK;
         }
-        /* a host device's error is about the data, not the device */
-        if (!failed || failed->kind == LOOM__DEV_HOST ||
-            (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE))
+        /* only device failures fall back; errors about the data (a
+         * reference kernel's, say) are the caller's */
+        if (!failed || (st != LOOM_E_DEVICE_FAILED && st != LOOM_E_DEVICE_UNAVAILABLE))
             return st;
         if (s->popts.strict)
             return loom__err_prefix(LOOM_E_DEVICE_FAILED, "device %s failed (strict: no fallback)",
@@ -640,8 +649,11 @@ loom_status loom_session_run(loom_session *s)
         snprintf(what, sizeof what, "%s", loom_last_error());
         loom__device_fail(failed, what);
         plan_free(s);
-        if ((st = place_and_plan(s)) != LOOM_OK)
+        if ((st = place_and_plan(s)) != LOOM_OK) {
+            s->broken = st;
+            snprintf(s->broken_msg, sizeof s->broken_msg, "%s", loom_last_error());
             return st;
+        }
     }
 }
 

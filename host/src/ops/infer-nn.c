@@ -308,7 +308,7 @@ static loom_status read_ints_attr(const loom__graph *g, const loom__node *n, con
         return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attribute \"%s\" has %zu values, expected %zu",
                               name, count, want);
     for (size_t i = 0; i < want; i++) {
-        if (v[i] < min || v[i] > ((int64_t)1 << 31))
+        if (v[i] < min || v[i] >= ((int64_t)1 << 31))
             return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "attribute \"%s\"[%zu] is %lld",
                                   name, i, (long long)v[i]);
         out[i] = v[i];

@@ -28,7 +28,8 @@ loom_status loom__partition_devices(const char *list, bool strict, loom__partiti
     if (!list || !*list || strcmp(list, "auto") == 0) {
         o->auto_mode = true;
         for (int i = 0; i < loom__device_count(); i++)
-            add_dev(o, loom__device_at(i));
+            if (!loom__device_at(i)->explicit_only)
+                add_dev(o, loom__device_at(i));
         return LOOM_OK;
     }
     for (const char *p = list; *p;) {
@@ -48,8 +49,16 @@ loom_status loom__partition_devices(const char *list, bool strict, loom__partiti
             }
         }
         if (!found) {
-            bool known = strncmp(name, "opencl", 6) == 0 || strncmp(name, "xrt", 3) == 0 ||
-                         strncmp(name, "vsim", 4) == 0;
+            /* a backend's name, or its "name:N" device, that this machine lacks */
+            bool known = false;
+            static const char *const backends[] = {"opencl", "xrt", "vsim"};
+            for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
+                size_t bl = strlen(backends[b]);
+                if (strncmp(name, backends[b], bl) == 0 &&
+                    (name[bl] == '\0' ||
+                     (name[bl] == ':' && name[bl + 1] && strspn(name + bl + 1, "0123456789") == strlen(name + bl + 1))))
+                    known = true;
+            }
             if (!known)
                 return loom__err(LOOM_E_INVALID_ARG, "unknown device \"%s\" (see loom devices)", name);
             if (strict)
@@ -78,8 +87,8 @@ static loom_status assign(loom__graph *g, loom__node *n, const loom__partition_o
     for (int d = 0; d < o->n_devs; d++) {
         loom__device *dev = o->devs[d];
         const char *why = "";
-        if (!dev->healthy) {
-            why = "unhealthy";
+        if (!loom__device_healthy(dev)) {
+            why = dev->status;
         } else if (dev->backend->supports(dev, g, n, &why)) {
             n->device = dev;
             if (d == 0)
@@ -111,7 +120,7 @@ static loom__device *next_device(const loom__graph *g, const loom__node *n,
             past = true;
             continue;
         }
-        if (past && dev->healthy && dev->backend->supports(dev, g, n, &why))
+        if (past && loom__device_healthy(dev) && dev->backend->supports(dev, g, n, &why))
             return dev;
     }
     return NULL;

@@ -110,7 +110,8 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
     dev->priv = cd;
     cd->platform = p;
     cd->device = did;
-    cd->max_alloc = max_alloc;
+    /* the spec's minimum when the driver does not say */
+    cd->max_alloc = max_alloc ? max_alloc : (mem / 4 > 128u << 20 ? mem / 4 : 128u << 20);
     cd->max_wg = max_wg;
     pthread_mutex_init(&cd->lock, NULL);
     snprintf(dev->name, sizeof dev->name, "opencl:%d", index);
@@ -281,9 +282,11 @@ loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbyt
                          "clCreateBuffer: %zu bytes exceeds the device's largest allocation of "
                          "%llu (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
                          nbytes, (unsigned long long)cd->max_alloc);
-    m = clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, total ? total : 1, NULL, &err);
+    m = loom__cl_fault_alloc() ? NULL
+                               : clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, total ? total : 1, NULL, &err);
     if (!m)
-        return loom__cl_fail(err, "clCreateBuffer");
+        return loom__cl_fail(loom__cl_fault_alloc() ? CL_MEM_OBJECT_ALLOCATION_FAILURE : err,
+                             "clCreateBuffer");
     pthread_mutex_lock(&cd->lock);
     if (data && nbytes) {
         err = clEnqueueWriteBuffer(cd->queue, m, CL_TRUE, 0, nbytes, data, 0, NULL, NULL);
@@ -341,60 +344,17 @@ static void cl_buffer_free(loom__device *dev, void *buf)
     loom__cl_buffer_release(dev, (cl_mem)buf);
 }
 
-static loom_status cl_upload(loom__device *dev, void *buf, const void *src, size_t nbytes)
+/* Wait for ev (released here) with the session timeout: LOOM_CL_TIMEOUT
+ * seconds, default 60. Never holds the device lock, so a hung command
+ * blocks neither other sessions nor their own timeouts. Spins for the
+ * first 200 us (short commands), then sleeps with backoff. */
+loom_status loom__cl_wait(loom__device *dev, cl_event ev, const char *what)
 {
-    loom__cl_dev *cd = dev->priv;
-    cl_int err;
-    if (nbytes == 0)
-        return LOOM_OK;
-    pthread_mutex_lock(&cd->lock);
-    err = loom__cl_fault_enqueue() ? CL_OUT_OF_RESOURCES
-                                   : clEnqueueWriteBuffer(cd->queue, (cl_mem)buf, CL_TRUE, 0, nbytes,
-                                                          src, 0, NULL, NULL);
-    pthread_mutex_unlock(&cd->lock);
-    return err == CL_SUCCESS ? LOOM_OK : loom__cl_fail(err, "clEnqueueWriteBuffer");
-}
-
-static loom_status cl_download(loom__device *dev, void *buf, void *dst, size_t nbytes)
-{
-    loom__cl_dev *cd = dev->priv;
-    cl_int err;
-    if (nbytes == 0)
-        return LOOM_OK;
-    pthread_mutex_lock(&cd->lock);
-    err = loom__cl_fault_enqueue() ? CL_OUT_OF_RESOURCES
-                                   : clEnqueueReadBuffer(cd->queue, (cl_mem)buf, CL_TRUE, 0, nbytes, dst,
-                                                         0, NULL, NULL);
-    pthread_mutex_unlock(&cd->lock);
-    return err == CL_SUCCESS ? LOOM_OK : loom__cl_fail(err, "clEnqueueReadBuffer");
-}
-
-/* Wait for everything queued, polling a marker so that a hung device is a
- * timeout error rather than a hung process. LOOM_CL_TIMEOUT (seconds,
- * default 60) sets the bound. */
-static loom_status cl_finish(loom__device *dev)
-{
-    loom__cl_dev *cd = dev->priv;
-    cl_event ev = NULL;
-    cl_int err, status = CL_QUEUED;
-    double limit = 60.0, start;
     const char *env = getenv("LOOM_CL_TIMEOUT");
+    double limit = env && atof(env) > 0 ? atof(env) : 60.0, start = loom__now_us();
     struct timespec nap = {0, 50000};
-
-    if (env && atof(env) > 0)
-        limit = atof(env);
-    pthread_mutex_lock(&cd->lock);
-    err = clEnqueueMarkerWithWaitList(cd->queue, 0, NULL, &ev);
-    if (err == CL_SUCCESS)
-        err = clFlush(cd->queue);
-    pthread_mutex_unlock(&cd->lock);
-    if (err != CL_SUCCESS) {
-        if (ev)
-            clReleaseEvent(ev);
-        return loom__cl_fail(err, "clEnqueueMarkerWithWaitList");
-    }
-    /* spin for the first 200 us (short kernels), then sleep with backoff */
-    start = loom__now_us();
+    cl_int err, status = CL_QUEUED;
+    (void)dev;
     for (;;) {
         double waited;
         err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
@@ -403,7 +363,7 @@ static loom_status cl_finish(loom__device *dev)
         waited = loom__now_us() - start;
         if (waited > limit * 1e6) {
             clReleaseEvent(ev);
-            return loom__err(LOOM_E_DEVICE_FAILED, "timed out after %.0f s waiting for the device",
+            return loom__err(LOOM_E_DEVICE_FAILED, "%s: timed out after %g s (LOOM_CL_TIMEOUT)", what,
                              limit);
         }
         if (waited < 200)
@@ -416,7 +376,75 @@ static loom_status cl_finish(loom__device *dev)
     if (err != CL_SUCCESS)
         return loom__cl_fail(err, "clGetEventInfo");
     if (status < 0)
-        return loom__cl_fail(status, "a queued command");
+        return loom__cl_fail(status, what);
+    return LOOM_OK;
+}
+
+/* A copy between host and device: queued without blocking, then waited
+ * for with the timeout (the lock is held only to queue it). */
+static loom_status cl_copy(loom__device *dev, cl_mem buf, void *host, size_t nbytes, bool up)
+{
+    loom__cl_dev *cd = dev->priv;
+    const char *call = up ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer";
+    cl_event ev = NULL;
+    cl_int err;
+    if (nbytes == 0)
+        return LOOM_OK;
+    pthread_mutex_lock(&cd->lock);
+    if (loom__cl_fault_enqueue())
+        err = CL_OUT_OF_RESOURCES;
+    else if (up)
+        err = clEnqueueWriteBuffer(cd->queue, buf, CL_FALSE, 0, nbytes, host, 0, NULL, &ev);
+    else
+        err = clEnqueueReadBuffer(cd->queue, buf, CL_FALSE, 0, nbytes, host, 0, NULL, &ev);
+    if (err == CL_SUCCESS)
+        err = clFlush(cd->queue);
+    pthread_mutex_unlock(&cd->lock);
+    if (err != CL_SUCCESS) {
+        if (ev) {
+            /* queued but not flushed: let it finish before host memory goes */
+            clWaitForEvents(1, &ev);
+            clReleaseEvent(ev);
+        }
+        return loom__cl_fail(err, call);
+    }
+    return loom__cl_wait(dev, ev, call);
+}
+
+static loom_status cl_upload(loom__device *dev, void *buf, const void *src, size_t nbytes)
+{
+    return cl_copy(dev, (cl_mem)buf, (void *)src, nbytes, true);
+}
+
+static loom_status cl_download(loom__device *dev, void *buf, void *dst, size_t nbytes)
+{
+    return cl_copy(dev, (cl_mem)buf, dst, nbytes, false);
+}
+
+/* Wait for everything queued (a marker, with the timeout), then check the
+ * guard bytes in guard mode. */
+static loom_status cl_finish(loom__device *dev)
+{
+    loom__cl_dev *cd = dev->priv;
+    cl_event ev = NULL;
+    cl_int err;
+    const char *call = "clEnqueueMarkerWithWaitList";
+    loom_status st;
+
+    pthread_mutex_lock(&cd->lock);
+    err = clEnqueueMarkerWithWaitList(cd->queue, 0, NULL, &ev);
+    if (err == CL_SUCCESS) {
+        call = "clFlush";
+        err = clFlush(cd->queue);
+    }
+    pthread_mutex_unlock(&cd->lock);
+    if (err != CL_SUCCESS) {
+        if (ev)
+            clReleaseEvent(ev);
+        return loom__cl_fail(err, call);
+    }
+    if ((st = loom__cl_wait(dev, ev, "the queued commands")) != LOOM_OK)
+        return st;
     return loom__cl_guard_verify(dev);
 }
 
@@ -427,6 +455,7 @@ const loom__backend loom__backend_opencl = {
     .device_free = cl_device_free,
     .supports = loom__cl_supports,
     .cost_us = loom__cl_cost_us,
+    .reads_input = loom__cl_reads_input,
     .buffer_alloc = cl_buffer_alloc,
     .buffer_free = cl_buffer_free,
     .upload = cl_upload,

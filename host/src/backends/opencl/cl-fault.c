@@ -4,6 +4,8 @@
  *   opencl-build        every OpenCL program build fails (with a log)
  *   opencl-enqueue=N    the N-th OpenCL enqueue (kernel or copy, counted
  *                       from 1 in this process) fails with CL_OUT_OF_RESOURCES
+ *   opencl-alloc        every OpenCL buffer allocation fails with
+ *                       CL_MEM_OBJECT_ALLOCATION_FAILURE (device memory full)
  * Only the OpenCL backend reads it; nothing else changes.
  */
 #include <pthread.h>
@@ -13,7 +15,7 @@
 #include "backends/opencl/opencl.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool fault_build;
+static bool fault_build, fault_alloc;
 static long fault_enqueue_at; /* 0: none */
 static long enqueues;
 
@@ -24,6 +26,8 @@ static void read_env(void)
         return;
     if (strcmp(f, "opencl-build") == 0)
         fault_build = true;
+    else if (strcmp(f, "opencl-alloc") == 0)
+        fault_alloc = true;
     else if (strncmp(f, "opencl-enqueue=", 15) == 0)
         fault_enqueue_at = atol(f + 15);
     loom__log(LOOM_LOG_DEBUG, "LOOM_TEST_FAULT=%s: injecting a fault (testing only)", f);
@@ -41,4 +45,10 @@ bool loom__cl_fault_enqueue(void)
     if (fault_enqueue_at <= 0)
         return false;
     return __atomic_add_fetch(&enqueues, 1, __ATOMIC_RELAXED) == fault_enqueue_at;
+}
+
+bool loom__cl_fault_alloc(void)
+{
+    pthread_once(&once, read_env);
+    return fault_alloc;
 }

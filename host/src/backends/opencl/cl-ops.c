@@ -200,13 +200,45 @@ static bool implemented(loom__op op)
     }
 }
 
+/* Window geometry the kernels take as int: every value, and the extents
+ * and padded sizes derived from it, must fit. */
+static bool window_fits(int spatial, const int64_t *kernel, const int64_t *strides,
+                        const int64_t *dilations, const int64_t *pads, const loom__value *x)
+{
+    for (int i = 0; i < spatial; i++) {
+        int64_t extent = (kernel[i] - 1) * dilations[i] + 1;
+        int64_t padded = x->dims[2 + i] + pads[i] + pads[i + spatial];
+        if (kernel[i] > INT32_MAX || strides[i] > INT32_MAX || dilations[i] > INT32_MAX ||
+            pads[i] > INT32_MAX || pads[i + spatial] > INT32_MAX || extent > INT32_MAX ||
+            padded > INT32_MAX)
+            return false;
+    }
+    return true;
+}
+
 bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why)
 {
+    const loom__cl_dev *cd = dev->priv;
     bool copy_only = n->op == LOOM__OP_Identity || n->op == LOOM__OP_Reshape || n->op == LOOM__OP_Flatten ||
                      n->op == LOOM__OP_Squeeze || n->op == LOOM__OP_Unsqueeze || n->op == LOOM__OP_Dropout;
-    (void)dev;
+    const loom__cl_tuning *t = &cd->tuning;
     if (!implemented(n->op))
         return *why = "op not implemented in kernels-cl", false;
+    /* fixed work-group sizes the device must accept */
+    if ((n->op == LOOM__OP_Gemm || n->op == LOOM__OP_MatMul || n->op == LOOM__OP_Conv) && !t->systolic &&
+        (size_t)(loom__cl_knob(t, "GEMM_WGM", 1) * loom__cl_knob(t, "GEMM_WGN", 1)) > cd->max_wg)
+        return *why = "the GEMM work-group is larger than the device allows", false;
+    if (n->op == LOOM__OP_Conv &&
+        (size_t)(loom__cl_knob(t, "TR_TILE", 16) * loom__cl_knob(t, "TR_TILE", 16)) > cd->max_wg)
+        return *why = "the transpose work-group is larger than the device allows", false;
+    /* every tensor and its buffer within the device's largest allocation */
+    for (int i = 0; i < n->n_outputs; i++) {
+        const loom__value *v = loom__out(g, n, i);
+        int64_t ne;
+        if (v && loom__numel(v->rank, v->dims, &ne) &&
+            (uint64_t)ne * loom_dtype_size(v->dtype) + LOOM__CL_GUARD > cd->max_alloc)
+            return *why = "an output is larger than the device's largest allocation", false;
+    }
     for (int i = 0; i < n->n_inputs && i < data_inputs(n->op); i++) {
         const loom__value *v = loom__in(g, n, i);
         if (v && !fits_int(v))
@@ -249,18 +281,59 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
         }
         return true;
     }
-    case LOOM__OP_Conv:
-        if (n->p.conv.spatial != 2)
+    case LOOM__OP_Conv: {
+        const loom__conv_params *p = &n->p.conv;
+        const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
+        int64_t ck, pixels;
+        if (p->spatial != 2)
             return *why = "only 2-D convolutions", false;
         if (!is_const(g, n, 1) || (loom__in(g, n, 2) && !is_const(g, n, 2)))
             return *why = "weights and bias must be constants", false;
+        if (!window_fits(2, p->kernel, p->strides, p->dilations, p->pads, x))
+            return *why = "window attributes too large for int", false;
+        /* the im2col scratch matrix: [OH*OW, C/G*KH*KW] floats */
+        ck = x->dims[1] / p->group * p->kernel[0] * p->kernel[1];
+        pixels = y->dims[2] * y->dims[3];
+        if (ck * pixels >= ((int64_t)1 << 31) - (1 << 20) ||
+            (uint64_t)(ck * pixels) * 4 + LOOM__CL_GUARD > cd->max_alloc)
+            return *why = "its im2col matrix is larger than the device's largest allocation", false;
         return true;
+    }
     case LOOM__OP_MaxPool: case LOOM__OP_AveragePool:
         if (n->p.pool.spatial != 2)
             return *why = "only 2-D pooling", false;
+        if (!window_fits(2, n->p.pool.kernel, n->p.pool.strides, n->p.pool.dilations, n->p.pool.pads,
+                         loom__in(g, n, 0)))
+            return *why = "window attributes too large for int", false;
         return true;
     default:
         return true;
+    }
+}
+
+/* Inputs the lowering reads on the device; the rest (weights it
+ * rearranges, shape/axes/bounds operands) it takes from the host tensor at
+ * prepare time, so the plan never uploads them. */
+bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__node *n, int i)
+{
+    (void)dev;
+    switch (n->op) {
+    case LOOM__OP_Gemm:
+        if (i == 2)
+            return false; /* bias row derived */
+        if (i == 1)
+            return !(n->p.gemm.trans_b || n->p.gemm.alpha != 1.0f);
+        return !n->p.gemm.trans_a;
+    case LOOM__OP_Conv: case LOOM__OP_BatchNormalization:
+        return i == 0;
+    case LOOM__OP_Add: case LOOM__OP_Sub: case LOOM__OP_Mul: case LOOM__OP_Div: case LOOM__OP_Pow:
+    case LOOM__OP_MatMul:
+        return true;
+    case LOOM__OP_LayerNormalization:
+        return true;
+    default:
+        (void)g;
+        return i == 0; /* unary, Clip, Reshape family, Transpose, Slice, Expand, pools, ... */
     }
 }
 
@@ -787,14 +860,12 @@ static size_t extent(int64_t rows, int64_t ld, int64_t cols)
 
 loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a)
 {
-    loom__cl_dev *cd = dev->priv;
-    const loom__cl_tuning *t = &cd->tuning;
+    const loom__cl_tuning *t = &((loom__cl_dev *)dev->priv)->tuning;
     size_t ea = extent(a->M, a->lda, a->K), eb = extent(a->K, a->ldb, a->N), ec = extent(a->M, a->ldc, a->N);
     cl_state s = {0};
     cl_mem A, B, C, mult, shift, bias = NULL, lut = NULL;
     launch *l;
     loom_status st;
-    cl_int err;
 
     if (ea >= INT32_MAX || eb >= INT32_MAX || ec >= INT32_MAX)
         return loom__err(LOOM_E_DEVICE_FAILED, "int8 gemm: operands too large for int indexing");
@@ -835,16 +906,12 @@ loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a)
         l->gws[0] = ((size_t)a->N + wn * pn - 1) / (wn * pn) * wn;
         l->gws[1] = ((size_t)a->M + wm * pm - 1) / (wm * pm) * wm;
     }
-    if ((st = loom__cl_run(dev, &s, NULL, NULL, NULL)) != LOOM_OK)
-        goto done;
-    pthread_mutex_lock(&cd->lock);
-    err = clEnqueueReadBuffer(cd->queue, C, CL_TRUE, 0, ec, a->C, 0, NULL, NULL);
-    pthread_mutex_unlock(&cd->lock);
-    if (err != CL_SUCCESS)
-        st = loom__cl_fail(err, "clEnqueueReadBuffer");
-    if (st == LOOM_OK)
+    if ((st = loom__cl_run(dev, &s, NULL, NULL, NULL)) == LOOM_OK &&
+        (st = dev->backend->download(dev, C, a->C, ec)) == LOOM_OK)
         st = loom__cl_guard_verify(dev);
 done:
+    if (st != LOOM_OK)
+        (void)dev->backend->finish(dev); /* nothing left running on our buffers */
     for (int i = 0; i < s.n_owned; i++)
         loom__cl_buffer_release(dev, s.owned[i]);
     free(s.owned);

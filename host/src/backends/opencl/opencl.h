@@ -87,6 +87,10 @@ loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbyt
 void loom__cl_buffer_release(loom__device *dev, cl_mem m);
 loom_status loom__cl_guard_verify(loom__device *dev);
 
+/* Wait for ev (and release it) within the timeout (LOOM_CL_TIMEOUT);
+ * LOOM_E_DEVICE_FAILED naming what on a timeout or a failed command. */
+loom_status loom__cl_wait(loom__device *dev, cl_event ev, const char *what);
+
 /* Build (or load from the cache) the device's program; idempotent. */
 loom_status loom__cl_program_get(loom__device *dev);
 /* The kernel-source hash, for cache keys and tests. */
@@ -96,12 +100,14 @@ void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t);
 
 /* ---- fault injection (tests only; see cl-fault.c) ---- */
 bool loom__cl_fault_build(void);
+bool loom__cl_fault_alloc(void);
 /* true when this enqueue should fail (counts enqueues) */
 bool loom__cl_fault_enqueue(void);
 
 /* ---- ops (cl-ops.c) ---- */
 bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why);
 double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__node *n);
+bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__node *n, int i);
 loom_status loom__cl_prepare(loom__device *dev, const loom__graph *g, const loom__node *n,
                              const loom__arg *in, const loom__arg *out, void **state);
 loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
