@@ -1503,3 +1503,93 @@ Test(cli, opencl_timeout_falls_back)
     write_gemm_model(128, 64, 128, false);
     fault_case(ENV("LOOM_CL_TIMEOUT=0.000001"), "timed out", "timed out");
 }
+
+/* The program cache: a second process loads the binary; a truncated or
+ * corrupt cache file is removed and rebuilt, never handed to the driver
+ * (PoCL does not check a binary's lengths against the file). */
+Test(cli, opencl_program_cache_hit_and_bad_files)
+{
+    char x[600], cache[600], file[700] = "";
+    struct stat sb;
+    off_t full;
+    NEED_OPENCL();
+    write_gemm_model(128, 64, 128, false);
+    snprintf(x, sizeof x, "x=%s", tpath("x.npy"));
+    snprintf(cache, sizeof cache, "LOOM_CACHE_DIR=%s", tpath("cache"));
+    RUN_ENV(ENV(cache), "run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--strict", "-vv",
+            "--out", tpath("out"));
+    expect_code(0);
+    cr_assert(strstr(res.err, "program cached in") != NULL, "%s", res.err);
+    {
+        DIR *d = opendir(tpath("cache"));
+        struct dirent *e;
+        cr_assert_not_null(d);
+        while ((e = readdir(d)))
+            if (strncmp(e->d_name, "cl-", 3) == 0)
+                snprintf(file, sizeof file, "%s/%s", tpath("cache"), e->d_name);
+        closedir(d);
+    }
+    cr_assert(file[0], "no cache file written");
+    cr_assert_eq(stat(file, &sb), 0);
+    full = sb.st_size;
+    RUN_ENV(ENV(cache), "run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--strict", "-vv",
+            "--out", tpath("out"));
+    expect_code(0);
+    cr_assert(strstr(res.err, "program loaded from") != NULL, "no cache hit: %s", res.err);
+    expect_same_as_ref();
+
+    cr_assert_eq(truncate(file, full / 2), 0);
+    RUN_ENV(ENV(cache), "run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--strict", "-vv",
+            "--out", tpath("out"));
+    expect_code(0);
+    cr_assert(strstr(res.err, "is truncated: removed, rebuilding") != NULL, "%s", res.err);
+    cr_assert_eq(stat(file, &sb), 0);
+    cr_assert_eq(sb.st_size, full, "the cache file was rebuilt");
+    expect_same_as_ref();
+
+    {
+        FILE *f = fopen(file, "r+b");
+        cr_assert_not_null(f);
+        fseek(f, (long)(full / 2), SEEK_SET);
+        fputs("not what the driver wrote", f);
+        fclose(f);
+    }
+    RUN_ENV(ENV(cache), "run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--strict", "-vv",
+            "--out", tpath("out"));
+    expect_code(0);
+    cr_assert(strstr(res.err, "is corrupt (checksum): removed, rebuilding") != NULL, "%s", res.err);
+    expect_same_as_ref();
+}
+
+/* Window attributes beyond int are refused by the OpenCL backend (the
+ * kernels take int: a dilation of 2^31-1 used to wrap and make the pool
+ * kernel loop forever); ref runs the node. */
+Test(cli, opencl_refuses_windows_beyond_int, .timeout = 60)
+{
+    tb_model *b = tb_new(13);
+    Onnx__NodeProto *n;
+    const uint8_t *bytes;
+    size_t len;
+    char x[600];
+    loom_tensor *xt = tb_f32(4, (int64_t[]){1, 1, 8, 8}, NULL);
+    NEED_OPENCL();
+    for (int i = 0; i < 64; i++)
+        ((float *)loom_tensor_data(xt))[i] = (float)(i % 9);
+    tb_input(b, "x", LOOM_F32, 4, (int64_t[]){1, 1, 8, 8});
+    n = tb_node(b, "MaxPool", "x", "y");
+    tb_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){2, 1});
+    tb_attr_ints(b, n, "dilations", 2, (int64_t[]){INT32_MAX, 1});
+    tb_attr_ints(b, n, "pads", 4, (int64_t[]){INT32_MAX - 3, 0, 0, 0});
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    write_bytes(tpath("model.onnx"), bytes, len);
+    tb_free(b);
+    cr_assert_eq(loom_npy_save(tpath("x.npy"), xt), LOOM_OK, "%s", loom_last_error());
+    loom_tensor_free(xt);
+    snprintf(x, sizeof x, "x=%s", tpath("x.npy"));
+    RUN("run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--strict", "--out", tpath("strict"));
+    expect_error_line(69, "MaxPool", "window attributes too large for int");
+    RUN("run", tpath("model.onnx"), "--input", x, "--device", "opencl", "--out", tpath("out"));
+    expect_code(0);
+    expect_same_as_ref();
+}

@@ -63,17 +63,22 @@ int loom_cmd_devices(int argc, char **argv)
         json_decref(arr);
         return LOOM_EXIT_OK;
     }
-    printf("%-10s %-11s %-10s %-9s %-44s %s\n", "NAME", "TYPE", "MEMORY", "UNITS", "MODEL", "PLATFORM");
+    printf("%-10s %-7s %-11s %-10s %-6s %-32s %-28s %s\n", "NAME", "BACKEND", "TYPE", "MEMORY", "UNITS",
+           "MODEL", "PLATFORM", "STATUS");
     for (size_t i = 0; i < n; i++) {
         loom_device_info d;
-        char mem[32];
+        char mem[32], units[16];
         loom_device_get(i, &d);
         if (d.memory_bytes)
             snprintf(mem, sizeof mem, "%.1f GiB", (double)d.memory_bytes / (1u << 30));
         else
             snprintf(mem, sizeof mem, "-");
-        printf("%-10s %-11s %-10s %-9d %-44.44s %s%s%s\n", d.name, d.kind, mem, d.compute_units,
-               d.model, d.platform, d.healthy ? "" : "  ", d.healthy ? "" : d.status);
+        if (d.compute_units)
+            snprintf(units, sizeof units, "%d", d.compute_units);
+        else
+            snprintf(units, sizeof units, "-");
+        printf("%-10s %-7s %-11s %-10s %-6s %-32.32s %-28.28s %s\n", d.name, d.backend, d.kind, mem, units,
+               d.model, d.platform, d.status);
     }
     return LOOM_EXIT_OK;
 }

@@ -11,7 +11,7 @@
 
 static const char run_usage[] =
     "usage: loom run MODEL [--input NAME=FILE.npy]... [--out DIR] [--device NAME|auto]\n"
-    "                [--strict] [--repeat N] [--json]\n"
+    "                [--strict] [--repeat N] [--profile] [--json]\n"
     "\n"
     "Run a model once on the given inputs. Every graph input needs a value;\n"
     "the .npy shapes fix the model's symbolic dims (such as a batch size).\n"
@@ -32,10 +32,12 @@ static const char run_usage[] =
     "  -n, --repeat N             after one warm-up run, time N more runs and\n"
     "                             report the latency per run\n"
     "  -p, --profile              time every node (each device finishes a node\n"
-    "                             before the next starts) and print where the\n"
-    "                             time went\n"
+    "                             before the next starts) over the --repeat runs\n"
+    "                             (one run after the warm-up without --repeat)\n"
+    "                             and print where the time went\n"
     "      --json                 print a JSON summary on stdout instead of text\n"
-    "  -v, --verbose              more messages on stderr (repeat for debug)\n"
+    "  -v, --verbose              more messages on stderr: where the model ran\n"
+    "                             (repeat for debug detail)\n"
     "  -h, --help                 this text\n"
     "\n"
     "Without --out the outputs are printed on stdout (at most 32 values each).\n";
@@ -219,8 +221,10 @@ int loom_cmd_run(int argc, char **argv)
         rc = loom_cli_fail(st);
         goto done;
     }
+    if (profile && repeat == 0)
+        repeat = 1; /* profile a warm run, not the first (kernel JIT, caches) */
     if (repeat > 0) {
-        /* the first run was the warm-up (kernel JIT, caches) */
+        /* the first run was the warm-up */
         loom_session_profile_reset(s);
         times = malloc((size_t)repeat * sizeof *times);
         if (!times) {
@@ -294,6 +298,17 @@ int loom_cmd_run(int argc, char **argv)
             }
             json_object_set_new(root, "subgraphs", sgs);
         }
+        if (verbosity > 0) {
+            /* where it ran: a message (stderr), with -v */
+            fprintf(stderr, "loom: info: ran on");
+            for (size_t i = 0; i < loom_session_subgraph_count(s); i++) {
+                loom_subgraph_info g;
+                loom_session_subgraph(s, i, &g);
+                fprintf(stderr, "%s %s (%zu node%s)", i ? "," : "", g.device, g.node_count,
+                        g.node_count == 1 ? "" : "s");
+            }
+            fputc('\n', stderr);
+        }
         if (times) {
             json_t *lat = json_object();
             double sum = 0;
@@ -318,15 +333,17 @@ int loom_cmd_run(int argc, char **argv)
                 loom_node_placement p;
                 double us = loom_session_node_time(s, i);
                 json_t *o = json_object();
+                char op[64];
                 loom_session_placement(s, i, &p);
+                snprintf(op, sizeof op, "%s%s%s", p.op_type, *p.fused ? "+" : "", p.fused);
                 total += us;
                 json_object_set_new(o, "name", json_string(p.name));
-                json_object_set_new(o, "op", json_string(p.op_type));
+                json_object_set_new(o, "op", json_string(op));
                 json_object_set_new(o, "device", json_string(p.device));
                 json_object_set_new(o, "us", json_real(us));
                 json_array_append_new(prof, o);
                 if (!as_json)
-                    printf("  %10.2f us  %-10s %-20s %s\n", us, p.device, p.op_type, p.name);
+                    printf("  %10.2f us  %-10s %-20s %s\n", us, p.device, op, p.name);
             }
             if (!as_json)
                 printf("  %10.2f us  copies between devices\n  %10.2f us  total\n",

@@ -7,8 +7,10 @@
  * binary, keyed by a hash of the device, platform, driver, build options
  * and source; later processes load the binary instead of compiling.
  * Cache folder: $LOOM_CACHE_DIR, else $XDG_CACHE_HOME/loom, else
- * ~/.cache/loom; caching is skipped (with an info message) when none is
- * writable.
+ * ~/.cache/loom (created private); caching is skipped (a debug message
+ * says why) when none is usable. Cache files carry a header (key, length,
+ * checksum) checked before the driver sees the binary; a bad one is
+ * removed and rebuilt.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -124,9 +126,12 @@ void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t)
 
 /* ---- binary cache ---- */
 
+/* The cache folder, created private (0700) when missing; refused when
+ * another user owns it (a planted binary would run as device code). */
 static bool cache_dir(char *buf, size_t size)
 {
     const char *d = getenv("LOOM_CACHE_DIR");
+    struct stat sb;
     if (d && *d)
         snprintf(buf, size, "%s", d);
     else if ((d = getenv("XDG_CACHE_HOME")) && *d)
@@ -135,7 +140,6 @@ static bool cache_dir(char *buf, size_t size)
         snprintf(buf, size, "%s/.cache/loom", d);
     else
         return false;
-    /* create the last two levels if needed */
     {
         char parent[1024];
         char *slash;
@@ -143,15 +147,30 @@ static bool cache_dir(char *buf, size_t size)
         slash = strrchr(parent, '/');
         if (slash && slash != parent) {
             *slash = '\0';
-            mkdir(parent, 0755);
+            mkdir(parent, 0700);
         }
     }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
         return false;
+    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid()) {
+        loom__log(LOOM_LOG_DEBUG, "opencl: cache folder %s is not ours: not caching", buf);
+        return false;
+    }
     return access(buf, W_OK) == 0;
 }
 
-static void cache_path(loom__device *dev, const char *options, char *path, size_t size)
+/* Cache file: our header, then the driver's binary. The header lets a
+ * truncated, corrupt or foreign file be refused before the driver parses
+ * it (drivers do not all validate binaries). */
+#define CACHE_MAGIC "LOOMCLB1"
+typedef struct {
+    char magic[8];
+    uint64_t key;     /* hash of device, platform, driver, options, source */
+    uint64_t length;  /* of the binary that follows */
+    uint64_t check;   /* loom__cl_hash of the binary */
+} cache_header;
+
+static void cache_path(loom__device *dev, const char *options, char *path, size_t size, uint64_t *key)
 {
     loom__cl_dev *cd = dev->priv;
     char dir[900], pver[128] = "";
@@ -164,6 +183,7 @@ static void cache_path(loom__device *dev, const char *options, char *path, size_
     h = loom__cl_hash(cd->driver, strlen(cd->driver), h);
     h = loom__cl_hash(options, strlen(options), h);
     h = loom__cl_hash(loom__cl_source, strlen(loom__cl_source), h);
+    *key = h;
     if (!cache_dir(dir, sizeof dir)) {
         path[0] = '\0';
         return;
@@ -171,54 +191,81 @@ static void cache_path(loom__device *dev, const char *options, char *path, size_
     snprintf(path, size, "%s/cl-%016llx.bin", dir, (unsigned long long)h);
 }
 
-static cl_program load_cached(loom__device *dev, const char *path, const char *options)
+/* The cached program, or NULL (a bad file is removed, to be rebuilt). */
+static cl_program load_cached(loom__device *dev, const char *path, const char *options, uint64_t key)
 {
     loom__cl_dev *cd = dev->priv;
     FILE *f = fopen(path, "rb");
     unsigned char *bin = NULL;
-    long size;
+    cache_header hdr;
+    struct stat sb;
     cl_int err, bstatus;
     cl_program prog = NULL;
+    const char *bad = NULL;
 
     if (!f)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (bin = malloc((size_t)size)) && fread(bin, 1, (size_t)size, f) == (size_t)size) {
-        size_t n = (size_t)size;
+    if (fstat(fileno(f), &sb) != 0 || fread(&hdr, sizeof hdr, 1, f) != 1)
+        bad = "shorter than its header";
+    else if (memcmp(hdr.magic, CACHE_MAGIC, 8) != 0 || hdr.key != key)
+        bad = "not a loom cache file for this device and source";
+    else if (hdr.length == 0 || hdr.length != (uint64_t)sb.st_size - sizeof hdr)
+        bad = "truncated";
+    else if (!(bin = malloc((size_t)hdr.length)) || fread(bin, 1, (size_t)hdr.length, f) != hdr.length)
+        bad = "unreadable";
+    else if (loom__cl_hash(bin, (size_t)hdr.length, 1469598103934665603ull) != hdr.check)
+        bad = "corrupt (checksum)";
+    fclose(f);
+    if (!bad) {
+        size_t n = (size_t)hdr.length;
         const unsigned char *bins[1] = {bin};
         prog = clCreateProgramWithBinary(cd->ctx, 1, &cd->device, &n, bins, &bstatus, &err);
         if (prog && clBuildProgram(prog, 1, &cd->device, options, NULL, NULL) != CL_SUCCESS) {
             clReleaseProgram(prog);
             prog = NULL;
         }
+        if (!prog)
+            bad = "refused by the driver";
     }
     free(bin);
-    fclose(f);
-    if (prog)
-        loom__log(LOOM_LOG_DEBUG, "opencl: %s: program loaded from %s", dev->name, path);
+    if (bad) {
+        loom__log(LOOM_LOG_DEBUG, "opencl: %s: cache file %s is %s: removed, rebuilding", dev->name, path,
+                  bad);
+        unlink(path);
+        return NULL;
+    }
+    loom__log(LOOM_LOG_DEBUG, "opencl: %s: program loaded from %s", dev->name, path);
     return prog;
 }
 
-static void save_cached(loom__device *dev, cl_program prog, const char *path)
+static void save_cached(loom__device *dev, cl_program prog, const char *path, uint64_t key)
 {
     size_t size = 0;
     unsigned char *bin;
     char tmp[1100];
-    FILE *f;
+    cache_header hdr;
+    FILE *f = NULL;
+    int fd;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
         size == 0 || !(bin = malloc(size)))
         return;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
-        snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-        f = fopen(tmp, "wb");
-        if (f && fwrite(bin, 1, size, f) == size && fclose(f) == 0) {
-            f = NULL;
-            if (rename(tmp, path) == 0)
+        memcpy(hdr.magic, CACHE_MAGIC, 8);
+        hdr.key = key;
+        hdr.length = size;
+        hdr.check = loom__cl_hash(bin, size, 1469598103934665603ull);
+        snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+        fd = mkstemp(tmp);
+        if (fd >= 0 && !(f = fdopen(fd, "wb")))
+            close(fd);
+        if (f) {
+            bool ok = fwrite(&hdr, sizeof hdr, 1, f) == 1 && fwrite(bin, 1, size, f) == size;
+            ok = fclose(f) == 0 && ok;
+            if (ok && rename(tmp, path) == 0)
                 loom__log(LOOM_LOG_DEBUG, "opencl: %s: program cached in %s", dev->name, path);
         }
-        if (f)
-            fclose(f);
-        unlink(tmp);
+        if (fd >= 0)
+            unlink(tmp); /* gone already after a successful rename */
     }
     free(bin);
 }
@@ -255,6 +302,7 @@ loom_status loom__cl_program_get(loom__device *dev)
 {
     loom__cl_dev *cd = dev->priv;
     char options[1200], path[1200];
+    uint64_t key = 0;
     cl_program prog = NULL;
     cl_int err;
     loom_status st = LOOM_OK;
@@ -270,43 +318,56 @@ loom_status loom__cl_program_get(loom__device *dev)
     cd->build_tried = true;
     snprintf(options, sizeof options, "%s%s", cd->tuning.options,
              loom__cl_fault_build() ? "-DLOOM_FAULT_BUILD" : "");
-    cache_path(dev, options, path, sizeof path);
-    if (path[0])
-        prog = load_cached(dev, path, options);
-    if (!prog) {
+    cache_path(dev, options, path, sizeof path, &key);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool cached = false;
         const char *src = loom__cl_source;
-        prog = clCreateProgramWithSource(cd->ctx, 1, &src, NULL, &err);
+        if (attempt == 0 && path[0] && (prog = load_cached(dev, path, options, key)))
+            cached = true;
         if (!prog) {
-            st = loom__cl_fail(err, "clCreateProgramWithSource");
-            goto done;
+            prog = clCreateProgramWithSource(cd->ctx, 1, &src, NULL, &err);
+            if (!prog) {
+                st = loom__cl_fail(err, "clCreateProgramWithSource");
+                goto done;
+            }
+            err = clBuildProgram(prog, 1, &cd->device, options, NULL, NULL);
+            if (err != CL_SUCCESS) {
+                char log[700];
+                build_log(dev, prog, log, sizeof log);
+                st = loom__err(LOOM_E_DEVICE_FAILED, "clBuildProgram: OpenCL error %d %s: %s", (int)err,
+                               loom__cl_error_name(err), log[0] ? log : "(no build log)");
+                goto done;
+            }
+            if (path[0])
+                save_cached(dev, prog, path, key);
+            else
+                loom__log(LOOM_LOG_DEBUG, "opencl: no usable cache folder; the program is not cached");
         }
-        err = clBuildProgram(prog, 1, &cd->device, options, NULL, NULL);
-        if (err != CL_SUCCESS) {
-            char log[700];
-            build_log(dev, prog, log, sizeof log);
-            st = loom__err(LOOM_E_DEVICE_FAILED, "clBuildProgram: OpenCL error %d %s: %s", (int)err,
-                           loom__cl_error_name(err), log[0] ? log : "(no build log)");
-            clReleaseProgram(prog);
-            prog = NULL;
-            goto done;
-        }
-        if (path[0])
-            save_cached(dev, prog, path);
-        else
-            loom__log(LOOM_LOG_DEBUG, "opencl: no writable cache folder; the program is not cached");
-    }
-    for (int k = 0; k < K_COUNT; k++) {
-        static const char *const names[] = {
+        st = LOOM_OK;
+        for (int k = 0; k < K_COUNT && st == LOOM_OK; k++) {
+            static const char *const names[] = {
 #define LOOM__CL_K_NAME(name) #name,
-            LOOM__CL_KERNELS(LOOM__CL_K_NAME)
+                LOOM__CL_KERNELS(LOOM__CL_K_NAME)
 #undef LOOM__CL_K_NAME
-        };
-        cd->kernels[k] = clCreateKernel(prog, names[k], &err);
-        if (!cd->kernels[k]) {
-            st = loom__err(LOOM_E_DEVICE_FAILED, "clCreateKernel(%s): OpenCL error %d %s", names[k],
-                           (int)err, loom__cl_error_name(err));
-            goto done;
+            };
+            cd->kernels[k] = clCreateKernel(prog, names[k], &err);
+            if (!cd->kernels[k])
+                st = loom__err(LOOM_E_DEVICE_FAILED, "clCreateKernel(%s): OpenCL error %d %s", names[k],
+                               (int)err, loom__cl_error_name(err));
         }
+        if (st == LOOM_OK)
+            break;
+        /* a cached binary that lacks a kernel: drop it, build from source */
+        for (int k = 0; k < K_COUNT; k++)
+            if (cd->kernels[k]) {
+                clReleaseKernel(cd->kernels[k]);
+                cd->kernels[k] = NULL;
+            }
+        clReleaseProgram(prog);
+        prog = NULL;
+        if (!cached)
+            goto done;
+        unlink(path);
     }
     cd->program = prog;
     prog = NULL;
