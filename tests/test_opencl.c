@@ -27,10 +27,9 @@
  * then puts 256 guard bytes after each device buffer of the plan and fails
  * the run (LOOM_E_DEVICE_FAILED "wrote past the end") when a kernel
  * overwrote them, so an overrun is an error here, not silent corruption.
- * Not covered: the backend's own scratch and derived buffers (Conv's
- * im2col matrix and GEMM output, transposed weights), which cl-ops.c
- * allocates without guards, and loom_gemm_i8's buffers (there the host
- * checks the bytes of C around the result).
+ * The backend's own scratch and derived buffers (Conv's im2col matrix and
+ * GEMM output, transposed weights) and loom_gemm_i8's buffers are guarded
+ * the same way (guard_catches_a_write_past_a_scratch_buffer checks that).
  * The suite opencl_systolic repeats the GEMM-based ops (Gemm, MatMul,
  * Conv, int8 GEMM) with LOOM_CL_GEMM=systolic, the FPGA formulation, which
  * PoCL runs as plain sequential code. Criterion runs each test in its own
