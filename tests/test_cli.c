@@ -1501,7 +1501,8 @@ Test(cli, opencl_timeout_falls_back)
 {
     NEED_OPENCL();
     write_gemm_model(128, 64, 128, false);
-    fault_case(ENV("LOOM_CL_TIMEOUT=0.000001"), "timed out", "timed out");
+    fault_case(ENV("LOOM_TEST_FAULT=opencl-stall", "LOOM_CL_TIMEOUT=0.05"), "timed out after 0.05 s",
+               "timed out after 0.05 s");
 }
 
 /* The program cache: a second process loads the binary; a truncated or

@@ -358,10 +358,14 @@ loom_status loom__cl_wait(loom__device *dev, cl_event ev, const char *what)
     for (;;) {
         double waited;
         err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
+        if (err == CL_SUCCESS && loom__cl_fault_stall())
+            status = CL_RUNNING;
         if (err != CL_SUCCESS || status <= CL_COMPLETE)
             break;
         waited = loom__now_us() - start;
         if (waited > limit * 1e6) {
+            /* a command still running may yet write its host buffer: the
+             * session keeps its host tensors until it is freed */
             clReleaseEvent(ev);
             return loom__err(LOOM_E_DEVICE_FAILED, "%s: timed out after %g s (LOOM_CL_TIMEOUT)", what,
                              limit);

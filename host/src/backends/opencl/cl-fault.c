@@ -6,6 +6,8 @@
  *                       from 1 in this process) fails with CL_OUT_OF_RESOURCES
  *   opencl-alloc        every OpenCL buffer allocation fails with
  *                       CL_MEM_OBJECT_ALLOCATION_FAILURE (device memory full)
+ *   opencl-stall        every queued command looks stuck (never complete),
+ *                       so waits run into LOOM_CL_TIMEOUT
  * Only the OpenCL backend reads it; nothing else changes.
  */
 #include <pthread.h>
@@ -15,7 +17,7 @@
 #include "backends/opencl/opencl.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool fault_build, fault_alloc;
+static bool fault_build, fault_alloc, fault_stall;
 static long fault_enqueue_at; /* 0: none */
 static long enqueues;
 
@@ -28,6 +30,8 @@ static void read_env(void)
         fault_build = true;
     else if (strcmp(f, "opencl-alloc") == 0)
         fault_alloc = true;
+    else if (strcmp(f, "opencl-stall") == 0)
+        fault_stall = true;
     else if (strncmp(f, "opencl-enqueue=", 15) == 0)
         fault_enqueue_at = atol(f + 15);
     loom__log(LOOM_LOG_DEBUG, "LOOM_TEST_FAULT=%s: injecting a fault (testing only)", f);
@@ -51,4 +55,10 @@ bool loom__cl_fault_alloc(void)
 {
     pthread_once(&once, read_env);
     return fault_alloc;
+}
+
+bool loom__cl_fault_stall(void)
+{
+    pthread_once(&once, read_env);
+    return fault_stall;
 }
