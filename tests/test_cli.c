@@ -23,6 +23,7 @@
 
 #include "loom/loom.h"
 #include "onnx-builder.h"
+#include "tmpdir.h"
 
 extern char **environ;
 
@@ -34,38 +35,20 @@ extern char **environ;
 /* Temp folder and child processes                                         */
 /* ---------------------------------------------------------------------- */
 
-static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void setup(void)
 {
-    strcpy(dir, "/tmp/loom-test-cli-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    tb_tmpdir("cli");
 }
 
 static void teardown(void)
 {
-    if (dir[0])
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tb_tmpdir_remove();
 }
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
 
-static const char *tpath(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ & 7];
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
-    return p;
-}
+#define dir tb_tmpdir_path()
+#define tpath tb_tpath
 
 static char *slurp(const char *path)
 {

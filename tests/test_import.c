@@ -31,6 +31,7 @@
 
 #include "loom/loom.h"
 #include "onnx-builder.h"
+#include "tmpdir.h"
 
 #define SRC "test.onnx"
 #define I64(...) ((const int64_t[]){__VA_ARGS__})
@@ -1092,20 +1093,7 @@ static char ext_dir[64];     /* the model's folder */
 static char ext_out[64];     /* a folder outside it */
 static char ext_sib[96];     /* ext_dir + "-sib": shares its prefix */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *dir)
-{
-    struct stat sb;
-    if (dir[0] && lstat(dir, &sb) == 0)
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+#define rm_tree tb_rmtree
 
 static void write_file(const char *dir, const char *name, const void *data, size_t len)
 {

@@ -16,43 +16,26 @@
 #include <unistd.h>
 
 #include "loom/loom.h"
+#include "tmpdir.h"
 
 /* ---------------------------------------------------------------------- */
 /* A fresh temp folder per test                                            */
 /* ---------------------------------------------------------------------- */
 
-static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void setup(void)
 {
-    strcpy(dir, "/tmp/loom-test-npy-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    tb_tmpdir("npy");
 }
 
 static void teardown(void)
 {
-    if (dir[0])
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tb_tmpdir_remove();
 }
 
 TestSuite(npy, .init = setup, .fini = teardown);
 
-static const char *tpath(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    char *p = buf[k++ & 3];
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
-    return p;
-}
+#define dir tb_tmpdir_path()
+#define tpath tb_tpath
 
 static void write_bytes(const char *path, const void *data, size_t n)
 {
