@@ -26,7 +26,6 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "models"))
@@ -40,22 +39,9 @@ def lenet():
     return fx.he_init(fx.LeNet(), torch.Generator().manual_seed(11)).eval()
 
 
-def encoder(d_model, nhead, ff, seed=3):
-    torch.manual_seed(seed)
-    layer = nn.TransformerEncoderLayer(d_model=d_model, nhead=nhead, dim_feedforward=ff,
-                                       dropout=0.0, activation="gelu", batch_first=True)
-    gen = torch.Generator().manual_seed(33)
-    with torch.no_grad():
-        for name, p in layer.named_parameters():
-            if p.dim() == 1:
-                base = 1.0 if name.endswith("weight") else 0.0
-                p.copy_(base + 0.2 * torch.randn(p.shape, generator=gen))
-    return layer.eval()
-
-
 def export_big(folder):
     """The larger encoder layer, exported at opset 17 with its input."""
-    layer = encoder(256, 8, 1024)
+    layer = fx.encoder_layer(256, 8, 1024)
     x = fx.seeded_input(201, (4, 128, 256))
     path = os.path.join(folder, "big.onnx")
     with torch.enable_grad():  # the exportable (non fast-path) forward
@@ -106,7 +92,7 @@ def main():
             ("lenet (fixture, batch 2)", lenet(),
              os.path.join(ROOT, "tests/models/lenet/model.onnx"),
              os.path.join(ROOT, "tests/models/lenet/x.npy")),
-            ("transformer17 (fixture, 2x8x32)", encoder(32, 4, 64),
+            ("transformer17 (fixture, 2x8x32)", fx.encoder_layer(32, 4, 64),
              os.path.join(ROOT, "tests/models/transformer17/model.onnx"),
              os.path.join(ROOT, "tests/models/transformer17/x.npy")),
             ("encoder d256 (4x128x256)", big, big_path, big_x),

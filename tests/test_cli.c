@@ -202,30 +202,6 @@ static void check_close(const loom_tensor *got, const loom_tensor *want, double 
                   what, (long long)i, a[i], b[i]);
 }
 
-/* Names in a folder except . and .., sorted, joined by '|'. */
-static void list_dir(const char *path, char *out, size_t size)
-{
-    char names[32][256];
-    int n = 0;
-    struct dirent *e;
-    DIR *d = opendir(path);
-    cr_assert_not_null(d, "%s: %s", path, strerror(errno));
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        cr_assert_lt(n, 32);
-        snprintf(names[n++], sizeof names[0], "%s", e->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
-    out[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (i)
-            strncat(out, "|", size - strlen(out) - 1);
-        strncat(out, names[i], size - strlen(out) - 1);
-    }
-}
-
 /* ---------------------------------------------------------------------- */
 /* A small strict JSON reader                                              */
 /* ---------------------------------------------------------------------- */
@@ -726,7 +702,7 @@ static void run_fixture(const char *model, const char *input, const char *x, con
         snprintf(line, sizeof line, "%s %s] -> %s\n", out_name, type, file);
     }
     cr_assert_str_eq(res.out, line);
-    list_dir(outdir, names, sizeof names);
+    tb_list_dir(outdir, names, sizeof names);
     snprintf(line, sizeof line, "%s.npy", out_name);
     cr_assert_str_eq(names, line);
     loom_tensor_free(got);
@@ -847,10 +823,10 @@ Test(cli, run_sanitises_output_names)
     RUN("run", tpath("odd.onnx"), "--input", arg, "--out", tpath("out"));
     expect_code(0);
     cr_assert_str_empty(res.err, "stderr: %s", res.err);
-    list_dir(tpath("out"), names, sizeof names);
+    tb_list_dir(tpath("out"), names, sizeof names);
     cr_assert_str_eq(names, "_._up.npy|_hidden.npy|a_b_c__.npy|ok-Name_1.2.npy|out_put_0.npy");
     /* nothing escaped the folder */
-    list_dir(dir, names, sizeof names);
+    tb_list_dir(dir, names, sizeof names);
     cr_assert_str_eq(names, "odd.onnx|out|x.npy");
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
         char file[600], line[800];
@@ -891,7 +867,7 @@ Test(cli, run_output_names_that_sanitise_alike)
     snprintf(arg, sizeof arg, "x=%s", tpath("x.npy"));
     RUN("run", tpath("clash.onnx"), "--input", arg, "--out", tpath("out"));
     expect_code(0);
-    list_dir(tpath("out"), names, sizeof names);
+    tb_list_dir(tpath("out"), names, sizeof names);
     cr_assert_str_eq(names, "a_b-2.npy|a_b.npy");
     snprintf(file, sizeof file, "%s/a_b.npy", tpath("out"));
     t = load_npy(file);

@@ -56,30 +56,6 @@ static size_t read_bytes(const char *path, unsigned char *buf, size_t cap)
     return n;
 }
 
-/* Names in a folder except . and .., sorted, joined by '|'. */
-static void list_dir(const char *path, char *out, size_t size)
-{
-    char names[32][256];
-    int n = 0;
-    struct dirent *e;
-    DIR *d = opendir(path);
-    cr_assert_not_null(d, "%s: %s", path, strerror(errno));
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        cr_assert_lt(n, 32);
-        snprintf(names[n++], sizeof names[0], "%s", e->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
-    out[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (i)
-            strncat(out, "|", size - strlen(out) - 1);
-        strncat(out, names[i], size - strlen(out) - 1);
-    }
-}
-
 static loom_tensor *make(loom_dtype dt, int rank, const int64_t *dims, const void *data)
 {
     loom_tensor *t = NULL;
@@ -713,7 +689,7 @@ Test(npy, save_into_missing_folder)
     cr_assert(strstr(loom_last_error(), path) != NULL, "%s", loom_last_error());
     cr_assert_eq(stat(path, &sb), -1);
     cr_assert_eq(errno, ENOENT);
-    list_dir(dir, names, sizeof names);
+    tb_list_dir(dir, names, sizeof names);
     cr_assert_str_eq(names, "", "the folder holds: %s", names);
     loom_tensor_free(t);
 }
@@ -725,7 +701,7 @@ Test(npy, save_leaves_no_temp_files)
     cr_assert_eq(loom_npy_save(tpath("a.npy"), t), LOOM_OK, "%s", loom_last_error());
     cr_assert_eq(loom_npy_save(tpath("b.npy"), t), LOOM_OK, "%s", loom_last_error());
     cr_assert_eq(loom_npy_save(tpath("a.npy"), t), LOOM_OK, "%s", loom_last_error());
-    list_dir(dir, names, sizeof names);
+    tb_list_dir(dir, names, sizeof names);
     cr_assert_str_eq(names, "a.npy|b.npy");
     loom_tensor_free(t);
 }
@@ -784,7 +760,7 @@ Test(npy, save_replaces_existing_file_atomically)
     t = load_ok(tpath("link.npy"));
     check_tensor(t, LOOM_I32, 1, (int64_t[]){4}, old_v);
     loom_tensor_free(t);
-    list_dir(dir, names, sizeof names);
+    tb_list_dir(dir, names, sizeof names);
     cr_assert_str_eq(names, "link.npy|x.npy");
     loom_tensor_free(a);
     loom_tensor_free(b);
@@ -801,9 +777,9 @@ Test(npy, failed_save_keeps_old_file_and_cleans_up)
     st = loom_npy_save(tpath("target.npy"), t);
     cr_assert_eq(st, LOOM_E_IO, "got %s: %s", loom_status_name(st), loom_last_error());
     cr_assert(strstr(loom_last_error(), "target.npy") != NULL, "%s", loom_last_error());
-    list_dir(dir, names, sizeof names);
+    tb_list_dir(dir, names, sizeof names);
     cr_assert_str_eq(names, "target.npy", "the folder holds: %s", names);
-    list_dir(tpath("target.npy"), names, sizeof names);
+    tb_list_dir(tpath("target.npy"), names, sizeof names);
     cr_assert_str_eq(names, "");
     loom_tensor_free(t);
 }

@@ -137,6 +137,23 @@ def randomise_batchnorm(bn, gen):
 # export helpers
 # --------------------------------------------------------------------------
 
+def encoder_layer(d_model, nhead, ff, seed=3):
+    """nn.TransformerEncoderLayer (GELU, no dropout, batch first) in eval
+    mode, seeded. Default init leaves every bias at 0 and LayerNorm weights
+    at 1; they are randomised so that golden outputs test them."""
+    torch.manual_seed(seed)
+    layer = nn.TransformerEncoderLayer(
+        d_model=d_model, nhead=nhead, dim_feedforward=ff, dropout=0.0,
+        activation="gelu", batch_first=True)
+    gen = torch.Generator().manual_seed(33)
+    with torch.no_grad():
+        for pname, p in layer.named_parameters():
+            if p.dim() == 1:
+                base = 1.0 if pname.endswith("weight") else 0.0
+                p.copy_(base + 0.2 * torch.randn(p.shape, generator=gen))
+    return layer.eval()
+
+
 def seeded_input(seed, shape):
     rng = np.random.default_rng(seed)
     return rng.standard_normal(shape).astype(np.float32)
@@ -215,19 +232,7 @@ def main():
             return model(xt)
 
     for opset in (14, 17):
-        torch.manual_seed(3)
-        layer = nn.TransformerEncoderLayer(
-            d_model=32, nhead=4, dim_feedforward=64, dropout=0.0,
-            activation="gelu", batch_first=True)
-        # default init leaves every bias at 0 and LayerNorm weights at 1;
-        # make them non-trivial so the golden output tests them
-        gen = torch.Generator().manual_seed(33)
-        with torch.no_grad():
-            for pname, p in layer.named_parameters():
-                if p.dim() == 1:
-                    base = 1.0 if pname.endswith("weight") else 0.0
-                    p.copy_(base + 0.2 * torch.randn(p.shape, generator=gen))
-        layer.eval()
+        layer = encoder_layer(32, 4, 64)
         x = seeded_input(103, (2, 8, 32))
         with torch.enable_grad():
             m = export(f"transformer{opset}", layer, x, opset,

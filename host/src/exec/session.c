@@ -146,41 +146,60 @@ static loom_status dev_err(loom_session *s, loom__device *dev, loom_status st, c
     return loom__err_prefix(st, "device %s: %s", dev->name, what);
 }
 
-/* Make value v current on device slot d while building the plan: a
- * buffer, and (when it is not produced there) the copies that bring it. */
-static loom_status make_resident(loom_session *s, int v, int d, bool *host_valid, bool *dev_valid,
-                                 int *producer_slot)
+/* The device buffer of value v on device slot d, allocated on first use. */
+static loom_status device_buffer(loom_session *s, int v, int d, void **out)
 {
     loom__plan *p = &s->plan;
     loom__device *dev = p->devs[d];
     void **buf = &p->dbuf[v * LOOM__MAX_DEVICES + d];
     loom_tensor *t;
     loom_status st;
-
     if ((st = host_tensor(s, v, &t)) != LOOM_OK)
         return st;
     if (!*buf && (st = dev->backend->buffer_alloc(dev, t->nbytes ? t->nbytes : 1, buf)) != LOOM_OK)
         return dev_err(s, dev, st, "allocating a buffer");
+    *out = *buf;
+    return LOOM_OK;
+}
+
+/* Make the host copy of value v current: a download from the device that
+ * made it, unless it is current already. */
+static loom_status bring_home(loom_session *s, int v, bool *host_valid, const int *producer_slot)
+{
+    loom_status st;
+    if (host_valid[v])
+        return LOOM_OK;
+    if (producer_slot[v] < 0)
+        return loom__err(LOOM_E_INTERNAL, "value %s has no producer in the plan", s->g->values[v].name);
+    if ((st = push_step(&s->plan, (loom__step){.kind = STEP_DOWNLOAD, .dev = s->plan.devs[producer_slot[v]],
+                                              .value = v})) != LOOM_OK)
+        return st;
+    host_valid[v] = true;
+    return LOOM_OK;
+}
+
+/* Make value v current on device slot d while building the plan: a
+ * buffer, and (when it is not produced there) the copies that bring it. */
+static loom_status make_resident(loom_session *s, int v, int d, bool *host_valid, bool *dev_valid,
+                                 const int *producer_slot)
+{
+    loom__device *dev = s->plan.devs[d];
+    void *buf;
+    loom_status st;
+
+    if ((st = device_buffer(s, v, d, &buf)) != LOOM_OK)
+        return st;
     if (dev_valid[v * LOOM__MAX_DEVICES + d])
         return LOOM_OK;
     if (s->g->values[v].constant) {
         /* weights and other constants: uploaded once, now */
-        if ((st = dev->backend->upload(dev, *buf, t->data, t->nbytes)) != LOOM_OK)
+        const loom_tensor *t = s->vals[v];
+        if ((st = dev->backend->upload(dev, buf, t->data, t->nbytes)) != LOOM_OK)
             return dev_err(s, dev, st, "uploading a constant");
-        dev_valid[v * LOOM__MAX_DEVICES + d] = true;
-        return LOOM_OK;
-    }
-    if (!host_valid[v]) {
-        int ps = producer_slot[v];
-        if (ps < 0)
-            return loom__err(LOOM_E_INTERNAL, "value %s has no producer in the plan",
-                             s->g->values[v].name);
-        if ((st = push_step(p, (loom__step){.kind = STEP_DOWNLOAD, .dev = p->devs[ps], .value = v})) != LOOM_OK)
-            return st;
-        host_valid[v] = true;
-    }
-    if ((st = push_step(p, (loom__step){.kind = STEP_UPLOAD, .dev = dev, .value = v})) != LOOM_OK)
+    } else if ((st = bring_home(s, v, host_valid, producer_slot)) != LOOM_OK ||
+               (st = push_step(&s->plan, (loom__step){.kind = STEP_UPLOAD, .dev = dev, .value = v})) != LOOM_OK) {
         return st;
+    }
     dev_valid[v * LOOM__MAX_DEVICES + d] = true;
     return LOOM_OK;
 }
@@ -238,12 +257,8 @@ static loom_status build_plan(loom_session *s)
                 if ((st = make_resident(s, v, d, host_valid, dev_valid, producer_slot)) != LOOM_OK)
                     goto done;
                 step.in[k].buf = p->dbuf[v * LOOM__MAX_DEVICES + d];
-            } else if (!host_valid[v]) {
-                /* a host device reads a value made on an accelerator */
-                if ((st = push_step(p, (loom__step){.kind = STEP_DOWNLOAD, .dev = p->devs[producer_slot[v]],
-                                                    .value = v})) != LOOM_OK)
-                    goto done;
-                host_valid[v] = true;
+            } else if ((st = bring_home(s, v, host_valid, producer_slot)) != LOOM_OK) {
+                goto done; /* a host device reads a value made on an accelerator */
             }
         }
         for (int k = 0; k < n->n_outputs; k++) {
@@ -254,15 +269,8 @@ static loom_status build_plan(loom_session *s)
                 goto done;
             producer_slot[v] = d;
             if (has_buffers(n->device)) {
-                void **buf = &p->dbuf[v * LOOM__MAX_DEVICES + d];
-                if (!*buf && (st = n->device->backend->buffer_alloc(n->device, step.out[k].host->nbytes
-                                                                                   ? step.out[k].host->nbytes
-                                                                                   : 1,
-                                                                    buf)) != LOOM_OK) {
-                    st = dev_err(s, n->device, st, "allocating a buffer");
+                if ((st = device_buffer(s, v, d, &step.out[k].buf)) != LOOM_OK)
                     goto done;
-                }
-                step.out[k].buf = *buf;
                 dev_valid[v * LOOM__MAX_DEVICES + d] = true;
             } else {
                 host_valid[v] = true;
@@ -282,14 +290,8 @@ static loom_status build_plan(loom_session *s)
     /* outputs come home; every input and output has a host tensor */
     for (int i = 0; i < g->n_outputs; i++) {
         int v = g->outputs[i];
-        if ((st = host_tensor(s, v, &t)) != LOOM_OK)
+        if ((st = host_tensor(s, v, &t)) != LOOM_OK || (st = bring_home(s, v, host_valid, producer_slot)) != LOOM_OK)
             goto done;
-        if (!host_valid[v]) {
-            if ((st = push_step(p, (loom__step){.kind = STEP_DOWNLOAD, .dev = p->devs[producer_slot[v]],
-                                                .value = v})) != LOOM_OK)
-                goto done;
-            host_valid[v] = true;
-        }
     }
     for (int i = 0; i < g->n_inputs; i++)
         if ((st = host_tensor(s, g->inputs[i], &t)) != LOOM_OK)
