@@ -1,0 +1,139 @@
+// loom_requant - the int8 contract's requantise + activation unit
+// (host/include/loom/kernel-abi.h), COLS lanes wide, three pipeline stages:
+//   1. acc + bias[n]                                  (int32; no overflow
+//                                                      by the contract's limits)
+//   2. (int64)(acc + bias) * mult[n] + 2^(30+shift[n])
+//   3. >>> (31 + shift[n]), saturate to [-128, 127], then ReLU or LUT
+// and the row's address in C. Parameters come in per tile (a slot, loaded
+// ahead by the read side); the slot is handed back when the tile's last
+// row has passed stage 1. The 256-entry LUT is loaded once per run.
+module loom_requant #(
+  parameter int ROWS       = 16,
+  parameter int COLS       = 16,
+  parameter int NSLOT      = 4,
+  parameter int PORT_BYTES = 64,
+  localparam int SLOT_W = (NSLOT > 1) ? $clog2(NSLOT) : 1,
+  localparam int R_W    = $clog2(ROWS + 1),
+  localparam int C_W    = $clog2(COLS + 1),
+  localparam int ROW_W  = (ROWS > 1) ? $clog2(ROWS) : 1,
+  localparam int META_W = 32 + 32 + R_W + C_W + SLOT_W,
+  localparam int LEN_W  = $clog2(PORT_BYTES + 1)
+) (
+  input  logic                    clk_i,
+  input  logic                    rst_ni,
+  input  logic [1:0]              act_i,       // LOOM_ACT_NONE / RELU / LUT
+  input  logic [63:0]             c_i,
+  input  logic [31:0]             ldc_i,
+  // parameter and LUT writes from the read side (data: the response beat)
+  input  logic                    prm_we_i,
+  input  logic [SLOT_W-1:0]       prm_slot_i,
+  input  logic [1:0]              prm_sel_i,   // 0 bias, 1 mult, 2 shift
+  input  logic [8:0]              prm_off_i,
+  input  logic                    lut_we_i,
+  input  logic [LEN_W-1:0]        wr_len_i,
+  input  logic [PORT_BYTES*8-1:0] wr_data_i,
+  // rows from the drain
+  input  logic                    row_valid_i,
+  input  logic [ROW_W-1:0]        row_i,
+  input  logic [COLS*32-1:0]      row_acc_i,
+  input  logic [META_W-1:0]       row_meta_i,
+  output logic                    slot_free_o,
+  output logic [SLOT_W-1:0]       slot_free_idx_o,
+  // finished rows for the write port
+  output logic                    out_valid_o,
+  output logic [63:0]             out_addr_o,
+  output logic [C_W-1:0]          out_len_o,
+  output logic [COLS*8-1:0]       out_data_o,
+  output logic                    out_tile_end_o,  // the tile's last row inside M
+  output logic                    busy_o
+);
+  logic [7:0] prm_q [NSLOT][3][COLS*4];
+  logic [7:0] lut_q [256];
+
+  always_ff @(posedge clk_i) begin
+    for (int b = 0; b < PORT_BYTES; b++) begin
+      if (prm_we_i && b < 32'(wr_len_i) && 32'(prm_off_i) + b < COLS * 4)
+        prm_q[prm_slot_i][prm_sel_i][32'(prm_off_i) + b] <= wr_data_i[b*8 +: 8];
+      if (lut_we_i && b < 32'(wr_len_i) && 32'(prm_off_i) + b < 256)
+        lut_q[8'(32'(prm_off_i) + b)] <= wr_data_i[b*8 +: 8];
+    end
+  end
+
+  function automatic logic [31:0] prm_word(logic [SLOT_W-1:0] slot, logic [1:0] sel, int c);
+    return {prm_q[slot][sel][4*c+3], prm_q[slot][sel][4*c+2],
+            prm_q[slot][sel][4*c+1], prm_q[slot][sel][4*c]};
+  endfunction
+
+  // row meta: {m0, n0, mrows, ncols, slot}
+  logic [31:0]       m0, n0;
+  logic [R_W-1:0]    mrows;
+  logic [C_W-1:0]    ncols;
+  logic [SLOT_W-1:0] slot;
+  assign {m0, n0, mrows, ncols, slot} = row_meta_i;
+
+  // stage 1
+  logic               s1_v, s1_keep, s1_end;
+  logic [63:0]        s1_addr;
+  logic [C_W-1:0]     s1_len;
+  logic signed [31:0] s1_sum   [COLS];
+  logic signed [31:0] s1_mult  [COLS];
+  logic [4:0]         s1_shift [COLS];
+  // stage 2
+  logic               s2_v, s2_keep, s2_end;
+  logic [63:0]        s2_addr;
+  logic [C_W-1:0]     s2_len;
+  logic signed [63:0] s2_prod  [COLS];
+  logic [4:0]         s2_shift [COLS];
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      s1_v <= 1'b0; s2_v <= 1'b0; out_valid_o <= 1'b0;
+      slot_free_o <= 1'b0; slot_free_idx_o <= '0;
+      s1_keep <= 1'b0; s1_end <= 1'b0; s1_addr <= '0; s1_len <= '0;
+      s2_keep <= 1'b0; s2_end <= 1'b0; s2_addr <= '0; s2_len <= '0;
+      out_addr_o <= '0; out_len_o <= '0; out_data_o <= '0; out_tile_end_o <= 1'b0;
+    end else begin
+      // stage 1: bias, parameters, the row's address
+      s1_v    <= row_valid_i;
+      s1_keep <= row_valid_i && (R_W'(row_i) < mrows);
+      s1_end  <= row_valid_i && (R_W'(row_i) + 1'b1 == mrows);
+      s1_addr <= c_i + {32'b0, m0 + 32'(row_i)} * {32'b0, ldc_i} + {32'b0, n0};
+      s1_len  <= ncols;
+      for (int c = 0; c < COLS; c++) begin
+        s1_sum[c]   <= $signed(row_acc_i[c*32 +: 32]) + $signed(prm_word(slot, 2'd0, c));
+        s1_mult[c]  <= $signed(prm_word(slot, 2'd1, c));
+        s1_shift[c] <= prm_q[slot][2][4*c][4:0];  // shift <= 31: the low byte
+      end
+      slot_free_o     <= row_valid_i && (32'(row_i) == ROWS - 1);
+      slot_free_idx_o <= slot;
+
+      // stage 2: the 64-bit product and the rounding constant
+      s2_v    <= s1_v;
+      s2_keep <= s1_keep;
+      s2_end  <= s1_end;
+      s2_addr <= s1_addr;
+      s2_len  <= s1_len;
+      for (int c = 0; c < COLS; c++) begin
+        s2_prod[c]  <= 64'(s1_sum[c]) * 64'(s1_mult[c]) + (64'sd1 <<< (30 + 32'(s1_shift[c])));
+        s2_shift[c] <= s1_shift[c];
+      end
+
+      // stage 3: shift, saturate, activation
+      out_valid_o    <= s2_v && s2_keep;
+      out_tile_end_o <= s2_end;
+      out_addr_o     <= s2_addr;
+      out_len_o      <= s2_len;
+      for (int c = 0; c < COLS; c++) begin
+        logic signed [63:0] v;
+        logic [7:0]         y;
+        v = s2_prod[c] >>> (31 + 32'(s2_shift[c]));
+        y = (v < -64'sd128) ? 8'h80 : (v > 64'sd127) ? 8'h7f : v[7:0];
+        if (act_i == 2'd1 && y[7]) y = 8'h00;
+        else if (act_i == 2'd2) y = lut_q[{~y[7], y[6:0]}];
+        out_data_o[c*8 +: 8] <= y;
+      end
+    end
+  end
+
+  assign busy_o = s1_v || s2_v || out_valid_o;
+endmodule

@@ -1,0 +1,80 @@
+/*
+ * loom-sim.h - C API of the Verilator harness around rtl/loom_kernel.sv.
+ *
+ * A loom_sim is one Verilated kernel (ROWS x COLS array, chosen from the
+ * sizes the library was built for) attached to a simulated device memory.
+ * The host drives it exactly like a card: AXI4-Lite register reads and
+ * writes, device-memory copies, start, wait. Every wait is bounded by a
+ * cycle watchdog, and an RTL $fatal/$stop/$finish becomes an error return,
+ * never a process exit. Functions return 0 on success and -1 on error,
+ * with the reason in loom_sim_error().
+ *
+ * Memory model: one read port and one write port of PORT_BYTES-byte beats;
+ * each port has a latency (cycles from request to data or acknowledgement,
+ * any number of requests in flight) and a sustained rate (bytes per cycle,
+ * up to PORT_BYTES), both set at open.
+ */
+#ifndef LOOM_SIM_H
+#define LOOM_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct loom_sim loom_sim;
+
+typedef struct {
+    int rows, cols;               /* array size; 0: the configured default */
+    uint32_t rd_bytes_per_cycle;  /* 0: the configured default (rtl/loom-array.json) */
+    uint32_t rd_latency;          /* cycles; 0 means the default, use 1 for "none" */
+    uint32_t wr_bytes_per_cycle;
+    uint32_t wr_latency;
+    uint64_t mem_bytes;           /* device memory size; 0: default */
+    uint64_t seed;                /* random initial state seed; 0: pick one (see loom_sim_seed) */
+    uint64_t watchdog_cycles;     /* 0: default (see LOOM_SIM_WATCHDOG_DEFAULT) */
+    const char *wave_path;        /* FST waveform of the whole session, or NULL */
+    int withhold_reads;           /* test knob: never return read data */
+} loom_sim_config;
+
+/* watchdog default: this many cycles plus 64 per byte the run could move
+ * is computed by callers that know the work; a bare run gets this */
+#define LOOM_SIM_WATCHDOG_DEFAULT 100000000ULL
+
+/* The array sizes built into this library, as {rows, cols} pairs. */
+int loom_sim_sizes(int (*sizes)[2], int max);
+
+/* Open a simulator (reset applied). *out is NULL on error; the reason is
+ * written to err (errlen bytes) since there is no handle yet. */
+int loom_sim_open(const loom_sim_config *cfg, loom_sim **out, char *err, size_t errlen);
+void loom_sim_close(loom_sim *sim);
+
+const char *loom_sim_error(const loom_sim *sim);
+uint64_t loom_sim_seed(const loom_sim *sim);
+/* what open settled on (defaults filled in) */
+const loom_sim_config *loom_sim_get_config(const loom_sim *sim);
+
+/* AXI4-Lite register access (byte offsets from loom-array-config.h). */
+int loom_sim_reg_write(loom_sim *sim, uint32_t offset, uint32_t value);
+int loom_sim_reg_read(loom_sim *sim, uint32_t offset, uint32_t *value);
+
+/* Device memory (the harness side: no simulated cycles). */
+int loom_sim_mem_write(loom_sim *sim, uint64_t addr, const void *src, size_t n);
+int loom_sim_mem_read(loom_sim *sim, uint64_t addr, void *dst, size_t n);
+uint64_t loom_sim_mem_size(const loom_sim *sim);
+
+/* Set ap_start and clock until ap_done (interrupt), at most watchdog
+ * cycles; a hang is an error naming what each stage was doing. */
+int loom_sim_run(loom_sim *sim, uint64_t watchdog_cycles);
+
+/* Total cycles clocked since open, and wall seconds spent clocking. */
+uint64_t loom_sim_cycles(const loom_sim *sim);
+double loom_sim_wall_seconds(const loom_sim *sim);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOOM_SIM_H */
