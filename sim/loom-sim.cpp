@@ -3,7 +3,6 @@
 // s_axi_control port. See loom-sim.h.
 #include "loom-sim.h"
 
-#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -105,7 +104,6 @@ struct loom_sim {
         uint8_t &operator[](size_t i) { return p[i]; }
     } mem;
     uint64_t cycles = 0;
-    double wall = 0.0;
 
     int fail(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
     {
@@ -258,8 +256,6 @@ template <class V> struct Harness final : loom_sim {
         if (fst)
             fst->dump(2 * now + 1);
 
-        if (getenv("LOOM_SIM_DEBUG") && (ar || r || aw || b))
-            fprintf(stderr, "%llu: ar=%d %llx/%u r=%d aw=%d %llx/%u b=%d\n", (unsigned long long)now, ar, (unsigned long long)araddr, arlen, r, aw, (unsigned long long)awaddr, wlen, b);
         // memory model
         if (ar) {
             if (araddr + arlen > mem.size() || araddr + arlen < araddr)
@@ -382,7 +378,6 @@ template <class V> struct Harness final : loom_sim {
         if (watchdog == 0)
             watchdog = cfg.watchdog_cycles;
         mem_fault = false;
-        auto t0 = std::chrono::steady_clock::now();
         int rc = reg_write(LOOM_REG_GIE, 1);
         if (rc == 0)
             rc = reg_write(LOOM_REG_IER, 1);
@@ -394,7 +389,6 @@ template <class V> struct Harness final : loom_sim {
             if (now - start >= watchdog) {
                 uint32_t state = 0;
                 reg_read(LOOM_REG_STATE, &state);
-                wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 return fail("vsim: watchdog: the kernel did not finish in %llu cycles (state 0x%08x: %s)",
                             (unsigned long long)watchdog, state, describe_state(state).c_str());
             }
@@ -406,7 +400,6 @@ template <class V> struct Harness final : loom_sim {
             rc = fail("vsim: interrupt without ap_done (CONTROL 0x%08x)", ctrl);
         if (rc == 0)
             rc = reg_write(LOOM_REG_ISR, 1);  // acknowledge
-        wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (rc == 0 && mem_fault)
             rc = fail("vsim: the kernel made a bad memory access: %s", mem_fault_text.c_str());
         return rc;
@@ -516,7 +509,6 @@ int loom_sim_reg_read(loom_sim *sim, uint32_t off, uint32_t *v) { return sim->re
 uint64_t loom_sim_mem_size(const loom_sim *sim) { return sim->mem.size(); }
 int loom_sim_run(loom_sim *sim, uint64_t watchdog) { return sim->run(watchdog); }
 uint64_t loom_sim_cycles(const loom_sim *sim) { return sim->cycles; }
-double loom_sim_wall_seconds(const loom_sim *sim) { return sim->wall; }
 
 int loom_sim_mem_write(loom_sim *sim, uint64_t addr, const void *src, size_t n)
 {

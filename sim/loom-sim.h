@@ -69,9 +69,8 @@ uint64_t loom_sim_mem_size(const loom_sim *sim);
  * cycles; a hang is an error naming what each stage was doing. */
 int loom_sim_run(loom_sim *sim, uint64_t watchdog_cycles);
 
-/* Total cycles clocked since open, and wall seconds spent clocking. */
+/* Total cycles clocked since open (reset and register access included). */
 uint64_t loom_sim_cycles(const loom_sim *sim);
-double loom_sim_wall_seconds(const loom_sim *sim);
 
 #ifdef __cplusplus
 }

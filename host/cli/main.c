@@ -49,6 +49,10 @@ int main(int argc, char **argv)
                 return loom_cmd_devices(2, sub);
             if (strcmp(argv[2], "partition") == 0)
                 return loom_cmd_partition(2, sub);
+            if (strcmp(argv[2], "sim") == 0) {
+                char *simsub[] = {"sim", "gemm", "--help", NULL};
+                return loom_cmd_sim(3, simsub);
+            }
             return loom_cli_usage_error(NULL, "'%s' is not a loom command.", argv[2]);
         }
         fputs(usage, stdout);
@@ -62,5 +66,7 @@ int main(int argc, char **argv)
         return loom_cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "partition") == 0)
         return loom_cmd_partition(argc - 1, argv + 1);
+    if (strcmp(cmd, "sim") == 0)
+        return loom_cmd_sim(argc - 1, argv + 1);
     return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);
 }

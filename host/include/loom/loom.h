@@ -353,6 +353,50 @@ loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args);
  * LOOM_E_INVALID_ARG when s is outside the representable range. */
 loom_status loom_requant_from_scale(double scale, int32_t *mult, int32_t *shift);
 
+/* ---- vsim: the int8 GEMM on the Verilated RTL (rtl/, sim/) ----
+ *
+ * The "vsim" device is chosen by name only (--device vsim), never by
+ * "auto": it is cycle-accurate and slow. loom_gemm_i8("vsim", ...) runs
+ * with the defaults below; loom_vsim_gemm_i8 takes them explicitly and
+ * reports cycles. Built only with Verilator (LOOM_WITH_VERILATOR); without
+ * it these return LOOM_E_DEVICE_UNAVAILABLE. */
+typedef struct {
+    int rows, cols;                 /* array size; 0: rtl/loom-array.json's */
+    uint32_t read_bytes_per_cycle;  /* memory model; 0: rtl/loom-array.json's */
+    uint32_t read_latency;          /* cycles (>= 1); 0: default */
+    uint32_t write_bytes_per_cycle;
+    uint32_t write_latency;
+    uint64_t reset_seed;            /* random initial register state; 0: a fresh seed */
+    uint64_t watchdog_cycles;       /* 0: twice the cycle model's prediction + 10000 */
+    const char *waveform;           /* write an FST waveform here, or NULL */
+    int test_withhold_reads;        /* test knob: the memory never answers reads */
+} loom_vsim_options;
+
+typedef struct {
+    int rows, cols;
+    uint32_t read_bytes_per_cycle, read_latency, write_bytes_per_cycle, write_latency;
+    uint64_t reset_seed;            /* the seed used (print it to reproduce a run) */
+    uint64_t cycles;                /* start to done: the kernel's CYCLES register */
+    uint64_t predicted_cycles;      /* the host's analytic cycle model */
+    double ideal_cycles;            /* M*N*K / (rows*cols) */
+    double utilisation;             /* ideal_cycles / cycles */
+    uint64_t sim_cycles;            /* cycles simulated, including register access */
+    double wall_seconds;            /* spent simulating them */
+} loom_vsim_stats;
+
+/* The array sizes this build can simulate, as {rows, cols}; returns how
+ * many (0 without Verilator). */
+int loom_vsim_sizes(int (*sizes)[2], int max);
+
+/* Run one int8 GEMM on a fresh simulator; stats may be NULL. */
+loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_args *args,
+                              loom_vsim_stats *stats);
+
+/* The analytic cycle model alone (no simulator needed): cycles from start
+ * to done for M x N x K with act (LOOM_ACT_*) under opt (NULL: defaults). */
+loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K,
+                                     int act, uint64_t *cycles);
+
 #ifdef __cplusplus
 }
 #endif

@@ -139,5 +139,8 @@ extern const loom__backend loom__backend_ref;
 #ifdef LOOM_WITH_OPENCL
 extern const loom__backend loom__backend_opencl;
 #endif
+#ifdef LOOM_WITH_VERILATOR
+extern const loom__backend loom__backend_vsim;
+#endif
 
 #endif /* LOOM_BACKEND_H */

@@ -8,6 +8,9 @@
 
 /* Enumeration order; the fallback order is then by device kind. */
 static const loom__backend *const backends[] = {
+#ifdef LOOM_WITH_VERILATOR
+    &loom__backend_vsim,
+#endif
 #ifdef LOOM_WITH_OPENCL
     &loom__backend_opencl,
 #endif

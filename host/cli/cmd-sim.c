@@ -1,0 +1,293 @@
+/* cmd-sim.c - `loom sim gemm`: one int8 GEMM on the Verilated systolic
+ * array (the vsim device), checked bit for bit against ref, with cycles,
+ * the analytic model's prediction, utilisation and simulation speed. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char sim_usage[] =
+    "usage: loom sim gemm -M M -N N -K K [options]\n"
+    "\n"
+    "Run one int8 GEMM, C = act(requant(A.B + bias)), on the Verilated\n"
+    "systolic array (the vsim device), check C bit for bit against the host\n"
+    "reference, and report cycles (start to done), the analytic cycle model's\n"
+    "prediction and error, ideal cycles (M*N*K / PEs), PE utilisation and\n"
+    "simulation speed. A, B, bias, requantisation parameters and the LUT are\n"
+    "random int8/int32 data from --seed.\n"
+    "\n"
+    "  -M, -N, -K SIZE             the GEMM's sizes (required; 0 is allowed)\n"
+    "  --act none|relu|lut         activation after requantisation (default none)\n"
+    "  --array ROWSxCOLS           array size (default: rtl/loom-array.json's)\n"
+    "  --read-bytes-per-cycle N    memory read rate, at most the port width\n"
+    "  --read-latency N            cycles from a read request to its data\n"
+    "  --write-bytes-per-cycle N   memory write rate\n"
+    "  --write-latency N           cycles from a write to its acknowledgement\n"
+    "                              (memory defaults: rtl/loom-array.json)\n"
+    "  --seed N                    seed of the random data (default 1)\n"
+    "  --reset-seed N              seed of the random initial register state\n"
+    "                              (default: a fresh one, printed)\n"
+    "  --waveform FILE.fst         write an FST waveform of the run\n"
+    "  --watchdog CYCLES           give up after this many cycles (default:\n"
+    "                              twice the model's prediction + 10000)\n"
+    "  --json                      print one JSON object instead of text\n"
+    "  -h, --help                  this text\n"
+    "\n"
+    "Exit status: 0 when vsim matches ref bit for bit, 1 when it does not,\n"
+    "64 usage error, 69 no simulator in this build or the simulation failed\n"
+    "(watchdog, an RTL $fatal).\n";
+
+static uint64_t rng_next(uint64_t *s)
+{
+    /* xorshift64* */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!s[0] || s[0] == '-')
+        return false;
+    v = strtoull(s, &end, 10);
+    if (*end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+typedef struct {
+    int64_t M, N, K;
+    int8_t *A, *B, *C, *R, lut[256];
+    int32_t *bias, *mult, *shift;
+} gemm_data;
+
+static void data_free(gemm_data *d)
+{
+    free(d->A), free(d->B), free(d->C), free(d->R);
+    free(d->bias), free(d->mult), free(d->shift);
+}
+
+/* Random operands whose results spread over the int8 range: the
+ * requantisation scale maps about one standard deviation of the
+ * accumulator to 40, varied per column. */
+static loom_status data_make(gemm_data *d, uint64_t seed)
+{
+    uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 1;
+    size_t M = (size_t)d->M, N = (size_t)d->N, K = (size_t)d->K;
+    double sd = 5461.0 * sqrt((double)(K ? K : 1));
+    d->A = malloc(M * K + 1), d->B = malloc(K * N + 1);
+    d->C = malloc(M * N + 1), d->R = malloc(M * N + 1);
+    d->bias = malloc(4 * N + 4), d->mult = malloc(4 * N + 4), d->shift = malloc(4 * N + 4);
+    if (!d->A || !d->B || !d->C || !d->R || !d->bias || !d->mult || !d->shift)
+        return LOOM_E_NOMEM;
+    for (size_t i = 0; i < M * K; i++)
+        d->A[i] = (int8_t)rng_next(&s);
+    for (size_t i = 0; i < K * N; i++)
+        d->B[i] = (int8_t)rng_next(&s);
+    for (size_t n = 0; n < N; n++) {
+        double scale = 40.0 / sd * (0.75 + 0.5 * (double)(rng_next(&s) >> 11) / 9007199254740992.0);
+        loom_status st = loom_requant_from_scale(scale, &d->mult[n], &d->shift[n]);
+        if (st)
+            return st;
+        d->bias[n] = (int32_t)((double)((int64_t)(rng_next(&s) % 2001) - 1000) / 1000.0 * sd);
+    }
+    for (int i = 0; i < 256; i++)
+        d->lut[i] = (int8_t)rng_next(&s);
+    memset(d->C, 0, M * N + 1);
+    return LOOM_OK;
+}
+
+static int sim_gemm(int argc, char **argv)
+{
+    enum { O_ACT = 256, O_ARRAY, O_RBPC, O_RLAT, O_WBPC, O_WLAT, O_SEED, O_RSEED, O_WAVE, O_WDOG, O_JSON };
+    static const struct option opts[] = {{"act", required_argument, NULL, O_ACT},
+                                         {"array", required_argument, NULL, O_ARRAY},
+                                         {"read-bytes-per-cycle", required_argument, NULL, O_RBPC},
+                                         {"read-latency", required_argument, NULL, O_RLAT},
+                                         {"write-bytes-per-cycle", required_argument, NULL, O_WBPC},
+                                         {"write-latency", required_argument, NULL, O_WLAT},
+                                         {"seed", required_argument, NULL, O_SEED},
+                                         {"reset-seed", required_argument, NULL, O_RSEED},
+                                         {"waveform", required_argument, NULL, O_WAVE},
+                                         {"watchdog", required_argument, NULL, O_WDOG},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    loom_vsim_options o = {0};
+    loom_vsim_stats st = {0};
+    gemm_data d = {.M = -1, .N = -1, .K = -1};
+    loom_gemm_i8_args g;
+    const char *act_name = "none";
+    uint64_t seed = 1, v;
+    bool as_json = false;
+    int c, act = LOOM_ACT_NONE, rc;
+    int64_t bad = 0, first = -1;
+    loom_status s;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":M:N:K:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'M': case 'N': case 'K':
+            if (!parse_u64(optarg, INT32_MAX, &v))
+                return loom_cli_usage_error("sim gemm", "-%c takes a size from 0 to %d, not '%s'", c,
+                                            INT32_MAX, optarg);
+            *(c == 'M' ? &d.M : c == 'N' ? &d.N : &d.K) = (int64_t)v;
+            break;
+        case O_ACT:
+            if (strcmp(optarg, "none") == 0)
+                act = LOOM_ACT_NONE;
+            else if (strcmp(optarg, "relu") == 0)
+                act = LOOM_ACT_RELU;
+            else if (strcmp(optarg, "lut") == 0)
+                act = LOOM_ACT_LUT;
+            else
+                return loom_cli_usage_error("sim gemm", "--act takes none, relu or lut, not '%s'", optarg);
+            act_name = optarg;
+            break;
+        case O_ARRAY: {
+            char extra;
+            if (sscanf(optarg, "%dx%d%c", &o.rows, &o.cols, &extra) != 2 || o.rows <= 0 || o.cols <= 0)
+                return loom_cli_usage_error("sim gemm", "--array takes ROWSxCOLS (e.g. 16x16), not '%s'",
+                                            optarg);
+            break;
+        }
+        case O_RBPC: case O_WBPC: case O_RLAT: case O_WLAT:
+            if (!parse_u64(optarg, 1000000, &v) || v == 0)
+                return loom_cli_usage_error("sim gemm", "%s takes a whole number from 1, not '%s'",
+                                            argv[optind - 1], optarg);
+            if (c == O_RBPC) o.read_bytes_per_cycle = (uint32_t)v;
+            if (c == O_WBPC) o.write_bytes_per_cycle = (uint32_t)v;
+            if (c == O_RLAT) o.read_latency = (uint32_t)v;
+            if (c == O_WLAT) o.write_latency = (uint32_t)v;
+            break;
+        case O_SEED: case O_RSEED: case O_WDOG:
+            if (!parse_u64(optarg, INT32_MAX, &v) || (c != O_SEED && v == 0))
+                return loom_cli_usage_error("sim gemm", "%s takes a whole number from 1 to %d, not '%s'",
+                                            argv[optind - 1], INT32_MAX, optarg);
+            if (c == O_SEED) seed = v;
+            if (c == O_RSEED) o.reset_seed = v;
+            if (c == O_WDOG) o.watchdog_cycles = v;
+            break;
+        case O_WAVE: o.waveform = optarg; break;
+        case O_JSON: as_json = true; break;
+        case 'h': fputs(sim_usage, stdout); return LOOM_EXIT_OK;
+        default: return loom_cli_bad_option("sim gemm", c, argv);
+        }
+    }
+    if (optind != argc)
+        return loom_cli_usage_error("sim gemm", "unexpected argument '%s'", argv[optind]);
+    if (d.M < 0 || d.N < 0 || d.K < 0)
+        return loom_cli_usage_error("sim gemm", "-M, -N and -K are required");
+    if ((uint64_t)d.M * (uint64_t)d.K > (1u << 28) || (uint64_t)d.K * (uint64_t)d.N > (1u << 28) ||
+        (uint64_t)d.M * (uint64_t)d.N > (1u << 28))
+        return loom_cli_usage_error("sim gemm", "operands above 256 MiB do not fit the simulated memory");
+    loom_cli_logging(0);
+
+    if ((s = data_make(&d, seed)) != LOOM_OK) {
+        data_free(&d);
+        return loom_cli_fail(s);
+    }
+    g = (loom_gemm_i8_args){.M = d.M, .N = d.N, .K = d.K, .A = d.A, .lda = d.K, .B = d.B, .ldb = d.N,
+                            .bias = d.bias, .mult = d.mult, .shift = d.shift, .C = d.R, .ldc = d.N,
+                            .act = act, .lut = d.lut};
+    if ((s = loom_gemm_i8_ref(&g)) != LOOM_OK) {
+        data_free(&d);
+        return loom_cli_fail(s);
+    }
+    g.C = d.C;
+    if ((s = loom_vsim_gemm_i8(&o, &g, &st)) != LOOM_OK) {
+        data_free(&d);
+        return loom_cli_fail(s);
+    }
+    for (int64_t i = 0; i < d.M * d.N; i++)
+        if (d.C[i] != d.R[i] && bad++ == 0)
+            first = i;
+
+    if (as_json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "device", json_string("vsim"));
+        json_object_set_new(j, "rows", json_integer(st.rows));
+        json_object_set_new(j, "cols", json_integer(st.cols));
+        json_object_set_new(j, "read_bytes_per_cycle", json_integer(st.read_bytes_per_cycle));
+        json_object_set_new(j, "read_latency", json_integer(st.read_latency));
+        json_object_set_new(j, "write_bytes_per_cycle", json_integer(st.write_bytes_per_cycle));
+        json_object_set_new(j, "write_latency", json_integer(st.write_latency));
+        json_object_set_new(j, "M", json_integer(d.M));
+        json_object_set_new(j, "N", json_integer(d.N));
+        json_object_set_new(j, "K", json_integer(d.K));
+        json_object_set_new(j, "act", json_string(act_name));
+        json_object_set_new(j, "seed", json_integer((json_int_t)seed));
+        json_object_set_new(j, "reset_seed", json_integer((json_int_t)st.reset_seed));
+        json_object_set_new(j, "bit_exact", json_boolean(bad == 0));
+        json_object_set_new(j, "mismatches", json_integer(bad));
+        json_object_set_new(j, "cycles", json_integer((json_int_t)st.cycles));
+        json_object_set_new(j, "predicted_cycles", json_integer((json_int_t)st.predicted_cycles));
+        json_object_set_new(j, "model_error",
+                            json_real(st.cycles ? ((double)st.predicted_cycles - (double)st.cycles) /
+                                                      (double)st.cycles
+                                                : 0.0));
+        json_object_set_new(j, "ideal_cycles", json_real(st.ideal_cycles));
+        json_object_set_new(j, "utilisation", json_real(st.utilisation));
+        json_object_set_new(j, "sim_cycles", json_integer((json_int_t)st.sim_cycles));
+        json_object_set_new(j, "wall_seconds", json_real(st.wall_seconds));
+        json_object_set_new(j, "sim_cycles_per_second",
+                            json_real(st.wall_seconds > 0 ? (double)st.sim_cycles / st.wall_seconds : 0));
+        json_object_set_new(j, "waveform", o.waveform ? json_string(o.waveform) : json_null());
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(j);
+    } else {
+        printf("device        vsim, %dx%d array; memory read %u B/cycle after %u cycles, write %u "
+               "B/cycle after %u cycles\n",
+               st.rows, st.cols, st.read_bytes_per_cycle, st.read_latency, st.write_bytes_per_cycle,
+               st.write_latency);
+        printf("gemm          M=%" PRId64 " N=%" PRId64 " K=%" PRId64 " act=%s (data seed %" PRIu64
+               ", reset seed %" PRIu64 ")\n",
+               d.M, d.N, d.K, act_name, seed, st.reset_seed);
+        if (bad == 0)
+            printf("result        bit-exact against ref (%" PRId64 " values)\n", d.M * d.N);
+        else
+            printf("result        MISMATCH: %" PRId64 " of %" PRId64 " values differ; first C[%" PRId64
+                   "][%" PRId64 "] = %d, ref %d\n",
+                   bad, d.M * d.N, first / d.N, first % d.N, d.C[first], d.R[first]);
+        printf("cycles        %" PRIu64 " (start to done)\n", st.cycles);
+        printf("model         %" PRIu64 " predicted (error %+.2f%%)\n", st.predicted_cycles,
+               st.cycles ? 100.0 * ((double)st.predicted_cycles - (double)st.cycles) / (double)st.cycles
+                         : 0.0);
+        printf("ideal         %.0f (M*N*K / %d PEs)\n", st.ideal_cycles, st.rows * st.cols);
+        printf("utilisation   %.1f%%\n", 100.0 * st.utilisation);
+        printf("speed         %.0f simulated cycles/s (%" PRIu64 " cycles in %.2f s)\n",
+               st.wall_seconds > 0 ? (double)st.sim_cycles / st.wall_seconds : 0.0, st.sim_cycles,
+               st.wall_seconds);
+        if (o.waveform)
+            printf("waveform      %s\n", o.waveform);
+    }
+    rc = bad ? 1 : LOOM_EXIT_OK;
+    if (bad)
+        loom_cli_errorf("vsim differs from ref in %" PRId64 " of %" PRId64 " values", bad, d.M * d.N);
+    data_free(&d);
+    return rc;
+}
+
+int loom_cmd_sim(int argc, char **argv)
+{
+    static const char usage[] = "usage: loom sim gemm [options]   (loom sim gemm --help for details)\n"
+                                "\n"
+                                "Cycle-accurate simulation of loom's Verilog systolic array (vsim).\n";
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? LOOM_EXIT_USAGE : LOOM_EXIT_OK;
+    }
+    if (strcmp(argv[1], "gemm") == 0)
+        return sim_gemm(argc - 1, argv + 1);
+    return loom_cli_usage_error("sim", "'%s' is not a sim command (try: loom sim gemm)", argv[1]);
+}

@@ -1,0 +1,13 @@
+/* vsim-impl.h - shared by the vsim device's files. */
+#ifndef LOOM_VSIM_IMPL_H
+#define LOOM_VSIM_IMPL_H
+
+#include "loom/loom.h"
+#include "model/systolic.h"
+
+/* The cycle model's configuration for these options (NULL: defaults). */
+void loom__vsim_model_cfg(const loom_vsim_options *opt, loom__systolic_cfg *cfg);
+/* Options outside what the harness accepts: LOOM_E_INVALID_ARG. */
+loom_status loom__vsim_check_options(const loom_vsim_options *opt);
+
+#endif

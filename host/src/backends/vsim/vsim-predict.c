@@ -1,0 +1,55 @@
+/* vsim-predict.c - the vsim options and the analytic cycle model's public
+ * entry point; built with or without Verilator (the model needs no
+ * simulator). */
+#include "backends/vsim/vsim-impl.h"
+#include "core/core-impl.h"
+#include "loom-array-config.h"
+
+/* The model's configuration for these options. */
+void loom__vsim_model_cfg(const loom_vsim_options *o, loom__systolic_cfg *c)
+{
+    loom__systolic_cfg_default(c);
+    if (!o)
+        return;
+    if (o->rows)
+        c->rows = o->rows;
+    if (o->cols)
+        c->cols = o->cols;
+    if (o->read_bytes_per_cycle)
+        c->rd_bytes_per_cycle = o->read_bytes_per_cycle;
+    if (o->read_latency)
+        c->rd_latency = o->read_latency;
+    if (o->write_bytes_per_cycle)
+        c->wr_bytes_per_cycle = o->write_bytes_per_cycle;
+    if (o->write_latency)
+        c->wr_latency = o->write_latency;
+}
+
+loom_status loom__vsim_check_options(const loom_vsim_options *o)
+{
+    if (!o)
+        return LOOM_OK;
+    if (o->rows < 0 || o->cols < 0)
+        return loom__err(LOOM_E_INVALID_ARG, "vsim: array size %dx%d is negative", o->rows, o->cols);
+    if (o->read_bytes_per_cycle > LOOM_ARRAY_PORT_BYTES || o->write_bytes_per_cycle > LOOM_ARRAY_PORT_BYTES)
+        return loom__err(LOOM_E_INVALID_ARG,
+                         "vsim: memory bytes per cycle (read %u, write %u) exceed the %d-byte port",
+                         o->read_bytes_per_cycle, o->write_bytes_per_cycle, LOOM_ARRAY_PORT_BYTES);
+    if (o->read_latency > 1000000 || o->write_latency > 1000000)
+        return loom__err(LOOM_E_INVALID_ARG, "vsim: memory latency above 1000000 cycles");
+    return LOOM_OK;
+}
+
+loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K,
+                                     int act, uint64_t *cycles)
+{
+    loom__systolic_cfg c;
+    loom_status st = loom__vsim_check_options(opt);
+    if (st)
+        return st;
+    if (!cycles || M < 0 || N < 0 || K < 0)
+        return loom__err(LOOM_E_INVALID_ARG, "vsim: predict: bad arguments");
+    loom__vsim_model_cfg(opt, &c);
+    *cycles = loom__systolic_cycles(&c, M, N, K, act == LOOM_ACT_LUT);
+    return *cycles ? LOOM_OK : loom__err(LOOM_E_NOMEM, "vsim: predict: out of memory");
+}

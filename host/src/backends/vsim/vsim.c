@@ -1,0 +1,175 @@
+/* vsim.c - the vsim device: loom's int8 GEMM kernel on the Verilated RTL
+ * (sim/, rtl/), driven through the kernel control layer (backends/kctl)
+ * exactly as a card would be. Opt-in by name; every run is bounded by a
+ * cycle watchdog sized from the analytic cycle model. */
+#include <string.h>
+
+#include "backends/backend.h"
+#include "backends/kctl/kctl.h"
+#include "core/core-impl.h"
+#include "loom-array-config.h"
+#include "loom-sim.h"
+#include "backends/vsim/vsim-impl.h"
+#include "model/systolic.h"
+
+typedef struct {
+    loom_sim *sim;
+    uint64_t watchdog;
+} vsim_ctx;
+
+static loom_status sim_status(vsim_ctx *v, int rc)
+{
+    return rc == 0 ? LOOM_OK : loom__err(LOOM_E_DEVICE_FAILED, "%s", loom_sim_error(v->sim));
+}
+
+static loom_status v_reg_write(void *ctx, uint32_t off, uint32_t value)
+{
+    vsim_ctx *v = ctx;
+    return sim_status(v, loom_sim_reg_write(v->sim, off, value));
+}
+
+static loom_status v_reg_read(void *ctx, uint32_t off, uint32_t *value)
+{
+    vsim_ctx *v = ctx;
+    return sim_status(v, loom_sim_reg_read(v->sim, off, value));
+}
+
+static loom_status v_mem_write(void *ctx, uint64_t addr, const void *src, size_t n)
+{
+    vsim_ctx *v = ctx;
+    return sim_status(v, loom_sim_mem_write(v->sim, addr, src, n));
+}
+
+static loom_status v_mem_read(void *ctx, uint64_t addr, void *dst, size_t n)
+{
+    vsim_ctx *v = ctx;
+    return sim_status(v, loom_sim_mem_read(v->sim, addr, dst, n));
+}
+
+static loom_status v_run(void *ctx)
+{
+    vsim_ctx *v = ctx;
+    return sim_status(v, loom_sim_run(v->sim, v->watchdog));
+}
+
+int loom_vsim_sizes(int (*sizes)[2], int max)
+{
+    return loom_sim_sizes(sizes, max);
+}
+
+loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_args *args,
+                              loom_vsim_stats *stats)
+{
+    loom_vsim_options none = {0};
+    loom_sim_config cfg = {0};
+    loom__systolic_cfg mc;
+    vsim_ctx v = {0};
+    loom__kctl k;
+    char err[512];
+    uint64_t predicted, cycles = 0, before;
+    double t0;
+    loom_status st;
+
+    if (!opt)
+        opt = &none;
+    if ((st = loom__vsim_check_options(opt)) || (st = loom__gemm_i8_check(args)))
+        return st;
+    loom__vsim_model_cfg(opt, &mc);
+    predicted = loom__systolic_cycles(&mc, args->M, args->N, args->K, args->act == LOOM_ACT_LUT);
+    cfg.rows = mc.rows;
+    cfg.cols = mc.cols;
+    cfg.rd_bytes_per_cycle = (uint32_t)mc.rd_bytes_per_cycle;
+    cfg.rd_latency = mc.rd_latency;
+    cfg.wr_bytes_per_cycle = (uint32_t)mc.wr_bytes_per_cycle;
+    cfg.wr_latency = mc.wr_latency;
+    cfg.seed = opt->reset_seed;
+    cfg.wave_path = opt->waveform;
+    cfg.withhold_reads = opt->test_withhold_reads;
+    if (loom_sim_open(&cfg, &v.sim, err, sizeof err) != 0)
+        return loom__err(strstr(err, "no Verilated model") ? LOOM_E_INVALID_ARG : LOOM_E_DEVICE_FAILED,
+                         "%s", err);
+    v.watchdog = opt->watchdog_cycles ? opt->watchdog_cycles : 2 * predicted + 10000;
+    k = (loom__kctl){.ctx = &v,
+                     .reg_write = v_reg_write,
+                     .reg_read = v_reg_read,
+                     .mem_write = v_mem_write,
+                     .mem_read = v_mem_read,
+                     .run = v_run,
+                     .mem_base = 0x1000, /* keep address 0 unused: a zero pointer is a bug */
+                     .mem_size = loom_sim_mem_size(v.sim) - 0x1000,
+                     .name = "vsim"};
+    before = loom_sim_cycles(v.sim);
+    t0 = loom__now_us();
+    st = loom__kctl_gemm_i8(&k, args, &cycles);
+    if (stats) {
+        memset(stats, 0, sizeof *stats);
+        stats->rows = mc.rows;
+        stats->cols = mc.cols;
+        stats->read_bytes_per_cycle = cfg.rd_bytes_per_cycle;
+        stats->read_latency = cfg.rd_latency;
+        stats->write_bytes_per_cycle = cfg.wr_bytes_per_cycle;
+        stats->write_latency = cfg.wr_latency;
+        stats->reset_seed = loom_sim_seed(v.sim);
+        stats->cycles = cycles;
+        stats->predicted_cycles = predicted;
+        stats->ideal_cycles = (double)args->M * (double)args->N * (double)args->K / (mc.rows * mc.cols);
+        stats->utilisation = cycles ? stats->ideal_cycles / (double)cycles : 0.0;
+        stats->sim_cycles = loom_sim_cycles(v.sim) - before;
+        stats->wall_seconds = (loom__now_us() - t0) * 1e-6;
+    }
+    loom__log(LOOM_LOG_DEBUG, "vsim: %lldx%lldx%lld on %dx%d: %llu cycles (model %llu), reset seed %llu",
+              (long long)args->M, (long long)args->N, (long long)args->K, mc.rows, mc.cols,
+              (unsigned long long)cycles, (unsigned long long)predicted,
+              (unsigned long long)loom_sim_seed(v.sim));
+    loom_sim_close(v.sim);
+    return st;
+}
+
+/* ---- the backend table ---- */
+
+static void vsim_enumerate(const loom__backend *be)
+{
+    int sizes[8][2];
+    loom__device *d;
+    if (loom_sim_sizes(sizes, 8) == 0)
+        return;
+    if (!(d = loom__device_new(be, LOOM__DEV_ACCEL)))
+        return;
+    snprintf(d->name, sizeof d->name, "vsim");
+    snprintf(d->model, sizeof d->model, "loom systolic array %dx%d (Verilated RTL)", LOOM_ARRAY_ROWS,
+             LOOM_ARRAY_COLS);
+    snprintf(d->platform, sizeof d->platform, "Verilator, cycle-accurate");
+    d->memory_bytes = LOOM_ARRAY_MEM_BYTES;
+    d->compute_units = LOOM_ARRAY_ROWS * LOOM_ARRAY_COLS;
+    d->explicit_only = true;
+}
+
+static bool vsim_supports(loom__device *dev, const loom__graph *g, const loom__node *n,
+                          const char **why)
+{
+    (void)dev, (void)g, (void)n;
+    *why = "vsim runs the int8 GEMM kernel only (loom sim gemm, loom_gemm_i8); graph nodes are fp32";
+    return false;
+}
+
+static loom_status vsim_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
+                            const loom__arg *out)
+{
+    (void)dev, (void)state, (void)in, (void)out;
+    return loom__err(LOOM_E_INTERNAL, "vsim: asked to run node %s, which it does not support", n->name);
+}
+
+static loom_status vsim_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args)
+{
+    (void)dev;
+    return loom_vsim_gemm_i8(NULL, args, NULL);
+}
+
+const loom__backend loom__backend_vsim = {
+    .name = "vsim",
+    .version = LOOM__BACKEND_VERSION,
+    .enumerate = vsim_enumerate,
+    .supports = vsim_supports,
+    .run = vsim_run,
+    .gemm_i8 = vsim_gemm_i8,
+};
