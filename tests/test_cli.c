@@ -1553,3 +1553,62 @@ Test(cli, opencl_refuses_windows_beyond_int, .timeout = 60)
     expect_code(0);
     expect_same_as_ref();
 }
+
+/* ---- loom sim gemm ---- */
+
+Test(cli, sim_usage_errors)
+{
+    RUN("sim", "gemm", "-M", "4", "-N", "4");
+    expect_usage("-M, -N and -K are required", "sim gemm");
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "x");
+    expect_usage("-K takes a size from 0 to 2147483647, not 'x'", "sim gemm");
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--act", "gelu");
+    expect_usage("--act takes none, relu or lut, not 'gelu'", "sim gemm");
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--array", "16");
+    expect_usage("--array takes ROWSxCOLS (e.g. 16x16), not '16'", "sim gemm");
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--read-latency", "0");
+    expect_usage("--read-latency takes a whole number from 1, not '0'", "sim gemm");
+    RUN("sim", "frobnicate");
+    expect_usage("'frobnicate' is not a sim command (try: loom sim gemm)", "sim");
+    RUN("sim", "gemm", "--help");
+    expect_code(0);
+    cr_assert(strstr(res.out, "usage: loom sim gemm") && strstr(res.out, "--waveform"), "%s", res.out);
+}
+
+#ifdef LOOM_WITH_VERILATOR
+Test(cli, sim_gemm_json_reports_a_bit_exact_run)
+{
+    const char *root;
+    RUN("sim", "gemm", "-M", "20", "-N", "9", "-K", "300", "--array", "8x8", "--act", "lut",
+        "--reset-seed", "11", "--json");
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr: %s", res.err);
+    root = j_doc(res.out);
+    cr_assert_str_eq(j_compact(j_get(root, "bit_exact")), "true");
+    cr_assert_float_eq(j_num(j_get(root, "mismatches")), 0, 0);
+    cr_assert_float_eq(j_num(j_get(root, "rows")), 8, 0);
+    cr_assert_float_eq(j_num(j_get(root, "reset_seed")), 11, 0);
+    cr_assert_float_eq(j_num(j_get(root, "ideal_cycles")), 20.0 * 9 * 300 / 64, 1e-6);
+    cr_assert_gt(j_num(j_get(root, "cycles")), j_num(j_get(root, "ideal_cycles")));
+    cr_assert_leq(fabs(j_num(j_get(root, "model_error"))), 0.05);
+    cr_assert_gt(j_num(j_get(root, "sim_cycles_per_second")), 0);
+}
+
+Test(cli, sim_gemm_text_and_watchdog)
+{
+    RUN("sim", "gemm", "-M", "16", "-N", "16", "-K", "16");
+    expect_code(0);
+    cr_assert(strstr(res.out, "bit-exact against ref (256 values)"), "%s", res.out);
+    cr_assert(strstr(res.out, "utilisation") && strstr(res.out, "reset seed"), "%s", res.out);
+    RUN("sim", "gemm", "-M", "64", "-N", "64", "-K", "64", "--watchdog", "100");
+    expect_error_line(69, "watchdog: the kernel did not finish in 100 cycles", "state 0x");
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--array", "3x5");
+    expect_error_line(64, "no Verilated model for a 3x5 array", NULL);
+}
+#else
+Test(cli, sim_gemm_without_verilator_is_unavailable)
+{
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4");
+    expect_error_line(69, "built without Verilator", "apt-get install verilator");
+}
+#endif

@@ -105,6 +105,14 @@ static loom_status data_make(gemm_data *d, uint64_t seed)
     return LOOM_OK;
 }
 
+static const char *opt_name(const struct option *opts, int c)
+{
+    for (; opts->name; opts++)
+        if (opts->val == c)
+            return opts->name;
+    return "?";
+}
+
 static int sim_gemm(int argc, char **argv)
 {
     enum { O_ACT = 256, O_ARRAY, O_RBPC, O_RLAT, O_WBPC, O_WLAT, O_SEED, O_RSEED, O_WAVE, O_WDOG, O_JSON };
@@ -162,8 +170,8 @@ static int sim_gemm(int argc, char **argv)
         }
         case O_RBPC: case O_WBPC: case O_RLAT: case O_WLAT:
             if (!parse_u64(optarg, 1000000, &v) || v == 0)
-                return loom_cli_usage_error("sim gemm", "%s takes a whole number from 1, not '%s'",
-                                            argv[optind - 1], optarg);
+                return loom_cli_usage_error("sim gemm", "--%s takes a whole number from 1, not '%s'",
+                                            opt_name(opts, c), optarg);
             if (c == O_RBPC) o.read_bytes_per_cycle = (uint32_t)v;
             if (c == O_WBPC) o.write_bytes_per_cycle = (uint32_t)v;
             if (c == O_RLAT) o.read_latency = (uint32_t)v;
@@ -171,8 +179,8 @@ static int sim_gemm(int argc, char **argv)
             break;
         case O_SEED: case O_RSEED: case O_WDOG:
             if (!parse_u64(optarg, INT32_MAX, &v) || (c != O_SEED && v == 0))
-                return loom_cli_usage_error("sim gemm", "%s takes a whole number from 1 to %d, not '%s'",
-                                            argv[optind - 1], INT32_MAX, optarg);
+                return loom_cli_usage_error("sim gemm", "--%s takes a whole number from %d to %d, not '%s'",
+                                            opt_name(opts, c), c == O_SEED ? 0 : 1, INT32_MAX, optarg);
             if (c == O_SEED) seed = v;
             if (c == O_RSEED) o.reset_seed = v;
             if (c == O_WDOG) o.watchdog_cycles = v;
