@@ -28,10 +28,15 @@ module loom_array #(
 );
   // horizontal and vertical wires between cells; index c (or r) is the
   // input of cell column c (row r); the extra one is the unused exit
-  logic [7:0] a_w [ROWS][COLS+1];
-  logic       v_w [ROWS][COLS+1];
-  logic       l_w [ROWS][COLS+1];
-  logic [7:0] b_w [ROWS+1][COLS];
+  // (packed: Icarus Verilog 11 does not re-evaluate continuous assignments
+  // that read words of unpacked arrays)
+  // the last column of a_w/v_w/l_w and last row of b_w are the unused exits
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [ROWS-1:0][COLS:0][7:0] a_w;
+  logic [ROWS-1:0][COLS:0]      v_w;
+  logic [ROWS-1:0][COLS:0]      l_w;
+  logic [ROWS:0][COLS-1:0][7:0] b_w;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   for (genvar r = 0; r < ROWS; r++) begin : g_row_skew
     if (r == 0) begin : g_none
@@ -39,16 +44,14 @@ module loom_array #(
       assign v_w[0][0] = valid_i;
       assign l_w[0][0] = last_i;
     end else begin : g_delay
-      logic [7:0] a_q [r];
-      logic       v_q [r];
-      logic       l_q [r];
+      logic [r-1:0][7:0] a_q;
+      logic [r-1:0]      v_q;
+      logic [r-1:0]      l_q;
       always_ff @(posedge clk_i) begin
         if (!rst_ni) begin
-          for (int s = 0; s < r; s++) begin
-            v_q[s] <= 1'b0;
-            l_q[s] <= 1'b0;
-            a_q[s] <= '0;
-          end
+          v_q <= '0;
+          l_q <= '0;
+          a_q <= '0;
         end else begin
           a_q[0] <= a_i[r*8 +: 8];
           v_q[0] <= valid_i;
@@ -70,10 +73,10 @@ module loom_array #(
     if (c == 0) begin : g_none
       assign b_w[0][0] = b_i[7:0];
     end else begin : g_delay
-      logic [7:0] b_q [c];
+      logic [c-1:0][7:0] b_q;
       always_ff @(posedge clk_i) begin
         if (!rst_ni) begin
-          for (int s = 0; s < c; s++) b_q[s] <= '0;
+          b_q <= '0;
         end else begin
           b_q[0] <= b_i[c*8 +: 8];
           for (int s = 1; s < c; s++) b_q[s] <= b_q[s-1];

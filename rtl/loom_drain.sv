@@ -27,17 +27,16 @@ module loom_drain #(
   output logic [META_W-1:0]      row_meta_o,
   output logic                   busy_o
 );
-  logic              dly_v_q [COLS];
-  logic [META_W-1:0] dly_m_q [COLS];
+  // packed, not unpacked arrays: Icarus Verilog 11 does not re-evaluate a
+  // continuous assignment that reads a word of an unpacked array
+  logic [COLS-1:0]              dly_v_q;
+  logic [COLS-1:0][META_W-1:0]  dly_m_q;
   logic              seq_q;
   logic [ROW_W-1:0]  row_q;
   logic [META_W-1:0] meta_q;
   logic              any_dly;
 
-  always_comb begin
-    any_dly = 1'b0;
-    for (int s = 0; s < COLS; s++) any_dly = any_dly | dly_v_q[s];
-  end
+  assign any_dly = |dly_v_q;
   assign busy_o = any_dly || seq_q;
 
   // the row sequence starts the cycle the delay line's last stage is set
@@ -48,10 +47,8 @@ module loom_drain #(
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      for (int s = 0; s < COLS; s++) begin
-        dly_v_q[s] <= 1'b0;
-        dly_m_q[s] <= '0;
-      end
+      dly_v_q <= '0;
+      dly_m_q <= '0;
       seq_q  <= 1'b0;
       row_q  <= '0;
       meta_q <= '0;

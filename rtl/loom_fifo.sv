@@ -17,9 +17,11 @@ module loom_fifo #(
   localparam int PTR_W = (DEPTH > 1) ? $clog2(DEPTH) : 1;
   localparam int CNT_W = $clog2(DEPTH + 1);
 
+`ifndef __ICARUS__  // Icarus Verilog 11 has no elaboration-time $fatal
   if (DEPTH < 1) begin : g_bad_depth
     $fatal(1, "loom_fifo: DEPTH=%0d must be at least 1", DEPTH);
   end
+`endif
 
   logic [WIDTH-1:0] mem_q [DEPTH];
   logic [PTR_W-1:0] rd_q, wr_q;

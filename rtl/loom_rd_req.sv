@@ -9,7 +9,11 @@ module loom_rd_req #(
   parameter int PORT_BYTES = 64,
   parameter int MAX_READS  = 128,
   localparam int LEN_W = $clog2(PORT_BYTES + 1),
-  localparam int OUT_W = $clog2(MAX_READS + 1)
+  localparam int OUT_W = $clog2(MAX_READS + 1),
+  // loom_rd_walk's segment and offset widths
+  localparam int SEG_W = $clog2(((ROWS > COLS) ? ROWS : COLS) + 1),
+  localparam int SEGMAX = (KT > 256) ? ((KT > COLS*4) ? KT : COLS*4) : ((256 > COLS*4) ? 256 : COLS*4),
+  localparam int OFF_W = $clog2(SEGMAX + 1)
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -39,7 +43,7 @@ module loom_rd_req #(
 
   logic                                    valid;
   logic [2:0]                              phase;
-  logic [$clog2(((ROWS > COLS) ? ROWS : COLS) + 1)-1:0] seg;
+  logic [SEG_W-1:0]                        seg;
   logic [31:0]                             m0, n0, k0;
   logic                                    step;
   logic [63:0]                             off64, row;
@@ -50,7 +54,7 @@ module loom_rd_req #(
   logic [$clog2(COLS + 1)-1:0]             ncols;
   logic                                    blk_last, blk_end, prm_end;
   /* verilator lint_on UNUSEDSIGNAL */
-  logic [$bits(u_walk.off_o)-1:0]          off;
+  logic [OFF_W-1:0]                        off;
 
   loom_rd_walk #(.ROWS(ROWS), .COLS(COLS), .KT(KT), .PORT_BYTES(PORT_BYTES)) u_walk (
     .clk_i, .rst_ni, .init_i, .m_i, .n_i, .k_i, .lut_en_i,

@@ -15,7 +15,11 @@ module loom_rd_rsp #(
   localparam int SLOT_W = (NSLOT > 1) ? $clog2(NSLOT) : 1,
   localparam int LANE_W = ((ROWS > COLS ? ROWS : COLS) > 1) ? $clog2(ROWS > COLS ? ROWS : COLS) : 1,
   localparam int K_W    = (KT > 1) ? $clog2(KT) : 1,
-  localparam int LEN_W  = $clog2(PORT_BYTES + 1)
+  localparam int LEN_W  = $clog2(PORT_BYTES + 1),
+  // loom_rd_walk's segment and offset widths
+  localparam int SEG_W  = $clog2(((ROWS > COLS) ? ROWS : COLS) + 1),
+  localparam int SEGMAX = (KT > 256) ? ((KT > COLS*4) ? KT : COLS*4) : ((256 > COLS*4) ? 256 : COLS*4),
+  localparam int OFF_W  = $clog2(SEGMAX + 1)
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -52,13 +56,13 @@ module loom_rd_rsp #(
 
   logic             valid, blk_last, blk_end, prm_end, step, target_free;
   logic [2:0]       phase;
-  logic [$bits(u_walk.off_o)-1:0] off;
+  logic [OFF_W-1:0] off;
   logic [BUF_W-1:0] buf_q;
   logic [SLOT_W-1:0] slot_q;
   logic [NSLOT-1:0] slot_busy_q;
   logic [$clog2(KT + 1)-1:0] kc;
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [$bits(u_walk.seg_o)-1:0] seg;  // its top bit only counts to ROWS
+  logic [SEG_W-1:0] seg;  // its top bit only counts to ROWS
   logic [31:0]      m0, n0, k0;
   logic [$clog2(ROWS + 1)-1:0] mrows;
   logic [$clog2(COLS + 1)-1:0] ncols;
