@@ -136,9 +136,9 @@ static void vsim_enumerate(const loom__backend *be)
     if (!(d = loom__device_new(be, LOOM__DEV_ACCEL)))
         return;
     snprintf(d->name, sizeof d->name, "vsim");
-    snprintf(d->model, sizeof d->model, "loom systolic array %dx%d (Verilated RTL)", LOOM_ARRAY_ROWS,
+    snprintf(d->model, sizeof d->model, "loom systolic array %dx%d", LOOM_ARRAY_ROWS,
              LOOM_ARRAY_COLS);
-    snprintf(d->platform, sizeof d->platform, "Verilator, cycle-accurate");
+    snprintf(d->platform, sizeof d->platform, "Verilator (cycle-accurate RTL)");
     d->memory_bytes = LOOM_ARRAY_MEM_BYTES;
     d->compute_units = LOOM_ARRAY_ROWS * LOOM_ARRAY_COLS;
     d->explicit_only = true;
