@@ -138,7 +138,7 @@ static void vsim_enumerate(const loom__backend *be)
     snprintf(d->name, sizeof d->name, "vsim");
     snprintf(d->model, sizeof d->model, "loom systolic array %dx%d", LOOM_ARRAY_ROWS,
              LOOM_ARRAY_COLS);
-    snprintf(d->platform, sizeof d->platform, "Verilator (cycle-accurate RTL)");
+    snprintf(d->platform, sizeof d->platform, "Verilator, cycle-accurate");
     d->memory_bytes = LOOM_ARRAY_MEM_BYTES;
     d->compute_units = LOOM_ARRAY_ROWS * LOOM_ARRAY_COLS;
     d->explicit_only = true;
