@@ -91,6 +91,9 @@ module loom_rd_req #(
     if (!rst_ni || init_i) begin
       outstanding_o <= '0;
     end else begin
+      // memory protocol check: a response needs a request before it
+      if (rsp_beat_i && outstanding_o == '0)
+        $fatal(1, "loom_rd_req: a read response arrived with no read outstanding");
       if (step && !rsp_beat_i) outstanding_o <= outstanding_o + 1'b1;
       else if (!step && rsp_beat_i) outstanding_o <= outstanding_o - 1'b1;
     end

@@ -156,6 +156,7 @@ template <class V> struct Harness final : loom_sim {
     std::deque<uint64_t> acks;  // due cycles of write acknowledgements
     double rd_tokens = 0, wr_tokens = 0;
     bool mem_fault = false;
+    bool running = false;  // between ap_start and done (test knobs act only then)
     std::string mem_fault_text;
 
     int open(const loom_sim_config &c)
@@ -219,6 +220,11 @@ template <class V> struct Harness final : loom_sim {
             put_bytes(t.m_axi_gmem_rdata, beat, r.len);
             rvalid = true;
         }
+        bool spurious = false;
+        if (!rvalid && cfg.spurious_read && running && reads.empty()) {
+            put_bytes(t.m_axi_gmem_rdata, (const uint8_t *)"unasked", 8);
+            rvalid = spurious = true;
+        }
         t.m_axi_gmem_rvalid = rvalid;
         t.m_axi_gmem_arready = 1;
         bool wready = wr_tokens > 0;
@@ -262,7 +268,9 @@ template <class V> struct Harness final : loom_sim {
                 memory_fault("read", araddr, arlen);
             reads.push_back({araddr, arlen, now + cfg.rd_latency});
         }
-        if (r) {
+        if (r && spurious) {
+            cfg.spurious_read = 0;  /* once */
+        } else if (r) {
             rd_tokens -= reads.front().len;
             reads.pop_front();
         }
@@ -381,6 +389,7 @@ template <class V> struct Harness final : loom_sim {
         int rc = reg_write(LOOM_REG_GIE, 1);
         if (rc == 0)
             rc = reg_write(LOOM_REG_IER, 1);
+        running = true;  // from here a spurious beat is offered (taken once the kernel runs)
         if (rc == 0)
             rc = reg_write(LOOM_REG_CONTROL, 1);
         uint64_t start = now;
@@ -388,12 +397,14 @@ template <class V> struct Harness final : loom_sim {
         while (rc == 0 && !top->__SYM__interrupt) {
             if (now - start >= watchdog) {
                 uint32_t state = 0;
+                running = false;
                 reg_read(LOOM_REG_STATE, &state);
                 return fail("vsim: watchdog: the kernel did not finish in %llu cycles (state 0x%08x: %s)",
                             (unsigned long long)watchdog, state, describe_state(state).c_str());
             }
             rc = tick();
         }
+        running = false;
         if (rc == 0)
             rc = reg_read(LOOM_REG_CONTROL, &ctrl);  // clears ap_done
         if (rc == 0 && !(ctrl & 2u))

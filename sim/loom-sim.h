@@ -37,6 +37,7 @@ typedef struct {
     uint64_t watchdog_cycles;     /* 0: default (see LOOM_SIM_WATCHDOG_DEFAULT) */
     const char *wave_path;        /* FST waveform of the whole session, or NULL */
     int withhold_reads;           /* test knob: never return read data */
+    int spurious_read;            /* test knob: return one beat nobody asked for */
 } loom_sim_config;
 
 /* watchdog default: this many cycles plus 64 per byte the run could move

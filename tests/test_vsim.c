@@ -220,6 +220,7 @@ Test(vsim, watchdog_names_the_stuck_state, .timeout = 60)
     rc = loom_vsim_gemm_i8(&o, &g.a, NULL);
     e = loom_last_error();
     cr_assert_eq(rc, LOOM_E_DEVICE_FAILED, "%s: %s", loom_status_name(rc), e);
+    cr_log_info("%s", e);
     cr_assert(strstr(e, "watchdog") && strstr(e, "5000 cycles"), "%s", e);
     cr_assert(strstr(e, "read responses left to take"), "names the stage: %s", e);
     cr_assert(strstr(e, "read beats outstanding"), "counts the reads: %s", e);
@@ -290,5 +291,29 @@ Test(vsim, device_registry_and_gemm_entry_point, .timeout = 60)
     case_make(&g, 21, 19, 70, LOOM_ACT_RELU, 2, true, 9);
     cr_assert_eq(loom_gemm_i8("vsim", &g.a), LOOM_OK, "%s", loom_last_error());
     expect_same(&g, "loom_gemm_i8(\"vsim\")");
+    case_free(&g);
+}
+
+/* An RTL $fatal (here the read side's protocol check, provoked by a
+ * memory that answers a read nobody made) ends the run with an error that
+ * carries the RTL's message; the process goes on. */
+Test(vsim, rtl_fatal_is_an_error_not_an_exit, .timeout = 60)
+{
+    gemm_case g;
+    loom_vsim_options o = {.rows = 8, .cols = 8, .test_spurious_read = 1};
+    loom_status rc;
+    const char *e;
+    case_make(&g, 10, 10, 10, LOOM_ACT_NONE, 0, true, 3);
+    rc = loom_vsim_gemm_i8(&o, &g.a, NULL);
+    e = loom_last_error();
+    cr_assert_eq(rc, LOOM_E_DEVICE_FAILED, "%s: %s", loom_status_name(rc), e);
+    cr_log_info("%s", e);
+    cr_assert(strstr(e, "the RTL stopped the simulation"), "%s", e);
+    cr_assert(strstr(e, "a read response arrived with no read outstanding"), "%s", e);
+    cr_assert(!strchr(e, '\n'), "one line: %s", e);
+    /* the next simulator in this process works */
+    o.test_spurious_read = 0;
+    cr_assert_eq(loom_vsim_gemm_i8(&o, &g.a, NULL), LOOM_OK, "%s", loom_last_error());
+    expect_same(&g, "after a $fatal");
     case_free(&g);
 }

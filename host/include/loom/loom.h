@@ -370,6 +370,7 @@ typedef struct {
     uint64_t watchdog_cycles;       /* 0: twice the cycle model's prediction + 10000 */
     const char *waveform;           /* write an FST waveform here, or NULL */
     int test_withhold_reads;        /* test knob: the memory never answers reads */
+    int test_spurious_read;         /* test knob: the memory answers a read nobody made */
 } loom_vsim_options;
 
 typedef struct {

@@ -85,6 +85,7 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     cfg.seed = opt->reset_seed;
     cfg.wave_path = opt->waveform;
     cfg.withhold_reads = opt->test_withhold_reads;
+    cfg.spurious_read = opt->test_spurious_read;
     if (loom_sim_open(&cfg, &v.sim, err, sizeof err) != 0)
         return loom__err(strstr(err, "no Verilated model") ? LOOM_E_INVALID_ARG : LOOM_E_DEVICE_FAILED,
                          "%s", err);
