@@ -1612,3 +1612,27 @@ Test(cli, sim_gemm_without_verilator_is_unavailable)
     expect_error_line(69, "built without Verilator", "apt-get install verilator");
 }
 #endif
+
+/* ---- loom boards ---- */
+
+Test(cli, boards_list_show_and_errors)
+{
+    const char *root;
+    RUN("boards");
+    expect_code(0);
+    cr_assert(strstr(res.out, "u250") && strstr(res.out, "xilinx_u250_gen3x16_xdma_4_1_202210_1") &&
+                  strstr(res.out, "h200") && strstr(res.out, "epyc9654"),
+              "%s", res.out);
+    RUN("boards", "u55c", "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_str_eq(j_compact(j_get(root, "kind")), "\"fpga\"");
+    cr_assert_float_eq(j_num(j_get(j_get(j_get(root, "figures"), "power_limit_w"), "value")), 150, 0);
+    cr_assert(strstr(j_compact(j_get(j_get(j_get(root, "figures"), "power_limit_w"), "source")),
+                     "xbtest"),
+              "%s", res.out);
+    RUN("boards", "u9");
+    expect_error_line(66, "no board \"u9\"", "u250");
+    RUN("boards", "a", "b");
+    expect_usage("boards takes at most one board name", "boards");
+}

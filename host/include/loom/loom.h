@@ -398,6 +398,47 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
 loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K,
                                      int act, uint64_t *cycles);
 
+/* ---- boards: data files for FPGA cards, GPUs and CPUs (boards/) ----
+ *
+ * One JSON file per board: resources, clocks, memory, peak rates, power
+ * limit, XRT platform name, and the source of every figure (estimates and
+ * derived values marked). Files are read from $LOOM_BOARDS_DIR, else from
+ * the boards/ folder of the source tree loom was built from. Every file is
+ * validated: an unknown key, a figure without a known source, a missing
+ * required figure is LOOM_E_DATA_INVALID naming the file and the key. */
+typedef struct loom_board loom_board;
+
+typedef struct {
+    const char *key;        /* "dsp", "memory_bandwidth_gbps", ... */
+    bool is_text;           /* value in text, else in number */
+    double number;
+    const char *text;
+    const char *unit;       /* "" when none */
+    const char *source_key; /* "S07" */
+    const char *source;     /* the citation */
+    const char *note;       /* "" when none */
+    bool estimate;          /* not verified against a primary source */
+    bool derived;           /* computed from sourced inputs */
+} loom_board_figure;
+
+/* name: a board ("u250", see loom_boards_list) or a path to a .json file. */
+loom_status loom_board_load(const char *name, loom_board **out);
+void loom_board_free(loom_board *b);
+const char *loom_board_name(const loom_board *b);
+const char *loom_board_kind(const loom_board *b); /* "fpga", "gpu" or "cpu" */
+const char *loom_board_title(const loom_board *b);
+size_t loom_board_figure_count(const loom_board *b);
+const loom_board_figure *loom_board_figure_at(const loom_board *b, size_t i);
+/* NULL when the board has no such figure */
+const loom_board_figure *loom_board_find(const loom_board *b, const char *key);
+
+/* The board names in the boards folder, sorted; free with
+ * loom_boards_list_free. */
+loom_status loom_boards_list(char ***names, size_t *count);
+void loom_boards_list_free(char **names, size_t count);
+/* The folder boards are read from. */
+const char *loom_boards_dir(void);
+
 #ifdef __cplusplus
 }
 #endif
