@@ -46,10 +46,18 @@ static loom_status v_mem_read(void *ctx, uint64_t addr, void *dst, size_t n)
     return sim_status(v, loom_sim_mem_read(v->sim, addr, dst, n));
 }
 
-static loom_status v_run(void *ctx)
+/* Arguments into the register map, start, wait; the kernel's CYCLES. */
+static loom_status v_run(void *ctx, const loom__kctl_args *args, uint64_t *cycles)
 {
     vsim_ctx *v = ctx;
-    return sim_status(v, loom_sim_run(v->sim, v->watchdog));
+    uint32_t lo = 0, hi = 0;
+    loom_status st;
+    if ((st = loom__kctl_write_regs(ctx, v_reg_write, args)) ||
+        (st = sim_status(v, loom_sim_run(v->sim, v->watchdog))) ||
+        (st = v_reg_read(ctx, LOOM_REG_CYCLES, &lo)) || (st = v_reg_read(ctx, LOOM_REG_CYCLES + 4, &hi)))
+        return st;
+    *cycles = (uint64_t)hi << 32 | lo;
+    return LOOM_OK;
 }
 
 int loom_vsim_sizes(int (*sizes)[2], int max)
@@ -91,8 +99,6 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
                          "%s", err);
     v.watchdog = opt->watchdog_cycles ? opt->watchdog_cycles : 2 * predicted + 10000;
     k = (loom__kctl){.ctx = &v,
-                     .reg_write = v_reg_write,
-                     .reg_read = v_reg_read,
                      .mem_write = v_mem_write,
                      .mem_read = v_mem_read,
                      .run = v_run,
