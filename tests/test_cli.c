@@ -1636,3 +1636,18 @@ Test(cli, boards_list_show_and_errors)
     RUN("boards", "a", "b");
     expect_usage("boards takes at most one board name", "boards");
 }
+
+#ifdef LOOM_WITH_XRT
+/* No card here: --device xrt --strict exits 69 with XRT's reason, and
+ * without --strict the model falls back and runs. */
+Test(cli, xrt_absent_strict_exits_69_and_auto_falls_back)
+{
+    const char *model = LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx";
+    const char *x = LOOM_SOURCE_DIR "/tests/models/lenet/x.npy";
+    RUN_ENV(ENV("XILINX_XRT="), "run", model, "-i", x, "-o", tpath("out"), "--device", "xrt", "--strict");
+    expect_error_line(69, "device \"xrt\" is not available", "XILINX_XRT is not set");
+    RUN_ENV(ENV("XILINX_XRT="), "run", model, "-i", x, "-o", tpath("out"), "--device", "xrt");
+    expect_code(0);
+    cr_assert(strstr(res.err, "falling back"), "%s", res.err);
+}
+#endif

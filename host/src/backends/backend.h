@@ -117,6 +117,12 @@ static inline bool loom__device_healthy(const loom__device *dev)
 {
     return __atomic_load_n(&dev->healthy, __ATOMIC_ACQUIRE);
 }
+/* For backends' enumerate(): why this backend has no devices here (kept
+ * for error messages naming the backend; logged at debug level). */
+void loom__backend_absent(const loom__backend *be, const char *fmt, ...) LOOM__PRINTF(2, 3);
+/* " (why)" for a device or backend name whose backend found nothing, or
+ * "" (for appending to "not available" messages). */
+const char *loom__absent_note(const char *device_name);
 /* Mark dev failed for the rest of the process and log a warning. */
 void loom__device_fail(loom__device *dev, const char *what);
 const char *loom__dev_kind_name(loom__dev_kind kind);
@@ -141,6 +147,9 @@ extern const loom__backend loom__backend_opencl;
 #endif
 #ifdef LOOM_WITH_VERILATOR
 extern const loom__backend loom__backend_vsim;
+#endif
+#ifdef LOOM_WITH_XRT
+extern const loom__backend loom__backend_xrt;
 #endif
 
 #endif /* LOOM_BACKEND_H */

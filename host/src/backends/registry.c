@@ -1,6 +1,7 @@
 /* registry.c - the backends, the devices they find, the fallback order,
  * device health, and the cost model the partitioner asks. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,9 @@
 
 /* Enumeration order; the fallback order is then by device kind. */
 static const loom__backend *const backends[] = {
+#ifdef LOOM_WITH_XRT
+    &loom__backend_xrt,
+#endif
 #ifdef LOOM_WITH_VERILATOR
     &loom__backend_vsim,
 #endif
@@ -18,6 +22,7 @@ static const loom__backend *const backends[] = {
 };
 
 static loom__device devices[LOOM__MAX_DEVICES];
+static char absent[sizeof backends / sizeof backends[0]][256];
 static int n_devices;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t health_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -89,6 +94,32 @@ loom__device *loom__device_ref(void)
         if (devices[i].backend == &loom__backend_ref)
             return &devices[i];
     return NULL; /* unreachable: ref always enumerates itself */
+}
+
+void loom__backend_absent(const loom__backend *be, const char *fmt, ...)
+{
+    va_list ap;
+    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++)
+        if (backends[b] == be) {
+            va_start(ap, fmt);
+            vsnprintf(absent[b], sizeof absent[b], fmt, ap);
+            va_end(ap);
+            loom__log(LOOM_LOG_DEBUG, "%s: no device: %s", be->name, absent[b]);
+        }
+}
+
+const char *loom__absent_note(const char *name)
+{
+    static __thread char note[300];
+    init();
+    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
+        size_t bl = strlen(backends[b]->name);
+        if (absent[b][0] && strncmp(name, backends[b]->name, bl) == 0 && (name[bl] == 0 || name[bl] == ':')) {
+            snprintf(note, sizeof note, ": %s", absent[b]);
+            return note;
+        }
+    }
+    return "";
 }
 
 void loom__device_fail(loom__device *dev, const char *what)
@@ -207,8 +238,8 @@ loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args)
     loom__device *dev = loom__device_find(device ? device : "ref");
     loom_status st;
     if (!dev)
-        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device \"%s\" is not available (see loom devices)",
-                         device);
+        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device \"%s\" is not available%s (see loom devices)",
+                         device, loom__absent_note(device));
     if (!loom__device_healthy(dev))
         return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s is %s", dev->name, dev->status);
     if (!dev->backend->gemm_i8)

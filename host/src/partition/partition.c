@@ -63,10 +63,10 @@ loom_status loom__partition_devices(const char *list, bool strict, loom__partiti
                 return loom__err(LOOM_E_INVALID_ARG, "unknown device \"%s\" (see loom devices)", name);
             if (strict)
                 return loom__err(LOOM_E_DEVICE_UNAVAILABLE,
-                                 "device \"%s\" is not available on this machine (see loom devices)",
-                                 name);
-            loom__log(LOOM_LOG_WARN, "device \"%s\" is not available on this machine; falling back",
-                      name);
+                                 "device \"%s\" is not available on this machine%s (see loom devices)",
+                                 name, loom__absent_note(name));
+            loom__log(LOOM_LOG_WARN, "device \"%s\" is not available on this machine%s; falling back",
+                      name, loom__absent_note(name));
         }
         p += len + (comma ? 1 : 0);
     }
