@@ -163,6 +163,7 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
         return;
     }
     loom__cl_tuning_pick(dev, &cd->tuning);
+    cd->fpga = loom__cl_binary_platform(pname);
     loom__log(LOOM_LOG_DEBUG, "opencl: %s is %s (%s, %s)", dev->name, dev->model, pname,
               loom__dev_kind_name(dev->kind));
 }

@@ -222,6 +222,8 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
     bool copy_only = n->op == LOOM__OP_Identity || n->op == LOOM__OP_Reshape || n->op == LOOM__OP_Flatten ||
                      n->op == LOOM__OP_Squeeze || n->op == LOOM__OP_Unsqueeze || n->op == LOOM__OP_Dropout;
     const loom__cl_tuning *t = &cd->tuning;
+    if (cd->fpga)
+        return *why = "an FPGA platform: loom's kernel comes as a binary there (the int8 GEMM only)", false;
     if (!implemented(n->op))
         return *why = "op not implemented in kernels-cl", false;
     /* fixed work-group sizes the device must accept */
@@ -867,6 +869,8 @@ loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a)
     launch *l;
     loom_status st;
 
+    if (((loom__cl_dev *)dev->priv)->fpga)
+        return loom__cl_binary_gemm_i8(dev, a);
     if (ea >= INT32_MAX || eb >= INT32_MAX || ec >= INT32_MAX)
         return loom__err(LOOM_E_DEVICE_FAILED, "int8 gemm: operands too large for int indexing");
     if (a->M == 0 || a->N == 0)

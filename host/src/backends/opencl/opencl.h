@@ -62,6 +62,14 @@ typedef struct {
     size_t max_wg;
     char driver[128];
     loom__cl_tuning tuning;
+    /* FPGA platforms (Xilinx XRT's ICD, Intel FPGA): kernels come as a
+     * vendor binary ($LOOM_XCLBIN), loaded on first use; see cl-binary.c */
+    bool fpga;
+    bool bin_tried;
+    loom_status bin_status;
+    char bin_error[512];
+    cl_program bin_program;
+    cl_kernel bin_kernel;
     pthread_mutex_t lock;        /* kernel arguments and the queue */
     /* guard mode (LOOM_CL_GUARD=1, for tests): live buffers and their
      * sizes; each has LOOM__CL_GUARD pattern bytes after its end */
@@ -90,6 +98,13 @@ loom_status loom__cl_guard_verify(loom__device *dev);
 /* Wait for ev (and release it) within the timeout (LOOM_CL_TIMEOUT);
  * LOOM_E_DEVICE_FAILED naming what on a timeout or a failed command. */
 loom_status loom__cl_wait(loom__device *dev, cl_event ev, const char *what);
+
+/* FPGA platforms: is this platform one whose kernels come as binaries
+ * (or LOOM_CL_BINARY_ROUTE=1, a test knob that treats any platform so)? */
+bool loom__cl_binary_platform(const char *platform_name);
+/* The int8 GEMM on such a device: the binary's loom_gemm_i8_kernel, with
+ * the HLS kernel's argument order (B transposed), one task. */
+loom_status loom__cl_binary_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a);
 
 /* Build (or load from the cache) the device's program; idempotent. */
 loom_status loom__cl_program_get(loom__device *dev);
