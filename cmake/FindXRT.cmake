@@ -14,8 +14,11 @@ find_path(XRT_INCLUDE_DIR xrt/xrt_device.h
   PATHS /usr/include/xrt /opt/xilinx/xrt/include NO_DEFAULT_PATH)
 find_library(XRT_COREUTIL_LIBRARY NAMES xrt_coreutil
   PATHS /opt/xilinx/xrt/lib)
+# XRT's headers include <uuid/uuid.h> (Debian: uuid-dev, which libxrt-dev
+# does not pull in)
+find_path(XRT_UUID_INCLUDE_DIR uuid/uuid.h)
 include(FindPackageHandleStandardArgs)
-find_package_handle_standard_args(XRT REQUIRED_VARS XRT_INCLUDE_DIR XRT_COREUTIL_LIBRARY)
+find_package_handle_standard_args(XRT REQUIRED_VARS XRT_INCLUDE_DIR XRT_COREUTIL_LIBRARY XRT_UUID_INCLUDE_DIR)
 if(XRT_FOUND AND NOT TARGET XRT::coreutil)
   add_library(XRT::coreutil UNKNOWN IMPORTED)
   get_filename_component(_xrt_parent ${XRT_INCLUDE_DIR} DIRECTORY)
@@ -23,4 +26,4 @@ if(XRT_FOUND AND NOT TARGET XRT::coreutil)
     IMPORTED_LOCATION ${XRT_COREUTIL_LIBRARY}
     INTERFACE_INCLUDE_DIRECTORIES "${XRT_INCLUDE_DIR};${_xrt_parent}")
 endif()
-mark_as_advanced(XRT_INCLUDE_DIR XRT_COREUTIL_LIBRARY)
+mark_as_advanced(XRT_INCLUDE_DIR XRT_COREUTIL_LIBRARY XRT_UUID_INCLUDE_DIR)
