@@ -16,6 +16,7 @@ static const char usage[] =
     "  run MODEL         run a model on .npy inputs and write its outputs\n"
     "  devices           the devices found on this machine, in fallback order\n"
     "  partition MODEL   where each node would run, and why\n"
+    "  validate MODEL    each device against ref, node by node\n"
     "  boards [NAME]     board data: FPGA cards, GPUs, CPUs, with sources\n"
     "  sim gemm          one int8 GEMM on the Verilated systolic array (vsim):\n"
     "                    cycles, utilisation, bit-exact check against ref\n"
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
                 return loom_cmd_devices(2, sub);
             if (strcmp(argv[2], "partition") == 0)
                 return loom_cmd_partition(2, sub);
+            if (strcmp(argv[2], "validate") == 0)
+                return loom_cmd_validate(2, sub);
             if (strcmp(argv[2], "boards") == 0)
                 return loom_cmd_boards(2, sub);
             if (strcmp(argv[2], "sim") == 0) {
@@ -74,6 +77,8 @@ int main(int argc, char **argv)
         return loom_cmd_partition(argc - 1, argv + 1);
     if (strcmp(cmd, "sim") == 0)
         return loom_cmd_sim(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0)
+        return loom_cmd_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "boards") == 0)
         return loom_cmd_boards(argc - 1, argv + 1);
     return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);

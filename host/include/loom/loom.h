@@ -270,6 +270,10 @@ typedef struct {
     /* Time every node (devices finish each node before the next starts,
      * so the total is slower): see loom_session_node_time(). */
     bool profile;
+    /* Copy every node's outputs to the host right after the node runs, so
+     * that loom_session_node_output() can read them (for validation;
+     * slower: devices finish each node and copy its outputs back). */
+    bool keep_values;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the
@@ -300,6 +304,12 @@ typedef struct {
     int subgraph;          /* index of its subgraph (consecutive nodes on one device) */
 } loom_node_placement;
 loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_placement *out);
+
+/* Output k of node i (execution order) after the last run, on the host;
+ * NULL unless the session keeps values (keep_values) or the output is a
+ * graph output, or when i or k is out of range. Owned by the session. */
+size_t loom_session_node_output_count(const loom_session *s, size_t i);
+const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, size_t k);
 
 /* With the profile option: mean wall time of node i per run, and of the
  * copies into and out of devices, microseconds (0 before the first run). */
@@ -352,6 +362,38 @@ loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args);
  * with mult in [2^30, 2^31) and shift in [0, 31], rounding mult to nearest.
  * LOOM_E_INVALID_ARG when s is outside the representable range. */
 loom_status loom_requant_from_scale(double scale, int32_t *mult, int32_t *shift);
+
+/* ---- validation: a device against ref, node by node ----
+ *
+ * The same model and inputs run on a device (nodes it does not take fall
+ * back to ref) and on ref; every node's outputs are compared, in
+ * execution order: integer outputs exactly, float32 within
+ *     allowed = 1e-5 + 1e-5 |ref| + 1e-6 K max(1, |ref|) + 8 ulp(ref)
+ * where K is the node's reduction length (GEMM, MatMul, Conv, pooling;
+ * 0 for element-wise nodes). A device's errors reach later nodes through
+ * their inputs, so the first node outside the tolerance is the one to
+ * look at. */
+typedef struct {
+    char device[32];
+    size_t nodes;             /* nodes compared */
+    size_t nodes_on_device;   /* of them, placed on the device */
+    bool match;
+    double max_abs_error;     /* worst |device - ref| over float outputs */
+    double max_error_ratio;   /* worst |device - ref| / allowed */
+    /* the first mismatch (when !match), in execution order */
+    size_t node;
+    char node_name[128];
+    char op_type[40];         /* "Conv", "Conv+Relu" */
+    char node_device[32];     /* where that node ran */
+    size_t output;
+    int64_t element;          /* flat index, -1 for a dtype or shape difference */
+    double value, ref_value, allowed;
+    char what[160];           /* "", or "dtype int8 vs ref float32", ... */
+} loom_validate_result;
+
+/* inputs[i] feeds graph input i (n_inputs = loom_model_input_count(m)). */
+loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs, size_t n_inputs,
+                          const char *device, loom_validate_result *out);
 
 /* ---- vsim: the int8 GEMM on the Verilated RTL (rtl/, sim/) ----
  *

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/exec.h"
 #include "ir/model.h"
 #include "partition/partition.h"
 #include "passes/passes.h"
@@ -55,6 +56,8 @@ struct loom_session {
     loom_subgraph_info *subgraphs;
     bool infer_only;
     bool profile;
+    bool keep_values;         /* every node's outputs come home after it runs */
+    bool ran;                 /* a run has completed */
     double *node_us;          /* profile: total per graph node index */
     double copy_us;
     long runs;
@@ -286,6 +289,10 @@ static loom_status build_plan(loom_session *s)
                 n->device->backend->release(n->device, step.state);
             goto done;
         }
+        /* validation: the node's outputs come home at once */
+        for (int k = 0; s->keep_values && k < n->n_outputs; k++)
+            if (n->outputs[k] >= 0 && (st = bring_home(s, n->outputs[k], host_valid, producer_slot)) != LOOM_OK)
+                goto done;
     }
     /* outputs come home; every input and output has a host tensor */
     for (int i = 0; i < g->n_outputs; i++) {
@@ -454,6 +461,7 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
         s->live_nodes += !s->g->nodes[i].dead;
     s->infer_only = opts && opts->infer_only;
     s->profile = opts && opts->profile;
+    s->keep_values = opts && opts->keep_values;
     if (s->profile && !(s->node_us = loom__calloc((size_t)s->g->n_nodes, sizeof *s->node_us))) {
         st = loom__err(LOOM_E_NOMEM, "out of memory");
         goto fail;
@@ -491,6 +499,34 @@ loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_pl
     out->reason = n->why;
     out->subgraph = n->subgraph;
     return LOOM_OK;
+}
+
+double loom__session_node_flops(const loom_session *s, size_t i)
+{
+    return s && s->order && i < s->live_nodes ? loom__node_flops(s->g, &s->g->nodes[s->order[i]]) : 0.0;
+}
+
+size_t loom_session_node_output_count(const loom_session *s, size_t i)
+{
+    return s && s->order && i < s->live_nodes ? (size_t)s->g->nodes[s->order[i]].n_outputs : 0;
+}
+
+const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, size_t k)
+{
+    const loom__node *n;
+    if (!s || !s->order || i >= s->live_nodes || !s->ran)
+        return NULL;
+    n = &s->g->nodes[s->order[i]];
+    if (k >= (size_t)n->n_outputs || n->outputs[k] < 0)
+        return NULL;
+    if (!s->keep_values) {
+        bool is_output = false;
+        for (int j = 0; j < s->g->n_outputs; j++)
+            is_output |= s->g->outputs[j] == n->outputs[k];
+        if (!is_output)
+            return NULL;
+    }
+    return s->vals[n->outputs[k]];
 }
 
 loom_status loom_session_subgraph(const loom_session *s, size_t i, loom_subgraph_info *out)
@@ -639,6 +675,7 @@ loom_status loom_session_run(loom_session *s)
         char what[1024];
         if (st == LOOM_OK) {
             s->runs++;
+            s->ran = true;
             return LOOM_OK;
         }
         /* only device failures fall back; errors about the data (a

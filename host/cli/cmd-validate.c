@@ -1,0 +1,259 @@
+/* cmd-validate.c - `loom validate MODEL`: each device against ref, node
+ * by node (loom_validate). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char validate_usage[] =
+    "usage: loom validate MODEL [--devices LIST] [--input NAME=FILE.npy]... [--seed N] [--json]\n"
+    "\n"
+    "Run MODEL on each listed device and on the reference backend with the same\n"
+    "inputs and compare every node's outputs, in execution order: integers\n"
+    "exactly, float32 within 1e-5 + 1e-5|ref| + 1e-6 K max(1, |ref|) + 8 ulp,\n"
+    "K a node's reduction length (GEMM, MatMul, Conv, pooling). Nodes a device\n"
+    "does not take run on ref. For each device: match or MISMATCH, how many\n"
+    "nodes ran on it, the worst error, and on a mismatch the first node whose\n"
+    "output differs, with the element and both values.\n"
+    "\n"
+    "  --devices LIST          comma-separated devices (default: every device but ref)\n"
+    "  -i, --input NAME=FILE   a graph input from an .npy file (NAME= may be left\n"
+    "                          out for a one-input model); inputs not given are\n"
+    "                          random float32 in [-1, 1) from --seed, symbolic dims 1\n"
+    "  --seed N                seed of the random inputs (default 1)\n"
+    "  --json                  print a JSON array, one object per device\n"
+    "  -v                      log what the library does\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "Exit status: 0 when every device matches ref, 1 when one does not, 64 usage\n"
+    "error, 65 invalid model or data, 66 input file missing, 69 device unavailable.\n";
+
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s >> 12, *s ^= *s << 25, *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+/* A random float32 tensor for model input i (declared shape, symbolic dims 1). */
+static loom_status random_input(const loom_model *m, size_t i, uint64_t *seed, loom_tensor **out)
+{
+    loom_value_info vi;
+    int64_t dims[LOOM_MAX_RANK];
+    loom_status st = loom_model_input(m, i, &vi);
+    float *d;
+    if (st)
+        return st;
+    if (vi.dtype != LOOM_F32) {
+        loom_cli_errorf("input \"%s\" is %s: give it with --input (only float32 inputs are made up)", vi.name,
+                        loom_dtype_name(vi.dtype));
+        return LOOM_E_INVALID_ARG;
+    }
+    for (int k = 0; k < vi.rank; k++)
+        dims[k] = vi.dims[k] < 0 ? 1 : vi.dims[k];
+    if ((st = loom_tensor_create(LOOM_F32, vi.rank, dims, out)) != LOOM_OK)
+        return st;
+    d = loom_tensor_data(*out);
+    for (int64_t e = 0; e < loom_tensor_numel(*out); e++)
+        d[e] = (float)((double)(rng(seed) >> 11) / 4503599627370496.0 - 1.0);
+    return LOOM_OK;
+}
+
+static void print_text(const loom_validate_result *r)
+{
+    char nodes[32], err[24], ratio[24];
+    snprintf(nodes, sizeof nodes, "%zu of %zu", r->nodes_on_device, r->nodes);
+    if (r->nodes_on_device) {
+        snprintf(err, sizeof err, "%.3g", r->max_abs_error);
+        snprintf(ratio, sizeof ratio, "%.3g", r->max_error_ratio);
+    } else {
+        snprintf(err, sizeof err, "-");
+        snprintf(ratio, sizeof ratio, "-");
+    }
+    printf("%-10s %-9s %-16s %-12s %-12s%s\n", r->device, r->match ? "match" : "MISMATCH", nodes, err, ratio,
+           r->nodes_on_device ? "" : "(no node runs there)");
+    if (!r->match) {
+        if (r->element < 0)
+            printf("  first difference: node %zu \"%s\" (%s) on %s, output %zu: %s\n", r->node, r->node_name,
+                   r->op_type, r->node_device, r->output, r->what);
+        else
+            printf("  first difference: node %zu \"%s\" (%s) on %s, output %zu element %" PRId64
+                   ": %.9g vs ref %.9g (allowed %.3g)%s%s\n",
+                   r->node, r->node_name, r->op_type, r->node_device, r->output, r->element, r->value,
+                   r->ref_value, r->allowed, r->what[0] ? "; " : "", r->what);
+    }
+}
+
+static json_t *result_json(const loom_validate_result *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "device", json_string(r->device));
+    json_object_set_new(o, "match", json_boolean(r->match));
+    json_object_set_new(o, "nodes", json_integer((json_int_t)r->nodes));
+    json_object_set_new(o, "nodes_on_device", json_integer((json_int_t)r->nodes_on_device));
+    json_object_set_new(o, "max_abs_error", json_real(r->max_abs_error));
+    json_object_set_new(o, "max_error_ratio", json_real(r->max_error_ratio));
+    if (!r->match) {
+        json_t *f = json_object();
+        json_object_set_new(f, "node", json_integer((json_int_t)r->node));
+        json_object_set_new(f, "name", json_string(r->node_name));
+        json_object_set_new(f, "op_type", json_string(r->op_type));
+        json_object_set_new(f, "device", json_string(r->node_device));
+        json_object_set_new(f, "output", json_integer((json_int_t)r->output));
+        json_object_set_new(f, "element", json_integer(r->element));
+        json_object_set_new(f, "value", json_real(r->value));
+        json_object_set_new(f, "ref_value", json_real(r->ref_value));
+        json_object_set_new(f, "allowed", json_real(r->allowed));
+        json_object_set_new(f, "what", json_string(r->what));
+        json_object_set_new(o, "first_mismatch", f);
+    }
+    return o;
+}
+
+int loom_cmd_validate(int argc, char **argv)
+{
+    enum { O_DEVICES = 256, O_SEED, O_JSON };
+    static const struct option opts[] = {{"devices", required_argument, NULL, O_DEVICES},
+                                         {"input", required_argument, NULL, 'i'},
+                                         {"seed", required_argument, NULL, O_SEED},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    loom_cli_inputs inputs = {0};
+    const char *devices = NULL;
+    char *list = NULL;
+    bool as_json = false, all_match = true;
+    int c, rc = LOOM_EXIT_OK, verbosity = 0;
+    uint64_t seed = 1;
+    loom_model *m = NULL;
+    loom_tensor **in = NULL, **made = NULL;
+    size_t n_in = 0;
+    json_t *arr = NULL;
+    loom_status st;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DEVICES: devices = optarg; break;
+        case 'i':
+            if ((rc = loom_cli_inputs_add(&inputs, optarg)) != 0)
+                goto done;
+            break;
+        case O_SEED: {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (!optarg[0] || *end || optarg[0] == '-') {
+                rc = loom_cli_usage_error("validate", "--seed takes a whole number, not '%s'", optarg);
+                goto done;
+            }
+            seed = v;
+            break;
+        }
+        case O_JSON: as_json = true; break;
+        case 'v': verbosity++; break;
+        case 'h': fputs(validate_usage, stdout); goto done;
+        default: rc = loom_cli_bad_option("validate", c, argv); goto done;
+        }
+    }
+    if (argc - optind != 1) {
+        rc = loom_cli_usage_error("validate", argc - optind ? "validate takes one model" : "a model is required");
+        goto done;
+    }
+    loom_cli_logging(verbosity);
+    if ((st = loom_model_load(argv[optind], NULL, &m)) != LOOM_OK) {
+        rc = loom_cli_fail(st);
+        goto done;
+    }
+    if ((rc = loom_cli_inputs_load(&inputs, m, "validate", false)) != 0)
+        goto done;
+    n_in = loom_model_input_count(m);
+    in = calloc(n_in + 1, sizeof *in);
+    made = calloc(n_in + 1, sizeof *made);
+    if (!in || !made) {
+        rc = LOOM_EXIT_SOFTWARE;
+        goto done;
+    }
+    {
+        uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 7;
+        for (size_t i = 0; i < n_in; i++) {
+            loom_value_info vi;
+            loom_model_input(m, i, &vi);
+            for (int k = 0; k < inputs.n; k++)
+                if (!strcmp(inputs.items[k].name, vi.name))
+                    in[i] = inputs.items[k].t;
+            if (!in[i]) {
+                if ((st = random_input(m, i, &s, &made[i])) != LOOM_OK) {
+                    rc = st == LOOM_E_INVALID_ARG ? LOOM_EXIT_USAGE : loom_cli_fail(st);
+                    goto done;
+                }
+                in[i] = made[i];
+            }
+        }
+    }
+    /* the device list: as given, or every device but ref */
+    if (devices) {
+        list = strdup(devices);
+    } else {
+        size_t len = 1;
+        for (size_t i = 0; i < loom_device_count(); i++) {
+            loom_device_info d;
+            loom_device_get(i, &d);
+            len += strlen(d.name) + 1;
+        }
+        if ((list = calloc(1, len)))
+            for (size_t i = 0; i < loom_device_count(); i++) {
+                loom_device_info d;
+                loom_device_get(i, &d);
+                if (strcmp(d.name, "ref") != 0 && d.healthy)
+                    strcat(strcat(list, list[0] ? "," : ""), d.name);
+            }
+    }
+    if (!list) {
+        rc = LOOM_EXIT_SOFTWARE;
+        goto done;
+    }
+    if (!list[0]) {
+        loom_cli_errorf("no device besides ref to validate (see loom devices)");
+        rc = LOOM_EXIT_UNAVAILABLE;
+        goto done;
+    }
+    if (as_json)
+        arr = json_array();
+    else
+        printf("%-10s %-9s %-16s %-12s %-12s\n", "DEVICE", "VERDICT", "NODES ON IT", "WORST ERROR",
+               "OF ALLOWED");
+    for (char *save = NULL, *dev = strtok_r(list, ",", &save); dev; dev = strtok_r(NULL, ",", &save)) {
+        loom_validate_result r;
+        if ((st = loom_validate(m, (const loom_tensor *const *)in, n_in, dev, &r)) != LOOM_OK) {
+            rc = loom_cli_fail(st);
+            goto done;
+        }
+        all_match &= r.match;
+        if (as_json)
+            json_array_append_new(arr, result_json(&r));
+        else
+            print_text(&r);
+    }
+    if (as_json) {
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    }
+    if (!all_match) {
+        loom_cli_errorf("a device's outputs differ from ref's");
+        rc = 1;
+    }
+done:
+    json_decref(arr);
+    for (size_t i = 0; made && i < n_in; i++)
+        loom_tensor_free(made[i]);
+    free(made);
+    free(in);
+    free(list);
+    loom_cli_inputs_free(&inputs);
+    loom_model_free(m);
+    return rc;
+}

@@ -1,0 +1,180 @@
+/* validate.c - a device against ref, node by node (loom_validate; the
+ * rule is in loom.h). Both sessions come from the same model through the
+ * same passes, so node i is the same node in each; that is checked. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backend.h"
+#include "core/core-impl.h"
+#include "exec/exec.h"
+
+static double ulp_of(double r)
+{
+    float f = (float)fabs(r);
+    return f == 0.0f ? FLT_MIN : (double)(nextafterf(f, INFINITY) - f);
+}
+
+static double value_at(const loom_tensor *t, int64_t i)
+{
+    const void *d = loom_tensor_cdata(t);
+    switch (loom_tensor_dtype(t)) {
+    case LOOM_F32: return ((const float *)d)[i];
+    case LOOM_I8: return ((const int8_t *)d)[i];
+    case LOOM_U8: case LOOM_BOOL: return ((const uint8_t *)d)[i];
+    case LOOM_I32: return ((const int32_t *)d)[i];
+    case LOOM_I64: return (double)((const int64_t *)d)[i];
+    default: return 0.0;
+    }
+}
+
+static void mismatch(loom_validate_result *r, size_t node, const loom_node_placement *pl, size_t k,
+                     int64_t e, double v, double ref, double allowed, const char *what)
+{
+    if (!r->match)
+        return; /* the first one is kept */
+    r->match = false;
+    r->node = node;
+    snprintf(r->node_name, sizeof r->node_name, "%s", pl->name);
+    snprintf(r->op_type, sizeof r->op_type, "%s%s%s", pl->op_type, pl->fused[0] ? "+" : "", pl->fused);
+    snprintf(r->node_device, sizeof r->node_device, "%s", pl->device);
+    r->output = k;
+    r->element = e;
+    r->value = v;
+    r->ref_value = ref;
+    r->allowed = allowed;
+    snprintf(r->what, sizeof r->what, "%s", what);
+}
+
+/* Compare output k of node i; K its reduction length. */
+static void compare(loom_validate_result *r, size_t i, const loom_node_placement *pl, size_t k,
+                    const loom_tensor *got, const loom_tensor *want, double K)
+{
+    char what[160];
+    int64_t n;
+    if (!got || !want) {
+        mismatch(r, i, pl, k, -1, 0, 0, 0, "an output was not produced");
+        return;
+    }
+    if (loom_tensor_dtype(got) != loom_tensor_dtype(want)) {
+        snprintf(what, sizeof what, "dtype %s vs ref %s", loom_dtype_name(loom_tensor_dtype(got)),
+                 loom_dtype_name(loom_tensor_dtype(want)));
+        mismatch(r, i, pl, k, -1, 0, 0, 0, what);
+        return;
+    }
+    if (loom_tensor_rank(got) != loom_tensor_rank(want) ||
+        memcmp(loom_tensor_dims(got), loom_tensor_dims(want), sizeof(int64_t) * (size_t)loom_tensor_rank(got))) {
+        mismatch(r, i, pl, k, -1, 0, 0, 0, "shape differs from ref's");
+        return;
+    }
+    n = loom_tensor_numel(got);
+    for (int64_t e = 0; e < n; e++) {
+        double g = value_at(got, e), w = value_at(want, e), err, allowed;
+        if (loom_tensor_dtype(got) != LOOM_F32) {
+            if (g != w)
+                mismatch(r, i, pl, k, e, g, w, 0, "");
+            continue;
+        }
+        if (isnan(w) || isnan(g)) {
+            if (isnan(w) != isnan(g))
+                mismatch(r, i, pl, k, e, g, w, 0, "NaN on one side");
+            continue;
+        }
+        err = fabs(g - w);
+        if (isinf(w) || isinf(g)) {
+            if (g != w)
+                mismatch(r, i, pl, k, e, g, w, 0, "infinity on one side");
+            continue;
+        }
+        allowed = 1e-5 + 1e-5 * fabs(w) + 1e-6 * K * fmax(1.0, fabs(w)) + 8 * ulp_of(w);
+        if (err > r->max_abs_error)
+            r->max_abs_error = err;
+        if (err / allowed > r->max_error_ratio)
+            r->max_error_ratio = err / allowed;
+        if (err > allowed)
+            mismatch(r, i, pl, k, e, g, w, allowed, "");
+    }
+}
+
+static loom_status session_for(const loom_model *m, const loom_tensor *const *inputs, size_t n_inputs,
+                               const char *devices, loom_session **out)
+{
+    loom_input_shape shapes[64];
+    loom_session_options o = {.devices = devices, .keep_values = true};
+    loom_status st;
+    for (size_t i = 0; i < n_inputs; i++) {
+        loom_value_info vi;
+        if ((st = loom_model_input(m, i, &vi)) != LOOM_OK)
+            return st;
+        shapes[i] = (loom_input_shape){.name = vi.name, .rank = loom_tensor_rank(inputs[i]),
+                                       .dims = loom_tensor_dims(inputs[i])};
+    }
+    o.input_shapes = shapes;
+    o.input_shape_count = n_inputs;
+    if ((st = loom_session_create(m, &o, out)) != LOOM_OK)
+        return st;
+    for (size_t i = 0; i < n_inputs; i++) {
+        loom_value_info vi;
+        loom_model_input(m, i, &vi);
+        if ((st = loom_session_set_input(*out, vi.name, inputs[i])) != LOOM_OK)
+            return st;
+    }
+    return loom_session_run(*out);
+}
+
+/* The reduction length of the node at execution index i: flops / (2 x
+ * output elements) for GEMM-like nodes (the cost model's flops). */
+static double reduction_of(const loom_session *s, size_t i, const loom_tensor *out0)
+{
+    double flops = loom__session_node_flops(s, i);
+    int64_t n = out0 ? loom_tensor_numel(out0) : 0;
+    return flops > 0 && n > 0 ? flops / (2.0 * (double)n) : 0.0;
+}
+
+loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs, size_t n_inputs,
+                          const char *device, loom_validate_result *out)
+{
+    loom_session *dev = NULL, *ref = NULL;
+    loom_status st;
+    size_t n;
+
+    if (!m || !out || !device || (n_inputs && !inputs))
+        return loom__err(LOOM_E_INVALID_ARG, "loom_validate: NULL argument");
+    if (n_inputs != loom_model_input_count(m) || n_inputs > 64)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_validate: %zu inputs given, the model has %zu", n_inputs,
+                         loom_model_input_count(m));
+    memset(out, 0, sizeof *out);
+    snprintf(out->device, sizeof out->device, "%s", device);
+    out->match = true;
+    if ((st = session_for(m, inputs, n_inputs, "ref", &ref)) != LOOM_OK)
+        goto done;
+    if ((st = session_for(m, inputs, n_inputs, device, &dev)) != LOOM_OK)
+        goto done;
+    n = loom_session_node_count(ref);
+    if (loom_session_node_count(dev) != n) {
+        st = loom__err(LOOM_E_INTERNAL, "validate: %zu nodes on %s, %zu on ref", loom_session_node_count(dev),
+                       device, n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        loom_node_placement pd, pr;
+        loom_session_placement(dev, i, &pd);
+        loom_session_placement(ref, i, &pr);
+        if (strcmp(pd.op_type, pr.op_type) || strcmp(pd.name, pr.name)) {
+            st = loom__err(LOOM_E_INTERNAL, "validate: node %zu is %s on %s but %s on ref", i, pd.name, device,
+                           pr.name);
+            goto done;
+        }
+        out->nodes++;
+        out->nodes_on_device += strcmp(pd.device, "ref") != 0;
+        for (size_t k = 0; k < loom_session_node_output_count(ref, i); k++) {
+            const loom_tensor *w = loom_session_node_output(ref, i, k);
+            compare(out, i, &pd, k, loom_session_node_output(dev, i, k), w, reduction_of(ref, i, w));
+        }
+    }
+done:
+    loom_session_free(dev);
+    loom_session_free(ref);
+    return st;
+}
