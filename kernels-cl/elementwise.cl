@@ -154,7 +154,12 @@ __kernel void loom_binary(int n, int rank, int8 dims, int8 sa, int8 sb,
         x0 = a[oa];
         x1 = b[ob];
         switch (op) {
-        case LOOM_CL_ADD: r = x0 + x1; break;
+        case LOOM_CL_ADD:
+            r = x0 + x1;
+#ifdef LOOM_FAULT_WRONG_ADD /* test-only: LOOM_TEST_FAULT=opencl-wrong-add */
+            r += 1e-3f;
+#endif
+            break;
         case LOOM_CL_SUB: r = x0 - x1; break;
         case LOOM_CL_MUL: r = x0 * x1; break;
         case LOOM_CL_DIV: r = x0 / x1; break;

@@ -1651,3 +1651,49 @@ Test(cli, xrt_absent_strict_exits_69_and_auto_falls_back)
     cr_assert(strstr(res.err, "falling back"), "%s", res.err);
 }
 #endif
+
+/* ---- loom validate ---- */
+
+Test(cli, validate_matches_and_names_the_first_wrong_node)
+{
+    const char *model = LOOM_SOURCE_DIR "/tests/models/resblock/model.onnx";
+    const char *root, *first;
+    NEED_OPENCL();
+    RUN("validate", model, "--devices", "opencl", "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_str_eq(j_compact(j_get(j_at(root, 0), "match")), "true", "%s", res.out);
+    cr_assert_gt(j_num(j_get(j_at(root, 0), "nodes_on_device")), 0);
+    cr_assert_lt(j_num(j_get(j_at(root, 0), "max_error_ratio")), 1.0);
+    /* a kernel that adds 1e-3 in Add: caught, and the Add node named */
+    RUN_ENV(ENV("LOOM_TEST_FAULT=opencl-wrong-add"), "validate", model, "--devices", "opencl", "--json");
+    expect_code(1);
+    root = j_doc(res.out);
+    cr_assert_str_eq(j_compact(j_get(j_at(root, 0), "match")), "false", "%s", res.out);
+    first = j_get(j_at(root, 0), "first_mismatch");
+    cr_assert_str_eq(j_compact(j_get(first, "op_type")), "\"Add\"", "%s", res.out);
+    cr_assert_str_eq(j_compact(j_get(first, "device")), "\"opencl:0\"", "%s", res.out);
+    cr_assert_float_eq(j_num(j_get(first, "value")) - j_num(j_get(first, "ref_value")), 1e-3, 2e-4);
+    cr_assert(strstr(res.err, "differ from ref"), "%s", res.err);
+    /* the text report says the same */
+    RUN_ENV(ENV("LOOM_TEST_FAULT=opencl-wrong-add"), "validate", model, "--devices", "opencl");
+    expect_code(1);
+    cr_assert(strstr(res.out, "MISMATCH") && strstr(res.out, "first difference: node") &&
+                  strstr(res.out, "(Add) on opencl:0"),
+              "%s", res.out);
+}
+
+Test(cli, validate_usage_and_inputs)
+{
+    RUN("validate");
+    expect_usage("a model is required", "validate");
+    RUN("validate", LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", "--devices", "nosuch");
+    expect_error_line(64, "unknown device \"nosuch\"", NULL);
+    RUN("validate", LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", "--devices", "ref", "--seed", "x");
+    expect_usage("--seed takes a whole number, not 'x'", "validate");
+    /* ref against itself, with the fixture's own input: trivially equal */
+    RUN("validate", LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", "-i",
+        LOOM_SOURCE_DIR "/tests/models/lenet/x.npy", "--devices", "ref", "--json");
+    expect_code(0);
+    cr_assert_float_eq(j_num(j_get(j_at(j_doc(res.out), 0), "max_abs_error")), 0, 0);
+}

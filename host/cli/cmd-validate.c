@@ -132,6 +132,8 @@ int loom_cmd_validate(int argc, char **argv)
     loom_tensor **in = NULL, **made = NULL;
     size_t n_in = 0;
     json_t *arr = NULL;
+    loom_validate_result *results = NULL;
+    size_t n_results = 0;
     loom_status st;
 
     optind = 1;
@@ -221,26 +223,31 @@ int loom_cmd_validate(int argc, char **argv)
         rc = LOOM_EXIT_UNAVAILABLE;
         goto done;
     }
-    if (as_json)
-        arr = json_array();
-    else
-        printf("%-10s %-9s %-16s %-12s %-12s\n", "DEVICE", "VERDICT", "NODES ON IT", "WORST ERROR",
-               "OF ALLOWED");
+    /* every device first, then the report: an error prints no half table */
     for (char *save = NULL, *dev = strtok_r(list, ",", &save); dev; dev = strtok_r(NULL, ",", &save)) {
-        loom_validate_result r;
-        if ((st = loom_validate(m, (const loom_tensor *const *)in, n_in, dev, &r)) != LOOM_OK) {
+        loom_validate_result *more = realloc(results, (n_results + 1) * sizeof *results);
+        if (!more) {
+            rc = LOOM_EXIT_SOFTWARE;
+            goto done;
+        }
+        results = more;
+        if ((st = loom_validate(m, (const loom_tensor *const *)in, n_in, dev, &results[n_results])) != LOOM_OK) {
             rc = loom_cli_fail(st);
             goto done;
         }
-        all_match &= r.match;
-        if (as_json)
-            json_array_append_new(arr, result_json(&r));
-        else
-            print_text(&r);
+        all_match &= results[n_results++].match;
     }
     if (as_json) {
+        arr = json_array();
+        for (size_t i = 0; i < n_results; i++)
+            json_array_append_new(arr, result_json(&results[i]));
         json_dumpf(arr, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
+    } else {
+        printf("%-10s %-9s %-16s %-12s %-12s\n", "DEVICE", "VERDICT", "NODES ON IT", "WORST ERROR",
+               "OF ALLOWED");
+        for (size_t i = 0; i < n_results; i++)
+            print_text(&results[i]);
     }
     if (!all_match) {
         loom_cli_errorf("a device's outputs differ from ref's");
@@ -248,6 +255,7 @@ int loom_cmd_validate(int argc, char **argv)
     }
 done:
     json_decref(arr);
+    free(results);
     for (size_t i = 0; made && i < n_in; i++)
         loom_tensor_free(made[i]);
     free(made);

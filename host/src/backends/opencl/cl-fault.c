@@ -8,6 +8,8 @@
  *                       CL_MEM_OBJECT_ALLOCATION_FAILURE (device memory full)
  *   opencl-stall        every queued command looks stuck (never complete),
  *                       so waits run into LOOM_CL_TIMEOUT
+ *   opencl-wrong-add    the element-wise Add kernel adds 1e-3 (a kernel
+ *                       that computes wrong, for loom validate's tests)
  * Only the OpenCL backend reads it; nothing else changes.
  */
 #include <pthread.h>
@@ -17,7 +19,7 @@
 #include "backends/opencl/opencl.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool fault_build, fault_alloc, fault_stall;
+static bool fault_build, fault_alloc, fault_stall, fault_wrong_add;
 static long fault_enqueue_at; /* 0: none */
 static long enqueues;
 
@@ -32,6 +34,8 @@ static void read_env(void)
         fault_alloc = true;
     else if (strcmp(f, "opencl-stall") == 0)
         fault_stall = true;
+    else if (strcmp(f, "opencl-wrong-add") == 0)
+        fault_wrong_add = true;
     else if (strncmp(f, "opencl-enqueue=", 15) == 0)
         fault_enqueue_at = atol(f + 15);
     loom__log(LOOM_LOG_DEBUG, "LOOM_TEST_FAULT=%s: injecting a fault (testing only)", f);
@@ -41,6 +45,12 @@ bool loom__cl_fault_build(void)
 {
     pthread_once(&once, read_env);
     return fault_build;
+}
+
+bool loom__cl_fault_wrong_add(void)
+{
+    pthread_once(&once, read_env);
+    return fault_wrong_add;
 }
 
 bool loom__cl_fault_enqueue(void)

@@ -316,8 +316,9 @@ loom_status loom__cl_program_get(loom__device *dev)
         return st;
     }
     cd->build_tried = true;
-    snprintf(options, sizeof options, "%s%s", cd->tuning.options,
-             loom__cl_fault_build() ? "-DLOOM_FAULT_BUILD" : "");
+    snprintf(options, sizeof options, "%s%s%s", cd->tuning.options,
+             loom__cl_fault_build() ? " -DLOOM_FAULT_BUILD" : "",
+             loom__cl_fault_wrong_add() ? " -DLOOM_FAULT_WRONG_ADD" : "");
     cache_path(dev, options, path, sizeof path, &key);
     for (int attempt = 0; attempt < 2; attempt++) {
         bool cached = false;

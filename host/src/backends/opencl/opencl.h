@@ -115,6 +115,7 @@ void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t);
 
 /* ---- fault injection (tests only; see cl-fault.c) ---- */
 bool loom__cl_fault_build(void);
+bool loom__cl_fault_wrong_add(void);
 bool loom__cl_fault_alloc(void);
 bool loom__cl_fault_stall(void);
 /* true when this enqueue should fail (counts enqueues) */
