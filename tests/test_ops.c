@@ -2099,3 +2099,133 @@ Test(ops, no_fusion_when_the_gemm_output_is_needed_elsewhere)
     EXPECT_F32(y, 2, DIMS(1, 2), -3, 1); /* output 0 is the raw h */
     loom_tensor_free(x);
 }
+
+/* ------------------------------------------------------------------------ */
+/* QuantizeLinear, DequantizeLinear (QDQ models)                            */
+/* ------------------------------------------------------------------------ */
+
+/* x (graph input) -> op(x, scale, zero_point) with scale and zero point as
+ * initializers; per axis when ns > 1. */
+static loom_tensor *qdq(const char *op, int64_t opset, loom_tensor *x, int ns, const float *scale,
+                        loom_dtype zdt, const void *zp, int64_t axis)
+{
+    tb_model *b = tb_new(opset);
+    int64_t sd[1] = {ns};
+    Onnx__NodeProto *n;
+    input_like(b, "x", x);
+    tb_init(b, "s", LOOM_F32, ns > 1 ? 1 : 0, sd, scale);
+    if (zp)
+        tb_init(b, "z", zdt, ns > 1 ? 1 : 0, sd, zp);
+    n = tb_node(b, op, zp ? "x,s,z" : "x,s", "y");
+    if (axis != 1)
+        tb_attr_int(b, n, "axis", axis);
+    tb_output(b, "y");
+    return run1(b, 1, &x);
+}
+
+static void expect_bytes(loom_tensor *t, loom_dtype dt, const void *want, int64_t n)
+{
+    cr_assert_not_null(t);
+    cr_assert_eq(loom_tensor_dtype(t), dt, "dtype %s", loom_dtype_name(loom_tensor_dtype(t)));
+    cr_assert_eq(loom_tensor_numel(t), n);
+    for (int64_t i = 0; i < n; i++)
+        cr_assert_eq(((const uint8_t *)loom_tensor_cdata(t))[i], ((const uint8_t *)want)[i],
+                     "element %lld: %d, expected %d", (long long)i, ((const uint8_t *)loom_tensor_cdata(t))[i],
+                     ((const uint8_t *)want)[i]);
+    loom_tensor_free(t);
+}
+
+Test(ops, quantize_int8_rounds_half_to_even_and_saturates)
+{
+    const float s = 0.5f;
+    const int8_t z = 3;
+    /* x / 0.5: 0.5 -> 0 (even), 1.5 -> 2, 2.5 -> 2, -0.5 -> -0, -1.5 -> -2; +3; then saturate */
+    const int8_t want[] = {3, 5, 5, 3, 1, 127, -128, 2};
+    expect_bytes(qdq("QuantizeLinear", 13, T_F32(1, DIMS(8), 0.25, 0.75, 1.25, -0.25, -0.75, 1000, -1000, -0.26),
+                     1, &s, LOOM_I8, &z, 1),
+                 LOOM_I8, want, 8);
+}
+
+Test(ops, quantize_without_zero_point_is_uint8)
+{
+    const float s = 2.0f;
+    const uint8_t want[] = {0, 0, 1, 2, 255};
+    expect_bytes(qdq("QuantizeLinear", 10, T_F32(1, DIMS(5), -5, 0.9, 1.1, 3.0, 1e9), 1, &s, LOOM_U8, NULL, 1),
+                 LOOM_U8, want, 5);
+}
+
+Test(ops, quantize_per_axis)
+{
+    /* x [2, 3], axis 1: column scales 1, 0.5, 0.25 */
+    const float s[3] = {1.0f, 0.5f, 0.25f};
+    const int8_t z[3] = {0, 0, -1};
+    const int8_t want[6] = {1, 2, 3, -1, -2, -5};
+    expect_bytes(qdq("QuantizeLinear", 13, T_F32(2, DIMS(2, 3), 1, 1, 1, -1, -1, -1), 3, s, LOOM_I8, z, 1), LOOM_I8,
+                 want, 6);
+}
+
+Test(ops, dequantize_per_tensor_and_per_axis)
+{
+    const float s = 0.5f, sa[2] = {2.0f, 0.25f};
+    const int8_t z = -2, za[2] = {1, 0};
+    EXPECT_F32_EXACT(qdq("DequantizeLinear", 13, mk(LOOM_I8, 1, DIMS(4), (const int8_t[]){-128, -2, 0, 127}, 4), 1,
+                         &s, LOOM_I8, &z, 1),
+                     1, DIMS(4), -63.0, 0.0, 1.0, 64.5);
+    /* x [2, 2] along axis 0: rows scaled 2 (zero point 1) and 0.25 */
+    EXPECT_F32_EXACT(qdq("DequantizeLinear", 13, mk(LOOM_I8, 2, DIMS(2, 2), (const int8_t[]){1, 3, 4, -8}, 4), 2, sa,
+                         LOOM_I8, za, 0),
+                     2, DIMS(2, 2), 0.0, 4.0, 1.0, -2.0);
+}
+
+Test(ops, qdq_round_trip_uint8)
+{
+    const float s = 0.1f;
+    const uint8_t z = 128;
+    loom_tensor *q = qdq("QuantizeLinear", 13, T_F32(1, DIMS(3), -1.0, 0.0, 1.0), 1, &s, LOOM_U8, &z, 1);
+    EXPECT_F32(qdq("DequantizeLinear", 13, q, 1, &s, LOOM_U8, &z, 1), 1, DIMS(3), -1.0, 0.0, 1.0);
+}
+
+/* Scales of zero, negative or NaN make the model invalid (a clear error,
+ * LOOM_E_MODEL_INVALID: exit 65 from the CLI). */
+Test(ops, qdq_bad_scales_are_invalid_models)
+{
+    static const float bad[] = {0.0f, -0.5f, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tb_model *b = tb_new(13);
+        loom_tensor *x = T_F32(1, DIMS(2), 1, 2);
+        input_like(b, "x", x);
+        tb_init(b, "s", LOOM_F32, 0, NULL, &bad[i]);
+        tb_node(b, i % 2 ? "DequantizeLinear" : "QuantizeLinear", "x,s", "y");
+        if (i % 2) { /* DequantizeLinear wants an int input */
+            tb_free(b);
+            b = tb_new(13);
+            loom_tensor_free(x);
+            x = mk(LOOM_I8, 1, DIMS(2), (const int8_t[]){1, 2}, 2);
+            input_like(b, "x", x);
+            tb_init(b, "s", LOOM_F32, 0, NULL, &bad[i]);
+            tb_node(b, "DequantizeLinear", "x,s", "y");
+        }
+        tb_output(b, "y");
+        expect_fail(b, 1, &x, LOOM_E_MODEL_INVALID, "scale[0]", "must be positive and finite");
+    }
+}
+
+Test(ops, qdq_shape_and_type_errors)
+{
+    const float s[2] = {1.0f, 1.0f};
+    tb_model *b = tb_new(13);
+    loom_tensor *x = T_F32(2, DIMS(2, 3), 1, 2, 3, 4, 5, 6);
+    input_like(b, "x", x);
+    tb_init(b, "s", LOOM_F32, 1, DIMS(2), s);
+    tb_node(b, "QuantizeLinear", "x,s", "y"); /* 2 scales for 3 columns (axis 1) */
+    tb_output(b, "y");
+    expect_fail(b, 1, &x, LOOM_E_SHAPE, "2 scales for 3 slices along axis 1", NULL);
+
+    b = tb_new(10);
+    x = T_F32(2, DIMS(2, 2), 1, 2, 3, 4);
+    input_like(b, "x", x);
+    tb_init(b, "s", LOOM_F32, 1, DIMS(2), s);
+    tb_node(b, "QuantizeLinear", "x,s", "y");
+    tb_output(b, "y");
+    expect_fail(b, 1, &x, LOOM_E_MODEL_INVALID, "per-axis scales need opset 13", NULL);
+}

@@ -23,6 +23,8 @@
     X(Pad) X(Flatten) X(Reshape) X(Transpose) X(Concat) X(Split) X(Slice)    \
     X(Gather) X(Squeeze) X(Unsqueeze) X(Expand) X(Identity) X(Dropout)       \
     X(Cast)                                                                  \
+    /* quantisation (QDQ models) */                                          \
+    X(QuantizeLinear) X(DequantizeLinear)                                    \
     /* constants and shapes */                                               \
     X(Constant) X(ConstantOfShape) X(Shape) X(Range)
 

@@ -27,6 +27,8 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
     case LOOM__OP_Constant: case LOOM__OP_ConstantOfShape: case LOOM__OP_Shape:
     case LOOM__OP_Range:
         return loom__infer_shape_ops(g, n);
+    case LOOM__OP_QuantizeLinear: case LOOM__OP_DequantizeLinear:
+        return loom__infer_quant(g, n);
     case LOOM__OP_COUNT:
         break;
     }

@@ -78,5 +78,6 @@ void loom__matmul_batch(const loom__matmul_shape *s, int64_t t, int64_t *ia, int
 loom_status loom__infer_elementwise(loom__graph *g, loom__node *n);
 loom_status loom__infer_nn(loom__graph *g, loom__node *n);
 loom_status loom__infer_shape_ops(loom__graph *g, loom__node *n);
+loom_status loom__infer_quant(loom__graph *g, loom__node *n);
 
 #endif /* LOOM_OPS_H */

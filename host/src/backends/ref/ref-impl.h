@@ -55,6 +55,8 @@ loom_status loom__ref_where(const loom__node *n, const loom_tensor *const *in, l
 loom_status loom__ref_unary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_clip(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_cast(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_quantize(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_dequantize(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_copy(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_dropout(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_expand(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);

@@ -17,6 +17,8 @@ loom__kernel_fn loom__ref_kernel(loom__op op)
         return loom__ref_unary;
     case LOOM__OP_Clip: return loom__ref_clip;
     case LOOM__OP_Cast: return loom__ref_cast;
+    case LOOM__OP_QuantizeLinear: return loom__ref_quantize;
+    case LOOM__OP_DequantizeLinear: return loom__ref_dequantize;
     case LOOM__OP_Identity: case LOOM__OP_Flatten: case LOOM__OP_Reshape:
     case LOOM__OP_Squeeze: case LOOM__OP_Unsqueeze:
         return loom__ref_copy;

@@ -1,0 +1,71 @@
+/* ref-quant.c - QuantizeLinear and DequantizeLinear (see
+ * ops/infer-quant.c). Division and rounding in float32 with rint (round
+ * half to even), as the ONNX reference implementation does. */
+#include <math.h>
+
+#include "backends/ref/ref-impl.h"
+
+/* scale/zero-point index of element i: 0 per tensor, else its slice
+ * along the axis */
+static int64_t slice_of(const loom_tensor *x, int64_t axis, int64_t i)
+{
+    int64_t inner = 1;
+    if (axis < 0)
+        return 0;
+    for (int d = (int)axis + 1; d < x->rank; d++)
+        inner *= x->dims[d];
+    return (i / inner) % x->dims[axis];
+}
+
+static loom_status check_scales(const loom_tensor *s)
+{
+    const float *v = s->data;
+    for (int64_t i = 0; i < s->numel; i++)
+        if (!(v[i] > 0.0f) || isinf(v[i]))
+            return loom__err(LOOM_E_DATA_INVALID, "quantisation scale[%lld] is %g: it must be positive and finite",
+                             (long long)i, (double)v[i]);
+    return LOOM_OK;
+}
+
+loom_status loom__ref_quantize(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0], *s = in[1], *zp = n->n_inputs > 2 ? in[2] : NULL;
+    loom_tensor *y = out[0];
+    const float *xv = x->data, *sv = s->data;
+    loom_status st = check_scales(s);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < x->numel; i++) {
+        int64_t c = slice_of(x, n->p.axis.axis, i);
+        float q = rintf(xv[i] / sv[c]);
+        if (y->dtype == LOOM_I8) {
+            float v = q + (zp ? (float)((const int8_t *)zp->data)[c] : 0.0f);
+            ((int8_t *)y->data)[i] = (int8_t)(v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v);
+        } else {
+            float v = q + (zp ? (float)((const uint8_t *)zp->data)[c] : 0.0f);
+            ((uint8_t *)y->data)[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+        }
+    }
+    return LOOM_OK;
+}
+
+loom_status loom__ref_dequantize(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0], *s = in[1], *zp = n->n_inputs > 2 ? in[2] : NULL;
+    float *y = out[0]->data;
+    const float *sv = s->data;
+    loom_status st = check_scales(s);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < x->numel; i++) {
+        int64_t c = slice_of(x, n->p.axis.axis, i);
+        int32_t v, z = 0;
+        switch (x->dtype) {
+        case LOOM_I8: v = ((const int8_t *)x->data)[i]; if (zp) z = ((const int8_t *)zp->data)[c]; break;
+        case LOOM_U8: v = ((const uint8_t *)x->data)[i]; if (zp) z = ((const uint8_t *)zp->data)[c]; break;
+        default: v = ((const int32_t *)x->data)[i]; if (zp) z = ((const int32_t *)zp->data)[c]; break;
+        }
+        y[i] = (float)((int64_t)v - z) * sv[c];
+    }
+    return LOOM_OK;
+}

@@ -1,0 +1,68 @@
+/* infer-quant.c - shape inference for QuantizeLinear and DequantizeLinear
+ * (opsets 10 and 13: per-tensor, and per-axis from 13), the operators of
+ * QDQ models:
+ *   QuantizeLinear(x, scale, zero_point)   y = saturate(rint(x / scale) + zero_point)
+ *   DequantizeLinear(x, scale, zero_point) y = (x - zero_point) * scale
+ * scale is float32, a scalar (or one element) or, per axis, one value per
+ * slice of x along `axis` (default 1); zero_point has scale's shape and
+ * the int type (int8 or uint8; int32 too for DequantizeLinear). A scale
+ * that is a constant must be positive and finite: a model with a zero,
+ * negative or NaN scale is invalid. */
+#include <math.h>
+
+#include "ops/ops.h"
+
+loom_status loom__infer_quant(loom__graph *g, loom__node *n)
+{
+    const bool quant = n->op == LOOM__OP_QuantizeLinear;
+    const loom__value *x, *scale, *zp = NULL;
+    loom_dtype out_dtype;
+    int64_t axis = 1, per = 1;
+    loom_status st;
+
+    if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0,
+                                quant ? LOOM__DT_FLOAT
+                                      : LOOM__DT(LOOM_I8) | LOOM__DT(LOOM_U8) | LOOM__DT(LOOM_I32))) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    scale = loom__in(g, n, 1);
+    if (n->n_inputs > 2 && n->inputs[2] >= 0) {
+        if ((st = loom__check_dtype(g, n, 2, quant ? LOOM__DT(LOOM_I8) | LOOM__DT(LOOM_U8)
+                                                   : LOOM__DT(x->dtype))) != LOOM_OK)
+            return st;
+        zp = loom__in(g, n, 2);
+    }
+    if (scale->rank > 1)
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "scale has rank %d: a scalar or one value per axis slice",
+                              scale->rank);
+    if (scale->rank == 1 && scale->dims[0] != 1) {
+        if (g->opset < 13)
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "per-axis scales need opset 13 (model: %lld)",
+                                  (long long)g->opset);
+        if ((st = loom__attr_int(g, n, "axis", 1, &axis)) != LOOM_OK ||
+            (st = loom__norm_axis(g, n, "axis", axis, x->rank, &axis)) != LOOM_OK)
+            return st;
+        if (x->dims[axis] != scale->dims[0])
+            return loom__node_err(g, n, LOOM_E_SHAPE, "%lld scales for %lld slices along axis %lld",
+                                  (long long)scale->dims[0], (long long)x->dims[axis], (long long)axis);
+        per = scale->dims[0];
+    } else {
+        axis = -1; /* per tensor */
+    }
+    if (zp && (zp->rank != scale->rank || (zp->rank == 1 && zp->dims[0] != scale->dims[0])))
+        return loom__node_err(g, n, LOOM_E_SHAPE, "zero_point's shape differs from scale's");
+    if (scale->constant) {
+        const float *s = scale->constant->data;
+        for (int64_t i = 0; i < per; i++)
+            if (!(s[i] > 0.0f) || isinf(s[i]))
+                return loom__node_err(g, n, LOOM_E_MODEL_INVALID,
+                                      "scale[%lld] is %g: scales must be positive and finite", (long long)i,
+                                      (double)s[i]);
+    }
+    n->p.axis.axis = axis;
+    out_dtype = quant ? (zp ? zp->dtype : LOOM_U8) : LOOM_F32;
+    loom__set_output(g, n, 0, out_dtype, x->rank, x->dims);
+    return LOOM_OK;
+}
