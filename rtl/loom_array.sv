@@ -11,9 +11,12 @@
 // column j in byte j) per cycle, unskewed: the triangular delay lines here
 // delay row i by i cycles and column j by j cycles, so that A[m][k] and
 // B[k][n] meet in cell (m, n) at cycle t + m + n. A cell latches its sum
-// on the `last` term; row r of res_o holds tile t's sums from COLS + r
-// cycles after the last term entered until the next tile's last term
-// reaches that row (the feeder keeps tiles max(ROWS, COLS) cycles apart).
+// on the `last` term; row r holds tile t's sums from COLS + r cycles after
+// the last term entered until the next tile's last term reaches that row
+// (the feeder keeps tiles max(ROWS, COLS) cycles apart). The drain reads
+// one row at a time through rd_row_i / row_o (a chain of row multiplexers:
+// a flat ROWS x COLS x 32-bit result bus made the Verilated model rebuild
+// 8192 bits every cycle at 16x16).
 module loom_array #(
   parameter int ROWS = 16,
   parameter int COLS = 16
@@ -24,7 +27,8 @@ module loom_array #(
   input  logic                       last_i,
   input  logic [ROWS*8-1:0]          a_i,
   input  logic [COLS*8-1:0]          b_i,
-  output logic [ROWS*COLS*32-1:0]    res_o    // cell (r, c) at [(r*COLS + c)*32 +: 32]
+  input  logic [$clog2(ROWS > 1 ? ROWS : 2)-1:0] rd_row_i,
+  output logic [COLS*32-1:0]         row_o    // the sums of row rd_row_i, cell c at [c*32 +: 32]
 );
   // horizontal and vertical wires between cells; index c (or r) is the
   // input of cell column c (row r); the extra one is the unused exit
@@ -87,6 +91,13 @@ module loom_array #(
   end
 
   for (genvar r = 0; r < ROWS; r++) begin : g_r
+    logic [COLS*32-1:0] res;   // this row's sums
+    logic [COLS*32-1:0] sel;   // rd_row_i's row if it is this one or above, else 0
+    if (r == 0) begin : g_sel0
+      assign sel = (rd_row_i == '0) ? res : '0;
+    end else begin : g_seln
+      assign sel = (32'(rd_row_i) == r) ? res : g_r[r-1].sel;
+    end
     for (genvar c = 0; c < COLS; c++) begin : g_c
       loom_pe u_pe (
         .clk_i,
@@ -99,8 +110,9 @@ module loom_array #(
         .last_o  (l_w[r][c+1]),
         .a_o     (a_w[r][c+1]),
         .b_o     (b_w[r+1][c]),
-        .res_o   (res_o[(r*COLS + c)*32 +: 32])
+        .res_o   (res[c*32 +: 32])
       );
     end
   end
+  assign row_o = g_r[ROWS-1].sel;
 endmodule

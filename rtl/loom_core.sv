@@ -134,7 +134,6 @@ module loom_core #(
   logic [R_W-1:0]    t_mrows;
   logic [C_W-1:0]    t_ncols;
   logic [SLOT_W-1:0] t_slot;
-  logic [ROWS*COLS*32-1:0] res;
   logic              row_v;
   logic [ROW_W-1:0]  row;
   logic [COLS*32-1:0] row_acc;
@@ -236,12 +235,12 @@ module loom_core #(
 
   loom_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
     .clk_i, .rst_ni, .valid_i (f_valid), .last_i (f_last), .a_i (a_feed), .b_i (b_feed),
-    .res_o (res)
+    .rd_row_i ($clog2(ROWS > 1 ? ROWS : 2)'(row)), .row_o (row_acc)
   );
 
   loom_drain #(.ROWS(ROWS), .COLS(COLS), .NSLOT(NSLOT)) u_drain (
     .clk_i, .rst_ni, .tile_i (f_tile), .tile_meta_i ({t_m0, t_n0, t_mrows, t_ncols, t_slot}),
-    .res_i (res), .row_valid_o (row_v), .row_o (row), .row_acc_o (row_acc),
+    .row_valid_o (row_v), .row_o (row),
     .row_meta_o (row_meta), .busy_o (drain_busy)
   );
 

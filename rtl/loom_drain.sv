@@ -1,4 +1,5 @@
-// loom_drain - reads a finished tile out of the array, one row per cycle.
+// loom_drain - reads a finished tile out of the array, one row per cycle
+// (it names the row; the array returns that row's sums the same cycle).
 //
 // The feeder flags the cycle a tile's last term enters the array (tile_i,
 // with the tile's position). Cell (r, c) latches its sum r + c cycles
@@ -20,10 +21,8 @@ module loom_drain #(
   input  logic                   rst_ni,
   input  logic                   tile_i,
   input  logic [META_W-1:0]      tile_meta_i,  // {m0, n0, mrows, ncols, slot}
-  input  logic [ROWS*COLS*32-1:0] res_i,
   output logic                   row_valid_o,
-  output logic [ROW_W-1:0]       row_o,        // row index within the tile
-  output logic [COLS*32-1:0]     row_acc_o,
+  output logic [ROW_W-1:0]       row_o,        // row index within the tile (the array's read row)
   output logic [META_W-1:0]      row_meta_o,
   output logic                   busy_o
 );
@@ -43,7 +42,6 @@ module loom_drain #(
   assign row_valid_o = seq_q || dly_v_q[COLS-1];
   assign row_o       = seq_q ? row_q : '0;
   assign row_meta_o  = seq_q ? meta_q : dly_m_q[COLS-1];
-  assign row_acc_o   = res_i[32'(row_o) * COLS * 32 +: COLS * 32];
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
