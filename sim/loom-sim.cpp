@@ -210,6 +210,8 @@ template <class V> struct Harness final : loom_sim {
     int tick()
     {
         auto &t = *top;
+        // $stop/$fatal flag the thread's context: make it this simulator's
+        Verilated::threadContextp(ctx.get());
         // read data port
         bool rvalid = false;
         if (!reads.empty() && reads.front().due <= now && rd_tokens > 0 && !cfg.withhold_reads) {
@@ -249,12 +251,14 @@ template <class V> struct Harness final : loom_sim {
         uint64_t awaddr = t.m_axi_gmem_awaddr;
         uint8_t wbytes[256];
         bool wstrb[256];
-        unsigned wlen = 0;
+        unsigned wlen = 0, wend = 0; /* strobed bytes, and one past the highest */
         if (aw)
             for (unsigned i = 0; i < LOOM_ARRAY_PORT_BYTES; i++) {
                 wbytes[i] = get_byte(t.m_axi_gmem_wdata, i);
                 wstrb[i] = (get_byte(t.m_axi_gmem_wstrb, i / 8) >> (i % 8)) & 1;
                 wlen += wstrb[i];
+                if (wstrb[i])
+                    wend = i + 1;
             }
 
         t.ap_clk = 1;
@@ -275,8 +279,8 @@ template <class V> struct Harness final : loom_sim {
             reads.pop_front();
         }
         if (aw) {
-            if (awaddr + wlen > mem.size() || awaddr + wlen < awaddr)
-                memory_fault("write", awaddr, wlen);
+            if (awaddr + wend > mem.size() || awaddr + wend < awaddr)
+                memory_fault("write", awaddr, wend);
             else
                 for (unsigned i = 0; i < LOOM_ARRAY_PORT_BYTES; i++)
                     if (wstrb[i])

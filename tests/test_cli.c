@@ -1692,6 +1692,41 @@ Test(cli, validate_matches_and_names_the_first_wrong_node)
               "%s", res.out);
 }
 
+/* A device that fails while running is an error (exit 69), not a quiet
+ * fallback to ref compared with itself; a listed device that takes no node
+ * is UNCHECKED (exit 69); optional outputs a model leaves out are skipped. */
+Test(cli, validate_device_failure_unchecked_and_omitted_outputs)
+{
+    const char *lenet = LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx";
+    tb_model *b;
+    Onnx__NodeProto *n;
+    size_t len;
+    const uint8_t *bytes;
+    FILE *f;
+    NEED_OPENCL();
+    RUN_ENV(ENV("LOOM_TEST_FAULT=opencl-enqueue=3"), "validate", lenet, "--devices", "opencl:0");
+    expect_error_line(69, "failed (strict: no fallback)", "injected enqueue failure");
+    RUN("validate", lenet, "--devices", "vsim,opencl:0", "--json");
+    if (res.code != 64) { /* a build with vsim */
+        expect_code(69);
+        cr_assert(strstr(res.out, "\"UNCHECKED\"") && strstr(res.err, "takes no node"), "%s%s", res.out, res.err);
+    }
+    /* MaxPool with its optional Indices output left out */
+    b = tb_new(13);
+    tb_input(b, "x", LOOM_F32, 4, (const int64_t[]){1, 2, 8, 8});
+    n = tb_node(b, "MaxPool", "x", "y,");
+    tb_attr_ints(b, n, "kernel_shape", 2, (const int64_t[]){2, 2});
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    f = fopen(tpath("pool.onnx"), "wb");
+    cr_assert_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    tb_free(b);
+    RUN("validate", tpath("pool.onnx"), "--devices", "opencl:0", "--json");
+    expect_code(0);
+    cr_assert(strstr(res.out, "\"verdict\": \"match\""), "%s", res.out);
+}
+
 Test(cli, validate_usage_and_inputs)
 {
     RUN("validate");

@@ -73,4 +73,9 @@ Test(model, bad_arguments)
     cr_assert_eq(loom_vsim_predict_cycles(&o, 4, 4, 4, 0, &c), LOOM_E_INVALID_ARG);
     cr_assert_eq(loom_vsim_predict_cycles(NULL, -1, 4, 4, 0, &c), LOOM_E_INVALID_ARG);
     cr_assert_eq(loom_vsim_predict_cycles(NULL, 4, 4, 4, 0, NULL), LOOM_E_INVALID_ARG);
+    /* the kernel's limits, and work too large to walk beat by beat */
+    cr_assert_eq(loom_vsim_predict_cycles(NULL, 4, 4, 65537, 0, &c), LOOM_E_INVALID_ARG);
+    cr_assert_eq(loom_vsim_predict_cycles(NULL, (int64_t)1 << 40, 4, 4, 0, &c), LOOM_E_INVALID_ARG);
+    cr_assert_eq(loom_vsim_predict_cycles(NULL, 1000000, 1000000, 65536, 0, &c), LOOM_E_LIMIT);
+    cr_assert(strstr(loom_last_error(), "memory beats"), "%s", loom_last_error());
 }

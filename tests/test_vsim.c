@@ -150,6 +150,9 @@ Test(vsim, bad_options_are_clear_errors)
     o = (loom_vsim_options){.read_bytes_per_cycle = 65};
     cr_assert_eq(loom_vsim_gemm_i8(&o, &g.a, NULL), LOOM_E_INVALID_ARG);
     cr_assert(strstr(loom_last_error(), "exceed the 64-byte port"), "%s", loom_last_error());
+    o = (loom_vsim_options){.reset_seed = 1ULL << 31};
+    cr_assert_eq(loom_vsim_gemm_i8(&o, &g.a, NULL), LOOM_E_INVALID_ARG);
+    cr_assert(strstr(loom_last_error(), "31-bit"), "%s", loom_last_error());
     o = (loom_vsim_options){0};
     g.a.act = LOOM_ACT_SIGMOID; /* fp32-only code: the int8 kernel takes NONE/RELU/LUT */
     cr_assert_eq(loom_vsim_gemm_i8(&o, &g.a, NULL), LOOM_E_INVALID_ARG);

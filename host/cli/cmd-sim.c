@@ -1,6 +1,7 @@
 /* cmd-sim.c - `loom sim gemm`: one int8 GEMM on the Verilated systolic
  * array (the vsim device), checked bit for bit against ref, with cycles,
  * the analytic model's prediction, utilisation and simulation speed. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -195,10 +196,25 @@ static int sim_gemm(int argc, char **argv)
         return loom_cli_usage_error("sim gemm", "unexpected argument '%s'", argv[optind]);
     if (d.M < 0 || d.N < 0 || d.K < 0)
         return loom_cli_usage_error("sim gemm", "-M, -N and -K are required");
-    if ((uint64_t)d.M * (uint64_t)d.K > (1u << 28) || (uint64_t)d.K * (uint64_t)d.N > (1u << 28) ||
-        (uint64_t)d.M * (uint64_t)d.N > (1u << 28))
-        return loom_cli_usage_error("sim gemm", "operands above 256 MiB do not fit the simulated memory");
     loom_cli_logging(0);
+    {
+        /* sizes the kernel and the simulator take, before any data is made */
+        uint64_t predicted;
+        if ((s = loom_vsim_predict_cycles(&o, d.M, d.N, d.K, act, &predicted)) != LOOM_OK)
+            return loom_cli_fail(s);
+        if ((uint64_t)d.M * (uint64_t)d.K + (uint64_t)d.K * (uint64_t)d.N + (uint64_t)d.M * (uint64_t)d.N +
+                12 * (uint64_t)d.N > (uint64_t)255 << 20)
+            return loom_cli_usage_error("sim gemm", "the operands do not fit the simulated 256 MiB memory");
+    }
+    if (o.waveform) {
+        /* an output file that cannot be written is exit 73, before the run */
+        FILE *f = fopen(o.waveform, "wb");
+        if (!f) {
+            loom_cli_errorf("cannot write the waveform %s: %s", o.waveform, strerror(errno));
+            return LOOM_EXIT_CANTCREAT;
+        }
+        fclose(f);
+    }
 
     if ((s = data_make(&d, seed)) != LOOM_OK) {
         data_free(&d);

@@ -28,8 +28,12 @@ static const char validate_usage[] =
     "  -v                      log what the library does\n"
     "  -h, --help              this text\n"
     "\n"
+    "A device that takes no node of the model (vsim with a float model) is\n"
+    "'skipped' in the default list and 'UNCHECKED' when listed.\n"
+    "\n"
     "Exit status: 0 when every device matches ref, 1 when one does not, 64 usage\n"
-    "error, 65 invalid model or data, 66 input file missing, 69 device unavailable.\n";
+    "error, 65 invalid model or data, 66 input file missing, 69 a device is\n"
+    "unavailable, fails while running, or (listed) takes no node.\n";
 
 static uint64_t rng(uint64_t *s)
 {
@@ -61,7 +65,15 @@ static loom_status random_input(const loom_model *m, size_t i, uint64_t *seed, l
     return LOOM_OK;
 }
 
-static void print_text(const loom_validate_result *r)
+/* A device that took no node checked nothing: not a match. */
+static const char *verdict(const loom_validate_result *r, bool listed)
+{
+    if (r->nodes_on_device == 0)
+        return listed ? "UNCHECKED" : "skipped";
+    return r->match ? "match" : "MISMATCH";
+}
+
+static void print_text(const loom_validate_result *r, bool listed)
 {
     char nodes[32], err[24], ratio[24];
     snprintf(nodes, sizeof nodes, "%zu of %zu", r->nodes_on_device, r->nodes);
@@ -72,8 +84,8 @@ static void print_text(const loom_validate_result *r)
         snprintf(err, sizeof err, "-");
         snprintf(ratio, sizeof ratio, "-");
     }
-    printf("%-10s %-9s %-16s %-12s %-12s%s\n", r->device, r->match ? "match" : "MISMATCH", nodes, err, ratio,
-           r->nodes_on_device ? "" : "(no node runs there)");
+    printf("%-10s %-9s %-16s %-12s %-12s%s\n", r->device, verdict(r, listed), nodes, err, ratio,
+           r->nodes_on_device ? "" : "(it takes no node of this model)");
     if (!r->match) {
         if (r->element < 0)
             printf("  first difference: node %zu \"%s\" (%s) on %s, output %zu: %s\n", r->node, r->node_name,
@@ -86,11 +98,12 @@ static void print_text(const loom_validate_result *r)
     }
 }
 
-static json_t *result_json(const loom_validate_result *r)
+static json_t *result_json(const loom_validate_result *r, bool listed)
 {
     json_t *o = json_object();
     json_object_set_new(o, "device", json_string(r->device));
-    json_object_set_new(o, "match", json_boolean(r->match));
+    json_object_set_new(o, "verdict", json_string(verdict(r, listed)));
+    json_object_set_new(o, "match", json_boolean(r->match && r->nodes_on_device > 0));
     json_object_set_new(o, "nodes", json_integer((json_int_t)r->nodes));
     json_object_set_new(o, "nodes_on_device", json_integer((json_int_t)r->nodes_on_device));
     json_object_set_new(o, "max_abs_error", json_real(r->max_abs_error));
@@ -125,7 +138,7 @@ int loom_cmd_validate(int argc, char **argv)
     loom_cli_inputs inputs = {0};
     const char *devices = NULL;
     char *list = NULL;
-    bool as_json = false, all_match = true;
+    bool as_json = false, all_match = true, unchecked = false;
     int c, rc = LOOM_EXIT_OK, verbosity = 0;
     uint64_t seed = 1;
     loom_model *m = NULL;
@@ -235,23 +248,34 @@ int loom_cmd_validate(int argc, char **argv)
             rc = loom_cli_fail(st);
             goto done;
         }
-        all_match &= results[n_results++].match;
+        if (results[n_results].nodes_on_device == 0 && devices)
+            unchecked = true;
+        else if (results[n_results].nodes_on_device > 0)
+            all_match &= results[n_results].match;
+        n_results++;
+    }
+    if (n_results == 0) {
+        rc = loom_cli_usage_error("validate", "--devices names no device");
+        goto done;
     }
     if (as_json) {
         arr = json_array();
         for (size_t i = 0; i < n_results; i++)
-            json_array_append_new(arr, result_json(&results[i]));
+            json_array_append_new(arr, result_json(&results[i], devices != NULL));
         json_dumpf(arr, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
     } else {
         printf("%-10s %-9s %-16s %-12s %-12s\n", "DEVICE", "VERDICT", "NODES ON IT", "WORST ERROR",
                "OF ALLOWED");
         for (size_t i = 0; i < n_results; i++)
-            print_text(&results[i]);
+            print_text(&results[i], devices != NULL);
     }
     if (!all_match) {
         loom_cli_errorf("a device's outputs differ from ref's");
         rc = 1;
+    } else if (unchecked) {
+        loom_cli_errorf("a listed device takes no node of this model: nothing was checked there");
+        rc = LOOM_EXIT_UNAVAILABLE;
     }
 done:
     json_decref(arr);

@@ -669,6 +669,7 @@ loom_status loom_session_run(loom_session *s)
     if (s->broken)
         return loom__err(s->broken, "the session could not be planned again after a device failed: %s",
                          s->broken_msg);
+    s->ran = false; /* node outputs are those of a run that completed */
     for (;;) {
         loom__device *failed;
         loom_status st = run_steps(s, &failed);

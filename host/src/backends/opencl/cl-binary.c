@@ -41,10 +41,14 @@ static loom_status load_binary(loom__device *dev, loom__cl_dev *cd)
     if (!(f = loom__fopen_regular(path, &sb)))
         return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s: LOOM_XCLBIN %s: %s", dev->name, path,
                          strerror(errno));
-    if (sb.st_size <= 0 || (unsigned long long)sb.st_size > BIN_MAX || !(bin = malloc((size_t)sb.st_size))) {
+    if (sb.st_size <= 0 || (unsigned long long)sb.st_size > BIN_MAX) {
         fclose(f);
-        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s: LOOM_XCLBIN %s: %lld bytes: empty or too large",
+        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s: LOOM_XCLBIN %s: %lld bytes: empty or over 1 GiB",
                          dev->name, path, (long long)sb.st_size);
+    }
+    if (!(bin = malloc((size_t)sb.st_size))) {
+        fclose(f);
+        return loom__err(LOOM_E_NOMEM, "device %s: out of memory reading %s", dev->name, path);
     }
     n = fread(bin, 1, (size_t)sb.st_size, f);
     fclose(f);
@@ -103,9 +107,12 @@ loom_status loom__cl_binary_gemm_i8(loom__device *dev, const loom_gemm_i8_args *
     cl_int err;
     loom_status st;
 
-    if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || a->lda > INT32_MAX || a->ldc > INT32_MAX)
-        return loom__err(LOOM_E_DEVICE_FAILED, "device %s: GEMM too large for the kernel's int arguments",
-                         dev->name);
+    if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || a->lda > INT32_MAX || a->ldc > INT32_MAX ||
+        N * K >= INT32_MAX)
+        return loom__err(LOOM_E_LIMIT,
+                         "device %s: GEMM M=%lld N=%lld K=%lld lda=%lld ldc=%lld is too large for the kernel's "
+                         "int arguments",
+                         dev->name, (long long)M, (long long)N, (long long)K, (long long)a->lda, (long long)a->ldc);
     if ((st = binary_get(dev, cd)) != LOOM_OK)
         return st;
     if (M == 0 || N == 0)

@@ -1,6 +1,7 @@
 /* ref-quant.c - QuantizeLinear and DequantizeLinear (see
  * ops/infer-quant.c). Division and rounding in float32 with rint (round
- * half to even), as the ONNX reference implementation does. */
+ * half to even), as the ONNX reference implementation does; NaN
+ * quantises to the zero point. */
 #include <math.h>
 
 #include "backends/ref/ref-impl.h"
@@ -37,7 +38,8 @@ loom_status loom__ref_quantize(const loom__node *n, const loom_tensor *const *in
         return st;
     for (int64_t i = 0; i < x->numel; i++) {
         int64_t c = slice_of(x, n->p.axis.axis, i);
-        float q = rintf(xv[i] / sv[c]);
+        /* NaN has no integer: it quantises like 0 (ONNX leaves it open) */
+        float q = isnan(xv[i]) ? 0.0f : rintf(xv[i] / sv[c]);
         if (y->dtype == LOOM_I8) {
             float v = q + (zp ? (float)((const int8_t *)zp->data)[c] : 0.0f);
             ((int8_t *)y->data)[i] = (int8_t)(v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v);

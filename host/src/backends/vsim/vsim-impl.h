@@ -9,5 +9,7 @@
 void loom__vsim_model_cfg(const loom_vsim_options *opt, loom__systolic_cfg *cfg);
 /* Options outside what the harness accepts: LOOM_E_INVALID_ARG. */
 loom_status loom__vsim_check_options(const loom_vsim_options *opt);
+/* GEMM sizes the kernel and the model take (LOOM_E_INVALID_ARG / _LIMIT). */
+loom_status loom__vsim_check_size(const loom__systolic_cfg *cfg, int64_t M, int64_t N, int64_t K);
 
 #endif

@@ -37,6 +37,9 @@ loom_status loom__vsim_check_options(const loom_vsim_options *o)
                          o->read_bytes_per_cycle, o->write_bytes_per_cycle, LOOM_ARRAY_PORT_BYTES);
     if (o->read_latency > 1000000 || o->write_latency > 1000000)
         return loom__err(LOOM_E_INVALID_ARG, "vsim: memory latency above 1000000 cycles");
+    if (o->reset_seed > INT32_MAX)
+        return loom__err(LOOM_E_INVALID_ARG, "vsim: reset seed %llu is above 2^31 - 1 (Verilator's seeds are 31-bit)",
+                         (unsigned long long)o->reset_seed);
     return LOOM_OK;
 }
 
@@ -50,6 +53,24 @@ loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, in
     if (!cycles || M < 0 || N < 0 || K < 0)
         return loom__err(LOOM_E_INVALID_ARG, "vsim: predict: bad arguments");
     loom__vsim_model_cfg(opt, &c);
+    if ((st = loom__vsim_check_size(&c, M, N, K)) != LOOM_OK)
+        return st;
     *cycles = loom__systolic_cycles(&c, M, N, K, act == LOOM_ACT_LUT);
     return *cycles ? LOOM_OK : loom__err(LOOM_E_NOMEM, "vsim: predict: out of memory");
+}
+
+loom_status loom__vsim_check_size(const loom__systolic_cfg *c, int64_t M, int64_t N, int64_t K)
+{
+    double beats;
+    if (M > INT32_MAX || N > INT32_MAX || K > 65536)
+        return loom__err(LOOM_E_INVALID_ARG,
+                         "vsim: M=%lld N=%lld K=%lld is outside the kernel's limits (M, N < 2^31, K <= 65536)",
+                         (long long)M, (long long)N, (long long)K);
+    /* the model walks every memory beat: refuse what would take minutes */
+    beats = (double)((M + c->rows - 1) / c->rows) * (double)((N + c->cols - 1) / c->cols) *
+            (double)(c->rows + c->cols + 3) * (double)((K + c->port_bytes - 1) / c->port_bytes + 1);
+    if (beats > 2e8)
+        return loom__err(LOOM_E_LIMIT, "vsim: M=%lld N=%lld K=%lld is about %.0e memory beats; the model and "
+                         "the simulator stop at 2e8", (long long)M, (long long)N, (long long)K, beats);
+    return LOOM_OK;
 }

@@ -83,7 +83,21 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     if ((st = loom__vsim_check_options(opt)) || (st = loom__gemm_i8_check(args)))
         return st;
     loom__vsim_model_cfg(opt, &mc);
+    if ((st = loom__vsim_check_size(&mc, args->M, args->N, args->K)) != LOOM_OK)
+        return st;
+    {
+        /* the operands must fit the device memory: checked before a
+         * simulator (and a waveform file) exists */
+        uint64_t need = 0x1000 + 8 * 64 + (uint64_t)(args->M ? (args->M - 1) * args->lda + args->K : 0) +
+                        (uint64_t)(args->N * args->K) + 12 * (uint64_t)args->N + 256 +
+                        (uint64_t)(args->M ? (args->M - 1) * args->ldc + args->N : 0);
+        if (need > LOOM_ARRAY_MEM_BYTES)
+            return loom__err(LOOM_E_LIMIT, "vsim: the GEMM needs %llu bytes of device memory, the simulated "
+                             "device has %llu", (unsigned long long)need, (unsigned long long)LOOM_ARRAY_MEM_BYTES);
+    }
     predicted = loom__systolic_cycles(&mc, args->M, args->N, args->K, args->act == LOOM_ACT_LUT);
+    if (!predicted)
+        return loom__err(LOOM_E_NOMEM, "vsim: out of memory in the cycle model");
     cfg.rows = mc.rows;
     cfg.cols = mc.cols;
     cfg.rd_bytes_per_cycle = (uint32_t)mc.rd_bytes_per_cycle;

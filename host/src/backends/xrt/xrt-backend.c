@@ -17,6 +17,7 @@
  * xclbin_<board>_hw builds one), loaded on the first GEMM. Timeout per
  * run: $LOOM_XRT_TIMEOUT_MS, default 10000. */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +37,12 @@ typedef struct {
     char mode[16];       /* "" for a card, else the emulation mode */
     loom__xrt *x;        /* opened on first use */
     bool kernel_ready;
+    bool wedged;         /* a run never finished: its buffers stay, nothing more runs */
 } xrt_card;
 
 static xrt_card cards[MAX_CARDS];
+/* card state (open, xclbin, wedged) and runs: one GEMM at a time */
+static pthread_mutex_t cards_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool file_exists(const char *dir, const char *name)
 {
@@ -82,15 +86,17 @@ static double card_power_w(const char *bdf)
     return w;
 }
 
-/* PCI functions of vendor 0x10ee bound to xocl, sorted. */
+/* PCI functions of vendor 0x10ee bound to xocl: the MAX_CARDS lowest
+ * addresses, sorted. */
 static int scan_cards(char bdfs[MAX_CARDS][32])
 {
     DIR *d = opendir("/sys/bus/pci/devices");
     struct dirent *e;
     int n = 0;
+    char all[64][32];
     if (!d)
         return 0;
-    while ((e = readdir(d)) && n < MAX_CARDS) {
+    while ((e = readdir(d)) && n < 64) {
         char p[512], v[32], link[512];
         ssize_t len;
         if (e->d_name[0] == '.' || strlen(e->d_name) >= 32)
@@ -104,16 +110,19 @@ static int scan_cards(char bdfs[MAX_CARDS][32])
         link[len] = 0;
         if (!strstr(link, "xocl"))
             continue;
-        snprintf(bdfs[n++], 32, "%s", e->d_name);
+        snprintf(all[n++], 32, "%s", e->d_name);
     }
     closedir(d);
     for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && strcmp(bdfs[j - 1], bdfs[j]) > 0; j--) {
+        for (int j = i; j > 0 && strcmp(all[j - 1], all[j]) > 0; j--) {
             char t[32];
-            memcpy(t, bdfs[j], 32);
-            memcpy(bdfs[j], bdfs[j - 1], 32);
-            memcpy(bdfs[j - 1], t, 32);
+            memcpy(t, all[j], 32);
+            memcpy(all[j], all[j - 1], 32);
+            memcpy(all[j - 1], t, 32);
         }
+    if (n > MAX_CARDS)
+        n = MAX_CARDS;
+    memcpy(bdfs, all, (size_t)n * 32);
     return n;
 }
 
@@ -291,15 +300,24 @@ static loom_status x_run(void *ctx, const loom__kctl_args *a, uint64_t *cycles)
     for (int i = 0; i < LOOM__KARG_COUNT; i++)
         bos[i] = c->bo[i]; /* the buffer arguments, NULL for scalars */
     *cycles = 0;           /* an HLS kernel has no cycle register */
-    return loom__xrt_run(c->card->x, LOOM__KARG_COUNT, scalars, bos, timeout, err, sizeof err)
-               ? xrt_fail(c->dev, err)
-               : LOOM_OK;
+    switch (loom__xrt_run(c->card->x, LOOM__KARG_COUNT, scalars, bos, timeout, err, sizeof err)) {
+    case 0: return LOOM_OK;
+    case -2:
+        c->card->wedged = true;
+        return loom__err(LOOM_E_DEVICE_FAILED,
+                         "device %s: %s (LOOM_XRT_TIMEOUT_MS); the card is not used again by this process "
+                         "and the run's buffers are left to it",
+                         c->dev->name, err);
+    default: return xrt_fail(c->dev, err);
+    }
 }
 
 static loom_status ensure_kernel(loom__device *dev, xrt_card *card)
 {
     const char *path = getenv("LOOM_XCLBIN");
     char err[256];
+    if (card->wedged)
+        return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s: an earlier run never finished", dev->name);
     if (card->kernel_ready)
         return LOOM_OK;
     if (!strcmp(card->mode, "noop"))
@@ -326,11 +344,15 @@ static loom_status xrt_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args)
     xrt_call call = {.dev = dev, .card = card};
     loom__kctl k = {.ctx = &call, .alloc = x_alloc, .mem_write = x_write, .mem_read = x_read,
                     .run = x_run, .name = dev->name};
-    loom_status st = ensure_kernel(dev, card);
+    loom_status st;
+    pthread_mutex_lock(&cards_lock);
+    st = ensure_kernel(dev, card);
     if (st == LOOM_OK)
         st = loom__kctl_gemm_i8(&k, args, NULL);
-    for (int i = 0; i < LOOM__KARG_COUNT; i++)
-        loom__xrt_bo_free(call.bo[i]);
+    if (!card->wedged) /* a kernel still running may write into them */
+        for (int i = 0; i < LOOM__KARG_COUNT; i++)
+            loom__xrt_bo_free(call.bo[i]);
+    pthread_mutex_unlock(&cards_lock);
     return st;
 }
 

@@ -216,16 +216,22 @@ int loom__xrt_run(loom__xrt *x, int nargs, const uint32_t *scalars, loom__xrt_bo
             return fail(err, n, "xrtRunStart", "refused");
         }
         ert_cmd_state s = xrtRunWaitFor(r, timeout_ms);
-        xrtRunClose(r);
-        if (s == ERT_CMD_STATE_COMPLETED)
-            return 0;
         char why[128];
+        if (s == ERT_CMD_STATE_COMPLETED) {
+            xrtRunClose(r);
+            return 0;
+        }
         if (s == ERT_CMD_STATE_NEW || s == ERT_CMD_STATE_QUEUED || s == ERT_CMD_STATE_RUNNING ||
-            s == ERT_CMD_STATE_SUBMITTED)
+            s == ERT_CMD_STATE_SUBMITTED || s == ERT_CMD_STATE_TIMEOUT) {
+            /* still running: the run handle is not closed (the C API has no
+             * abort), and the caller keeps the kernel's buffers */
             snprintf(why, sizeof why, "the kernel did not finish in %u ms (state: %s)", timeout_ms,
                      state_name(s));
-        else
-            snprintf(why, sizeof why, "the run ended in state \"%s\"", state_name(s));
+            fail(err, n, "xrtRunWaitFor", why);
+            return -2;
+        }
+        xrtRunClose(r);
+        snprintf(why, sizeof why, "the run ended in state \"%s\"", state_name(s));
         return fail(err, n, "xrtRunWaitFor", why);
     });
 }

@@ -37,7 +37,9 @@ void *loom__xrt_bo_map(loom__xrt_bo *bo, char *err, size_t errlen);
 int loom__xrt_bo_put(loom__xrt_bo *bo, const void *src, size_t n, size_t off, char *err, size_t errlen);
 int loom__xrt_bo_get(loom__xrt_bo *bo, void *dst, size_t n, size_t off, char *err, size_t errlen);
 /* One run of the open kernel: nargs arguments in order, each either a
- * 32-bit scalar (bos[i] NULL) or a buffer; waits at most timeout_ms. */
+ * 32-bit scalar (bos[i] NULL) or a buffer; waits at most timeout_ms.
+ * -2 when the kernel is still running after that: its buffers must not
+ * be freed or reused (XRT's C API cannot abort a run). */
 int loom__xrt_run(loom__xrt *x, int nargs, const uint32_t *scalars, loom__xrt_bo *const *bos,
                   unsigned timeout_ms, char *err, size_t errlen);
 
