@@ -369,8 +369,9 @@ loom_status loom_requant_from_scale(double scale, int32_t *mult, int32_t *shift)
  * back to ref) and on ref; every node's outputs are compared, in
  * execution order: integer outputs exactly, float32 within
  *     allowed = 1e-5 + 1e-5 |ref| + 1e-6 K max(1, |ref|) + 8 ulp(ref)
- * where K is the node's reduction length (GEMM, MatMul, Conv, pooling;
- * 0 for element-wise nodes). A device's errors reach later nodes through
+ * where K is the node's reduction length (K of GEMM, MatMul and Conv; the
+ * inputs averaged per output of pooling and ReduceMean; the last axis of
+ * LayerNormalization and Softmax; 0 for element-wise nodes). A device's errors reach later nodes through
  * their inputs, so the first node outside the tolerance is the one to
  * look at. */
 typedef struct {

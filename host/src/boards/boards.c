@@ -236,7 +236,8 @@ loom_status loom_board_load(const char *name, loom_board **out)
             return loom__err(LOOM_E_NOT_FOUND, "no board \"%s\" in %s (boards: %s)", name,
                              loom_boards_dir(), list[0] ? list : "none");
         }
-        return loom__err(errno == ENOENT ? LOOM_E_NOT_FOUND : LOOM_E_IO, "%s: %s", path, strerror(errno));
+        return loom__err(errno == ENOENT ? LOOM_E_NOT_FOUND : LOOM_E_IO, "%s: %s", path,
+                         errno == EINVAL ? "not a regular file" : strerror(errno));
     }
     if (sb.st_size > BOARD_FILE_MAX) {
         fclose(f);
@@ -315,6 +316,13 @@ loom_status loom_boards_list(char ***names, size_t *count)
         stem[len - 5] = 0;
         if (!plain_name(stem))
             continue;
+        {
+            char p[4200];
+            struct stat sb;
+            snprintf(p, sizeof p, "%s/%s", loom_boards_dir(), e->d_name);
+            if (stat(p, &sb) != 0 || !S_ISREG(sb.st_mode))
+                continue; /* folders and devices named *.json are not boards */
+        }
         if (n == cap) {
             char **nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
             if (!nv)

@@ -5,7 +5,9 @@
 
 #include "loom/loom.h"
 
-/* Modelled GEMM-like flops of node i (execution order), 0 for other ops. */
-double loom__session_node_flops(const loom_session *s, size_t i);
+/* Reduction length of node i (execution order): K of a GEMM-like node,
+ * the inputs summed per output of pooling and ReduceMean, the last axis of
+ * LayerNormalization and Softmax; 0 for element-wise nodes. */
+double loom__session_node_reduction(const loom_session *s, size_t i);
 
 #endif

@@ -501,9 +501,34 @@ loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_pl
     return LOOM_OK;
 }
 
-double loom__session_node_flops(const loom_session *s, size_t i)
+double loom__session_node_reduction(const loom_session *s, size_t i)
 {
-    return s && s->order && i < s->live_nodes ? loom__node_flops(s->g, &s->g->nodes[s->order[i]]) : 0.0;
+    const loom__node *n;
+    const loom__value *in0, *out0;
+    int64_t ni, no;
+    double flops;
+    if (!s || !s->order || i >= s->live_nodes)
+        return 0.0;
+    n = &s->g->nodes[s->order[i]];
+    if (n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs < 1 || n->outputs[0] < 0)
+        return 0.0;
+    in0 = &s->g->values[n->inputs[0]];
+    out0 = &s->g->values[n->outputs[0]];
+    if (!loom__numel(out0->rank, out0->dims, &no) || no == 0)
+        return 0.0;
+    flops = loom__node_flops(s->g, n);
+    if (flops > 0) /* GEMM-like: 2 M N K */
+        return flops / (2.0 * (double)no);
+    switch (n->op) {
+    case LOOM__OP_AveragePool: case LOOM__OP_GlobalAveragePool: case LOOM__OP_ReduceMean:
+        /* inputs summed per output */
+        return loom__numel(in0->rank, in0->dims, &ni) ? (double)ni / (double)no : 0.0;
+    case LOOM__OP_LayerNormalization: case LOOM__OP_Softmax:
+        /* sums along the normalised axes: at most the input's size per row */
+        return in0->rank > 0 ? (double)in0->dims[in0->rank - 1] : 0.0;
+    default:
+        return 0.0;
+    }
 }
 
 size_t loom_session_node_output_count(const loom_session *s, size_t i)

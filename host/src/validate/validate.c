@@ -131,15 +131,6 @@ static loom_status session_for(const loom_model *m, const loom_tensor *const *in
     return loom_session_run(*out);
 }
 
-/* The reduction length of the node at execution index i: flops / (2 x
- * output elements) for GEMM-like nodes (the cost model's flops). */
-static double reduction_of(const loom_session *s, size_t i, const loom_tensor *out0)
-{
-    double flops = loom__session_node_flops(s, i);
-    int64_t n = out0 ? loom_tensor_numel(out0) : 0;
-    return flops > 0 && n > 0 ? flops / (2.0 * (double)n) : 0.0;
-}
-
 loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs, size_t n_inputs,
                           const char *device, loom_validate_result *out)
 {
@@ -186,7 +177,7 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
             const loom_tensor *w = loom_session_node_output(ref, i, k);
             if (!w) /* an optional output the model leaves out */
                 continue;
-            compare(out, i, &pd, k, loom_session_node_output(dev, i, k), w, reduction_of(ref, i, w));
+            compare(out, i, &pd, k, loom_session_node_output(dev, i, k), w, loom__session_node_reduction(ref, i));
         }
     }
 done:
