@@ -23,6 +23,7 @@ static const char usage[] =
     "  help [COMMAND]    this text, or a command's own help\n"
     "\n"
     "Data goes to stdout, messages to stderr. Exit status: 0 success,\n"
+    "1 results differ from ref (validate, sim gemm),\n"
     "64 usage error, 65 invalid or unsupported model or data, 66 input file\n"
     "missing or unreadable, 69 device unavailable, 70 internal error,\n"
     "73 cannot write an output file.\n";
