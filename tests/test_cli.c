@@ -1743,3 +1743,35 @@ Test(cli, validate_usage_and_inputs)
     expect_code(0);
     cr_assert_float_eq(j_num(j_get(j_at(j_doc(res.out), 0), "max_abs_error")), 0, 0);
 }
+
+/* A QDQ model whose scale is zero, negative or NaN is invalid: exit 65,
+ * one line naming the node and the value. */
+Test(cli, qdq_model_with_a_bad_scale_exits_65)
+{
+    static const float bad[] = {0.0f, -1.0f, NAN};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tb_model *b = tb_new(13);
+        size_t len;
+        const uint8_t *bytes;
+        FILE *f;
+        tb_input(b, "x", LOOM_F32, 1, (const int64_t[]){4});
+        tb_init(b, "s", LOOM_F32, 0, NULL, &bad[i]);
+        tb_init(b, "z", LOOM_I8, 0, NULL, (const int8_t[]){0});
+        tb_node(b, "QuantizeLinear", "x,s,z", "q");
+        tb_node(b, "DequantizeLinear", "q,s,z", "y");
+        tb_output(b, "y");
+        bytes = tb_pack(b, &len);
+        f = fopen(tpath("qdq.onnx"), "wb");
+        cr_assert_eq(fwrite(bytes, 1, len, f), len);
+        fclose(f);
+        tb_free(b);
+        {
+            loom_tensor *x;
+            cr_assert_eq(loom_tensor_create(LOOM_F32, 1, (const int64_t[]){4}, &x), LOOM_OK);
+            cr_assert_eq(loom_npy_save(tpath("x.npy"), x), LOOM_OK);
+            loom_tensor_free(x);
+        }
+        RUN("run", tpath("qdq.onnx"), "-i", tpath("x.npy"), "-o", tpath("out"));
+        expect_error_line(65, "QuantizeLinear", "must be positive and finite");
+    }
+}
