@@ -17,6 +17,8 @@
 // one row at a time through rd_row_i / row_o (a chain of row multiplexers:
 // a flat ROWS x COLS x 32-bit result bus made the Verilated model rebuild
 // 8192 bits every cycle at 16x16).
+`include "loom_defs.svh"
+
 module loom_array #(
   parameter int ROWS = 16,
   parameter int COLS = 16
@@ -27,7 +29,7 @@ module loom_array #(
   input  logic                       last_i,
   input  logic [ROWS*8-1:0]          a_i,
   input  logic [COLS*8-1:0]          b_i,
-  input  logic [$clog2(ROWS > 1 ? ROWS : 2)-1:0] rd_row_i,
+  input  logic [`LOOM_IDX_W(ROWS)-1:0] rd_row_i,
   output logic [COLS*32-1:0]         row_o    // the sums of row rd_row_i, cell c at [c*32 +: 32]
 );
   // horizontal and vertical wires between cells; index c (or r) is the

@@ -12,6 +12,7 @@
 // loom_requant -> loom_writer -> memory. The request side runs ahead by
 // whole blocks, so loading the next block overlaps computing this one.
 `include "loom_config.svh"
+`include "loom_defs.svh"
 
 module loom_core #(
   parameter int ROWS       = `LOOM_ROWS,
@@ -20,7 +21,7 @@ module loom_core #(
   parameter int PORT_BYTES = `LOOM_PORT_BYTES,   // memory beat, bytes
   parameter int MAX_READS  = `LOOM_MAX_READS,    // read beats in flight
   parameter int CREDITS    = `LOOM_TILE_CREDITS, // tiles between feeder and write port
-  localparam int LEN_W = $clog2(PORT_BYTES + 1)
+  localparam int LEN_W = `LOOM_CNT_W(PORT_BYTES)
 ) (
   input  logic                    clk_i,
   input  logic                    rst_ni,
@@ -63,13 +64,13 @@ module loom_core #(
   localparam int NBUF   = 2;
   localparam int NSLOT  = CREDITS;
   localparam int BUF_W  = 1;
-  localparam int SLOT_W = (NSLOT > 1) ? $clog2(NSLOT) : 1;
-  localparam int K_W    = (KT > 1) ? $clog2(KT) : 1;
-  localparam int R_W    = $clog2(ROWS + 1);
-  localparam int C_W    = $clog2(COLS + 1);
-  localparam int ROW_W  = (ROWS > 1) ? $clog2(ROWS) : 1;
+  localparam int SLOT_W = `LOOM_IDX_W(NSLOT);
+  localparam int K_W    = `LOOM_IDX_W(KT);
+  localparam int R_W    = `LOOM_CNT_W(ROWS);
+  localparam int C_W    = `LOOM_CNT_W(COLS);
+  localparam int ROW_W  = `LOOM_IDX_W(ROWS);
   localparam int META_W = 32 + 32 + R_W + C_W + SLOT_W;
-  localparam int LANE_W = ((ROWS > COLS ? ROWS : COLS) > 1) ? $clog2(ROWS > COLS ? ROWS : COLS) : 1;
+  localparam int LANE_W = `LOOM_IDX_W(`LOOM_MAX(ROWS, COLS));
 
   // ---- parameters that cannot work stop elaboration with a reason ----
   // (not under Icarus Verilog 11, which has no elaboration-time $fatal)
@@ -112,7 +113,7 @@ module loom_core #(
   // ---- stage wires ----
   logic              req_busy, rsp_busy, rsp_stalled, feed_busy, feed_stalled;
   logic              drain_busy, rq_busy, wr_busy, wr_stalled;
-  logic [$clog2(MAX_READS + 1)-1:0] reads_out;
+  logic [`LOOM_CNT_W(MAX_READS)-1:0] reads_out;
   logic [15:0]       writes_out;
   logic              spad_a_we, spad_b_we, prm_we, lut_we;
   logic [BUF_W-1:0]  spad_wbuf, spad_rbuf, rel_idx;
@@ -206,12 +207,12 @@ module loom_core #(
 
   loom_spad #(.LANES(ROWS), .DEPTH(KT), .NBUF(NBUF), .PORT_BYTES(PORT_BYTES)) u_spad_a (
     .clk_i, .wr_en_i (spad_a_we), .wr_buf_i (spad_wbuf),
-    .wr_lane_i ($clog2(ROWS)'(spad_lane)), .wr_off_i (spad_off), .wr_len_i (wr_len),
+    .wr_lane_i (`LOOM_IDX_W(ROWS)'(spad_lane)), .wr_off_i (spad_off), .wr_len_i (wr_len),
     .wr_data_i (rd_rsp_data_i), .rd_buf_i (spad_rbuf), .rd_k_i (spad_k), .rd_data_o (a_col)
   );
   loom_spad #(.LANES(COLS), .DEPTH(KT), .NBUF(NBUF), .PORT_BYTES(PORT_BYTES)) u_spad_b (
     .clk_i, .wr_en_i (spad_b_we), .wr_buf_i (spad_wbuf),
-    .wr_lane_i ($clog2(COLS)'(spad_lane)), .wr_off_i (spad_off), .wr_len_i (wr_len),
+    .wr_lane_i (`LOOM_IDX_W(COLS)'(spad_lane)), .wr_off_i (spad_off), .wr_len_i (wr_len),
     .wr_data_i (rd_rsp_data_i), .rd_buf_i (spad_rbuf), .rd_k_i (spad_k), .rd_data_o (b_row)
   );
 
@@ -235,7 +236,7 @@ module loom_core #(
 
   loom_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
     .clk_i, .rst_ni, .valid_i (f_valid), .last_i (f_last), .a_i (a_feed), .b_i (b_feed),
-    .rd_row_i ($clog2(ROWS > 1 ? ROWS : 2)'(row)), .row_o (row_acc)
+    .rd_row_i (`LOOM_IDX_W(ROWS)'(row)), .row_o (row_acc)
   );
 
   loom_drain #(.ROWS(ROWS), .COLS(COLS), .NSLOT(NSLOT)) u_drain (

@@ -7,14 +7,16 @@
 // delay line starts the row sequence at exactly that cycle, and row r is
 // read at COLS + r, before the next tile (GAP >= COLS cycles behind)
 // overwrites it.
+`include "loom_defs.svh"
+
 module loom_drain #(
   parameter int ROWS  = 16,
   parameter int COLS  = 16,
   parameter int NSLOT = 4,
-  localparam int SLOT_W = (NSLOT > 1) ? $clog2(NSLOT) : 1,
-  localparam int R_W    = $clog2(ROWS + 1),
-  localparam int C_W    = $clog2(COLS + 1),
-  localparam int ROW_W  = (ROWS > 1) ? $clog2(ROWS) : 1,
+  localparam int SLOT_W = `LOOM_IDX_W(NSLOT),
+  localparam int R_W    = `LOOM_CNT_W(ROWS),
+  localparam int C_W    = `LOOM_CNT_W(COLS),
+  localparam int ROW_W  = `LOOM_IDX_W(ROWS),
   localparam int META_W = 32 + 32 + R_W + C_W + SLOT_W
 ) (
   input  logic                   clk_i,

@@ -9,6 +9,8 @@
 // cycles after the previous tile's, so the drain has read a row before the
 // next tile's sums overwrite it. Rows past M and columns past N are fed
 // as zeros. The outputs are aligned with the scratchpads' registered reads.
+`include "loom_defs.svh"
+
 module loom_feeder #(
   parameter int ROWS    = 16,
   parameter int COLS    = 16,
@@ -16,15 +18,15 @@ module loom_feeder #(
   parameter int NBUF    = 2,
   parameter int NSLOT   = 4,
   parameter int CREDITS = 4,
-  localparam int BUF_W  = (NBUF > 1) ? $clog2(NBUF) : 1,
-  localparam int SLOT_W = (NSLOT > 1) ? $clog2(NSLOT) : 1,
-  localparam int K_W    = (KT > 1) ? $clog2(KT) : 1,
-  localparam int KC_W   = $clog2(KT + 1),
-  localparam int R_W    = $clog2(ROWS + 1),
-  localparam int C_W    = $clog2(COLS + 1),
-  localparam int CR_W   = $clog2(CREDITS + 1),
+  localparam int BUF_W  = `LOOM_IDX_W(NBUF),
+  localparam int SLOT_W = `LOOM_IDX_W(NSLOT),
+  localparam int K_W    = `LOOM_IDX_W(KT),
+  localparam int KC_W   = `LOOM_CNT_W(KT),
+  localparam int R_W    = `LOOM_CNT_W(ROWS),
+  localparam int C_W    = `LOOM_CNT_W(COLS),
+  localparam int CR_W   = `LOOM_CNT_W(CREDITS),
   localparam int GAP    = (ROWS > COLS) ? ROWS : COLS,
-  localparam int GAP_W  = $clog2(GAP + 1)
+  localparam int GAP_W  = `LOOM_CNT_W(GAP)
 ) (
   input  logic              clk_i,
   input  logic              rst_ni,

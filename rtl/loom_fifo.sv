@@ -1,6 +1,8 @@
 // loom_fifo - synchronous first-in first-out queue, DEPTH entries of WIDTH
 // bits, with registered full/empty flags. Pushing when full or popping
 // when empty is a design error and stops the simulation.
+`include "loom_defs.svh"
+
 module loom_fifo #(
   parameter int WIDTH = 8,
   parameter int DEPTH = 4
@@ -14,8 +16,8 @@ module loom_fifo #(
   output logic             empty_o,
   output logic             full_o
 );
-  localparam int PTR_W = (DEPTH > 1) ? $clog2(DEPTH) : 1;
-  localparam int CNT_W = $clog2(DEPTH + 1);
+  localparam int PTR_W = `LOOM_IDX_W(DEPTH);
+  localparam int CNT_W = `LOOM_CNT_W(DEPTH);
 
 `ifndef __ICARUS__  // Icarus Verilog 11 has no elaboration-time $fatal
   if (DEPTH < 1) begin : g_bad_depth

@@ -22,6 +22,7 @@
 // adapter); write data travels with its address (a write transfers when
 // awvalid, awready and wready are all high); responses come in order.
 `include "loom_config.svh"
+`include "loom_defs.svh"
 
 module loom_kernel #(
   parameter int ROWS       = `LOOM_ROWS,
@@ -30,7 +31,7 @@ module loom_kernel #(
   parameter int PORT_BYTES = `LOOM_PORT_BYTES,
   parameter int MAX_READS  = `LOOM_MAX_READS,
   parameter int CREDITS    = `LOOM_TILE_CREDITS,
-  localparam int LEN_W = $clog2(PORT_BYTES + 1)
+  localparam int LEN_W = `LOOM_CNT_W(PORT_BYTES)
 ) (
   input  logic                    ap_clk,
   input  logic                    ap_rst_n,

@@ -2,18 +2,19 @@
 // loom_rd_walk) as fast as the memory port accepts them, keeping at most
 // MAX_READS beats outstanding. Requests run ahead of the response side by
 // whole blocks, so memory latency is hidden behind computation.
+`include "loom_defs.svh"
+
 module loom_rd_req #(
   parameter int ROWS       = 16,
   parameter int COLS       = 16,
   parameter int KT         = 256,
   parameter int PORT_BYTES = 64,
   parameter int MAX_READS  = 128,
-  localparam int LEN_W = $clog2(PORT_BYTES + 1),
-  localparam int OUT_W = $clog2(MAX_READS + 1),
+  localparam int LEN_W = `LOOM_CNT_W(PORT_BYTES),
+  localparam int OUT_W = `LOOM_CNT_W(MAX_READS),
   // loom_rd_walk's segment and offset widths
-  localparam int SEG_W = $clog2(((ROWS > COLS) ? ROWS : COLS) + 1),
-  localparam int SEGMAX = (KT > 256) ? ((KT > COLS*4) ? KT : COLS*4) : ((256 > COLS*4) ? 256 : COLS*4),
-  localparam int OFF_W = $clog2(SEGMAX + 1)
+  localparam int SEG_W = `LOOM_SEG_W(ROWS, COLS),
+  localparam int OFF_W = `LOOM_OFF_W(KT, COLS)
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -49,9 +50,9 @@ module loom_rd_req #(
   logic [63:0]                             off64, row;
   /* verilator lint_off UNUSEDSIGNAL */
   // the walker's block details the request side has no use for
-  logic [$clog2(KT + 1)-1:0]               kc;
-  logic [$clog2(ROWS + 1)-1:0]             mrows;
-  logic [$clog2(COLS + 1)-1:0]             ncols;
+  logic [`LOOM_CNT_W(KT)-1:0]               kc;
+  logic [`LOOM_CNT_W(ROWS)-1:0]             mrows;
+  logic [`LOOM_CNT_W(COLS)-1:0]             ncols;
   logic                                    blk_last, blk_end, prm_end;
   /* verilator lint_on UNUSEDSIGNAL */
   logic [OFF_W-1:0]                        off;

@@ -4,6 +4,8 @@
 // buffer. A beat is taken only when its target is free: a scratchpad
 // buffer the feeder has finished with, a parameter slot the requantiser
 // has finished with. Otherwise the response waits (back-pressure).
+`include "loom_defs.svh"
+
 module loom_rd_rsp #(
   parameter int ROWS       = 16,
   parameter int COLS       = 16,
@@ -11,15 +13,14 @@ module loom_rd_rsp #(
   parameter int PORT_BYTES = 64,
   parameter int NBUF       = 2,
   parameter int NSLOT      = 4,
-  localparam int BUF_W  = (NBUF > 1) ? $clog2(NBUF) : 1,
-  localparam int SLOT_W = (NSLOT > 1) ? $clog2(NSLOT) : 1,
-  localparam int LANE_W = ((ROWS > COLS ? ROWS : COLS) > 1) ? $clog2(ROWS > COLS ? ROWS : COLS) : 1,
-  localparam int K_W    = (KT > 1) ? $clog2(KT) : 1,
-  localparam int LEN_W  = $clog2(PORT_BYTES + 1),
+  localparam int BUF_W  = `LOOM_IDX_W(NBUF),
+  localparam int SLOT_W = `LOOM_IDX_W(NSLOT),
+  localparam int LANE_W = `LOOM_IDX_W(`LOOM_MAX(ROWS, COLS)),
+  localparam int K_W    = `LOOM_IDX_W(KT),
+  localparam int LEN_W  = `LOOM_CNT_W(PORT_BYTES),
   // loom_rd_walk's segment and offset widths
-  localparam int SEG_W  = $clog2(((ROWS > COLS) ? ROWS : COLS) + 1),
-  localparam int SEGMAX = (KT > 256) ? ((KT > COLS*4) ? KT : COLS*4) : ((256 > COLS*4) ? 256 : COLS*4),
-  localparam int OFF_W  = $clog2(SEGMAX + 1)
+  localparam int SEG_W  = `LOOM_SEG_W(ROWS, COLS),
+  localparam int OFF_W  = `LOOM_OFF_W(KT, COLS)
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -60,12 +61,12 @@ module loom_rd_rsp #(
   logic [BUF_W-1:0] buf_q;
   logic [SLOT_W-1:0] slot_q;
   logic [NSLOT-1:0] slot_busy_q;
-  logic [$clog2(KT + 1)-1:0] kc;
+  logic [`LOOM_CNT_W(KT)-1:0] kc;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [SEG_W-1:0] seg;  // its top bit only counts to ROWS
   logic [31:0]      m0, n0, k0;
-  logic [$clog2(ROWS + 1)-1:0] mrows;
-  logic [$clog2(COLS + 1)-1:0] ncols;
+  logic [`LOOM_CNT_W(ROWS)-1:0] mrows;
+  logic [`LOOM_CNT_W(COLS)-1:0] ncols;
   /* verilator lint_on UNUSEDSIGNAL */
 
   loom_rd_walk #(.ROWS(ROWS), .COLS(COLS), .KT(KT), .PORT_BYTES(PORT_BYTES)) u_walk (

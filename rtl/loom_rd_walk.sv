@@ -8,18 +8,19 @@
 // (COLS int32 each), then mrows segments of A (kc bytes of one A row
 // each), then ncols segments of transposed B (kc bytes of one B column
 // each). A segment is cut into beats of at most PORT_BYTES bytes.
+`include "loom_defs.svh"
+
 module loom_rd_walk #(
   parameter int ROWS       = 16,
   parameter int COLS       = 16,
   parameter int KT         = 256,
   parameter int PORT_BYTES = 64,
-  localparam int KC_W  = $clog2(KT + 1),
-  localparam int R_W   = $clog2(ROWS + 1),
-  localparam int C_W   = $clog2(COLS + 1),
-  localparam int SEG_W = $clog2(((ROWS > COLS) ? ROWS : COLS) + 1),
-  localparam int SEGMAX = (KT > 256) ? ((KT > COLS*4) ? KT : COLS*4) : ((256 > COLS*4) ? 256 : COLS*4),
-  localparam int OFF_W = $clog2(SEGMAX + 1),
-  localparam int LEN_W = $clog2(PORT_BYTES + 1)
+  localparam int KC_W  = `LOOM_CNT_W(KT),
+  localparam int R_W   = `LOOM_CNT_W(ROWS),
+  localparam int C_W   = `LOOM_CNT_W(COLS),
+  localparam int SEG_W = `LOOM_SEG_W(ROWS, COLS),
+  localparam int OFF_W = `LOOM_OFF_W(KT, COLS),
+  localparam int LEN_W = `LOOM_CNT_W(PORT_BYTES)
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,

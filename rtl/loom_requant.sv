@@ -7,17 +7,19 @@
 // and the row's address in C. Parameters come in per tile (a slot, loaded
 // ahead by the read side); the slot is handed back when the tile's last
 // row has passed stage 1. The 256-entry LUT is loaded once per run.
+`include "loom_defs.svh"
+
 module loom_requant #(
   parameter int ROWS       = 16,
   parameter int COLS       = 16,
   parameter int NSLOT      = 4,
   parameter int PORT_BYTES = 64,
-  localparam int SLOT_W = (NSLOT > 1) ? $clog2(NSLOT) : 1,
-  localparam int R_W    = $clog2(ROWS + 1),
-  localparam int C_W    = $clog2(COLS + 1),
-  localparam int ROW_W  = (ROWS > 1) ? $clog2(ROWS) : 1,
+  localparam int SLOT_W = `LOOM_IDX_W(NSLOT),
+  localparam int R_W    = `LOOM_CNT_W(ROWS),
+  localparam int C_W    = `LOOM_CNT_W(COLS),
+  localparam int ROW_W  = `LOOM_IDX_W(ROWS),
   localparam int META_W = 32 + 32 + R_W + C_W + SLOT_W,
-  localparam int LEN_W  = $clog2(PORT_BYTES + 1)
+  localparam int LEN_W  = `LOOM_CNT_W(PORT_BYTES)
 ) (
   input  logic                    clk_i,
   input  logic                    rst_ni,

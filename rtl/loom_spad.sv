@@ -6,15 +6,17 @@
 // Write port: one memory beat, up to PORT_BYTES consecutive bytes of one
 // bank. Read port: byte k of every bank of one buffer (one column of the
 // block), registered: rd_data_o is valid the cycle after rd_k_i.
+`include "loom_defs.svh"
+
 module loom_spad #(
   parameter int LANES      = 16,
   parameter int DEPTH      = 256,
   parameter int NBUF       = 2,
   parameter int PORT_BYTES = 64,
-  localparam int BUF_W  = (NBUF > 1) ? $clog2(NBUF) : 1,
-  localparam int LANE_W = (LANES > 1) ? $clog2(LANES) : 1,
-  localparam int K_W    = (DEPTH > 1) ? $clog2(DEPTH) : 1,
-  localparam int LEN_W  = $clog2(PORT_BYTES + 1)
+  localparam int BUF_W  = `LOOM_IDX_W(NBUF),
+  localparam int LANE_W = `LOOM_IDX_W(LANES),
+  localparam int K_W    = `LOOM_IDX_W(DEPTH),
+  localparam int LEN_W  = `LOOM_CNT_W(PORT_BYTES)
 ) (
   input  logic                    clk_i,
   input  logic                    wr_en_i,

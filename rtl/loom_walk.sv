@@ -6,13 +6,15 @@
 // they agree without passing descriptors.
 //
 // K = 0 gives one block per tile with kc = 0 (the result is bias only).
+`include "loom_defs.svh"
+
 module loom_walk #(
   parameter int ROWS = 16,
   parameter int COLS = 16,
   parameter int KT   = 256,
-  localparam int KC_W = $clog2(KT + 1),
-  localparam int R_W  = $clog2(ROWS + 1),
-  localparam int C_W  = $clog2(COLS + 1)
+  localparam int KC_W = `LOOM_CNT_W(KT),
+  localparam int R_W  = `LOOM_CNT_W(ROWS),
+  localparam int C_W  = `LOOM_CNT_W(COLS)
 ) (
   input  logic            clk_i,
   input  logic            rst_ni,

@@ -2,11 +2,13 @@
 // one memory beat (COLS <= PORT_BYTES bytes, a strobe for the tile's
 // columns inside N). Counts writes until the memory acknowledges them, and
 // returns a tile's output credit to the feeder when its last row has gone.
+`include "loom_defs.svh"
+
 module loom_writer #(
   parameter int COLS       = 16,
   parameter int PORT_BYTES = 64,
   parameter int DEPTH      = 64,   // rows: CREDITS x ROWS never overflows
-  localparam int C_W = $clog2(COLS + 1)
+  localparam int C_W = `LOOM_CNT_W(COLS)
 ) (
   input  logic                    clk_i,
   input  logic                    rst_ni,

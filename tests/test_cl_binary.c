@@ -83,18 +83,7 @@ Test(cl_binary, vectors_bit_exact_through_the_binary_route, .timeout = 300)
     tb_tmpdir("cl-binary");
     setenv("LOOM_XCLBIN", make_binary(LOOM_SOURCE_DIR "/tests/cl-binary-kernel.cl"), 1);
     setenv("LOOM_CL_BINARY_ROUTE", "1", 1);
-    for (int i = 0; i < gemm_shape_count; i++) {
-        const int *s = gemm_shapes[i];
-        gemm_case g;
-        char what[96];
-        loom_status st;
-        gemm_case_make(&g, s[0], s[1], s[2], s[3], s[4], s[5], 900 + (uint64_t)i);
-        st = loom_gemm_i8("opencl:0", &g.a);
-        cr_assert_eq(st, LOOM_OK, "%s", loom_last_error());
-        snprintf(what, sizeof what, "binary route M=%d N=%d K=%d act=%d", s[0], s[1], s[2], s[3]);
-        gemm_case_expect_same(&g, what);
-        gemm_case_free(&g);
-    }
+    gemm_vectors_on_device("opencl:0", 900);
     tb_tmpdir_remove();
 }
 

@@ -51,6 +51,16 @@ static bool has_device(const char *name)
     return false;
 }
 
+/* loom_gemm_i8 of a 1x1x1 GEMM on device: only the status matters here. */
+static loom_status gemm_1x1(const char *device)
+{
+    int8_t a = 1, c = 0;
+    int32_t m = 1 << 30, s = 0;
+    loom_gemm_i8_args g = {.M = 1, .N = 1, .K = 1, .A = &a, .lda = 1, .B = &a, .ldb = 1,
+                           .mult = &m, .shift = &s, .C = &c, .ldc = 1};
+    return loom_gemm_i8(device, &g);
+}
+
 /* Each Criterion test runs in its own process, so the registry below
  * enumerates with this test's environment. */
 Test(xrt, unset_xilinx_xrt_means_no_device_and_says_why)
@@ -58,27 +68,17 @@ Test(xrt, unset_xilinx_xrt_means_no_device_and_says_why)
     unsetenv("XILINX_XRT");
     unsetenv("XCL_EMULATION_MODE");
     cr_assert(!has_device("xrt:0"));
-    {
-        int8_t a = 1, c = 0;
-        int32_t m = 1 << 30, s = 0;
-        loom_gemm_i8_args g = {.M = 1, .N = 1, .K = 1, .A = &a, .lda = 1, .B = &a, .ldb = 1,
-                               .mult = &m, .shift = &s, .C = &c, .ldc = 1};
-        cr_assert_eq(loom_gemm_i8("xrt:0", &g), LOOM_E_DEVICE_UNAVAILABLE);
-        cr_assert(strstr(loom_last_error(), "XILINX_XRT is not set"), "%s", loom_last_error());
-    }
+    cr_assert_eq(gemm_1x1("xrt:0"), LOOM_E_DEVICE_UNAVAILABLE);
+    cr_assert(strstr(loom_last_error(), "XILINX_XRT is not set"), "%s", loom_last_error());
 }
 
 Test(xrt, missing_shim_library_means_no_device)
 {
-    int8_t a = 1, c = 0;
-    int32_t m = 1 << 30, s = 0;
-    loom_gemm_i8_args g = {.M = 1, .N = 1, .K = 1, .A = &a, .lda = 1, .B = &a, .ldb = 1,
-                           .mult = &m, .shift = &s, .C = &c, .ldc = 1};
     tb_tmpdir("xrt-noshim");
     setenv("XILINX_XRT", fake_xrt_root(false), 1);
     setenv("XCL_EMULATION_MODE", "noop", 1);
     cr_assert(!has_device("xrt:0"));
-    cr_assert_eq(loom_gemm_i8("xrt", &g), LOOM_E_DEVICE_UNAVAILABLE);
+    cr_assert_eq(gemm_1x1("xrt"), LOOM_E_DEVICE_UNAVAILABLE);
     cr_assert(strstr(loom_last_error(), "libxrt_noop.so.2"), "%s", loom_last_error());
     tb_tmpdir_remove();
 }
@@ -96,15 +96,11 @@ Test(xrt, no_card_means_no_device)
 
 Test(xrt, noop_device_is_listed_and_computes_nothing)
 {
-    int8_t a = 1, c = 0;
-    int32_t m = 1 << 30, s = 0;
-    loom_gemm_i8_args g = {.M = 1, .N = 1, .K = 1, .A = &a, .lda = 1, .B = &a, .ldb = 1,
-                           .mult = &m, .shift = &s, .C = &c, .ldc = 1};
     tb_tmpdir("xrt-noop-dev");
     setenv("XILINX_XRT", fake_xrt_root(true), 1);
     setenv("XCL_EMULATION_MODE", "noop", 1);
     cr_assert(has_device("xrt:0"));
-    cr_assert_eq(loom_gemm_i8("xrt:0", &g), LOOM_E_DEVICE_UNAVAILABLE);
+    cr_assert_eq(gemm_1x1("xrt:0"), LOOM_E_DEVICE_UNAVAILABLE);
     cr_assert(strstr(loom_last_error(), "noop shim: nothing is computed"), "%s", loom_last_error());
     tb_tmpdir_remove();
 }

@@ -3,6 +3,7 @@
 #define LOOM_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "loom/loom.h"
@@ -40,6 +41,8 @@ const char *loom_cli_type_str(const loom_value_info *vi, char *buf, size_t size)
  * '_' (and a leading '.' too, so no hidden or relative names). */
 void loom_cli_safe_name(const char *name, char *buf, size_t size);
 double loom_cli_now_us(void);
+/* A whole decimal number from 0 to max (no sign, nothing after it). */
+bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* --input NAME=FILE.npy values. */
 typedef struct {

@@ -51,19 +51,6 @@ static uint64_t rng_next(uint64_t *s)
     return *s * 2685821657736338717ULL;
 }
 
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-    if (!s[0] || s[0] == '-')
-        return false;
-    v = strtoull(s, &end, 10);
-    if (*end || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 typedef struct {
     int64_t M, N, K;
     int8_t *A, *B, *C, *R, lut[256];
@@ -146,7 +133,7 @@ static int sim_gemm(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":M:N:K:h", opts, NULL)) != -1) {
         switch (c) {
         case 'M': case 'N': case 'K':
-            if (!parse_u64(optarg, INT32_MAX, &v))
+            if (!loom_cli_parse_u64(optarg, INT32_MAX, &v))
                 return loom_cli_usage_error("sim gemm", "-%c takes a size from 0 to %d, not '%s'", c,
                                             INT32_MAX, optarg);
             *(c == 'M' ? &d.M : c == 'N' ? &d.N : &d.K) = (int64_t)v;
@@ -170,7 +157,7 @@ static int sim_gemm(int argc, char **argv)
             break;
         }
         case O_RBPC: case O_WBPC: case O_RLAT: case O_WLAT:
-            if (!parse_u64(optarg, 1000000, &v) || v == 0)
+            if (!loom_cli_parse_u64(optarg, 1000000, &v) || v == 0)
                 return loom_cli_usage_error("sim gemm", "--%s takes a whole number from 1, not '%s'",
                                             opt_name(opts, c), optarg);
             if (c == O_RBPC) o.read_bytes_per_cycle = (uint32_t)v;
@@ -179,7 +166,7 @@ static int sim_gemm(int argc, char **argv)
             if (c == O_WLAT) o.write_latency = (uint32_t)v;
             break;
         case O_SEED: case O_RSEED: case O_WDOG:
-            if (!parse_u64(optarg, INT32_MAX, &v) || (c != O_SEED && v == 0))
+            if (!loom_cli_parse_u64(optarg, INT32_MAX, &v) || (c != O_SEED && v == 0))
                 return loom_cli_usage_error("sim gemm", "--%s takes a whole number from %d to %d, not '%s'",
                                             opt_name(opts, c), c == O_SEED ? 0 : 1, INT32_MAX, optarg);
             if (c == O_SEED) seed = v;

@@ -158,16 +158,12 @@ int loom_cmd_validate(int argc, char **argv)
             if ((rc = loom_cli_inputs_add(&inputs, optarg)) != 0)
                 goto done;
             break;
-        case O_SEED: {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (!optarg[0] || *end || optarg[0] == '-') {
+        case O_SEED:
+            if (!loom_cli_parse_u64(optarg, UINT64_MAX, &seed)) {
                 rc = loom_cli_usage_error("validate", "--seed takes a whole number, not '%s'", optarg);
                 goto done;
             }
-            seed = v;
             break;
-        }
         case O_JSON: as_json = true; break;
         case 'v': verbosity++; break;
         case 'h': fputs(validate_usage, stdout); goto done;

@@ -12,7 +12,7 @@ rows=$1 cols=$2 M=$3 N=$4 K=$5
 shift 5
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-iverilog -g2012 -I"$build/array-config" -Ptb_loom_kernel.ROWS="$rows" -Ptb_loom_kernel.COLS="$cols" \
+iverilog -g2012 -I"$build/array-config" -I"$root/rtl" -Ptb_loom_kernel.ROWS="$rows" -Ptb_loom_kernel.COLS="$cols" \
     -s tb_loom_kernel -o "$out/tb.vvp" "$here/tb_loom_kernel.sv" "$root"/rtl/loom_*.sv 2>"$out/log" ||
     { cat "$out/log" >&2; exit 1; }
 start=$(date +%s.%N)

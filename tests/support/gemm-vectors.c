@@ -1,6 +1,7 @@
 /* gemm-vectors.c - see gemm-vectors.h. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +91,20 @@ void gemm_case_expect_same(const gemm_case *g, const char *what)
             cr_assert_eq(got, want, "%s: C[%lld][%lld] = %d, ref %d%s", what, (long long)m,
                          (long long)n, got, want, n >= g->a.N ? " (a gap between rows)" : "");
         }
+}
+
+void gemm_vectors_on_device(const char *device, uint64_t seed0)
+{
+    for (int i = 0; i < gemm_shape_count; i++) {
+        const int *s = gemm_shapes[i];
+        gemm_case g;
+        char what[96];
+        loom_status st;
+        gemm_case_make(&g, s[0], s[1], s[2], s[3], s[4], s[5], seed0 + (uint64_t)i);
+        st = loom_gemm_i8(device, &g.a);
+        cr_assert_eq(st, LOOM_OK, "%s", loom_last_error());
+        snprintf(what, sizeof what, "%s M=%d N=%d K=%d act=%d", device, s[0], s[1], s[2], s[3]);
+        gemm_case_expect_same(&g, what);
+        gemm_case_free(&g);
+    }
 }

@@ -39,4 +39,8 @@ void gemm_case_free(gemm_case *g);
  * guards are intact. */
 void gemm_case_expect_same(const gemm_case *g, const char *what);
 
+/* Every vector through loom_gemm_i8(device), seeds seed0 + i, each
+ * bit-exact against ref (Criterion asserts). */
+void gemm_vectors_on_device(const char *device, uint64_t seed0);
+
 #endif

@@ -137,6 +137,13 @@ double loom__node_bytes(const loom__graph *g, const loom__node *n);
 /* Modelled cost of moving nbytes between dev and the host. */
 double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes);
 
+/* supports/run for devices that run only the kernel ABI's int8 GEMM
+ * (vsim, xrt): every graph node is refused, with the reason. */
+bool loom__gemm_only_supports(loom__device *dev, const loom__graph *g, const loom__node *n,
+                              const char **why);
+loom_status loom__gemm_only_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
+                                const loom__arg *out);
+
 /* Argument checks of the int8 GEMM (every device uses the reference's). */
 loom_status loom__gemm_i8_check(const loom_gemm_i8_args *args);
 

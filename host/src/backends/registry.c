@@ -233,6 +233,22 @@ double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes)
     return dev->xfer_us + (dev->xfer_gbps > 0 ? (double)nbytes / dev->xfer_gbps / 1e3 : 0.0);
 }
 
+bool loom__gemm_only_supports(loom__device *dev, const loom__graph *g, const loom__node *n,
+                              const char **why)
+{
+    (void)dev, (void)g, (void)n;
+    *why = "it runs the int8 GEMM kernel only (loom_gemm_i8, loom sim gemm); graph nodes are fp32";
+    return false;
+}
+
+loom_status loom__gemm_only_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
+                                const loom__arg *out)
+{
+    (void)state, (void)in, (void)out;
+    return loom__err(LOOM_E_INTERNAL, "device %s: asked to run node %s, which it does not support", dev->name,
+                     n->name);
+}
+
 loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args)
 {
     loom__device *dev = loom__device_find(device ? device : "ref");

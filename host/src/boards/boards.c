@@ -71,6 +71,17 @@ static bool plain_name(const char *s)
     return true;
 }
 
+/* "u250.json" -> "u250" into stem (size 80); false for other names. */
+static bool json_stem(const char *file, char stem[80])
+{
+    size_t len = strlen(file);
+    if (len < 6 || len - 5 >= 80 || strcmp(file + len - 5, ".json") != 0)
+        return false;
+    memcpy(stem, file, len - 5);
+    stem[len - 5] = 0;
+    return true;
+}
+
 static loom_status bad(const char *path, const char *fmt, const char *a, const char *b)
 {
     char msg[512];
@@ -215,14 +226,9 @@ loom_status loom_board_load(const char *name, loom_board **out)
         snprintf(stem, sizeof stem, "%s", name);
     } else {
         const char *base = strrchr(name, '/');
-        size_t len;
         snprintf(path, sizeof path, "%s", name);
-        base = base ? base + 1 : name;
-        len = strlen(base);
-        if (len < 6 || len - 5 >= sizeof stem || strcmp(base + len - 5, ".json") != 0)
+        if (!json_stem(base ? base + 1 : name, stem))
             return loom__err(LOOM_E_INVALID_ARG, "%s: a board file is NAME.json", name);
-        memcpy(stem, base, len - 5);
-        stem[len - 5] = 0;
     }
     if (!(f = loom__fopen_regular(path, &sb))) {
         if (by_name && errno == ENOENT) {
@@ -308,13 +314,8 @@ loom_status loom_boards_list(char ***names, size_t *count)
         return loom__err(LOOM_E_NOT_FOUND, "boards folder %s: %s (set LOOM_BOARDS_DIR)", loom_boards_dir(),
                          strerror(errno));
     while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
         char stem[80];
-        if (len < 6 || len - 5 >= sizeof stem || strcmp(e->d_name + len - 5, ".json"))
-            continue;
-        memcpy(stem, e->d_name, len - 5);
-        stem[len - 5] = 0;
-        if (!plain_name(stem))
+        if (!json_stem(e->d_name, stem) || !plain_name(stem))
             continue;
         {
             char p[4200];

@@ -49,6 +49,25 @@ static loom_status place(const loom__kctl *k, const uint64_t n[LOOM__KARG_COUNT]
     return LOOM_OK;
 }
 
+uint64_t loom__kctl_gemm_i8_bytes(const loom_gemm_i8_args *g)
+{
+    uint64_t n[LOOM__KARG_COUNT], total = 0;
+    sizes(g, n);
+    for (size_t i = 0; i < sizeof buffer_args / sizeof buffer_args[0]; i++)
+        total += (n[buffer_args[i]] ? n[buffer_args[i]] : 1) + ALIGN - 1;
+    return total;
+}
+
+int8_t *loom__kctl_pack_bt(const loom_gemm_i8_args *g)
+{
+    int8_t *bt = malloc((size_t)(g->N * g->K) + 1);
+    if (bt)
+        for (int64_t k = 0; k < g->K; k++)
+            for (int64_t n = 0; n < g->N; n++)
+                bt[n * g->K + k] = g->B[k * g->ldb + n];
+    return bt;
+}
+
 static loom_status reg64(void *ctx, loom_status (*wr)(void *, uint32_t, uint32_t), uint32_t off,
                          uint64_t v)
 {
@@ -96,16 +115,13 @@ loom_status loom__kctl_gemm_i8(const loom__kctl *k, const loom_gemm_i8_args *g, 
         return st;
 
     /* weights go in transposed, Bt[N][K]: both operands load as rows of K */
-    bt = malloc((size_t)(N * K) + 1);
+    bt = loom__kctl_pack_bt(g);
     zero = g->bias ? NULL : calloc((size_t)N, sizeof *zero);
     if (!bt || (!g->bias && !zero)) {
         st = loom__err(LOOM_E_NOMEM, "%s: out of memory packing a %lldx%lld weight", k->name,
                        (long long)K, (long long)N);
         goto out;
     }
-    for (int64_t kk = 0; kk < K; kk++)
-        for (int64_t nn = 0; nn < N; nn++)
-            bt[nn * K + kk] = g->B[kk * g->ldb + nn];
 
     if ((st = k->mem_write(k->ctx, addr[LOOM__KARG_A], g->A, (size_t)n[LOOM__KARG_A])) ||
         (st = k->mem_write(k->ctx, addr[LOOM__KARG_B], bt, (size_t)n[LOOM__KARG_B])) ||

@@ -50,6 +50,13 @@ typedef struct {
     const char *name; /* for messages: "vsim", "xrt:0" */
 } loom__kctl;
 
+/* Device bytes the GEMM takes in kctl's own layout (no alloc op):
+ * every buffer 64-byte aligned, from mem_base. */
+uint64_t loom__kctl_gemm_i8_bytes(const loom_gemm_i8_args *args);
+/* B[K][N] (row stride ldb) transposed into a new Bt[N][K] (free() it);
+ * NULL when out of memory. */
+int8_t *loom__kctl_pack_bt(const loom_gemm_i8_args *args);
+
 /* Run the int8 GEMM of the kernel ABI (arguments already checked): put
  * the operands in device memory (B transposed, a zero bias when there is
  * none), run, copy C out; *cycles as run() reports it (NULL: ignored). */

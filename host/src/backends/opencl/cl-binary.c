@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backends/kctl/kctl.h"
 #include "backends/opencl/opencl.h"
 #include "core/core-impl.h"
 
@@ -117,15 +118,12 @@ loom_status loom__cl_binary_gemm_i8(loom__device *dev, const loom_gemm_i8_args *
         return st;
     if (M == 0 || N == 0)
         return LOOM_OK;
-    bt = malloc((size_t)(N * K) + 1);
+    bt = loom__kctl_pack_bt(a); /* the HLS kernel takes B transposed, like kctl's devices */
     zero = calloc((size_t)N, sizeof *zero);
     if (!bt || !zero) {
         st = loom__err(LOOM_E_NOMEM, "device %s: out of memory packing the weight", dev->name);
         goto done;
     }
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t n = 0; n < N; n++)
-            bt[n * K + k] = a->B[k * a->ldb + n];
     /* C goes up too: rows wider than N keep the caller's bytes */
     if ((st = loom__cl_buffer_new(dev, ea ? (const void *)a->A : NULL, ea ? ea : 1, &mem[0])) ||
         (st = loom__cl_buffer_new(dev, K ? bt : NULL, (size_t)(N * K) + 1, &mem[1])) ||

@@ -12,6 +12,9 @@
 #include "backends/vsim/vsim-impl.h"
 #include "model/systolic.h"
 
+/* device memory below this stays unused: a zero pointer is a bug */
+#define VSIM_MEM_BASE 0x1000u
+
 typedef struct {
     loom_sim *sim;
     uint64_t watchdog;
@@ -88,9 +91,7 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     {
         /* the operands must fit the device memory: checked before a
          * simulator (and a waveform file) exists */
-        uint64_t need = 0x1000 + 8 * 64 + (uint64_t)(args->M ? (args->M - 1) * args->lda + args->K : 0) +
-                        (uint64_t)(args->N * args->K) + 12 * (uint64_t)args->N + 256 +
-                        (uint64_t)(args->M ? (args->M - 1) * args->ldc + args->N : 0);
+        uint64_t need = VSIM_MEM_BASE + loom__kctl_gemm_i8_bytes(args);
         if (need > LOOM_ARRAY_MEM_BYTES)
             return loom__err(LOOM_E_LIMIT, "vsim: the GEMM needs %llu bytes of device memory, the simulated "
                              "device has %llu", (unsigned long long)need, (unsigned long long)LOOM_ARRAY_MEM_BYTES);
@@ -116,8 +117,8 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
                      .mem_write = v_mem_write,
                      .mem_read = v_mem_read,
                      .run = v_run,
-                     .mem_base = 0x1000, /* keep address 0 unused: a zero pointer is a bug */
-                     .mem_size = loom_sim_mem_size(v.sim) - 0x1000,
+                     .mem_base = VSIM_MEM_BASE,
+                     .mem_size = loom_sim_mem_size(v.sim) - VSIM_MEM_BASE,
                      .name = "vsim"};
     before = loom_sim_cycles(v.sim);
     t0 = loom__now_us();
@@ -165,21 +166,6 @@ static void vsim_enumerate(const loom__backend *be)
     d->explicit_only = true;
 }
 
-static bool vsim_supports(loom__device *dev, const loom__graph *g, const loom__node *n,
-                          const char **why)
-{
-    (void)dev, (void)g, (void)n;
-    *why = "vsim runs the int8 GEMM kernel only (loom sim gemm, loom_gemm_i8); graph nodes are fp32";
-    return false;
-}
-
-static loom_status vsim_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
-                            const loom__arg *out)
-{
-    (void)dev, (void)state, (void)in, (void)out;
-    return loom__err(LOOM_E_INTERNAL, "vsim: asked to run node %s, which it does not support", n->name);
-}
-
 static loom_status vsim_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args)
 {
     (void)dev;
@@ -190,7 +176,7 @@ const loom__backend loom__backend_vsim = {
     .name = "vsim",
     .version = LOOM__BACKEND_VERSION,
     .enumerate = vsim_enumerate,
-    .supports = vsim_supports,
-    .run = vsim_run,
+    .supports = loom__gemm_only_supports,
+    .run = loom__gemm_only_run,
     .gemm_i8 = vsim_gemm_i8,
 };

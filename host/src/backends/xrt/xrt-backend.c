@@ -205,20 +205,6 @@ static void xrt_enumerate(const loom__backend *be)
     }
 }
 
-static bool xrt_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why)
-{
-    (void)dev, (void)g, (void)n;
-    *why = "xrt runs the int8 GEMM kernel only (loom_gemm_i8); graph nodes are fp32";
-    return false;
-}
-
-static loom_status xrt_run_node(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
-                                const loom__arg *out)
-{
-    (void)dev, (void)state, (void)in, (void)out;
-    return loom__err(LOOM_E_INTERNAL, "xrt: asked to run node %s, which it does not support", n->name);
-}
-
 /* ---- the kernel control layer's operations over XRT ---- */
 
 typedef struct {
@@ -360,7 +346,7 @@ const loom__backend loom__backend_xrt = {
     .name = "xrt",
     .version = LOOM__BACKEND_VERSION,
     .enumerate = xrt_enumerate,
-    .supports = xrt_supports,
-    .run = xrt_run_node,
+    .supports = loom__gemm_only_supports,
+    .run = loom__gemm_only_run,
     .gemm_i8 = xrt_gemm_i8,
 };
