@@ -72,5 +72,6 @@ int loom_cmd_run(int argc, char **argv);
 int loom_cmd_sim(int argc, char **argv);
 int loom_cmd_boards(int argc, char **argv);
 int loom_cmd_validate(int argc, char **argv);
+int loom_cmd_quantize(int argc, char **argv);
 
 #endif /* LOOM_CLI_H */

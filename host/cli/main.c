@@ -17,6 +17,8 @@ static const char usage[] =
     "  devices           the devices found on this machine, in fallback order\n"
     "  partition MODEL   where each node would run, and why\n"
     "  validate MODEL    each device against ref, node by node\n"
+    "  quantize MODEL    int8 post-training quantisation to a QDQ ONNX model,\n"
+    "                    with the float vs int8 agreement and per-layer SQNR\n"
     "  boards [NAME]     board data: FPGA cards, GPUs, CPUs, with sources\n"
     "  sim gemm          one int8 GEMM on the Verilated systolic array (vsim):\n"
     "                    cycles, utilisation, bit-exact check against ref\n"
@@ -57,6 +59,8 @@ int main(int argc, char **argv)
                 return loom_cmd_partition(2, sub);
             if (strcmp(argv[2], "validate") == 0)
                 return loom_cmd_validate(2, sub);
+            if (strcmp(argv[2], "quantize") == 0)
+                return loom_cmd_quantize(2, sub);
             if (strcmp(argv[2], "boards") == 0)
                 return loom_cmd_boards(2, sub);
             if (strcmp(argv[2], "sim") == 0) {
@@ -80,6 +84,8 @@ int main(int argc, char **argv)
         return loom_cmd_sim(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)
         return loom_cmd_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "quantize") == 0)
+        return loom_cmd_quantize(argc - 1, argv + 1);
     if (strcmp(cmd, "boards") == 0)
         return loom_cmd_boards(argc - 1, argv + 1);
     return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);

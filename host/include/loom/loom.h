@@ -396,6 +396,87 @@ typedef struct {
 loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs, size_t n_inputs,
                           const char *device, loom_validate_result *out);
 
+/* ---- int8 post-training quantisation ----
+ *
+ * loom_quantize() runs the float model on calibration batches, records a
+ * range per activation tensor, and writes a QDQ ONNX model (standard
+ * QuantizeLinear / DequantizeLinear pairs) that fits the int8 contract of
+ * loom/kernel-abi.h: Conv (2-D), Gemm and MatMul with constant weights get
+ * int8 weights with one symmetric scale per output channel, an int32 bias
+ * in the accumulator's scale, and int8 inputs and outputs with one
+ * symmetric scale per tensor (a Relu that alone reads the output is
+ * quantised after it). MaxPool, Flatten, Reshape, Squeeze, Unsqueeze and
+ * Identity after a quantised tensor keep its scale, so they move int8
+ * values unchanged. BatchNormalization after a Conv (its only reader) is
+ * folded into the Conv's weights and bias first. Everything else stays
+ * float32 between a DequantizeLinear and a QuantizeLinear.
+ *
+ * Reading the model back (loom_model_load + a session) turns the patterns
+ * into int8 nodes (LoomQConv, LoomQGemm) that ref, opencl, vsim and xrt
+ * run bit-exactly; see host/src/passes/lower-qdq.c for the rule. */
+typedef enum {
+    LOOM_CALIB_MINMAX = 0,     /* the largest |x| seen */
+    LOOM_CALIB_PERCENTILE = 1  /* that percentile of |x| (outliers clipped) */
+} loom_calib_method;
+
+typedef struct {
+    loom_calib_method method;
+    double percentile;   /* LOOM_CALIB_PERCENTILE, in [50, 100]; 0: 99.99 */
+    const char *device;  /* device the calibration runs on; NULL: "ref" */
+} loom_quantize_options;
+
+typedef struct {
+    size_t compute_int8;   /* Conv/Gemm/MatMul given int8 weights */
+    size_t compute_float;  /* Conv/Gemm/MatMul left float (see the log) */
+    size_t bn_folded;      /* BatchNormalization nodes folded into a Conv */
+    size_t tensors;        /* activation tensors given a scale */
+    size_t samples;        /* calibration samples (rows of every batch) */
+} loom_quantize_summary;
+
+/* calib[i] is one batch for the model's single input (float32, the
+ * input's shape with any batch size >= 1, every value finite). The file
+ * at out_path appears only when everything succeeded. summary may be
+ * NULL. LOOM_E_DATA_INVALID for an empty set, NaN/Inf or a shape that
+ * does not fit, LOOM_E_DTYPE for a dtype other than float32,
+ * LOOM_E_MODEL_UNSUPPORTED for opset < 13 (per-channel scales need 13) or
+ * a model with more than one input. */
+loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, size_t n_calib,
+                          const loom_quantize_options *opts, const char *out_path,
+                          loom_quantize_summary *summary);
+
+/* ---- comparing a quantised model with its float original ----
+ *
+ * Both models run on the same batches (on one device); reported: top-1
+ * agreement of output 0 (argmax of the last axis; a last axis of one is a
+ * probability, class 1 when > 0.5), accuracy against labels when given,
+ * and per quantised tensor the signal-to-quantisation-noise ratio
+ *     SQNR = 10 log10( sum x^2 / sum (x - scale * q)^2 )  dB
+ * of the int8 value q against the float model's x (over all batches). */
+typedef struct {
+    char tensor[128];     /* the float model's tensor */
+    char node[128];       /* the node producing the int8 value */
+    char op_type[40];
+    float scale;
+    double sqnr_db;       /* INFINITY when exact */
+} loom_quant_layer;
+
+typedef struct {
+    size_t samples;
+    size_t agree;                      /* same top-1 class */
+    bool has_labels;
+    size_t float_correct, int8_correct;
+    loom_quant_layer *layers;          /* in execution order */
+    size_t n_layers;
+} loom_quant_report;
+
+/* labels: NULL, or an int32/int64 vector with one class per sample over
+ * all batches in order. */
+loom_status loom_quant_compare(const loom_model *float_model, const loom_model *quant_model,
+                               const loom_tensor *const *batches, size_t n_batches,
+                               const loom_tensor *labels, const char *device,
+                               loom_quant_report *out);
+void loom_quant_report_free(loom_quant_report *r);
+
 /* ---- vsim: the int8 GEMM on the Verilated RTL (rtl/, sim/) ----
  *
  * The "vsim" device is chosen by name only (--device vsim), never by

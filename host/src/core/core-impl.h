@@ -48,6 +48,10 @@ bool loom__numel(int rank, const int64_t *dims, int64_t *out);
 /* fopen(path, "rb") for regular files only: FIFOs, devices and folders
  * fail at once with errno EINVAL instead of blocking or misreading. */
 FILE *loom__fopen_regular(const char *path, struct stat *sb);
+/* Write head then body to path through a temporary file renamed into
+ * place: on any failure the path is untouched and the error names it. */
+loom_status loom__write_file(const char *path, const void *head, size_t n_head, const void *body,
+                             size_t n_body);
 
 /* Monotonic clock, microseconds. */
 double loom__now_us(void);

@@ -10,4 +10,9 @@
  * LayerNormalization and Softmax; 0 for element-wise nodes. */
 double loom__session_node_reduction(const loom_session *s, size_t i);
 
+/* The host tensor of the value called name after a run of a session with
+ * keep_values (graph inputs and every node output); NULL when there is no
+ * such value or it was not computed (a folded constant, a dead node). */
+const loom_tensor *loom__session_value(const loom_session *s, const char *name);
+
 #endif

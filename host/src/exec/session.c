@@ -554,6 +554,16 @@ const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, siz
     return s->vals[n->outputs[k]];
 }
 
+const loom_tensor *loom__session_value(const loom_session *s, const char *name)
+{
+    if (!s || !name || !s->ran || !s->keep_values)
+        return NULL;
+    for (int v = 0; v < s->g->n_values; v++)
+        if (strcmp(s->g->values[v].name, name) == 0)
+            return s->vals[v];
+    return NULL;
+}
+
 loom_status loom_session_subgraph(const loom_session *s, size_t i, loom_subgraph_info *out)
 {
     if (!s || !out || i >= s->n_subgraphs || !s->subgraphs)

@@ -328,13 +328,9 @@ done:
 loom_status loom_npy_save(const char *path, const loom_tensor *t)
 {
     char dict[400];
-    char *tmp = NULL;
+    unsigned char head[10 + sizeof dict + 64];
     const char *descr;
     size_t dlen, total, pad, used = 0;
-    unsigned char pre[10];
-    FILE *f = NULL;
-    int fd;
-    loom_status st = LOOM_OK;
 
     if (!path || !t)
         return loom__err(LOOM_E_INVALID_ARG, "loom_npy_save: NULL argument");
@@ -352,54 +348,13 @@ loom_status loom_npy_save(const char *path, const loom_tensor *t)
     /* magic(6) + version(2) + hlen(2) + dict + padding + '\n' is a multiple of 64 */
     total = 10 + dlen + 1;
     pad = (64 - total % 64) % 64;
-
-    tmp = malloc(strlen(path) + 16);
-    if (!tmp)
-        return loom__err(LOOM_E_NOMEM, "%s: out of memory", path);
-    sprintf(tmp, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = loom__err(errno == ENOENT ? LOOM_E_NOT_FOUND : LOOM_E_IO, "%s: cannot create: %s",
-                       path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    (void)fchmod(fd, 0644);
-    f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        st = loom__err(LOOM_E_IO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    memcpy(pre, NPY_MAGIC, NPY_MAGIC_LEN);
-    pre[6] = 1;
-    pre[7] = 0;
-    pre[8] = (unsigned char)((dlen + pad + 1) & 0xff);
-    pre[9] = (unsigned char)((dlen + pad + 1) >> 8);
-    if (fwrite(pre, 1, 10, f) != 10 || fwrite(dict, 1, dlen, f) != dlen)
-        goto write_error;
-    for (size_t i = 0; i < pad; i++)
-        if (fputc(' ', f) == EOF)
-            goto write_error;
-    if (fputc('\n', f) == EOF || fwrite(t->data, 1, t->nbytes, f) != t->nbytes)
-        goto write_error;
-    if (fclose(f) != 0) {
-        f = NULL;
-        goto write_error;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        st = loom__err(LOOM_E_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-        goto fail;
-    }
-    free(tmp);
-    return LOOM_OK;
-write_error:
-    st = loom__err(LOOM_E_IO, "%s: write failed: %s", path, strerror(errno));
-fail:
-    if (f)
-        fclose(f);
-    unlink(tmp);
-    free(tmp);
-    return st;
+    memcpy(head, NPY_MAGIC, NPY_MAGIC_LEN);
+    head[6] = 1;
+    head[7] = 0;
+    head[8] = (unsigned char)((dlen + pad + 1) & 0xff);
+    head[9] = (unsigned char)((dlen + pad + 1) >> 8);
+    memcpy(head + 10, dict, dlen);
+    memset(head + 10 + dlen, ' ', pad);
+    head[10 + dlen + pad] = '\n';
+    return loom__write_file(path, head, total + pad, t->data, t->nbytes);
 }

@@ -8,12 +8,14 @@
 static const char *const op_names[] = {
 #define LOOM__OP_NAME(name) #name,
     LOOM__OP_LIST(LOOM__OP_NAME)
+    "?",
+    LOOM__OP_INTERNAL_LIST(LOOM__OP_NAME)
 #undef LOOM__OP_NAME
 };
 
 const char *loom__op_name(loom__op op)
 {
-    return (op >= 0 && op < LOOM__OP_COUNT) ? op_names[op] : "?";
+    return (op >= 0 && op < LOOM__OP_ALL) ? op_names[op] : "?";
 }
 
 bool loom__op_from_name(const char *name, loom__op *out)

@@ -23,13 +23,16 @@ struct loom__device;
 typedef enum {
 #define LOOM__OP_ENUM(name) LOOM__OP_##name,
     LOOM__OP_LIST(LOOM__OP_ENUM)
+    LOOM__OP_COUNT, /* ONNX ops above, loom's internal ones below */
+    LOOM__OP_INTERNAL_LIST(LOOM__OP_ENUM)
 #undef LOOM__OP_ENUM
-    LOOM__OP_COUNT
+    LOOM__OP_ALL
 } loom__op;
 
 /* "Gemm" for LOOM__OP_Gemm. */
 const char *loom__op_name(loom__op op);
-/* Lookup by ONNX op type; false when loom does not implement it. */
+/* Lookup by ONNX op type; false when loom does not implement it (never
+ * an internal op). */
 bool loom__op_from_name(const char *name, loom__op *out);
 
 typedef enum {

@@ -74,3 +74,16 @@ loom_status loom_model_op_type(const loom_model *m, size_t i, const char **op_ty
         *count = m->op_uses[i].count;
     return LOOM_OK;
 }
+
+loom_status loom__model_from_graph(loom__graph *g, loom_model **out)
+{
+    loom_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        loom__graph_free(g);
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    }
+    m->graph = g;
+    m->ir_version = 8;
+    *out = m;
+    return LOOM_OK;
+}

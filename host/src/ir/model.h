@@ -23,4 +23,8 @@ struct loom_model {
 /* Fill a public loom_value_info from a value of the model's graph. */
 void loom__value_info(const loom__value *v, loom_value_info *out);
 
+/* A model around graph g (taken over, also on failure), for running a
+ * graph a library module built (quantisation's calibration). */
+loom_status loom__model_from_graph(loom__graph *g, loom_model **out);
+
 #endif /* LOOM_MODEL_H */

@@ -28,4 +28,13 @@
     /* constants and shapes */                                               \
     X(Constant) X(ConstantOfShape) X(Shape) X(Range)
 
+/* loom's own int8 nodes, made by the QDQ lowering pass (passes/lower-qdq.c)
+ * from QuantizeLinear/DequantizeLinear patterns; never read from or written
+ * to a file. Inputs: x (int8), W (int8 constant), bias (int32), mult,
+ * shift (int32, one per output channel) and lut (int8[256], when act is
+ * LOOM_ACT_LUT); output int8. The int8 contract of loom/kernel-abi.h.
+ *   LoomQGemm  x [M, K] (leading dims folded into M), W as B [K, N]
+ *   LoomQConv  x NCHW, W [Cout, Cin/group, KH, KW]: im2col + int8 GEMM */
+#define LOOM__OP_INTERNAL_LIST(X) X(LoomQGemm) X(LoomQConv)
+
 #endif /* LOOM_OP_LIST_H */

@@ -29,7 +29,9 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
         return loom__infer_shape_ops(g, n);
     case LOOM__OP_QuantizeLinear: case LOOM__OP_DequantizeLinear:
         return loom__infer_quant(g, n);
-    case LOOM__OP_COUNT:
+    case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
+        return LOOM_OK; /* made after inference, shapes set (passes/lower-qdq.c) */
+    case LOOM__OP_COUNT: case LOOM__OP_ALL:
         break;
     }
     return loom__node_err(g, n, LOOM_E_INTERNAL, "no shape inference for this op");

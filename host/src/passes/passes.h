@@ -7,10 +7,13 @@
  *                   shapes, then evaluate it outright when all its inputs
  *                   are constants (folds PyTorch's Shape/Gather/Concat
  *                   chains feeding Reshape, constant Transposes, ...)
- *   3. fuse         an activation (Relu, Sigmoid, Tanh) that is the only
+ *   3. lower-qdq    QuantizeLinear/DequantizeLinear patterns of a QDQ
+ *                   model become int8 nodes (LoomQConv, LoomQGemm) and
+ *                   int8 data movement (lower-qdq.c)
+ *   4. fuse         an activation (Relu, Sigmoid, Tanh) that is the only
  *                   reader of a Gemm/MatMul/Conv output becomes that node's
  *                   fused activation (the kernel ABI's `act`)
- *   4. dce          drop nodes whose outputs are constant or unused
+ *   5. dce          drop nodes whose outputs are constant or unused
  */
 #ifndef LOOM_PASSES_H
 #define LOOM_PASSES_H
@@ -21,6 +24,7 @@ loom_status loom__pass_specialize(loom__graph *g, const loom_session_options *op
 loom_status loom__pass_infer_fold(loom__graph *g);
 /* The session's tensor size limit (its option, or the default). */
 uint64_t loom__max_tensor_bytes(const loom_session_options *opts);
+loom_status loom__pass_lower_qdq(loom__graph *g);
 loom_status loom__pass_fuse(loom__graph *g);
 loom_status loom__pass_dce(loom__graph *g);
 

@@ -57,6 +57,7 @@ loom_status loom__ref_clip(const loom__node *n, const loom_tensor *const *in, lo
 loom_status loom__ref_cast(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_quantize(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_dequantize(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_qlinear(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_copy(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_dropout(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_expand(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);

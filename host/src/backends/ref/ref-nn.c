@@ -219,16 +219,18 @@ loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in,
 {
     const loom__pool_params *p = &n->p.pool;
     const loom_tensor *x = in[0];
+    const bool i8 = x->dtype == LOOM_I8; /* MaxPool of a QDQ model's int8 tensor */
     const float *X = x->data;
+    const int8_t *X8 = x->data;
     float *Y = out[0]->data;
+    int8_t *Y8 = out[0]->data;
     int64_t planes = x->dims[0] * x->dims[1];
     bool is_max = n->op == LOOM__OP_MaxPool;
     geom3 g;
 
     geom_init(&g, x, out[0], p->spatial, p->kernel, p->strides, p->dilations, p->pads);
     for (int64_t pl = 0; pl < planes; pl++) {
-        const float *xp = X + pl * g.in[0] * g.in[1] * g.in[2];
-        float *yp = Y + pl * g.out[0] * g.out[1] * g.out[2];
+        int64_t xo = pl * g.in[0] * g.in[1] * g.in[2], yo = pl * g.out[0] * g.out[1] * g.out[2];
         for (int64_t od = 0; od < g.out[0]; od++)
             for (int64_t oh = 0; oh < g.out[1]; oh++)
                 for (int64_t ow = 0; ow < g.out[2]; ow++) {
@@ -247,18 +249,22 @@ loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in,
                                 float v;
                                 if (iw < 0 || iw >= g.in[2])
                                     continue;
-                                v = xp[(id * g.in[1] + ih) * g.in[2] + iw];
+                                int64_t xi = xo + (id * g.in[1] + ih) * g.in[2] + iw;
+                                v = i8 ? (float)X8[xi] : X[xi];
                                 mx = v > mx ? v : mx;
                                 sum += v;
                                 real++;
                             }
                         }
                     }
-                    if (is_max)
-                        yp[(od * g.out[1] + oh) * g.out[2] + ow] = mx;
+                    int64_t yi = yo + (od * g.out[1] + oh) * g.out[2] + ow;
+                    if (is_max && i8)
+                        Y8[yi] = (int8_t)(real ? mx : -128.0f);
+                    else if (is_max)
+                        Y[yi] = mx;
                     else {
                         int64_t div = p->count_include_pad ? padded[0] * padded[1] * padded[2] : real;
-                        yp[(od * g.out[1] + oh) * g.out[2] + ow] = div ? (float)(sum / (double)div) : 0.0f;
+                        Y[yi] = div ? (float)(sum / (double)div) : 0.0f;
                     }
                 }
     }

@@ -40,7 +40,8 @@ loom__kernel_fn loom__ref_kernel(loom__op op)
     case LOOM__OP_Slice: return loom__ref_slice;
     case LOOM__OP_Gather: return loom__ref_gather;
     case LOOM__OP_Constant: case LOOM__OP_ConstantOfShape: case LOOM__OP_Shape:
-    case LOOM__OP_Range: case LOOM__OP_COUNT:
+    case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv: return loom__ref_qlinear;
+    case LOOM__OP_Range: case LOOM__OP_COUNT: case LOOM__OP_ALL:
         break;
     }
     return NULL;

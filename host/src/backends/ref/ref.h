@@ -18,4 +18,13 @@ typedef loom_status (*loom__kernel_fn)(const loom__node *n, const loom_tensor *c
  * always makes constant (Constant, ConstantOfShape, Shape, Range). */
 loom__kernel_fn loom__ref_kernel(loom__op op);
 
+/* The int8 GEMM of the kernel ABI as a device provides it. */
+typedef loom_status (*loom__gemm_i8_fn)(void *ctx, const loom_gemm_i8_args *a);
+
+/* LoomQGemm / LoomQConv on host tensors (in[] as the node's inputs, out
+ * its int8 output) through gemm: shared by every device that runs these
+ * nodes on host memory (ref, vsim, xrt). */
+loom_status loom__qlinear_run(const loom__node *n, const loom_tensor *const *in, loom_tensor *out,
+                              loom__gemm_i8_fn gemm, void *ctx);
+
 #endif /* LOOM_REF_H */

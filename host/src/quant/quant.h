@@ -1,0 +1,15 @@
+/* quant.h - what the quantisation files share. */
+#ifndef LOOM_QUANT_H
+#define LOOM_QUANT_H
+
+#include "ir/ir.h"
+
+/* The batches in[0..n) cut to g's first input's fixed batch size (a
+ * batch of 2N rows for an input of batch 2 becomes N batches); copies,
+ * freed with loom__quant_batches_free. A symbolic batch keeps them whole.
+ * The rows must already be a whole number of batches. */
+loom_status loom__quant_batches(const loom__graph *g, const loom_tensor *const *in, size_t n,
+                                loom_tensor ***out, size_t *n_out);
+void loom__quant_batches_free(loom_tensor **t, size_t n);
+
+#endif
