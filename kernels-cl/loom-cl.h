@@ -42,7 +42,13 @@
  * then NONE, RELU or the LUT. One copy for every int8 kernel. */
 static inline char loom_i8_epilogue(int acc, int mult, int shift, int act, __global const char *lut)
 {
+#ifdef LOOM_FAULT_MISROUND /* test-only: LOOM_TEST_FAULT=opencl-misround */
+    /* rounds down: the 2^(30+shift) of round-half-up left out */
+    long v = ((long)acc * mult) >> (31 + shift);
+    int y = v < -128 ? -128 : (v > 127 ? 127 : (int)v);
+#else
     int y = loom_requant(acc, mult, shift);
+#endif
     if (act == LOOM_ACT_RELU)
         y = max(y, 0);
     else if (act == LOOM_ACT_LUT)

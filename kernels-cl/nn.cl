@@ -207,47 +207,58 @@ __kernel void loom_global_avgpool(int planes, int len, __global const float *x,
 
 /* ---- convolution through GEMM ---- */
 
-__kernel void loom_im2col(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW,
-                          int DH, int DW, int OH, int OW,
-                          __global const float *x, int x_off,
-                          __global float *col, int col_off, int ldcol)
-{
-    const int CK = C * KH * KW, P = OH * OW;
-
-    x += x_off;
-    col += col_off;
-    for (int p = (int)get_global_id(1); p < P; p += (int)get_global_size(1)) {
-        const int oh = p / OW, ow = p - oh * OW;
-        const int h0 = oh * SH - PH, w0 = ow * SW - PW;
-        for (int ck = (int)get_global_id(0); ck < CK; ck += (int)get_global_size(0)) {
-            const int kw = ck % KW, t = ck / KW;
-            const int kh = t % KH, c = t / KH;
-            const int ih = h0 + kh * DH, iw = w0 + kw * DW;
-            const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-            col[(size_t)p * ldcol + ck] = inside ? x[((size_t)c * H + ih) * W + iw] : 0.0f;
-        }
-    }
+/* loom_im2col / loom_im2col_i8 (float / int8 tensors; zero padding is
+ * exact for int8 too: loom's activations have zero point 0):
+ * col[p, ck] = x[c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW] or 0 outside,
+ * p = oh*OW + ow, ck = (c*KH + kh)*KW + kw. */
+#define LOOM_IM2COL(NAME, T)                                                                  \
+__kernel void NAME(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW,       \
+                   int DH, int DW, int OH, int OW,                                            \
+                   __global const T *x, int x_off,                                            \
+                   __global T *col, int col_off, int ldcol)                                   \
+{                                                                                             \
+    const int CK = C * KH * KW, P = OH * OW;                                                  \
+                                                                                              \
+    x += x_off;                                                                               \
+    col += col_off;                                                                           \
+    for (int p = (int)get_global_id(1); p < P; p += (int)get_global_size(1)) {               \
+        const int oh = p / OW, ow = p - oh * OW;                                              \
+        const int h0 = oh * SH - PH, w0 = ow * SW - PW;                                       \
+        for (int ck = (int)get_global_id(0); ck < CK; ck += (int)get_global_size(0)) {       \
+            const int kw = ck % KW, t = ck / KW;                                              \
+            const int kh = t % KH, c = t / KH;                                                \
+            const int ih = h0 + kh * DH, iw = w0 + kw * DW;                                   \
+            const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;                       \
+            col[(size_t)p * ldcol + ck] = inside ? x[((size_t)c * H + ih) * W + iw] : (T)0;   \
+        }                                                                                     \
+    }                                                                                         \
 }
+LOOM_IM2COL(loom_im2col, float)
+LOOM_IM2COL(loom_im2col_i8, char)
 
-__kernel __attribute__((reqd_work_group_size(TR_TILE, TR_TILE, 1)))
-void loom_transpose2d(int rows, int cols, __global const float *x, int x_off,
-                      __global float *y, int y_off)
-{
-    /* one spare column: the column-wise reads hit distinct local banks */
-    __local float tile[TR_TILE][TR_TILE + 1];
-    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
-    const int c0 = (int)get_group_id(0) * TR_TILE, r0 = (int)get_group_id(1) * TR_TILE;
-
-    x += x_off;
-    y += y_off;
-    /* read a row-major tile of x: work-item (lx, ly) takes x[r0+ly, c0+lx] */
-    if (r0 + ly < rows && c0 + lx < cols)
-        tile[ly][lx] = x[(size_t)(r0 + ly) * cols + c0 + lx];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    /* write it transposed: work-item (lx, ly) writes y[c0+ly, r0+lx] */
-    if (c0 + ly < cols && r0 + lx < rows)
-        y[(size_t)(c0 + ly) * rows + r0 + lx] = tile[lx][ly];
+/* loom_transpose2d / loom_transpose2d_i8: y[c, r] = x[r, c] for a
+ * rows x cols matrix, through a local tile. */
+#define LOOM_TRANSPOSE2D(NAME, T)                                                             \
+__kernel __attribute__((reqd_work_group_size(TR_TILE, TR_TILE, 1)))                           \
+void NAME(int rows, int cols, __global const T *x, int x_off, __global T *y, int y_off)       \
+{                                                                                             \
+    /* one spare column: the column-wise reads hit distinct local banks */                    \
+    __local T tile[TR_TILE][TR_TILE + 1];                                                     \
+    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);                           \
+    const int c0 = (int)get_group_id(0) * TR_TILE, r0 = (int)get_group_id(1) * TR_TILE;       \
+                                                                                              \
+    x += x_off;                                                                               \
+    y += y_off;                                                                               \
+    /* read a row-major tile of x: work-item (lx, ly) takes x[r0+ly, c0+lx] */                \
+    if (r0 + ly < rows && c0 + lx < cols)                                                     \
+        tile[ly][lx] = x[(size_t)(r0 + ly) * cols + c0 + lx];                                 \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                             \
+    /* write it transposed: work-item (lx, ly) writes y[c0+ly, r0+lx] */                      \
+    if (c0 + ly < cols && r0 + lx < rows)                                                     \
+        y[(size_t)(c0 + ly) * rows + r0 + lx] = tile[lx][ly];                                 \
 }
+LOOM_TRANSPOSE2D(loom_transpose2d, float)
+LOOM_TRANSPOSE2D(loom_transpose2d_i8, char)
 
 /* ---- pooling ---- */
 

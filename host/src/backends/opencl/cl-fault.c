@@ -10,6 +10,9 @@
  *                       so waits run into LOOM_CL_TIMEOUT
  *   opencl-wrong-add    the element-wise Add kernel adds 1e-3 (a kernel
  *                       that computes wrong, for loom validate's tests)
+ *   opencl-misround     the int8 kernels' requantisation rounds down
+ *                       instead of half up (off by one LSB on about half
+ *                       the outputs, for loom validate's int8 tests)
  * Only the OpenCL backend reads it; nothing else changes.
  */
 #include <pthread.h>
@@ -19,7 +22,7 @@
 #include "backends/opencl/opencl.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool fault_build, fault_alloc, fault_stall, fault_wrong_add;
+static bool fault_build, fault_alloc, fault_stall, fault_wrong_add, fault_misround;
 static long fault_enqueue_at; /* 0: none */
 static long enqueues;
 
@@ -36,6 +39,8 @@ static void read_env(void)
         fault_stall = true;
     else if (strcmp(f, "opencl-wrong-add") == 0)
         fault_wrong_add = true;
+    else if (strcmp(f, "opencl-misround") == 0)
+        fault_misround = true;
     else if (strncmp(f, "opencl-enqueue=", 15) == 0)
         fault_enqueue_at = atol(f + 15);
     loom__log(LOOM_LOG_DEBUG, "LOOM_TEST_FAULT=%s: injecting a fault (testing only)", f);
@@ -51,6 +56,12 @@ bool loom__cl_fault_wrong_add(void)
 {
     pthread_once(&once, read_env);
     return fault_wrong_add;
+}
+
+bool loom__cl_fault_misround(void)
+{
+    pthread_once(&once, read_env);
+    return fault_misround;
 }
 
 bool loom__cl_fault_enqueue(void)

@@ -193,7 +193,7 @@ static bool implemented(loom__op op)
     case LOOM__OP_Softmax: case LOOM__OP_GlobalAveragePool: case LOOM__OP_Transpose:
     case LOOM__OP_Slice: case LOOM__OP_Expand: case LOOM__OP_LayerNormalization:
     case LOOM__OP_BatchNormalization: case LOOM__OP_Gemm: case LOOM__OP_MatMul: case LOOM__OP_Conv:
-    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool:
+    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
         return true;
     default:
         return false;
@@ -221,6 +221,7 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
     const loom__cl_dev *cd = dev->priv;
     bool copy_only = n->op == LOOM__OP_Identity || n->op == LOOM__OP_Reshape || n->op == LOOM__OP_Flatten ||
                      n->op == LOOM__OP_Squeeze || n->op == LOOM__OP_Unsqueeze || n->op == LOOM__OP_Dropout;
+    const bool int8_op = n->op == LOOM__OP_LoomQGemm || n->op == LOOM__OP_LoomQConv;
     const loom__cl_tuning *t = &cd->tuning;
     if (cd->fpga)
         return *why = "an FPGA platform: loom's kernel comes as a binary there (the int8 GEMM only)", false;
@@ -245,12 +246,12 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
         const loom__value *v = loom__in(g, n, i);
         if (v && !fits_int(v))
             return *why = "tensor too large for int indexing", false;
-        if (v && !copy_only && !f32(v))
+        if (v && !copy_only && !int8_op && !f32(v))
             return *why = "float32 only", false;
     }
     for (int i = 0; i < n->n_outputs; i++) {
         const loom__value *v = loom__out(g, n, i);
-        if (v && (!fits_int(v) || (!copy_only && !f32(v))))
+        if (v && (!fits_int(v) || (!copy_only && !int8_op && !f32(v))))
             return *why = "float32 outputs below 2^31 elements only", false;
     }
     switch (n->op) {
@@ -283,7 +284,7 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
         }
         return true;
     }
-    case LOOM__OP_Conv: {
+    case LOOM__OP_Conv: case LOOM__OP_LoomQConv: {
         const loom__conv_params *p = &n->p.conv;
         const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
         int64_t ck, pixels;
@@ -326,7 +327,7 @@ bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__n
         if (i == 1)
             return !(n->p.gemm.trans_b || n->p.gemm.alpha != 1.0f);
         return !n->p.gemm.trans_a;
-    case LOOM__OP_Conv: case LOOM__OP_BatchNormalization:
+    case LOOM__OP_Conv: case LOOM__OP_BatchNormalization: case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
         return i == 0;
     case LOOM__OP_Add: case LOOM__OP_Sub: case LOOM__OP_Mul: case LOOM__OP_Div: case LOOM__OP_Pow:
     case LOOM__OP_MatMul:
@@ -424,6 +425,39 @@ static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int
     return LOOM_OK;
 }
 
+/* One launch of the kernel ABI's int8 GEMM (loom_gemm_i8, or the
+ * systolic formulation where the tuning says so); offsets in elements. */
+static loom_status i8_launch(loom__device *dev, cl_state *s, int64_t M, int64_t N, int64_t K, cl_mem A,
+                             int64_t lda, int64_t a_off, cl_mem B, int64_t ldb, int64_t b_off, cl_mem bias,
+                             cl_mem mult, cl_mem shift, cl_mem C, int64_t ldc, int64_t c_off, int act,
+                             cl_mem lut)
+{
+    const loom__cl_tuning *t = tuning(dev);
+    launch *l = add_launch(s, t->systolic ? K_loom_gemm_i8_systolic : K_loom_gemm_i8);
+    if (!l)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    a_int(l, M), a_int(l, N), a_int(l, K);
+    a_mem(l, A), a_int(l, lda), a_int(l, a_off);
+    a_mem(l, B), a_int(l, ldb), a_int(l, b_off);
+    a_mem(l, bias), a_int(l, bias != NULL);
+    a_mem(l, mult), a_mem(l, shift);
+    a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, act), a_mem(l, lut);
+    l->use_lws = true;
+    if (t->systolic) {
+        l->dims = 1;
+        l->gws[0] = l->lws[0] = 1;
+    } else {
+        size_t wm = (size_t)loom__cl_knob(t, "I8_WG_M", 8), wn = (size_t)loom__cl_knob(t, "I8_WG_N", 8);
+        size_t pm = (size_t)loom__cl_knob(t, "I8_WPT_M", 4), pn = (size_t)loom__cl_knob(t, "I8_WPT_N", 4);
+        l->dims = 2;
+        l->lws[0] = wn;
+        l->lws[1] = wm;
+        l->gws[0] = ((size_t)N + wn * pn - 1) / (wn * pn) * wn;
+        l->gws[1] = ((size_t)M + wm * pm - 1) / (wm * pm) * wm;
+    }
+    return LOOM_OK;
+}
+
 static cl_mem mem(const loom__arg *a)
 {
     return a && a->buf ? (cl_mem)a->buf : NULL;
@@ -500,43 +534,73 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
     return LOOM_OK;
 }
 
+/* Per-group operands of a convolution's GEMMs, uploaded once: float
+ * Conv: the bias slice; LoomQConv: the int32 bias, mult and shift slices. */
+typedef struct {
+    cl_mem bias, mult, shift;
+} group_operands;
+
+static loom_status group_slices(loom__device *dev, const loom__graph *g, const loom__node *n,
+                                cl_state *s, int64_t gi, int64_t Mg, group_operands *o)
+{
+    memset(o, 0, sizeof *o);
+    if (n->op == LOOM__OP_LoomQConv) {
+        loom_status st;
+        size_t bytes = (size_t)Mg * 4;
+        if ((st = new_buffer(dev, s, (const int32_t *)loom__in(g, n, 2)->constant->data + gi * Mg, bytes,
+                             &o->bias)) != LOOM_OK ||
+            (st = new_buffer(dev, s, (const int32_t *)loom__in(g, n, 3)->constant->data + gi * Mg, bytes,
+                             &o->mult)) != LOOM_OK)
+            return st;
+        return new_buffer(dev, s, (const int32_t *)loom__in(g, n, 4)->constant->data + gi * Mg, bytes,
+                          &o->shift);
+    }
+    if (loom__in(g, n, 2))
+        return new_buffer(dev, s, (const float *)loom__in(g, n, 2)->constant->data + gi * Mg,
+                          (size_t)Mg * sizeof(float), &o->bias);
+    return LOOM_OK;
+}
+
 static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loom__node *n,
                               const loom__arg *in, const loom__arg *out, cl_state *s)
 {
+    const bool i8 = n->op == LOOM__OP_LoomQConv;
+    const size_t es = i8 ? 1 : sizeof(float);
     const loom__conv_params *p = &n->p.conv;
     const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
     const loom_tensor *w = loom__in(g, n, 1)->constant;
-    const loom__value *bv = loom__in(g, n, 2);
+    const loom_tensor *lut = i8 && n->act == LOOM_ACT_LUT ? loom__in(g, n, 5)->constant : NULL;
     int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
     int64_t M = y->dims[1], OH = y->dims[2], OW = y->dims[3], G = p->group;
     int64_t Cg = C / G, Mg = M / G, KH = p->kernel[0], KW = p->kernel[1];
     int64_t CK = Cg * KH * KW, P = OH * OW;
-    cl_mem wt, col, tmp;
-    float *buf;
+    cl_mem wt, col, tmp, lut_buf = NULL;
+    char *buf;
     loom_status st;
 
     if (CK * P >= ((int64_t)1 << 31) || P * Mg >= ((int64_t)1 << 31))
         return loom__err(LOOM_E_DEVICE_FAILED, "im2col matrix too large for int indexing");
     /* weights per group, transposed to [CK, Mg] */
-    buf = malloc((size_t)(G * CK * Mg) * sizeof *buf);
+    buf = malloc((size_t)(G * CK * Mg) * es);
     if (!buf)
         return loom__err(LOOM_E_NOMEM, "out of memory");
     for (int64_t gi = 0; gi < G; gi++)
         for (int64_t m = 0; m < Mg; m++)
             for (int64_t k = 0; k < CK; k++)
-                buf[(gi * CK + k) * Mg + m] = ((const float *)w->data)[(gi * Mg + m) * CK + k];
-    st = new_buffer(dev, s, buf, (size_t)(G * CK * Mg) * sizeof *buf, &wt);
+                memcpy(buf + ((gi * CK + k) * Mg + m) * (int64_t)es,
+                       (const char *)w->data + ((gi * Mg + m) * CK + k) * (int64_t)es, es);
+    st = new_buffer(dev, s, buf, (size_t)(G * CK * Mg) * es, &wt);
     free(buf);
-    if (st != LOOM_OK || (st = new_buffer(dev, s, NULL, (size_t)(CK * P) * sizeof(float), &col)) != LOOM_OK ||
-        (st = new_buffer(dev, s, NULL, (size_t)(P * Mg) * sizeof(float), &tmp)) != LOOM_OK)
+    if (st != LOOM_OK || (st = new_buffer(dev, s, NULL, (size_t)(CK * P) * es, &col)) != LOOM_OK ||
+        (st = new_buffer(dev, s, NULL, (size_t)(P * Mg) * es, &tmp)) != LOOM_OK ||
+        (lut && (st = new_buffer(dev, s, lut->data, 256, &lut_buf)) != LOOM_OK))
         return st;
     for (int64_t gi = 0; gi < G; gi++) {
-        cl_mem bias = NULL;
-        if (bv && (st = new_buffer(dev, s, (const float *)bv->constant->data + gi * Mg,
-                                   (size_t)Mg * sizeof(float), &bias)) != LOOM_OK)
+        group_operands go;
+        if ((st = group_slices(dev, g, n, s, gi, Mg, &go)) != LOOM_OK)
             return st;
         for (int64_t b = 0; b < N; b++) {
-            launch *l = add_launch(s, K_loom_im2col);
+            launch *l = add_launch(s, i8 ? K_loom_im2col_i8 : K_loom_im2col);
             if (!l)
                 return loom__err(LOOM_E_NOMEM, "out of memory");
             a_int(l, Cg), a_int(l, H), a_int(l, W), a_int(l, KH), a_int(l, KW);
@@ -555,10 +619,13 @@ static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loo
                 l->gws[1] = round_up((size_t)P < cap ? (size_t)P : cap, 4);
             }
             l->use_lws = true;
-            if ((st = gemm_launch(dev, s, (int)P, (int)Mg, (int)CK, col, (int)CK, 0, wt, (int)Mg,
-                                  (int)(gi * CK * Mg), bias, tmp, (int)Mg, 0, n->act)) != LOOM_OK)
+            st = i8 ? i8_launch(dev, s, P, Mg, CK, col, CK, 0, wt, Mg, gi * CK * Mg, go.bias, go.mult, go.shift,
+                                tmp, Mg, 0, n->act, lut_buf)
+                    : gemm_launch(dev, s, (int)P, (int)Mg, (int)CK, col, (int)CK, 0, wt, (int)Mg,
+                                  (int)(gi * CK * Mg), go.bias, tmp, (int)Mg, 0, n->act);
+            if (st != LOOM_OK)
                 return st;
-            l = add_launch(s, K_loom_transpose2d);
+            l = add_launch(s, i8 ? K_loom_transpose2d_i8 : K_loom_transpose2d);
             if (!l)
                 return loom__err(LOOM_E_NOMEM, "out of memory");
             {
@@ -574,6 +641,28 @@ static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loo
         }
     }
     return LOOM_OK;
+}
+
+/* LoomQGemm: x [M, K] (leading dims folded) times the constant B [K, N]. */
+static loom_status lower_qgemm(loom__device *dev, const loom__graph *g, const loom__node *n,
+                               const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const loom_tensor *w = loom__in(g, n, 1)->constant;
+    const loom__value *y = loom__out(g, n, 0);
+    int64_t K = w->dims[0], N = w->dims[1], ny = 0;
+    cl_mem B, bias, mult, shift, lut = NULL;
+    loom_status st;
+
+    loom__numel(y->rank, y->dims, &ny);
+    if ((st = new_buffer(dev, s, w->data, w->nbytes ? w->nbytes : 1, &B)) != LOOM_OK ||
+        (st = new_buffer(dev, s, loom__in(g, n, 2)->constant->data, (size_t)N * 4, &bias)) != LOOM_OK ||
+        (st = new_buffer(dev, s, loom__in(g, n, 3)->constant->data, (size_t)N * 4, &mult)) != LOOM_OK ||
+        (st = new_buffer(dev, s, loom__in(g, n, 4)->constant->data, (size_t)N * 4, &shift)) != LOOM_OK ||
+        (n->act == LOOM_ACT_LUT &&
+         (st = new_buffer(dev, s, loom__in(g, n, 5)->constant->data, 256, &lut)) != LOOM_OK))
+        return st;
+    return i8_launch(dev, s, N ? ny / N : 0, N, K, mem(&in[0]), K, 0, B, N, 0, bias, mult, shift,
+                     mem(&out[0]), N, 0, n->act, lut);
 }
 
 static loom_status lower_pool(loom__device *dev, const loom__graph *g, const loom__node *n,
@@ -688,7 +777,8 @@ static loom_status lower(loom__device *dev, const loom__graph *g, const loom__no
         return LOOM_OK;
     case LOOM__OP_Gemm: return lower_gemm(dev, g, n, in, out, s);
     case LOOM__OP_MatMul: return lower_matmul(dev, g, n, in, out, s);
-    case LOOM__OP_Conv: return lower_conv(dev, g, n, in, out, s);
+    case LOOM__OP_Conv: case LOOM__OP_LoomQConv: return lower_conv(dev, g, n, in, out, s);
+    case LOOM__OP_LoomQGemm: return lower_qgemm(dev, g, n, in, out, s);
     case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: return lower_pool(dev, g, n, in, out, s);
     case LOOM__OP_Transpose: case LOOM__OP_Slice: case LOOM__OP_Expand:
         return lower_strided(dev, g, n, in, out, s);
@@ -862,11 +952,9 @@ static size_t extent(int64_t rows, int64_t ld, int64_t cols)
 
 loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a)
 {
-    const loom__cl_tuning *t = &((loom__cl_dev *)dev->priv)->tuning;
     size_t ea = extent(a->M, a->lda, a->K), eb = extent(a->K, a->ldb, a->N), ec = extent(a->M, a->ldc, a->N);
     cl_state s = {0};
     cl_mem A, B, C, mult, shift, bias = NULL, lut = NULL;
-    launch *l;
     loom_status st;
 
     if (((loom__cl_dev *)dev->priv)->fpga)
@@ -887,29 +975,9 @@ loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *a)
         (a->bias && (st = new_buffer(dev, &s, a->bias, (size_t)a->N * 4, &bias)) != LOOM_OK) ||
         (a->act == LOOM_ACT_LUT && (st = new_buffer(dev, &s, a->lut, 256, &lut)) != LOOM_OK))
         goto done;
-    if (!(l = add_launch(&s, t->systolic ? K_loom_gemm_i8_systolic : K_loom_gemm_i8))) {
-        st = loom__err(LOOM_E_NOMEM, "out of memory");
+    if ((st = i8_launch(dev, &s, a->M, a->N, a->K, A, a->lda, 0, B, a->ldb, 0, bias, mult, shift, C, a->ldc,
+                        0, a->act, lut)) != LOOM_OK)
         goto done;
-    }
-    a_int(l, a->M), a_int(l, a->N), a_int(l, a->K);
-    a_mem(l, A), a_int(l, a->lda), a_int(l, 0);
-    a_mem(l, B), a_int(l, a->ldb), a_int(l, 0);
-    a_mem(l, bias), a_int(l, bias != NULL);
-    a_mem(l, mult), a_mem(l, shift);
-    a_mem(l, C), a_int(l, a->ldc), a_int(l, 0), a_int(l, a->act), a_mem(l, lut);
-    l->use_lws = true;
-    if (t->systolic) {
-        l->dims = 1;
-        l->gws[0] = l->lws[0] = 1;
-    } else {
-        size_t wm = (size_t)loom__cl_knob(t, "I8_WG_M", 8), wn = (size_t)loom__cl_knob(t, "I8_WG_N", 8);
-        size_t pm = (size_t)loom__cl_knob(t, "I8_WPT_M", 4), pn = (size_t)loom__cl_knob(t, "I8_WPT_N", 4);
-        l->dims = 2;
-        l->lws[0] = wn;
-        l->lws[1] = wm;
-        l->gws[0] = ((size_t)a->N + wn * pn - 1) / (wn * pn) * wn;
-        l->gws[1] = ((size_t)a->M + wm * pm - 1) / (wm * pm) * wm;
-    }
     if ((st = loom__cl_run(dev, &s, NULL, NULL, NULL)) == LOOM_OK &&
         (st = dev->backend->download(dev, C, a->C, ec)) == LOOM_OK)
         st = loom__cl_guard_verify(dev);

@@ -316,9 +316,10 @@ loom_status loom__cl_program_get(loom__device *dev)
         return st;
     }
     cd->build_tried = true;
-    snprintf(options, sizeof options, "%s%s%s", cd->tuning.options,
+    snprintf(options, sizeof options, "%s%s%s%s", cd->tuning.options,
              loom__cl_fault_build() ? " -DLOOM_FAULT_BUILD" : "",
-             loom__cl_fault_wrong_add() ? " -DLOOM_FAULT_WRONG_ADD" : "");
+             loom__cl_fault_wrong_add() ? " -DLOOM_FAULT_WRONG_ADD" : "",
+             loom__cl_fault_misround() ? " -DLOOM_FAULT_MISROUND" : "");
     cache_path(dev, options, path, sizeof path, &key);
     for (int attempt = 0; attempt < 2; attempt++) {
         bool cached = false;

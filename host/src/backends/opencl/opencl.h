@@ -23,7 +23,8 @@
     X(loom_gemm_i8_systolic)                                                 \
     X(loom_unary) X(loom_binary) X(loom_strided_copy) X(loom_channel_affine) \
     X(loom_softmax) X(loom_layernorm) X(loom_im2col) X(loom_transpose2d)     \
-    X(loom_pool2d) X(loom_global_avgpool)
+    X(loom_pool2d) X(loom_global_avgpool) X(loom_im2col_i8)                  \
+    X(loom_transpose2d_i8)
 
 typedef enum {
 #define LOOM__CL_K_ENUM(name) K_##name,
@@ -116,6 +117,7 @@ void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t);
 /* ---- fault injection (tests only; see cl-fault.c) ---- */
 bool loom__cl_fault_build(void);
 bool loom__cl_fault_wrong_add(void);
+bool loom__cl_fault_misround(void);
 bool loom__cl_fault_alloc(void);
 bool loom__cl_fault_stall(void);
 /* true when this enqueue should fail (counts enqueues) */
