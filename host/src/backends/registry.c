@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "backends/ref/ref.h"
 
 /* Enumeration order; the fallback order is then by device kind. */
 static const loom__backend *const backends[] = {
@@ -236,17 +237,32 @@ double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes)
 bool loom__gemm_only_supports(loom__device *dev, const loom__graph *g, const loom__node *n,
                               const char **why)
 {
-    (void)dev, (void)g, (void)n;
-    *why = "it runs the int8 GEMM kernel only (loom_gemm_i8, loom sim gemm); graph nodes are fp32";
+    (void)dev, (void)g;
+    if (n->op == LOOM__OP_LoomQGemm || n->op == LOOM__OP_LoomQConv)
+        return true;
+    *why = "it runs the int8 GEMM kernel only: the int8 Conv/Gemm/MatMul of a quantised model "
+           "(loom quantize)";
     return false;
+}
+
+static loom_status device_gemm(void *ctx, const loom_gemm_i8_args *a)
+{
+    loom__device *dev = ctx;
+    loom_status st = loom__gemm_i8_check(a);
+    return st == LOOM_OK ? dev->backend->gemm_i8(dev, a) : st;
 }
 
 loom_status loom__gemm_only_run(loom__device *dev, void *state, const loom__node *n, const loom__arg *in,
                                 const loom__arg *out)
 {
-    (void)state, (void)in, (void)out;
-    return loom__err(LOOM_E_INTERNAL, "device %s: asked to run node %s, which it does not support", dev->name,
-                     n->name);
+    const loom_tensor *tin[8] = {NULL};
+    (void)state;
+    if ((n->op != LOOM__OP_LoomQGemm && n->op != LOOM__OP_LoomQConv) || n->n_inputs > 8)
+        return loom__err(LOOM_E_INTERNAL, "device %s: asked to run node %s, which it does not support",
+                         dev->name, n->name);
+    for (int i = 0; i < n->n_inputs; i++)
+        tin[i] = in[i].host;
+    return loom__qlinear_run(n, tin, out[0].host, device_gemm, dev);
 }
 
 loom_status loom_gemm_i8(const char *device, const loom_gemm_i8_args *args)

@@ -86,6 +86,25 @@ void loom__graph_free(loom__graph *g)
     free(g);
 }
 
+void loom__graph_drop_dead(loom__graph *g)
+{
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].dead) {
+            node_clear(&g->nodes[i]);
+            continue;
+        }
+        g->nodes[k++] = g->nodes[i];
+    }
+    g->n_nodes = k;
+    for (int v = 0; v < g->n_values; v++)
+        g->values[v].producer = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int o = 0; o < g->nodes[i].n_outputs; o++)
+            if (g->nodes[i].outputs[o] >= 0)
+                g->values[g->nodes[i].outputs[o]].producer = i;
+}
+
 int loom__graph_add_value(loom__graph *g, const char *name)
 {
     loom__value *v;

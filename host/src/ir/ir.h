@@ -193,6 +193,10 @@ void loom__graph_free(loom__graph *g);
 /* Deep copy of the structure; constant tensors are shared by reference. */
 loom_status loom__graph_clone(const loom__graph *g, loom__graph **out);
 
+/* Remove the nodes marked dead (for graph edits before export; the
+ * passes only mark them) and recompute producers. */
+void loom__graph_drop_dead(loom__graph *g);
+
 /* Append a value; returns its index or -1 when out of memory. */
 int loom__graph_add_value(loom__graph *g, const char *name);
 /* Append a node with room for the given inputs/outputs; NULL on OOM. */

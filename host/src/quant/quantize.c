@@ -764,7 +764,10 @@ loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, 
     for (int i = 0; i < q.g->n_nodes && st == LOOM_OK; i++)
         if (q.g->nodes[i].op == LOOM__OP_BatchNormalization && !q.g->nodes[i].dead)
             st = fold_bn(&q, i);
-    if (st != LOOM_OK || (st = pick(&q)) != LOOM_OK)
+    if (st != LOOM_OK)
+        goto done;
+    loom__graph_drop_dead(q.g);
+    if ((st = pick(&q)) != LOOM_OK)
         goto done;
     /* calibrate on a copy of the folded graph */
     if ((st = loom__graph_clone(q.g, &fg)) != LOOM_OK || (st = loom__graph_toposort(fg)) != LOOM_OK ||
