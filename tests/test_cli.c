@@ -1775,3 +1775,89 @@ Test(cli, qdq_model_with_a_bad_scale_exits_65)
         expect_error_line(65, "QuantizeLinear", "must be positive and finite");
     }
 }
+
+/* ---------------------------------------------------------------------- */
+/* loom quantize                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* A seeded float32 batch of lenet's input shape, saved as .npy; poke
+ * one element when bad is set. */
+static void save_lenet_batch(const char *path, int64_t rows, loom_dtype dt, float poke)
+{
+    int64_t dims[4] = {rows, 1, 28, 28};
+    loom_tensor *t;
+    uint64_t s = 12345;
+    cr_assert_eq(loom_tensor_create(dt, 4, dims, &t), LOOM_OK);
+    for (int64_t i = 0; dt == LOOM_F32 && i < loom_tensor_numel(t); i++) {
+        s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
+        ((float *)loom_tensor_data(t))[i] = (float)((double)((s * 2685821657736338717ULL) >> 11) / 4503599627370496.0 - 1.0);
+    }
+    if (poke != 0.0f && rows > 0)
+        ((float *)loom_tensor_data(t))[5] = poke;
+    cr_assert_eq(loom_npy_save(path, t), LOOM_OK);
+    loom_tensor_free(t);
+}
+
+/* quantize -> validate: the report, the int8 nodes bit-exact on opencl,
+ * and a mis-rounding int8 kernel caught at the first int8 node. */
+Test(cli, quantize_then_validate_int8_and_misround)
+{
+    char calib[600], out[600];
+    const char *root, *first;
+    snprintf(calib, sizeof calib, "%s/calib.npy", dir);
+    snprintf(out, sizeof out, "%s/lenet-int8.onnx", dir);
+    save_lenet_batch(calib, 16, LOOM_F32, 0.0f);
+    RUN("quantize", LENET, "--calib", calib, "-o", out, "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_eq(j_num(j_get(root, "compute_int8")), 5, "%s", res.out);
+    cr_assert_eq(j_num(j_get(root, "calibration_samples")), 16, "%s", res.out);
+    cr_assert_eq(j_num(j_get(root, "samples")), 16, "%s", res.out);
+    cr_assert_gt(j_num(j_get(j_at(j_get(root, "layers"), 1), "sqnr_db")), 20.0, "%s", res.out);
+    RUN("quantize", LENET, "--calib", calib, "-o", out, "--method", "percentile");
+    expect_code(0);
+    cr_assert(strstr(res.out, "top-1 agreement int8 vs float:") && strstr(res.out, "SQNR dB"), "%s", res.out);
+    NEED_OPENCL();
+    RUN("validate", out, "--devices", "opencl:0", "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_str_eq(j_compact(j_get(j_at(root, 0), "match")), "true", "%s", res.out);
+    cr_assert_geq(j_num(j_get(j_at(root, 0), "nodes_on_device")), 5, "%s", res.out);
+    RUN_ENV(ENV("LOOM_TEST_FAULT=opencl-misround"), "validate", out, "--devices", "opencl:0", "--json");
+    expect_code(1);
+    first = j_get(j_at(j_doc(res.out), 0), "first_mismatch");
+    cr_assert_str_eq(j_compact(j_get(first, "op_type")), "\"LoomQConv+Relu\"", "%s", res.out);
+    cr_assert_str_eq(j_compact(j_get(first, "name")), "\"/features/features.0/Conv\"", "%s", res.out);
+    cr_assert_float_eq(j_num(j_get(first, "ref_value")) - j_num(j_get(first, "value")), 1.0, 1e-9);
+}
+
+/* Bad calibration input: exit 65 with one line, no output file; usage
+ * errors exit 64. */
+Test(cli, quantize_bad_calibration)
+{
+    char calib[600], out[600];
+    struct stat sb;
+    snprintf(calib, sizeof calib, "%s/bad.npy", dir);
+    snprintf(out, sizeof out, "%s/q.onnx", dir);
+    save_lenet_batch(calib, 4, LOOM_F32, NAN);
+    RUN("quantize", LENET, "--calib", calib, "-o", out);
+    expect_error_line(65, "calibration batch 1", "is nan");
+    save_lenet_batch(calib, 4, LOOM_F32, INFINITY);
+    RUN("quantize", LENET, "--calib", calib, "-o", out);
+    expect_error_line(65, "calibration batch 1", "is inf");
+    save_lenet_batch(calib, 4, LOOM_I32, 0.0f);
+    RUN("quantize", LENET, "--calib", calib, "-o", out);
+    expect_error_line(65, "int32", "float32");
+    save_lenet_batch(calib, 0, LOOM_F32, 0.0f);
+    RUN("quantize", LENET, "--calib", calib, "-o", out);
+    expect_error_line(65, "calibration batch 1", "empty");
+    cr_assert(stat(out, &sb) != 0, "%s written", out);
+    RUN("quantize", LENET, "-o", out);
+    expect_usage("--calib FILE.npy is required", "quantize");
+    save_lenet_batch(calib, 4, LOOM_F32, 0.0f);
+    RUN("quantize", LENET, "--calib", calib, "-o", out, "--method", "entropy");
+    expect_usage("--method takes minmax or percentile, not 'entropy'", "quantize");
+    RUN("quantize", LENET, "--calib", calib, "-o", out, "--percentile", "101");
+    expect_usage("--percentile takes a number from 50 to 100, not '101'", "quantize");
+    cr_assert(stat(out, &sb) != 0, "%s written", out);
+}

@@ -225,3 +225,36 @@ Test(vsim, rtl_fatal_is_an_error_not_an_exit, .timeout = 60)
     gemm_case_expect_same(&g, "after a $fatal");
     gemm_case_free(&g);
 }
+
+/* A quantised CNN on vsim: its int8 Conv/Gemm nodes run on the Verilated
+ * array and every node output equals ref's bit for bit. */
+Test(vsim, quantised_lenet_bit_exact, .timeout = 300)
+{
+    char out[600];
+    loom_model *m, *q;
+    int64_t dims[4] = {8, 1, 28, 28};
+    loom_tensor *c;
+    loom_validate_result r;
+    tb_tmpdir("vsim-quant");
+    snprintf(out, sizeof out, "%s/lenet-int8.onnx", tb_tmpdir_path());
+    cr_assert_eq(loom_model_load(LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", NULL, &m), LOOM_OK);
+    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, &c), LOOM_OK);
+    for (int64_t i = 0; i < loom_tensor_numel(c); i++)
+        ((float *)loom_tensor_data(c))[i] = (float)sin((double)i * 0.37) * 2.0f;
+    cr_assert_eq(loom_quantize(m, (const loom_tensor *const *)&c, 1, NULL, out, NULL), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert_eq(loom_model_load(out, NULL, &q), LOOM_OK);
+    dims[0] = 2;
+    loom_tensor_free(c);
+    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, &c), LOOM_OK);
+    for (int64_t i = 0; i < loom_tensor_numel(c); i++)
+        ((float *)loom_tensor_data(c))[i] = (float)cos((double)i * 0.11);
+    cr_assert_eq(loom_validate(q, (const loom_tensor *const *)&c, 1, "vsim", &r), LOOM_OK, "%s", loom_last_error());
+    cr_assert(r.match, "node %s (%s) element %lld: %g vs ref %g", r.node_name, r.op_type, (long long)r.element,
+              r.value, r.ref_value);
+    cr_assert_eq(r.nodes_on_device, 5); /* 2 LoomQConv, 3 LoomQGemm */
+    loom_tensor_free(c);
+    loom_model_free(q);
+    loom_model_free(m);
+    tb_tmpdir_remove();
+}

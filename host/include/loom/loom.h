@@ -274,6 +274,10 @@ typedef struct {
      * that loom_session_node_output() can read them (for validation;
      * slower: devices finish each node and copy its outputs back). */
     bool keep_values;
+    /* Run a QDQ model's QuantizeLinear/DequantizeLinear as written, in
+     * float (ONNX's own semantics), instead of lowering them to loom's
+     * int8 nodes: for checking what the int8 path computes. */
+    bool qdq_float;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the

@@ -1,0 +1,396 @@
+/*
+ * test_quant.c - int8 post-training quantisation (loom_quantize), the QDQ
+ * model it writes, reading it back into int8 nodes, and the comparison
+ * report. Calibration and evaluation data are seeded random normals.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "exec/exec.h"
+#include "ir/model.h"
+#include "loom/loom.h"
+#include "tmpdir.h"
+
+#define SRC LOOM_SOURCE_DIR
+#define LENET SRC "/tests/models/lenet/model.onnx"
+#define RESBLOCK SRC "/tests/models/resblock/model.onnx"
+#define OPSET7 SRC "/tests/models/opset7/model.onnx"
+
+static void setup(void)
+{
+    tb_tmpdir("quant");
+}
+
+static void teardown(void)
+{
+    tb_tmpdir_remove();
+}
+
+TestSuite(quant, .init = setup, .fini = teardown, .timeout = 300);
+
+static char path_buf[4][512];
+
+static const char *tmp(int slot, const char *name)
+{
+    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", tb_tmpdir_path(), name);
+    return path_buf[slot];
+}
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static uint64_t rng_state;
+
+/* Standard normal (Box-Muller on a xorshift). */
+static float normal(void)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+        u[i] = ((double)((rng_state * 2685821657736338717ULL) >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return (float)(sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]));
+}
+
+static loom_tensor *batch(uint64_t seed, int rank, const int64_t *dims)
+{
+    loom_tensor *t;
+    cr_assert_eq(loom_tensor_create(LOOM_F32, rank, dims, &t), LOOM_OK);
+    rng_state = seed * 0x9e3779b97f4a7c15ULL + 1;
+    for (int64_t i = 0; i < loom_tensor_numel(t); i++)
+        ((float *)loom_tensor_data(t))[i] = normal();
+    return t;
+}
+
+static loom_model *load(const char *path)
+{
+    loom_model *m;
+    cr_assert_eq(loom_model_load(path, NULL, &m), LOOM_OK, "%s: %s", path, loom_last_error());
+    return m;
+}
+
+static size_t count_placements(const loom_model *m, const char *devices, const char *op, const char *device)
+{
+    loom_session_options so = {.devices = devices, .infer_only = true};
+    loom_session *s;
+    size_t count = 0;
+    cr_assert_eq(loom_session_create(m, &so, &s), LOOM_OK, "%s", loom_last_error());
+    for (size_t i = 0; i < loom_session_node_count(s); i++) {
+        loom_node_placement p;
+        cr_assert_eq(loom_session_placement(s, i, &p), LOOM_OK);
+        count += strcmp(p.op_type, op) == 0 && (!device || strcmp(p.device, device) == 0);
+    }
+    loom_session_free(s);
+    return count;
+}
+
+static bool have_device(const char *name)
+{
+    for (size_t i = 0; i < loom_device_count(); i++) {
+        loom_device_info d;
+        loom_device_get(i, &d);
+        if (strncmp(d.name, name, strlen(name)) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Quantise a fixture with `rows` calibration samples of its input shape. */
+static loom_quantize_summary quantize(const char *model, const char *out, int64_t rows, uint64_t seed,
+                                      loom_calib_method method)
+{
+    loom_model *m = load(model);
+    loom_value_info vi;
+    int64_t dims[LOOM_MAX_RANK];
+    loom_tensor *c;
+    loom_quantize_options o = {.method = method};
+    loom_quantize_summary s;
+    loom_model_input(m, 0, &vi);
+    memcpy(dims, vi.dims, sizeof dims);
+    dims[0] = rows;
+    c = batch(seed, vi.rank, dims);
+    cr_assert_eq(loom_quantize(m, (const loom_tensor *const *)&c, 1, &o, out, &s), LOOM_OK, "%s",
+                 loom_last_error());
+    loom_tensor_free(c);
+    loom_model_free(m);
+    return s;
+}
+
+/* The QDQ model: what was quantised, and that loom reads it back into
+ * int8 nodes (every Conv/Gemm as LoomQConv/LoomQGemm on ref). */
+Test(quant, lenet_qdq_reads_back_as_int8_nodes)
+{
+    const char *out = tmp(0, "lenet-int8.onnx");
+    loom_quantize_summary s = quantize(LENET, out, 32, 1, LOOM_CALIB_MINMAX);
+    loom_model *q = load(out);
+    const char *op;
+    size_t count, qn = 0, dqn = 0;
+    cr_assert_eq(s.compute_int8, 5);
+    cr_assert_eq(s.compute_float, 0);
+    cr_assert_eq(s.bn_folded, 0);
+    cr_assert_eq(s.samples, 32);
+    /* input, 2 conv outputs, MaxPool, Flatten, 3 Gemm outputs */
+    cr_assert_eq(s.tensors, 8);
+    for (size_t i = 0; i < loom_model_op_type_count(q); i++) {
+        loom_model_op_type(q, i, &op, &count);
+        qn += strcmp(op, "QuantizeLinear") == 0 ? count : 0;
+        dqn += strcmp(op, "DequantizeLinear") == 0 ? count : 0;
+    }
+    cr_assert_eq(qn, 8);
+    cr_assert_eq(dqn, 8 + 5 + 5); /* activations, weights, biases */
+    cr_assert_eq(count_placements(q, "ref", "LoomQConv", "ref"), 2);
+    cr_assert_eq(count_placements(q, "ref", "LoomQGemm", "ref"), 3);
+    cr_assert_eq(count_placements(q, "ref", "Conv", NULL), 0);
+    loom_model_free(q);
+}
+
+/* Quantising is deterministic (same file twice), and the int8 nodes
+ * compute what the QDQ file means: each int8 tensor equals the float
+ * execution of the QuantizeLinear/DequantizeLinear graph within one
+ * quantum (ties and float rounding), and almost everywhere exactly. */
+Test(quant, round_trip_same_file_and_int8_matches_float_qdq)
+{
+    const char *a = tmp(0, "a.onnx"), *b = tmp(1, "b.onnx");
+    int64_t dims[4] = {2, 8, 12, 12};
+    loom_tensor *x = batch(99, 4, dims);
+    loom_model *q;
+    loom_session *si, *sf;
+    loom_session_options oi = {.devices = "ref", .keep_values = true};
+    loom_session_options of = {.devices = "ref", .keep_values = true, .qdq_float = true};
+    size_t compared = 0, differ = 0;
+    FILE *fa, *fb;
+    int ca, cb;
+
+    quantize(RESBLOCK, a, 16, 2, LOOM_CALIB_MINMAX);
+    quantize(RESBLOCK, b, 16, 2, LOOM_CALIB_MINMAX);
+    fa = fopen(a, "rb");
+    fb = fopen(b, "rb");
+    cr_assert(fa && fb);
+    do {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+        cr_assert_eq(ca, cb, "the two quantised files differ");
+    } while (ca != EOF);
+    fclose(fa);
+    fclose(fb);
+
+    q = load(a);
+    cr_assert_eq(loom_session_create(q, &oi, &si), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom_session_create(q, &of, &sf), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom_session_set_input(si, "x", x), LOOM_OK);
+    cr_assert_eq(loom_session_set_input(sf, "x", x), LOOM_OK);
+    cr_assert_eq(loom_session_run(si), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom_session_run(sf), LOOM_OK, "%s", loom_last_error());
+    /* every QuantizeLinear output of the file (white box: the model's
+     * graph), on the int8 path (made by LoomQConv/LoomQGemm, MaxPool, ...)
+     * and on the float QDQ path */
+    for (int i = 0; i < q->graph->n_nodes; i++) {
+        const loom__node *n = &q->graph->nodes[i];
+        const char *name;
+        const loom_tensor *ti, *tf;
+        if (n->op != LOOM__OP_QuantizeLinear)
+            continue;
+        name = q->graph->values[n->outputs[0]].name;
+        ti = loom__session_value(si, name);
+        tf = loom__session_value(sf, name);
+        cr_assert(ti && tf, "%s: missing", name);
+        cr_assert_eq(loom_tensor_dtype(ti), LOOM_I8);
+        cr_assert_eq(loom_tensor_numel(ti), loom_tensor_numel(tf));
+        for (int64_t k = 0; k < loom_tensor_numel(ti); k++) {
+            int a8 = ((const int8_t *)loom_tensor_cdata(ti))[k], b8 = ((const int8_t *)loom_tensor_cdata(tf))[k];
+            cr_assert_leq(abs(a8 - b8), 1, "%s[%lld]: int8 path %d, float QDQ %d", name, (long long)k, a8, b8);
+            differ += a8 != b8;
+            compared++;
+        }
+    }
+    cr_assert_gt(compared, 5000);
+    /* rounding ties and float rounding only: a small fraction */
+    cr_assert_leq(differ * 100, compared, "%zu of %zu int8 values differ", differ, compared);
+    loom_session_free(si);
+    loom_session_free(sf);
+    loom_model_free(q);
+    loom_tensor_free(x);
+}
+
+/* Targets: the fixture CNN (resblock: Conv, BatchNormalization, a
+ * residual Add, depthwise and dilated Conv, Gemm) agrees with its float
+ * original on at least 98% of 300 inputs; every quantised tensor keeps
+ * an SQNR above 20 dB. */
+Test(quant, resblock_agreement_and_sqnr)
+{
+    const char *out = tmp(0, "res-int8.onnx");
+    loom_quantize_summary s = quantize(RESBLOCK, out, 32, 3, LOOM_CALIB_MINMAX);
+    loom_model *f = load(RESBLOCK), *q = load(out);
+    int64_t dims[4] = {300, 8, 12, 12};
+    loom_tensor *x = batch(4, 4, dims);
+    loom_quant_report r;
+    cr_assert_eq(s.bn_folded, 2);
+    cr_assert_eq(s.compute_int8, 5);
+    cr_assert_eq(loom_quant_compare(f, q, (const loom_tensor *const *)&x, 1, NULL, "ref", &r), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert_eq(r.samples, 300);
+    cr_assert_geq(r.agree, 294, "agreement %zu of 300", r.agree);
+    cr_assert_eq(r.n_layers, s.tensors);
+    for (size_t i = 0; i < r.n_layers; i++)
+        cr_assert_gt(r.layers[i].sqnr_db, 20.0, "%s: SQNR %.2f dB", r.layers[i].tensor, r.layers[i].sqnr_db);
+    loom_quant_report_free(&r);
+    loom_tensor_free(x);
+    loom_model_free(f);
+    loom_model_free(q);
+}
+
+/* Labels: accuracy counted per model; a label count that does not fit is
+ * an error. Percentile calibration works end to end. */
+Test(quant, labels_and_percentile)
+{
+    const char *out = tmp(0, "lenet-pct.onnx");
+    loom_model *f, *q;
+    int64_t dims[4] = {20, 1, 28, 28}, n = 20, n_bad = 7;
+    loom_tensor *x, *labels, *bad;
+    loom_quant_report r;
+    loom_session *s;
+    loom_session_options so = {.devices = "ref"};
+    quantize(LENET, out, 16, 5, LOOM_CALIB_PERCENTILE);
+    f = load(LENET);
+    q = load(out);
+    x = batch(6, 4, dims);
+    /* labels: the float model's own classes, so float accuracy is 100% */
+    cr_assert_eq(loom_tensor_create(LOOM_I64, 1, &n, &labels), LOOM_OK);
+    cr_assert_eq(loom_session_create(f, &so, &s), LOOM_OK);
+    for (int64_t b = 0; b < 10; b++) {
+        loom_tensor *xb;
+        int64_t bd[4] = {2, 1, 28, 28};
+        const float *y;
+        cr_assert_eq(loom_tensor_create(LOOM_F32, 4, bd, &xb), LOOM_OK);
+        memcpy(loom_tensor_data(xb), (const float *)loom_tensor_cdata(x) + b * 2 * 784, 2 * 784 * sizeof(float));
+        cr_assert_eq(loom_session_set_input(s, "x", xb), LOOM_OK);
+        cr_assert_eq(loom_session_run(s), LOOM_OK);
+        y = loom_tensor_cdata(loom_session_output_tensor(s, 0));
+        for (int r2 = 0; r2 < 2; r2++) {
+            int64_t best = 0;
+            for (int k = 1; k < 10; k++)
+                best = y[r2 * 10 + k] > y[r2 * 10 + best] ? k : best;
+            ((int64_t *)loom_tensor_data(labels))[b * 2 + r2] = best;
+        }
+        loom_tensor_free(xb);
+    }
+    loom_session_free(s);
+    cr_assert_eq(loom_quant_compare(f, q, (const loom_tensor *const *)&x, 1, labels, "ref", &r), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert(r.has_labels);
+    cr_assert_eq(r.samples, 20);
+    cr_assert_eq(r.float_correct, 20);
+    cr_assert_eq(r.int8_correct, r.agree);
+    loom_quant_report_free(&r);
+    cr_assert_eq(loom_tensor_create(LOOM_I64, 1, &n_bad, &bad), LOOM_OK);
+    cr_assert_eq(loom_quant_compare(f, q, (const loom_tensor *const *)&x, 1, bad, "ref", &r),
+                 LOOM_E_DATA_INVALID);
+    cr_assert(strstr(loom_last_error(), "7 labels for 20 samples"), "%s", loom_last_error());
+    loom_tensor_free(bad);
+    loom_tensor_free(labels);
+    loom_tensor_free(x);
+    loom_model_free(f);
+    loom_model_free(q);
+}
+
+/* Every int8 node output identical, bit for bit, on opencl (PoCL) and
+ * vsim (where built) against ref. */
+Test(quant, int8_nodes_bit_exact_on_every_device)
+{
+    const char *models[2] = {LENET, RESBLOCK};
+    const char *outs[2] = {tmp(0, "l.onnx"), tmp(1, "r.onnx")};
+    const char *devs[2] = {"opencl:0", "vsim"};
+    int checked = 0;
+    for (int k = 0; k < 2; k++) {
+        loom_model *q;
+        loom_value_info vi;
+        loom_tensor *x;
+        quantize(models[k], outs[k], 8, 10 + (uint64_t)k, LOOM_CALIB_MINMAX);
+        q = load(outs[k]);
+        loom_model_input(q, 0, &vi);
+        x = batch(20 + (uint64_t)k, vi.rank, vi.dims);
+        for (int d = 0; d < 2; d++) {
+            loom_validate_result r;
+            if (!have_device(devs[d]))
+                continue;
+            cr_assert_eq(loom_validate(q, (const loom_tensor *const *)&x, 1, devs[d], &r), LOOM_OK, "%s",
+                         loom_last_error());
+            cr_assert(r.match, "%s on %s: node %s (%s) element %lld: %g vs ref %g", models[k], devs[d],
+                      r.node_name, r.op_type, (long long)r.element, r.value, r.ref_value);
+            cr_assert_geq(r.nodes_on_device, 5, "%s: %zu nodes on %s", models[k], r.nodes_on_device, devs[d]);
+            checked++;
+        }
+        loom_tensor_free(x);
+        loom_model_free(q);
+    }
+    if (!checked)
+        cr_skip_test("no OpenCL device and no vsim: nothing to compare with ref");
+}
+
+/* Bad calibration data: a clear error, and no file at the output path. */
+Test(quant, bad_calibration_data)
+{
+    const char *out = tmp(0, "never.onnx");
+    loom_model *m = load(LENET), *old = load(OPSET7);
+    int64_t good[4] = {2, 1, 28, 28}, wrong[4] = {2, 1, 27, 28}, empty[4] = {0, 1, 28, 28};
+    loom_tensor *t;
+    const loom_tensor *one[1];
+
+    /* wrong dtype */
+    cr_assert_eq(loom_tensor_create(LOOM_I32, 4, good, &t), LOOM_OK);
+    one[0] = t;
+    cr_assert_eq(loom_quantize(m, one, 1, NULL, out, NULL), LOOM_E_DTYPE);
+    cr_assert(strstr(loom_last_error(), "int32") && strstr(loom_last_error(), "float32"), "%s", loom_last_error());
+    loom_tensor_free(t);
+    /* wrong shape */
+    t = batch(1, 4, wrong);
+    one[0] = t;
+    cr_assert_eq(loom_quantize(m, one, 1, NULL, out, NULL), LOOM_E_DATA_INVALID);
+    cr_assert(strstr(loom_last_error(), "[2,1,27,28]"), "%s", loom_last_error());
+    loom_tensor_free(t);
+    /* a batch of 3 for an input of batch 2 */
+    good[0] = 3;
+    t = batch(1, 4, good);
+    one[0] = t;
+    cr_assert_eq(loom_quantize(m, one, 1, NULL, out, NULL), LOOM_E_DATA_INVALID);
+    loom_tensor_free(t);
+    good[0] = 2;
+    /* empty: no batches, or a batch of none */
+    cr_assert_eq(loom_quantize(m, NULL, 0, NULL, out, NULL), LOOM_E_DATA_INVALID);
+    cr_assert(strstr(loom_last_error(), "empty"), "%s", loom_last_error());
+    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, empty, &t), LOOM_OK);
+    one[0] = t;
+    cr_assert_eq(loom_quantize(m, one, 1, NULL, out, NULL), LOOM_E_DATA_INVALID);
+    loom_tensor_free(t);
+    /* NaN and Inf */
+    for (int k = 0; k < 2; k++) {
+        t = batch(2, 4, good);
+        ((float *)loom_tensor_data(t))[77] = k ? INFINITY : NAN;
+        one[0] = t;
+        cr_assert_eq(loom_quantize(m, one, 1, NULL, out, NULL), LOOM_E_DATA_INVALID);
+        cr_assert(strstr(loom_last_error(), "element 77"), "%s", loom_last_error());
+        loom_tensor_free(t);
+    }
+    /* a bad percentile; an opset-7 model (per-channel scales need 13) */
+    t = batch(3, 4, good);
+    one[0] = t;
+    {
+        loom_quantize_options o = {.method = LOOM_CALIB_PERCENTILE, .percentile = 20};
+        cr_assert_eq(loom_quantize(m, one, 1, &o, out, NULL), LOOM_E_INVALID_ARG);
+    }
+    cr_assert_eq(loom_quantize(old, one, 1, NULL, out, NULL), LOOM_E_MODEL_UNSUPPORTED);
+    cr_assert(strstr(loom_last_error(), "opset 13"), "%s", loom_last_error());
+    /* an output folder that does not exist: an error, nothing written */
+    cr_assert_neq(loom_quantize(m, one, 1, NULL, tmp(1, "no/such/dir/q.onnx"), NULL), LOOM_OK);
+    loom_tensor_free(t);
+    cr_assert(!exists(out), "%s was written", out);
+    loom_model_free(m);
+    loom_model_free(old);
+}
