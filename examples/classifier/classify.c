@@ -4,8 +4,11 @@
  * time, with its accuracy on the 20 held-back test samples and the
  * latency per inference.
  *
- * usage: loom-classify [DIR]    (DIR holds classifier.onnx, test_x.npy,
- *                                test_y.npy and torch_probs.npy)
+ * usage: loom-classify [DIR [MODEL]]   (DIR holds classifier.onnx,
+ *                                      test_x.npy, test_y.npy and
+ *                                      torch_probs.npy; MODEL replaces
+ *                                      DIR/classifier.onnx, e.g. the int8
+ *                                      model loom quantize wrote)
  */
 #include <math.h>
 #include <stdio.h>
@@ -43,7 +46,7 @@ static int fail(const char *what, loom_status st)
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : LOOM_CLASSIFIER_DIR;
-    char path[4096];
+    char path[4096], model_path[4096];
     loom_model *model = NULL;
     loom_session *sess = NULL;
     loom_tensor *x = NULL, *y = NULL, *golden = NULL;
@@ -53,12 +56,16 @@ int main(int argc, char **argv)
     double *lat = NULL, max_diff = 0.0;
 
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("usage: loom-classify [DIR]\n\nRun the bundled classifier on its test set "
-               "(default DIR: %s).\n", LOOM_CLASSIFIER_DIR);
+        printf("usage: loom-classify [DIR [MODEL]]\n\nRun the bundled classifier (or MODEL, such as "
+               "the int8 model of loom quantize) on its test set (default DIR: %s).\n",
+               LOOM_CLASSIFIER_DIR);
         return 0;
     }
-    snprintf(path, sizeof path, "%s/classifier.onnx", dir);
-    if ((st = loom_model_load(path, NULL, &model)) != LOOM_OK)
+    if (argc > 2)
+        snprintf(model_path, sizeof model_path, "%s", argv[2]);
+    else
+        snprintf(model_path, sizeof model_path, "%s/classifier.onnx", dir);
+    if ((st = loom_model_load(model_path, NULL, &model)) != LOOM_OK)
         return fail("loading the model", st);
     snprintf(path, sizeof path, "%s/test_x.npy", dir);
     if ((st = loom_npy_load(path, &x)) != LOOM_OK) {
@@ -97,7 +104,7 @@ int main(int argc, char **argv)
     }
     printf("loom %s demo: binary classifier (%lld features -> Dense(10, ReLU) -> Dense(1, sigmoid))\n",
            loom_version(), (long long)features);
-    printf("model %s/classifier.onnx, %lld test samples, batch 1, placed on", dir, (long long)n);
+    printf("model %s, %lld test samples, batch 1, placed on", model_path, (long long)n);
     for (size_t i = 0; i < loom_session_subgraph_count(sess); i++) {
         loom_subgraph_info sg;
         loom_session_subgraph(sess, i, &sg);

@@ -278,6 +278,10 @@ typedef struct {
      * float (ONNX's own semantics), instead of lowering them to loom's
      * int8 nodes: for checking what the int8 path computes. */
     bool qdq_float;
+    /* Keep every activation (Relu, Sigmoid, Tanh) a node of its own
+     * instead of fusing it into the Gemm/MatMul/Conv before it, so that
+     * every tensor of the model exists (calibration reads them all). */
+    bool unfused;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the

@@ -494,7 +494,7 @@ loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_pl
     out->name = n->name;
     out->op_type = n->op_type;
     out->fused = n->act == LOOM_ACT_RELU ? "Relu" : n->act == LOOM_ACT_SIGMOID ? "Sigmoid"
-               : n->act == LOOM_ACT_TANH ? "Tanh" : "";
+               : n->act == LOOM_ACT_TANH ? "Tanh" : n->act == LOOM_ACT_LUT ? "LUT" : "";
     out->device = n->device ? n->device->name : "";
     out->reason = n->why;
     out->subgraph = n->subgraph;

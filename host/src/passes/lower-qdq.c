@@ -8,6 +8,10 @@
  *
  *   DQ(x_q) -> Conv|Gemm|MatMul(., DQ(W_q), [bias]) [-> Relu] -> q
  *       becomes  LoomQConv|LoomQGemm(x_q, W_q, bias32, mult, shift) -> y_q
+ *   LoomQ*(...) -> y_q -> DQ -> Sigmoid|Tanh -> q  (y_q and the DQ output
+ *       read only there) becomes the int8 node with act = LUT: the table
+ *       is the float ops DQ -> activation -> q of the file, run by the
+ *       reference kernels on all 256 int8 values (so both agree exactly)
  *   DQ(x_q) -> MaxPool|Flatten|Reshape|Squeeze|Unsqueeze|Identity -> q
  *       (q's scale equal to the DQ's) becomes the same op on x_q -> y_q
  *
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/ref/ref.h"
 #include "passes/passes.h"
 
 typedef struct {
@@ -235,6 +240,64 @@ refuse:
     return false;
 }
 
+/* The LUT of dq -> act -> q over every int8 input (index y + 128), by the
+ * reference kernels of those very nodes; NULL when out of memory. */
+static loom_tensor *act_lut(const loom__graph *g, const loom__node *dq, const loom__node *act,
+                            const loom__node *q)
+{
+    int64_t n = 256;
+    loom_tensor *xi = NULL, *xf = NULL, *yf = NULL, *yq = NULL;
+    const loom_tensor *in[3];
+    bool ok;
+    if (loom_tensor_create(LOOM_I8, 1, &n, &xi) != LOOM_OK || loom_tensor_create(LOOM_F32, 1, &n, &xf) != LOOM_OK ||
+        loom_tensor_create(LOOM_F32, 1, &n, &yf) != LOOM_OK || loom_tensor_create(LOOM_I8, 1, &n, &yq) != LOOM_OK) {
+        ok = false;
+        goto done;
+    }
+    for (int i = 0; i < 256; i++)
+        ((int8_t *)xi->data)[i] = (int8_t)(i - 128);
+    in[0] = xi, in[1] = loom__in(g, dq, 1)->constant, in[2] = loom__in(g, dq, 2) ? loom__in(g, dq, 2)->constant : NULL;
+    ok = loom__ref_kernel(dq->op)(dq, in, &xf) == LOOM_OK;
+    in[0] = xf;
+    ok = ok && loom__ref_kernel(act->op)(act, in, &yf) == LOOM_OK;
+    in[0] = yf, in[1] = loom__in(g, q, 1)->constant, in[2] = loom__in(g, q, 2)->constant;
+    ok = ok && loom__ref_kernel(q->op)(q, in, &yq) == LOOM_OK;
+done:
+    loom_tensor_free(xi);
+    loom_tensor_free(xf);
+    loom_tensor_free(yf);
+    if (!ok) {
+        loom_tensor_free(yq);
+        return NULL;
+    }
+    return yq;
+}
+
+/* q = Q(act(DQ(y_q))) with y_q from an int8 node without activation:
+ * the activation becomes that node's LUT. */
+static void lower_lut(lower_ctx *cx, loom__node *act, loom__node *q)
+{
+    loom__graph *g = cx->g;
+    loom__node *d = producer(g, act->inputs[0]), *c;
+    float s;
+    int yq, v, *ins;
+    loom_tensor *lut;
+    if (!d || act->inputs[0] < 0 || cx->readers[act->inputs[0]] != 1 || (yq = dq_act(g, act->inputs[0], &s)) < 0 ||
+        cx->readers[yq] != 1 || !(c = producer(g, yq)) ||
+        (c->op != LOOM__OP_LoomQGemm && c->op != LOOM__OP_LoomQConv) || c->act != LOOM_ACT_NONE ||
+        c->n_inputs != 5 || !(lut = act_lut(g, d, act, q)))
+        return;
+    if ((v = add_const(g, c->name, "_lut", lut)) < 0 || !(ins = realloc(c->inputs, 6 * sizeof *ins)))
+        return;
+    c->inputs = ins;
+    c->inputs[5] = v;
+    c->n_inputs = 6;
+    c->act = LOOM_ACT_LUT;
+    c->outputs[0] = q->outputs[0];
+    g->values[q->outputs[0]].producer = (int)(c - g->nodes);
+    q->dead = act->dead = d->dead = true;
+}
+
 static bool passes_int8(loom__op op)
 {
     switch (op) {
@@ -266,6 +329,10 @@ static void lower_one(lower_ctx *cx, loom__node *q)
         p->outputs[0] = q->outputs[0];
         g->values[q->outputs[0]].producer = (int)(p - g->nodes);
         q->dead = true;
+        return;
+    }
+    if (p->op == LOOM__OP_Sigmoid || p->op == LOOM__OP_Tanh) {
+        lower_lut(cx, p, q);
         return;
     }
     c = p;

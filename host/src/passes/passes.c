@@ -278,7 +278,7 @@ loom_status loom__passes_run(loom__graph *g, const loom_session_options *opts)
     loom_status st;
     if ((st = loom__pass_specialize(g, opts)) != LOOM_OK ||
         (st = loom__pass_infer_fold(g)) != LOOM_OK || (!(opts && opts->qdq_float) && (st = loom__pass_lower_qdq(g)) != LOOM_OK) ||
-        (st = loom__pass_fuse(g)) != LOOM_OK ||
+        (!(opts && opts->unfused) && (st = loom__pass_fuse(g)) != LOOM_OK) ||
         (st = loom__pass_dce(g)) != LOOM_OK)
         return st;
     return LOOM_OK;

@@ -22,6 +22,8 @@ typedef struct {
     char q_name[256];     /* the int8 value in the quantised model */
     char f_name[256];     /* the float value in the float model */
     double signal, noise;
+    bool found;           /* both values existed (an int8 value fused into a
+                           * LUT has none) */
 } layer_acc;
 
 static int find(const loom__graph *g, const char *name)
@@ -91,8 +93,8 @@ static loom_status run_one(const loom_model *m, const loom_tensor *x, const char
 {
     const loom__value *in = &m->graph->values[m->graph->inputs[0]];
     loom_input_shape shape = {.name = in->name, .rank = x->rank, .dims = x->dims};
-    loom_session_options so = {.devices = device, .keep_values = true, .input_shapes = &shape,
-                               .input_shape_count = 1};
+    loom_session_options so = {.devices = device, .keep_values = true, .unfused = true,
+                               .input_shapes = &shape, .input_shape_count = 1};
     loom_status st;
     *out = NULL;
     if ((st = loom_session_create(m, &so, out)) != LOOM_OK ||
@@ -192,6 +194,7 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
             float s = out->layers[l].scale;
             if (!x || !q || x->dtype != LOOM_F32 || q->numel != x->numel)
                 continue;
+            acc[l].found = true;
             for (int64_t k = 0; k < x->numel; k++) {
                 double xv = ((const float *)x->data)[k];
                 double qv = q->dtype == LOOM_I8 ? (double)((const int8_t *)q->data)[k] * s
@@ -203,9 +206,14 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
         loom_session_free(sf);
         loom_session_free(sq);
     }
-    for (size_t l = 0; l < n_layers; l++)
-        out->layers[l].sqnr_db = acc[l].noise > 0 ? 10.0 * log10(acc[l].signal / acc[l].noise)
-                                 : acc[l].signal > 0 ? INFINITY : NAN;
+    out->n_layers = 0;
+    for (size_t l = 0; l < n_layers; l++) {
+        if (!acc[l].found)
+            continue;
+        out->layers[out->n_layers] = out->layers[l];
+        out->layers[out->n_layers++].sqnr_db = acc[l].noise > 0 ? 10.0 * log10(acc[l].signal / acc[l].noise)
+                                               : acc[l].signal > 0 ? INFINITY : NAN;
+    }
 done:
     free(acc);
     loom__quant_batches_free(split, n_split);

@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
     int node;          /* compute node */
     int x, out;        /* its input and its (post-Relu) output value */
+    int act_out;       /* the output of a Sigmoid/Tanh that alone reads out, or -1 */
 } compute_node;
 
 typedef struct {
@@ -331,7 +332,16 @@ static loom_status pick(qctx *q)
         if (!(c = realloc(q->c, (size_t)(q->n_c + 1) * sizeof *c)))
             return nomem();
         q->c = c;
-        q->c[q->n_c++] = (compute_node){.node = i, .x = n->inputs[0], .out = out};
+        q->c[q->n_c] = (compute_node){.node = i, .x = n->inputs[0], .out = out, .act_out = -1};
+        /* a Sigmoid or Tanh after it becomes the int8 kernel's 256-entry LUT */
+        if (readers(g, out, &only) == 1 && (g->nodes[only].op == LOOM__OP_Sigmoid ||
+                                            g->nodes[only].op == LOOM__OP_Tanh) &&
+            g->nodes[only].n_outputs == 1 && g->nodes[only].outputs[0] >= 0) {
+            q->c[q->n_c].act_out = g->nodes[only].outputs[0];
+            if ((st = track(q, q->c[q->n_c].act_out)) != LOOM_OK)
+                return st;
+        }
+        q->n_c++;
         if ((st = track(q, n->inputs[0])) != LOOM_OK || (st = track(q, out)) != LOOM_OK)
             return st;
     }
@@ -397,7 +407,7 @@ static void observe(calib_tensor *c, const loom_tensor *t, bool hist)
 static loom_status calibrate_round(qctx *q, const loom_model *fm, const loom_tensor *const *calib,
                                    size_t n, const char *device, bool hist)
 {
-    loom_session_options so = {.devices = device, .keep_values = true};
+    loom_session_options so = {.devices = device, .keep_values = true, .unfused = true};
     loom_status st = LOOM_OK;
     for (size_t b = 0; b < n && st == LOOM_OK; b++) {
         loom_session *s = NULL;
@@ -667,7 +677,9 @@ static loom_status insert_qdq(qctx *q, const loom_quantize_options *o)
             n->inputs[1] = wv;
             if (bv >= 0)
                 n->inputs[2] = bv;
-            if (ensure_q(q, cn.out, tensor_scale(q, cn.out, o)) < 0)
+            if (ensure_q(q, cn.out, tensor_scale(q, cn.out, o)) < 0 ||
+                (cn.act_out >= 0 && q->t[calib_index(q, cn.act_out)].seen &&
+                 ensure_q(q, cn.act_out, tensor_scale(q, cn.act_out, o)) < 0))
                 return nomem();
             q->sum.compute_int8++;
         } else if (moves_int8(n->op) && n->inputs[0] >= 0 && n->n_outputs >= 1 && n->outputs[0] >= 0 &&
