@@ -1852,6 +1852,32 @@ Test(cli, quantize_bad_calibration)
     RUN("quantize", LENET, "--calib", calib, "-o", out);
     expect_error_line(65, "calibration batch 1", "empty");
     cr_assert(stat(out, &sb) != 0, "%s written", out);
+    /* labels that do not fit: exit 65 after quantising, OUT untouched */
+    {
+        char labels[600];
+        int64_t n = 3;
+        loom_tensor *l;
+        snprintf(labels, sizeof labels, "%s/labels.npy", dir);
+        cr_assert_eq(loom_tensor_create(LOOM_I64, 1, &n, &l), LOOM_OK);
+        cr_assert_eq(loom_npy_save(labels, l), LOOM_OK);
+        loom_tensor_free(l);
+        save_lenet_batch(calib, 4, LOOM_F32, 0.0f);
+        write_bytes(out, "keep", 4);
+        RUN("quantize", LENET, "--calib", calib, "--labels", labels, "-o", out);
+        expect_error_line(65, "3 labels for 4 samples", "");
+        {
+            char *kept = slurp(out);
+            DIR *d = opendir(dir);
+            struct dirent *e;
+            cr_assert_str_eq(kept, "keep");
+            free(kept);
+            cr_assert_not_null(d);
+            while ((e = readdir(d)))
+                cr_assert(!strstr(e->d_name, ".partial"), "left behind: %s", e->d_name);
+            closedir(d);
+        }
+        unlink(out);
+    }
     RUN("quantize", LENET, "-o", out);
     expect_usage("--calib FILE.npy is required", "quantize");
     save_lenet_batch(calib, 4, LOOM_F32, 0.0f);

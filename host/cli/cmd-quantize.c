@@ -1,11 +1,13 @@
 /* cmd-quantize.c - `loom quantize MODEL --calib FILE.npy... -o OUT.onnx`:
  * int8 post-training quantisation (loom_quantize) and the float vs int8
  * report (loom_quant_compare). */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -160,7 +162,8 @@ int loom_cmd_quantize(int argc, char **argv)
     const char *out = NULL, *labels_path = NULL;
     loom_tensor *labels = NULL;
     loom_model *m = NULL, *qm = NULL;
-    bool as_json = false;
+    bool as_json = false, wrote = false;
+    char partial[4200];
     int c, rc = LOOM_EXIT_OK, verbosity = 0;
     loom_status st;
 
@@ -210,6 +213,10 @@ int loom_cmd_quantize(int argc, char **argv)
         rc = loom_cli_usage_error("quantize", argc - optind ? "quantize takes one model" : "a model is required");
         goto done;
     }
+    if (out && strlen(out) > 4000) {
+        rc = loom_cli_usage_error("quantize", "-o: the path is longer than 4000 bytes");
+        goto done;
+    }
     if (!calib.n || !out) {
         rc = loom_cli_usage_error("quantize", "%s is required", !calib.n ? "--calib FILE.npy" : "-o OUT.onnx");
         goto done;
@@ -225,13 +232,17 @@ int loom_cmd_quantize(int argc, char **argv)
         rc = loom_cli_fail(st);
         goto done;
     }
-    if ((st = loom_quantize(m, (const loom_tensor *const *)calib.t, calib.n, &qo, out, &sum)) != LOOM_OK) {
+    /* written beside OUT first and renamed when the report is made: a
+     * failure at any step leaves OUT as it was */
+    snprintf(partial, sizeof partial, "%s.partial-%ld", out, (long)getpid());
+    if ((st = loom_quantize(m, (const loom_tensor *const *)calib.t, calib.n, &qo, partial, &sum)) != LOOM_OK) {
         /* every input is loaded by now: a file error is about OUT */
         rc = st == LOOM_E_IO || st == LOOM_E_NOT_FOUND ? (loom_cli_fail(st), LOOM_EXIT_CANTCREAT)
                                                        : loom_cli_fail(st);
         goto done;
     }
-    if ((st = loom_model_load(out, NULL, &qm)) != LOOM_OK) {
+    wrote = true;
+    if ((st = loom_model_load(partial, NULL, &qm)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
     }
@@ -243,11 +254,19 @@ int loom_cmd_quantize(int argc, char **argv)
             goto done;
         }
     }
+    if (rename(partial, out) != 0) {
+        loom_cli_errorf("%s: cannot rename into place: %s", out, strerror(errno));
+        rc = LOOM_EXIT_CANTCREAT;
+        goto done;
+    }
+    wrote = false;
     if (as_json)
         print_json(out, &sum, &rep);
     else
         print_text(out, &sum, &rep);
 done:
+    if (wrote)
+        unlink(partial);
     loom_quant_report_free(&rep);
     loom_tensor_free(labels);
     loom_model_free(qm);

@@ -154,7 +154,10 @@ static int weights(loom__graph *g, const loom__node *c, float **sw, int64_t *cha
 static bool lower_compute(lower_ctx *cx, loom__node *c, loom__node *q, int act, float sy)
 {
     loom__graph *g = cx->g;
-    const loom__value *bv = c->op == LOOM__OP_MatMul ? NULL : loom__in(g, c, 2);
+    /* the bias constant: a tensor pointer, because weights() may add values
+     * (and move g->values) */
+    const loom__value *bval = c->op == LOOM__OP_MatMul ? NULL : loom__in(g, c, 2);
+    const loom_tensor *bt = bval ? bval->constant : NULL;
     float sx, *sw = NULL;
     int64_t nch = 0, K;
     int xq, wv, vb = -1, vm = -1, vs = -1, *ins;
@@ -165,11 +168,11 @@ static bool lower_compute(lower_ctx *cx, loom__node *c, loom__node *q, int act, 
     if ((xq = dq_act(g, c->inputs[0], &sx)) < 0)
         return false;
     if (c->op == LOOM__OP_Gemm && (c->p.gemm.trans_a || c->p.gemm.alpha != 1.0f ||
-                                   (bv && c->p.gemm.beta != 1.0f)))
+                                   (bval && c->p.gemm.beta != 1.0f)))
         return false;
     if (c->op == LOOM__OP_Conv && c->p.conv.spatial != 2)
         return false;
-    if (bv && (!bv->constant || bv->dtype != LOOM_F32))
+    if (bval && (!bt || bval->dtype != LOOM_F32))
         return false;
     if ((wv = weights(g, c, &sw, &nch)) < 0)
         goto refuse;
@@ -177,7 +180,7 @@ static bool lower_compute(lower_ctx *cx, loom__node *c, loom__node *q, int act, 
         const loom__value *w = &g->values[wv];
         K = c->op == LOOM__OP_Conv ? w->dims[1] * w->dims[2] * w->dims[3] : w->dims[0];
     }
-    if (bv && bv->constant->numel != 1 && bv->constant->numel != nch) {
+    if (bt && ((bt->numel != 1 && bt->numel != nch) || bt->rank > 2 || (bt->rank == 2 && bt->dims[0] != 1))) {
         why = "the bias is not one value per output channel";
         goto refuse;
     }
@@ -192,8 +195,8 @@ static bool lower_compute(lower_ctx *cx, loom__node *c, loom__node *q, int act, 
     for (int64_t n = 0; n < nch; n++) {
         double acc_scale = (double)sx * (double)sw[n], b = 0.0;
         int32_t *mult = tm->data, *shift = ts->data;
-        if (bv)
-            b = rint((double)((const float *)bv->constant->data)[bv->constant->numel == 1 ? 0 : n] /
+        if (bt)
+            b = rint((double)((const float *)bt->data)[bt->numel == 1 ? 0 : n] /
                      acc_scale);
         if (!(fabs(b) < (double)(1 << 30))) {
             why = "a bias does not fit below 2^30 in the accumulator's scale";

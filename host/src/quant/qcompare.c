@@ -53,7 +53,7 @@ static loom_status collect_layers(const loom__graph *qg, const loom__graph *fg, 
         loom_quant_layer *li;
         if (q->dead || q->op != LOOM__OP_QuantizeLinear || (vq = q->outputs[0]) < 0 ||
             (vin = q->inputs[0]) < 0 || !(sc = loom__in(qg, q, 1)) || !sc->constant ||
-            sc->constant->numel != 1)
+            sc->constant->numel != 1 || sc->constant->dtype != LOOM_F32)
             continue;
         for (int j = 0; j < qg->n_nodes && !d; j++)
             if (!qg->nodes[j].dead && qg->nodes[j].op == LOOM__OP_DequantizeLinear &&
@@ -138,8 +138,8 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
     if (fm->graph->n_inputs != 1 || qm->graph->n_inputs != 1 || fm->graph->n_outputs < 1 ||
         qm->graph->n_outputs < 1)
         return loom__err(LOOM_E_MODEL_UNSUPPORTED, "comparing needs models with one input and an output");
-    if (n_batches == 0)
-        return loom__err(LOOM_E_DATA_INVALID, "no batches to compare on");
+    if ((st = loom__quant_check_batches(fm->graph, batches, n_batches, "evaluation")) != LOOM_OK)
+        return st;
     for (size_t b = 0; b < n_batches; b++)
         seen += batches[b]->rank > 0 ? (size_t)batches[b]->dims[0] : 1;
     if (labels) {
@@ -169,10 +169,13 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
         }
         yf = loom_session_output_tensor(sf, 0);
         yq = loom_session_output_tensor(sq, 0);
-        if (!yf || !yq || yf->dtype != LOOM_F32 || yq->dtype != LOOM_F32 || yf->numel != yq->numel) {
+        if (!yf || !yq || yf->dtype != LOOM_F32 || yq->dtype != LOOM_F32 || yf->rank != yq->rank ||
+            memcmp(yf->dims, yq->dims, (size_t)yf->rank * sizeof yf->dims[0]) != 0 ||
+            (yf->rank > 1 ? yf->dims[0] : 1) != (batches[b]->rank > 0 ? batches[b]->dims[0] : 1)) {
             loom_session_free(sf);
             loom_session_free(sq);
-            st = loom__err(LOOM_E_MODEL_UNSUPPORTED, "output 0 of the two models is not float32 of one shape");
+            st = loom__err(LOOM_E_MODEL_UNSUPPORTED,
+                           "output 0 of the two models is not float32 of one shape [batch, ...]");
             goto done;
         }
         {

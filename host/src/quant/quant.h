@@ -4,6 +4,12 @@
 
 #include "ir/ir.h"
 
+/* Batches for g's single input: float32, its rank, its fixed dims (a
+ * fixed batch size: any whole number of batches), every value finite, not
+ * empty; errors name the batch ("calibration batch 2 ...", what). */
+loom_status loom__quant_check_batches(const loom__graph *g, const loom_tensor *const *in, size_t n,
+                                      const char *what);
+
 /* The batches in[0..n) cut to g's first input's fixed batch size (a
  * batch of 2N rows for an input of batch 2 becomes N batches); copies,
  * freed with loom__quant_batches_free. A symbolic batch keeps them whole.

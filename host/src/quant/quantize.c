@@ -151,6 +151,20 @@ static loom_status grow_maps(qctx *q)
     return LOOM_OK;
 }
 
+/* ---- attributes ---- */
+
+static bool attr_is(const loom__graph *g, const loom__node *n, const char *name, int64_t want)
+{
+    int64_t v = 0;
+    return loom__attr_int(g, n, name, want, &v) == LOOM_OK && v == want;
+}
+
+static bool float_is(const loom__graph *g, const loom__node *n, const char *name, float want)
+{
+    float v = 0;
+    return loom__attr_float(g, n, name, want, &v) == LOOM_OK && v == want;
+}
+
 /* ---- 1. BatchNormalization folding ---- */
 
 static int readers(const loom__graph *g, int v, int *only)
@@ -189,7 +203,8 @@ static loom_status fold_bn(qctx *q, int bi)
     int64_t M, per;
     loom_tensor *nw, *nb;
 
-    if (bn->n_inputs < 5 || bn->inputs[0] < 0 || (p = g->values[bn->inputs[0]].producer) < 0)
+    if (bn->n_inputs < 5 || bn->inputs[0] < 0 || bn->n_outputs < 1 || bn->outputs[0] < 0 ||
+        (p = g->values[bn->inputs[0]].producer) < 0 || !attr_is(g, bn, "training_mode", 0))
         return LOOM_OK;
     c = &g->nodes[p];
     if (c->op != LOOM__OP_Conv || c->dead || c->n_inputs < 2 || readers(g, bn->inputs[0], &only) != 1 ||
@@ -255,23 +270,21 @@ static loom_status fold_bn(qctx *q, int bi)
 
 /* ---- 2. compute nodes ---- */
 
-static bool attr_is(const loom__graph *g, const loom__node *n, const char *name, int64_t want)
+static bool all_finite(const loom_tensor *t)
 {
-    int64_t v = 0;
-    return loom__attr_int(g, n, name, want, &v) == LOOM_OK && v == want;
-}
-
-static bool float_is(const loom__graph *g, const loom__node *n, const char *name, float want)
-{
-    float v = 0;
-    return loom__attr_float(g, n, name, want, &v) == LOOM_OK && v == want;
+    for (int64_t i = 0; i < t->numel; i++)
+        if (!isfinite(((const float *)t->data)[i]))
+            return false;
+    return true;
 }
 
 static bool computable(const loom__graph *g, const loom__node *n)
 {
     const loom__value *w = n->n_inputs > 1 && n->inputs[1] >= 0 ? &g->values[n->inputs[1]] : NULL;
     if (n->dead || n->n_outputs != 1 || n->outputs[0] < 0 || n->inputs[0] < 0 || !w ||
-        !const_f32(g, n->inputs[1], -1))
+        !const_f32(g, n->inputs[1], -1) || !all_finite(w->constant) ||
+        (n->n_inputs > 2 && n->inputs[2] >= 0 && const_f32(g, n->inputs[2], -1) &&
+         !all_finite(g->values[n->inputs[2]].constant)))
         return false;
     switch (n->op) {
     case LOOM__OP_Conv:
@@ -279,9 +292,12 @@ static bool computable(const loom__graph *g, const loom__node *n)
                                           const_f32(g, n->inputs[2], w->constant->dims[0]));
     case LOOM__OP_Gemm: {
         int64_t N = attr_is(g, n, "transB", 1) ? w->constant->dims[0] : w->constant->dims[1];
+        /* a bias per output column: [N] or [1, N] (not [M, 1]) */
+        const loom__value *c = n->n_inputs > 2 && n->inputs[2] >= 0 ? &g->values[n->inputs[2]] : NULL;
         return w->constant->rank == 2 && attr_is(g, n, "transA", 0) && float_is(g, n, "alpha", 1.0f) &&
                float_is(g, n, "beta", 1.0f) &&
-               (n->n_inputs < 3 || n->inputs[2] < 0 || const_f32(g, n->inputs[2], N));
+               (!c || (const_f32(g, n->inputs[2], N) &&
+                       (c->constant->rank == 1 || (c->constant->rank == 2 && c->constant->dims[0] == 1))));
     }
     case LOOM__OP_MatMul:
         return w->constant->rank == 2;
@@ -350,58 +366,67 @@ static loom_status pick(qctx *q)
 
 /* ---- 3. calibration ---- */
 
-static loom_status check_calib(const loom__graph *g, const loom_tensor *const *calib, size_t n)
+loom_status loom__quant_check_batches(const loom__graph *g, const loom_tensor *const *in, size_t n,
+                                     const char *what)
 {
-    const loom__value *in = &g->values[g->inputs[0]];
+    const loom__value *iv = &g->values[g->inputs[0]];
     char a[128], b[128];
     int64_t rows = 0;
+    if (n == 0)
+        return loom__err(LOOM_E_DATA_INVALID, "the %s set is empty", what);
     for (size_t i = 0; i < n; i++) {
-        const loom_tensor *t = calib[i];
+        const loom_tensor *t = in[i];
+        bool fits;
         if (!t)
-            return loom__err(LOOM_E_INVALID_ARG, "calibration batch %zu is NULL", i + 1);
+            return loom__err(LOOM_E_INVALID_ARG, "%s batch %zu is NULL", what, i + 1);
         if (t->dtype != LOOM_F32)
-            return loom__err(LOOM_E_DTYPE, "calibration batch %zu is %s; input \"%s\" takes float32",
-                             i + 1, loom_dtype_name(t->dtype), in->name);
-        bool fits = t->rank == in->rank;
+            return loom__err(LOOM_E_DTYPE, "%s batch %zu is %s; input \"%s\" takes float32", what, i + 1,
+                             loom_dtype_name(t->dtype), iv->name);
+        fits = t->rank == iv->rank;
         for (int d = 1; fits && d < t->rank; d++)
-            fits = in->dims[d] < 0 || in->dims[d] == t->dims[d];
-        if (fits && t->rank > 0 && in->dims[0] > 0 && t->dims[0] % in->dims[0] != 0)
+            fits = iv->dims[d] < 0 || iv->dims[d] == t->dims[d];
+        if (fits && t->rank > 0 && iv->dims[0] > 0 && t->dims[0] % iv->dims[0] != 0)
             fits = false; /* a fixed batch: any whole number of batches */
         if (!fits)
-            return loom__err(LOOM_E_DATA_INVALID,
-                             "calibration batch %zu has shape %s; input \"%s\" is %s", i + 1,
-                             loom__shape_str(t->rank, t->dims, a, sizeof a), in->name,
-                             loom__shape_str(in->rank, in->dims, b, sizeof b));
+            return loom__err(LOOM_E_DATA_INVALID, "%s batch %zu has shape %s; input \"%s\" is %s", what, i + 1,
+                             loom__shape_str(t->rank, t->dims, a, sizeof a), iv->name,
+                             loom__shape_str(iv->rank, iv->dims, b, sizeof b));
         for (int64_t k = 0; k < t->numel; k++)
             if (!isfinite(((const float *)t->data)[k]))
-                return loom__err(LOOM_E_DATA_INVALID, "calibration batch %zu: element %lld is %g",
-                                 i + 1, (long long)k, (double)((const float *)t->data)[k]);
+                return loom__err(LOOM_E_DATA_INVALID, "%s batch %zu: element %lld is %g", what, i + 1,
+                                 (long long)k, (double)((const float *)t->data)[k]);
         rows += t->rank > 0 ? t->dims[0] : 1;
         if (t->numel == 0)
-            return loom__err(LOOM_E_DATA_INVALID, "calibration batch %zu is empty (shape %s)", i + 1,
+            return loom__err(LOOM_E_DATA_INVALID, "%s batch %zu is empty (shape %s)", what, i + 1,
                              loom__shape_str(t->rank, t->dims, a, sizeof a));
     }
     if (rows == 0)
-        return loom__err(LOOM_E_DATA_INVALID, "the calibration set is empty");
+        return loom__err(LOOM_E_DATA_INVALID, "the %s set is empty", what);
     return LOOM_OK;
 }
 
-static void observe(calib_tensor *c, const loom_tensor *t, bool hist)
+static loom_status observe(calib_tensor *c, const char *name, const loom_tensor *t, bool hist)
 {
     const float *x = t->data;
     if (t->dtype != LOOM_F32)
-        return;
+        return LOOM_OK;
     c->seen = true;
     for (int64_t i = 0; i < t->numel; i++) {
         double a = fabs((double)x[i]);
+        int64_t bin;
+        if (!isfinite(a))
+            return loom__err(LOOM_E_DATA_INVALID,
+                             "tensor \"%s\" element %lld is %g on the calibration data: a scale needs finite "
+                             "values", name, (long long)i, (double)x[i]);
         if (!hist) {
             c->absmax = a > c->absmax ? a : c->absmax;
             continue;
         }
-        int64_t bin = c->absmax > 0 ? (int64_t)(a / c->absmax * HIST_BINS) : 0;
-        c->hist[bin < HIST_BINS ? bin : HIST_BINS - 1]++;
+        bin = c->absmax > 0 ? (int64_t)(a / c->absmax * HIST_BINS) : 0;
+        c->hist[bin < 0 ? 0 : bin < HIST_BINS ? bin : HIST_BINS - 1]++;
         c->count++;
     }
+    return LOOM_OK;
 }
 
 static loom_status calibrate_round(qctx *q, const loom_model *fm, const loom_tensor *const *calib,
@@ -436,10 +461,11 @@ static loom_status calibrate_round(qctx *q, const loom_model *fm, const loom_ten
             for (int d = 0; d < vi.rank; d++)
                 o->dims[d] = symbolic ? -1 : vi.dims[d];
         }
-        for (int i = 0; i < q->n_t; i++) {
-            const loom_tensor *t = loom__session_value(s, q->g->values[q->t[i].value].name);
-            if (t)
-                observe(&q->t[i], t, hist);
+        for (int i = 0; i < q->n_t && st == LOOM_OK; i++) {
+            const char *name = q->g->values[q->t[i].value].name;
+            const loom_tensor *t = loom__session_value(s, name);
+            if (t && (st = observe(&q->t[i], name, t, hist)) != LOOM_OK)
+                st = loom__err_prefix(st, "calibration batch %zu", b + 1);
         }
         loom_session_free(s);
     }
@@ -764,15 +790,13 @@ loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, 
                          "%s: opset %lld; per-channel QuantizeLinear/DequantizeLinear need opset 13 "
                          "(re-export the model with opset 13 or later)",
                          m->graph->source, (long long)m->graph->opset);
-    if (n_calib == 0)
-        return loom__err(LOOM_E_DATA_INVALID, "the calibration set is empty");
-    if ((st = check_calib(m->graph, calib, n_calib)) != LOOM_OK ||
+    if ((st = loom__quant_check_batches(m->graph, calib, n_calib, "calibration")) != LOOM_OK ||
         (st = loom__quant_batches(m->graph, calib, n_calib, &batches, &n_batches)) != LOOM_OK)
         return st;
     calib = (const loom_tensor *const *)batches;
     n_calib = n_batches;
     if ((st = loom__graph_clone(m->graph, &q.g)) != LOOM_OK)
-        return st;
+        goto done;
     for (int i = 0; i < q.g->n_nodes && st == LOOM_OK; i++)
         if (q.g->nodes[i].op == LOOM__OP_BatchNormalization && !q.g->nodes[i].dead)
             st = fold_bn(&q, i);
@@ -782,10 +806,12 @@ loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, 
     if ((st = pick(&q)) != LOOM_OK)
         goto done;
     /* calibrate on a copy of the folded graph */
-    if ((st = loom__graph_clone(q.g, &fg)) != LOOM_OK || (st = loom__graph_toposort(fg)) != LOOM_OK ||
-        (st = loom__model_from_graph(fg, &fm)) != LOOM_OK)
+    if ((st = loom__graph_clone(q.g, &fg)) != LOOM_OK || (st = loom__graph_toposort(fg)) != LOOM_OK)
         goto done;
+    st = loom__model_from_graph(fg, &fm); /* takes fg, also on failure */
     fg = NULL;
+    if (st != LOOM_OK)
+        goto done;
     for (size_t b = 0; b < n_calib; b++)
         q.sum.samples += calib[b]->rank > 0 ? (size_t)calib[b]->dims[0] : 1;
     if ((st = calibrate_round(&q, fm, calib, n_calib, device, false)) != LOOM_OK)

@@ -231,7 +231,7 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
     if ((n->op == LOOM__OP_Gemm || n->op == LOOM__OP_MatMul || n->op == LOOM__OP_Conv) && !t->systolic &&
         (size_t)(loom__cl_knob(t, "GEMM_WGM", 1) * loom__cl_knob(t, "GEMM_WGN", 1)) > cd->max_wg)
         return *why = "the GEMM work-group is larger than the device allows", false;
-    if (n->op == LOOM__OP_Conv &&
+    if ((n->op == LOOM__OP_Conv || n->op == LOOM__OP_LoomQConv) &&
         (size_t)(loom__cl_knob(t, "TR_TILE", 16) * loom__cl_knob(t, "TR_TILE", 16)) > cd->max_wg)
         return *why = "the transpose work-group is larger than the device allows", false;
     /* every tensor and its buffer within the device's largest allocation */
