@@ -13,6 +13,7 @@
 #include "exec/exec.h"
 #include "ir/model.h"
 #include "loom/loom.h"
+#include "onnx-builder.h"
 #include "tmpdir.h"
 
 #define SRC LOOM_SOURCE_DIR
@@ -469,4 +470,88 @@ Test(quant, classifier_lut_and_accuracy_target)
     loom_tensor_free(tx);
     loom_model_free(f);
     loom_model_free(q);
+}
+
+/* A QDQ model as another tool writes it (weights [K, N] quantised along
+ * axis 1 with no zero point input, MatMul, Relu): read into one int8 node
+ * that computes what the file means; with uint8 activations (zero point
+ * 128, outside loom's contract) the same graph stays float and still
+ * runs. */
+static const uint8_t *foreign_qdq(tb_model *b, bool u8, size_t *len)
+{
+    int64_t xd[2] = {-1, 16}, wd[2] = {16, 8}, sd[1] = {8};
+    int8_t w[16 * 8];
+    float ws[8], sx = 0.02f, sy = 0.05f;
+    uint8_t zp8 = 128;
+    int8_t zpi = 0;
+    Onnx__NodeProto *n;
+    for (int i = 0; i < 16 * 8; i++)
+        w[i] = (int8_t)((i * 37) % 255 - 127);
+    for (int i = 0; i < 8; i++)
+        ws[i] = 0.002f + 0.0005f * (float)i;
+    tb_input(b, "x", LOOM_F32, 2, xd);
+    tb_init(b, "sx", LOOM_F32, 0, NULL, &sx);
+    tb_init(b, "sy", LOOM_F32, 0, NULL, &sy);
+    tb_init(b, "zp", u8 ? LOOM_U8 : LOOM_I8, 0, NULL, u8 ? (const void *)&zp8 : (const void *)&zpi);
+    tb_init(b, "w", LOOM_I8, 2, wd, w);
+    tb_init(b, "ws", LOOM_F32, 1, sd, ws);
+    tb_node(b, "QuantizeLinear", "x,sx,zp", "xq");
+    tb_node(b, "DequantizeLinear", "xq,sx,zp", "xd");
+    n = tb_node(b, "DequantizeLinear", "w,ws", "wd");
+    tb_attr_int(b, n, "axis", 1);
+    tb_node(b, "MatMul", "xd,wd", "y0");
+    tb_node(b, "Relu", "y0", "y1");
+    tb_node(b, "QuantizeLinear", "y1,sy,zp", "yq");
+    tb_node(b, "DequantizeLinear", "yq,sy,zp", "y");
+    tb_output(b, "y");
+    return tb_pack(b, len);
+}
+
+Test(quant, foreign_qdq_models)
+{
+    for (int u8 = 0; u8 < 2; u8++) {
+        tb_model *b = tb_new(13);
+        size_t len;
+        const uint8_t *bytes = foreign_qdq(b, u8, &len);
+        loom_model *m;
+        int64_t xd[2] = {4, 16};
+        loom_tensor *x = batch(7, 2, xd), *yi = NULL, *yf = NULL;
+        loom_input_shape shape = {.name = "x", .rank = 2, .dims = xd};
+        loom_session_options oi = {.devices = "ref", .input_shapes = &shape, .input_shape_count = 1};
+        loom_session_options of = oi;
+        loom_session *si, *sf;
+        of.qdq_float = true;
+        cr_assert_eq(loom_model_load_buffer(bytes, len, "foreign-qdq", NULL, NULL, &m), LOOM_OK, "%s", loom_last_error());
+        cr_assert_eq(count_placements(m, "ref", "LoomQGemm", "ref"), u8 ? 0 : 1);
+        cr_assert_eq(count_placements(m, "ref", "MatMul", NULL), u8 ? 1 : 0);
+        cr_assert_eq(loom_session_create(m, &oi, &si), LOOM_OK, "%s", loom_last_error());
+        cr_assert_eq(loom_session_create(m, &of, &sf), LOOM_OK, "%s", loom_last_error());
+        cr_assert_eq(loom_session_set_input(si, "x", x), LOOM_OK);
+        cr_assert_eq(loom_session_set_input(sf, "x", x), LOOM_OK);
+        cr_assert_eq(loom_session_run(si), LOOM_OK, "%s", loom_last_error());
+        cr_assert_eq(loom_session_run(sf), LOOM_OK, "%s", loom_last_error());
+        yi = (loom_tensor *)loom_session_output_tensor(si, 0);
+        yf = (loom_tensor *)loom_session_output_tensor(sf, 0);
+        {
+            const float *a = loom_tensor_cdata(yi), *f = loom_tensor_cdata(yf);
+            int nonzero = 0;
+            for (int64_t k = 0; k < loom_tensor_numel(yi); k++) {
+                /* one quantum of 0.05 at most (rounding ties) */
+                cr_assert_leq(fabsf(a[k] - f[k]), 0.0501f, "u8=%d y[%lld]: %g vs %g", u8, (long long)k,
+                              (double)a[k], (double)f[k]);
+                nonzero += f[k] != 0.0f;
+            }
+            cr_assert_gt(nonzero, 4); /* the data exercises the layer */
+        }
+        if (!u8 && have_device("opencl:0")) {
+            loom_validate_result r;
+            cr_assert_eq(loom_validate(m, (const loom_tensor *const *)&x, 1, "opencl:0", &r), LOOM_OK);
+            cr_assert(r.match && r.nodes_on_device == 1, "match %d, %zu nodes", r.match, r.nodes_on_device);
+        }
+        loom_session_free(si);
+        loom_session_free(sf);
+        loom_tensor_free(x);
+        loom_model_free(m);
+        tb_free(b);
+    }
 }
