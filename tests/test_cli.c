@@ -1878,6 +1878,8 @@ Test(cli, quantize_bad_calibration)
         }
         unlink(out);
     }
+    RUN("quantize", LENET, "--calib", calib, "-o", "/nonexistent-loom-dir/q.onnx");
+    expect_error_line(73, "cannot write into /nonexistent-loom-dir", "");
     RUN("quantize", LENET, "-o", out);
     expect_usage("--calib FILE.npy is required", "quantize");
     save_lenet_batch(calib, 4, LOOM_F32, 0.0f);

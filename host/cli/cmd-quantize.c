@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,17 @@ int loom_cmd_quantize(int argc, char **argv)
     if (labels_path && (st = loom_npy_load(labels_path, &labels)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
+    }
+    {
+        /* the folder must take OUT: say so before calibrating */
+        char folder[4200];
+        snprintf(folder, sizeof folder, "%s", out);
+        if (access(dirname(folder), W_OK) != 0) {
+            snprintf(folder, sizeof folder, "%s", out);
+            loom_cli_errorf("%s: cannot write into %s: %s", out, dirname(folder), strerror(errno));
+            rc = LOOM_EXIT_CANTCREAT;
+            goto done;
+        }
     }
     /* written beside OUT first and renamed when the report is made: a
      * failure at any step leaves OUT as it was */
