@@ -302,3 +302,31 @@ __kernel void loom_pool2d(int planes, int H, int W, int OH, int OW, int KH, int 
         }
     }
 }
+
+/* MaxPool of int8 tensors (a quantised model's, same scale on both
+ * sides): the largest value of each window, -128 for a window that holds
+ * no input (like ref). Geometry as loom_pool2d. */
+__kernel void loom_maxpool2d_i8(int planes, int H, int W, int OH, int OW, int KH, int KW,
+                                int SH, int SW, int PT, int PL, int DH, int DW,
+                                __global const char *x, __global char *y)
+{
+    const int n = planes * OH * OW;
+
+    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
+        const int ow = i % OW, t = i / OW;
+        const int oh = t % OH, plane = t / OH;
+        __global const char *xp = x + (size_t)plane * H * W;
+        const int h0 = oh * SH - PT, h1 = h0 + (KH - 1) * DH + 1;
+        const int w0 = ow * SW - PL, w1 = w0 + (KW - 1) * DW + 1;
+        int mx = -128;
+
+        for (int ih = max(h0, 0); ih < min(h1, H); ih++) {
+            if ((ih - h0) % DH)
+                continue;
+            for (int iw = max(w0, 0); iw < min(w1, W); iw++)
+                if ((iw - w0) % DW == 0)
+                    mx = max(mx, (int)xp[(size_t)ih * W + iw]);
+        }
+        y[i] = (char)mx;
+    }
+}

@@ -555,3 +555,56 @@ Test(quant, foreign_qdq_models)
         tb_free(b);
     }
 }
+
+/* MaxPool between a DequantizeLinear and a QuantizeLinear of one scale
+ * runs on the int8 values; on OpenCL (window with pads, strides,
+ * dilations, ceil mode) it equals ref bit for bit. */
+Test(quant, int8_maxpool_windows_on_opencl)
+{
+    static const int64_t shapes[3][8] = {
+        /* kh kw sh sw pad dil ceil H */
+        {3, 3, 2, 2, 1, 1, 0, 9}, {2, 3, 2, 1, 0, 2, 1, 10}, {3, 2, 3, 2, 1, 1, 1, 7}};
+    if (!have_device("opencl:0"))
+        cr_skip_test("no OpenCL device here");
+    for (int k = 0; k < 3; k++) {
+        const int64_t *c = shapes[k];
+        tb_model *b = tb_new(13);
+        int64_t xd[4] = {2, 3, c[7], c[7] + 1}, kern[2] = {c[0], c[1]}, str[2] = {c[2], c[3]};
+        int64_t pads[4] = {c[4], c[4], c[4], c[4]}, dil[2] = {c[5], c[5]};
+        float sx = 0.03f;
+        int8_t zp = 0;
+        Onnx__NodeProto *n;
+        size_t len;
+        const uint8_t *bytes;
+        loom_model *m;
+        loom_tensor *x = batch(30 + (uint64_t)k, 4, xd);
+        loom_validate_result r;
+        tb_input(b, "x", LOOM_F32, 4, xd);
+        tb_init(b, "s", LOOM_F32, 0, NULL, &sx);
+        tb_init(b, "z", LOOM_I8, 0, NULL, &zp);
+        tb_node(b, "QuantizeLinear", "x,s,z", "xq");
+        tb_node(b, "DequantizeLinear", "xq,s,z", "xd");
+        n = tb_node(b, "MaxPool", "xd", "p");
+        tb_attr_ints(b, n, "kernel_shape", 2, kern);
+        tb_attr_ints(b, n, "strides", 2, str);
+        tb_attr_ints(b, n, "pads", 4, pads);
+        tb_attr_ints(b, n, "dilations", 2, dil);
+        tb_attr_int(b, n, "ceil_mode", c[6]);
+        tb_node(b, "QuantizeLinear", "p,s,z", "pq");
+        tb_node(b, "DequantizeLinear", "pq,s,z", "y");
+        tb_output(b, "y");
+        bytes = tb_pack(b, &len);
+        cr_assert_eq(loom_model_load_buffer(bytes, len, "maxpool-qdq", NULL, NULL, &m), LOOM_OK, "%s",
+                     loom_last_error());
+        cr_assert_eq(loom_validate(m, (const loom_tensor *const *)&x, 1, "opencl:0", &r), LOOM_OK, "%s",
+                     loom_last_error());
+        cr_assert(r.match, "case %d: node %s element %lld: %g vs %g", k, r.node_name, (long long)r.element, r.value,
+                  r.ref_value);
+        /* Q, MaxPool on int8, DQ (not Q, DQ, MaxPool, Q, DQ) */
+        cr_assert_eq(r.nodes, 3, "case %d: %zu nodes", k, r.nodes);
+        cr_assert_eq(r.nodes_on_device, 1, "case %d: the int8 MaxPool did not run on opencl", k);
+        loom_tensor_free(x);
+        loom_model_free(m);
+        tb_free(b);
+    }
+}

@@ -221,7 +221,9 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
     const loom__cl_dev *cd = dev->priv;
     bool copy_only = n->op == LOOM__OP_Identity || n->op == LOOM__OP_Reshape || n->op == LOOM__OP_Flatten ||
                      n->op == LOOM__OP_Squeeze || n->op == LOOM__OP_Unsqueeze || n->op == LOOM__OP_Dropout;
-    const bool int8_op = n->op == LOOM__OP_LoomQGemm || n->op == LOOM__OP_LoomQConv;
+    const bool int8_op = n->op == LOOM__OP_LoomQGemm || n->op == LOOM__OP_LoomQConv ||
+                         (n->op == LOOM__OP_MaxPool && n->n_inputs > 0 && n->inputs[0] >= 0 &&
+                          g->values[n->inputs[0]].dtype == LOOM_I8);
     const loom__cl_tuning *t = &cd->tuning;
     if (cd->fpga)
         return *why = "an FPGA platform: loom's kernel comes as a binary there (the int8 GEMM only)", false;
@@ -670,9 +672,18 @@ static loom_status lower_pool(loom__device *dev, const loom__graph *g, const loo
 {
     const loom__pool_params *p = &n->p.pool;
     const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
-    launch *l = add_launch(s, K_loom_pool2d);
+    launch *l = add_launch(s, x->dtype == LOOM_I8 ? K_loom_maxpool2d_i8 : K_loom_pool2d);
     if (!l)
         return loom__err(LOOM_E_NOMEM, "out of memory");
+    if (x->dtype == LOOM_I8) { /* MaxPool of a quantised model */
+        a_int(l, x->dims[0] * x->dims[1]), a_int(l, x->dims[2]), a_int(l, x->dims[3]);
+        a_int(l, y->dims[2]), a_int(l, y->dims[3]), a_int(l, p->kernel[0]), a_int(l, p->kernel[1]);
+        a_int(l, p->strides[0]), a_int(l, p->strides[1]), a_int(l, p->pads[0]), a_int(l, p->pads[1]);
+        a_int(l, p->dilations[0]), a_int(l, p->dilations[1]);
+        a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0]));
+        geom_1d(l, dev, y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3]);
+        return LOOM_OK;
+    }
     a_int(l, x->dims[0] * x->dims[1]), a_int(l, x->dims[2]), a_int(l, x->dims[3]);
     a_int(l, y->dims[2]), a_int(l, y->dims[3]), a_int(l, p->kernel[0]), a_int(l, p->kernel[1]);
     a_int(l, p->strides[0]), a_int(l, p->strides[1]);
