@@ -1883,8 +1883,8 @@ Test(cli, quantize_bad_calibration)
     RUN("quantize", LENET, "-o", out);
     expect_usage("--calib FILE.npy is required", "quantize");
     save_lenet_batch(calib, 4, LOOM_F32, 0.0f);
-    RUN("quantize", LENET, "--calib", calib, "-o", out, "--method", "entropy");
-    expect_usage("--method takes minmax or percentile, not 'entropy'", "quantize");
+    RUN("quantize", LENET, "--calib", calib, "-o", out, "--method", "kl");
+    expect_usage("--method takes minmax, percentile or entropy, not 'kl'", "quantize");
     RUN("quantize", LENET, "--calib", calib, "-o", out, "--percentile", "101");
     expect_usage("--percentile takes a number from 50 to 100, not '101'", "quantize");
     cr_assert(stat(out, &sb) != 0, "%s written", out);

@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static const char quantize_usage[] =
-    "usage: loom quantize MODEL --calib FILE.npy... -o OUT.onnx [--method minmax|percentile]\n"
+    "usage: loom quantize MODEL --calib FILE.npy... -o OUT.onnx [--method minmax|percentile|entropy]\n"
     "                     [--percentile P] [--eval FILE.npy]... [--labels FILE.npy]\n"
     "                     [--device DEV] [--json]\n"
     "\n"
@@ -35,7 +35,10 @@ static const char quantize_usage[] =
     "\n"
     "  --calib FILE.npy       a float32 batch for the model's input (repeatable)\n"
     "  -o, --output OUT.onnx  the quantised model (written only when all went well)\n"
-    "  --method M             minmax (largest |x|) or percentile (default minmax)\n"
+    "  --method M             the range of each tensor: minmax (largest |x|, the\n"
+    "                         default), percentile (--percentile of |x|) or entropy\n"
+    "                         (the clipping whose 127 levels lose least, by the\n"
+    "                         KL divergence of the |x| histograms)\n"
     "  --percentile P         the percentile of |x| kept, 50-100 (default 99.99)\n"
     "  --eval FILE.npy        a batch to compare on (repeatable)\n"
     "  --labels FILE.npy      int64/int32 class per evaluation sample, in order\n"
@@ -186,8 +189,11 @@ int loom_cmd_quantize(int argc, char **argv)
                 qo.method = LOOM_CALIB_MINMAX;
             else if (strcmp(optarg, "percentile") == 0)
                 qo.method = LOOM_CALIB_PERCENTILE;
+            else if (strcmp(optarg, "entropy") == 0)
+                qo.method = LOOM_CALIB_ENTROPY;
             else {
-                rc = loom_cli_usage_error("quantize", "--method takes minmax or percentile, not '%s'", optarg);
+                rc = loom_cli_usage_error("quantize", "--method takes minmax, percentile or entropy, not '%s'",
+                                          optarg);
                 goto done;
             }
             break;

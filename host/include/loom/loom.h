@@ -424,7 +424,9 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
  * run bit-exactly; see host/src/passes/lower-qdq.c for the rule. */
 typedef enum {
     LOOM_CALIB_MINMAX = 0,     /* the largest |x| seen */
-    LOOM_CALIB_PERCENTILE = 1  /* that percentile of |x| (outliers clipped) */
+    LOOM_CALIB_PERCENTILE = 1, /* that percentile of |x| (outliers clipped) */
+    LOOM_CALIB_ENTROPY = 2     /* the clipping with the least KL divergence
+                                * between the |x| histogram and its 127 levels */
 } loom_calib_method;
 
 typedef struct {
