@@ -102,6 +102,37 @@ Test(xrt, noop_device_is_listed_and_computes_nothing)
     cr_assert(has_device("xrt:0"));
     cr_assert_eq(gemm_1x1("xrt:0"), LOOM_E_DEVICE_UNAVAILABLE);
     cr_assert(strstr(loom_last_error(), "noop shim: nothing is computed"), "%s", loom_last_error());
+    /* the int8 nodes of a quantised model are not placed there */
+    {
+        char out[600];
+        loom_model *m, *q;
+        loom_tensor *c;
+        int64_t dims[4] = {2, 1, 28, 28};
+        loom_session *s;
+        loom_session_options so = {.devices = "xrt:0", .infer_only = true};
+        size_t int8_nodes = 0;
+        snprintf(out, sizeof out, "%s/q.onnx", tb_tmpdir_path());
+        cr_assert_eq(loom_model_load(LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", NULL, &m), LOOM_OK);
+        cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, &c), LOOM_OK);
+        cr_assert_eq(loom_quantize(m, (const loom_tensor *const *)&c, 1, NULL, out, NULL), LOOM_OK, "%s",
+                     loom_last_error());
+        cr_assert_eq(loom_model_load(out, NULL, &q), LOOM_OK);
+        cr_assert_eq(loom_session_create(q, &so, &s), LOOM_OK, "%s", loom_last_error());
+        for (size_t i = 0; i < loom_session_node_count(s); i++) {
+            loom_node_placement p;
+            loom_session_placement(s, i, &p);
+            if (strncmp(p.op_type, "LoomQ", 5) != 0)
+                continue;
+            int8_nodes++;
+            cr_assert_str_eq(p.device, "ref");
+            cr_assert(strstr(p.reason, "noop shim computes nothing"), "%s", p.reason);
+        }
+        cr_assert_eq(int8_nodes, 5);
+        loom_session_free(s);
+        loom_tensor_free(c);
+        loom_model_free(q);
+        loom_model_free(m);
+    }
     tb_tmpdir_remove();
 }
 

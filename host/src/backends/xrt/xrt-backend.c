@@ -342,11 +342,26 @@ static loom_status xrt_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args)
     return st;
 }
 
+/* The int8 nodes of quantised models, where the card can run them: not
+ * on the noop shim, and only with a kernel binary to load. */
+static bool xrt_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why)
+{
+    const xrt_card *card = dev->priv;
+    const char *path = getenv("LOOM_XCLBIN");
+    if (!loom__gemm_only_supports(dev, g, n, why))
+        return false;
+    if (!strcmp(card->mode, "noop"))
+        return *why = "XRT's noop shim computes nothing", false;
+    if (!path || !path[0])
+        return *why = "no kernel binary: LOOM_XCLBIN is not set", false;
+    return true;
+}
+
 const loom__backend loom__backend_xrt = {
     .name = "xrt",
     .version = LOOM__BACKEND_VERSION,
     .enumerate = xrt_enumerate,
-    .supports = loom__gemm_only_supports,
+    .supports = xrt_supports,
     .run = loom__gemm_only_run,
     .gemm_i8 = xrt_gemm_i8,
 };
