@@ -126,6 +126,17 @@ int loom__graph_add_value(loom__graph *g, const char *name)
     return g->n_values++;
 }
 
+void loom__value_set_constant(loom__value *v, loom_tensor *t)
+{
+    loom_tensor_free(v->constant);
+    v->constant = t;
+    v->dtype = t->dtype;
+    v->rank = t->rank;
+    memcpy(v->dims, t->dims, (size_t)t->rank * sizeof t->dims[0]);
+    v->is_initializer = true;
+    v->producer = -1;
+}
+
 loom__node *loom__graph_add_node(loom__graph *g, int n_inputs, int n_outputs)
 {
     loom__node *n;

@@ -199,6 +199,9 @@ void loom__graph_drop_dead(loom__graph *g);
 
 /* Append a value; returns its index or -1 when out of memory. */
 int loom__graph_add_value(loom__graph *g, const char *name);
+/* Make v a constant (an initializer) holding t, taken over: dtype and
+ * shape from t, no producer. */
+void loom__value_set_constant(loom__value *v, loom_tensor *t);
 /* Append a node with room for the given inputs/outputs; NULL on OOM. */
 loom__node *loom__graph_add_node(loom__graph *g, int n_inputs, int n_outputs);
 

@@ -100,12 +100,7 @@ static int add_const(loom__graph *g, const char *base, const char *suffix, loom_
         loom_tensor_free(t);
         return -1;
     }
-    g->values[v].constant = t;
-    g->values[v].dtype = t->dtype;
-    g->values[v].rank = t->rank;
-    memcpy(g->values[v].dims, t->dims, (size_t)t->rank * sizeof t->dims[0]);
-    g->values[v].is_initializer = true;
-    g->values[v].producer = -1;
+    loom__value_set_constant(&g->values[v], t);
     return v;
 }
 
@@ -301,7 +296,7 @@ static void lower_lut(lower_ctx *cx, loom__node *act, loom__node *q)
     q->dead = act->dead = d->dead = true;
 }
 
-static bool passes_int8(loom__op op)
+bool loom__op_moves_int8(loom__op op)
 {
     switch (op) {
     case LOOM__OP_MaxPool: case LOOM__OP_Flatten: case LOOM__OP_Reshape: case LOOM__OP_Squeeze:
@@ -323,7 +318,7 @@ static void lower_one(lower_ctx *cx, loom__node *q)
     if (!q_fits(g, q, &sy) || v < 0 || cx->readers[v] != 1 || !(p = producer(g, v)) ||
         p->n_outputs < 1 || p->outputs[0] != v)
         return;
-    if (passes_int8(p->op)) {
+    if (loom__op_moves_int8(p->op)) {
         /* the same scale on both sides: the op moves int8 values as they are */
         if ((xq = dq_act(g, p->inputs[0], &sx)) < 0 || sx != sy ||
             (p->n_outputs > 1 && p->outputs[1] >= 0))

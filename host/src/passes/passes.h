@@ -25,6 +25,11 @@ loom_status loom__pass_infer_fold(loom__graph *g);
 /* The session's tensor size limit (its option, or the default). */
 uint64_t loom__max_tensor_bytes(const loom_session_options *opts);
 loom_status loom__pass_lower_qdq(loom__graph *g);
+/* Ops that move int8 values unchanged between a DequantizeLinear and a
+ * QuantizeLinear of one scale (MaxPool, Flatten, Reshape, ...): the
+ * lowering runs them on int8 and loom_quantize gives their output their
+ * input's scale. */
+bool loom__op_moves_int8(loom__op op);
 loom_status loom__pass_fuse(loom__graph *g);
 loom_status loom__pass_dce(loom__graph *g);
 

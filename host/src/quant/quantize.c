@@ -30,6 +30,7 @@
 #include "exec/exec.h"
 #include "export/export.h"
 #include "ir/model.h"
+#include "passes/passes.h"
 #include "quant/quant.h"
 
 #define HIST_BINS 4096
@@ -87,11 +88,7 @@ static int new_const(loom__graph *g, const char *base, const char *suffix, loom_
         loom_tensor_free(t);
         return -1;
     }
-    g->values[v].constant = t;
-    g->values[v].dtype = t->dtype;
-    g->values[v].rank = t->rank;
-    memcpy(g->values[v].dims, t->dims, (size_t)t->rank * sizeof t->dims[0]);
-    g->values[v].is_initializer = true;
+    loom__value_set_constant(&g->values[v], t);
     return v;
 }
 
@@ -622,6 +619,27 @@ static int ensure_q(qctx *q, int v, float s)
     return readers_v;
 }
 
+/* The constant <base>_quantized (tq) with its scale and zero point (all
+ * taken over) and the DequantizeLinear along axis that reads it back as
+ * <base>_dequantized: that value, or -1 (out of memory). */
+static int dq_const(loom__graph *g, const char *base, loom_tensor *tq, loom_tensor *ts, loom_tensor *tz,
+                    int64_t axis)
+{
+    int vq, vs, vz, vd;
+    vq = new_const(g, base, "_quantized", tq);
+    vs = vq < 0 ? (loom_tensor_free(ts), loom_tensor_free(tz), -1) : new_const(g, base, "_scale", ts);
+    vz = vs < 0 ? (loom_tensor_free(tz), -1) : new_const(g, base, "_zero_point", tz);
+    vd = vz < 0 ? -1 : new_value(g, base, "_dequantized");
+    if (vd < 0)
+        return -1;
+    {
+        int in[3] = {vq, vs, vz};
+        if (add_node(g, LOOM__OP_DequantizeLinear, base, in, 3, vd, "axis", axis) < 0)
+            return -1;
+    }
+    return vd;
+}
+
 /* Per-channel int8 weights of compute node c and their DequantizeLinear;
  * the value c reads now, or -1 (OOM). sw gets the scales. */
 static int quantize_weights(qctx *q, int ci, float **sw, int64_t *nch)
@@ -636,7 +654,6 @@ static int quantize_weights(qctx *q, int ci, float **sw, int64_t *nch)
     const float *x = w->data;
     double overall = 0;
     char base[300];
-    int vq, vs, vz, vd;
 
     *sw = malloc((size_t)(N ? N : 1) * sizeof **sw);
     if (!tq || !ts || !tz || !*sw) {
@@ -662,19 +679,8 @@ static int quantize_weights(qctx *q, int ci, float **sw, int64_t *nch)
         }
     memcpy(ts->data, *sw, (size_t)N * sizeof **sw);
     snprintf(base, sizeof base, "%s", g->values[c->inputs[1]].name);
-    vq = new_const(g, base, "_quantized", tq);
-    vs = vq < 0 ? (loom_tensor_free(ts), loom_tensor_free(tz), -1) : new_const(g, base, "_scale", ts);
-    vz = vs < 0 ? (loom_tensor_free(tz), -1) : new_const(g, base, "_zero_point", tz);
-    vd = vz < 0 ? -1 : new_value(g, base, "_dequantized");
-    if (vd < 0)
-        return -1;
-    {
-        int in[3] = {vq, vs, vz};
-        if (add_node(g, LOOM__OP_DequantizeLinear, base, in, 3, vd, "axis", axis) < 0)
-            return -1;
-    }
     *nch = N;
-    return vd;
+    return dq_const(g, base, tq, ts, tz, axis);
 }
 
 static int quantize_bias(qctx *q, int ci, float sx, const float *sw, int64_t N)
@@ -684,7 +690,6 @@ static int quantize_bias(qctx *q, int ci, float sx, const float *sw, int64_t N)
     const float *b = g->values[c->inputs[2]].constant->data;
     loom_tensor *tq = tensor(LOOM_I32, 1, &N), *ts = tensor(LOOM_F32, 1, &N), *tz = tensor(LOOM_I32, 1, &N);
     char base[300];
-    int vq, vs, vz, vd;
 
     if (!tq || !ts || !tz) {
         loom_tensor_free(tq), loom_tensor_free(ts), loom_tensor_free(tz);
@@ -697,29 +702,7 @@ static int quantize_bias(qctx *q, int ci, float sx, const float *sw, int64_t N)
         ((int32_t *)tq->data)[n] = (int32_t)(r > lim ? lim : r < -lim ? -lim : r);
     }
     snprintf(base, sizeof base, "%s", g->values[c->inputs[2]].name);
-    vq = new_const(g, base, "_quantized", tq);
-    vs = vq < 0 ? (loom_tensor_free(ts), loom_tensor_free(tz), -1) : new_const(g, base, "_scale", ts);
-    vz = vs < 0 ? (loom_tensor_free(tz), -1) : new_const(g, base, "_zero_point", tz);
-    vd = vz < 0 ? -1 : new_value(g, base, "_dequantized");
-    if (vd < 0)
-        return -1;
-    {
-        int in[3] = {vq, vs, vz};
-        if (add_node(g, LOOM__OP_DequantizeLinear, base, in, 3, vd, "axis", 0) < 0)
-            return -1;
-    }
-    return vd;
-}
-
-static bool moves_int8(loom__op op)
-{
-    switch (op) {
-    case LOOM__OP_MaxPool: case LOOM__OP_Flatten: case LOOM__OP_Reshape: case LOOM__OP_Squeeze:
-    case LOOM__OP_Unsqueeze: case LOOM__OP_Identity:
-        return true;
-    default:
-        return false;
-    }
+    return dq_const(g, base, tq, ts, tz, 0);
 }
 
 static float tensor_scale(const qctx *q, int v, const loom_quantize_options *o)
@@ -772,7 +755,7 @@ static loom_status insert_qdq(qctx *q, const loom_quantize_options *o)
                  ensure_q(q, cn.act_out, tensor_scale(q, cn.act_out, o)) < 0))
                 return nomem();
             q->sum.compute_int8++;
-        } else if (moves_int8(n->op) && n->inputs[0] >= 0 && n->n_outputs >= 1 && n->outputs[0] >= 0 &&
+        } else if (loom__op_moves_int8(n->op) && n->inputs[0] >= 0 && n->n_outputs >= 1 && n->outputs[0] >= 0 &&
                    (n->n_outputs < 2 || n->outputs[1] < 0)) {
             int x = n->inputs[0];
             if (grow_maps(q) != LOOM_OK)
