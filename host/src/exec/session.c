@@ -556,12 +556,10 @@ const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, siz
 
 const loom_tensor *loom__session_value(const loom_session *s, const char *name)
 {
-    if (!s || !name || !s->ran || !s->keep_values)
+    int v;
+    if (!s || !name || !s->ran || !s->keep_values || (v = loom__graph_find_value(s->g, name)) < 0)
         return NULL;
-    for (int v = 0; v < s->g->n_values; v++)
-        if (strcmp(s->g->values[v].name, name) == 0)
-            return s->vals[v];
-    return NULL;
+    return s->vals[v];
 }
 
 loom_status loom_session_subgraph(const loom_session *s, size_t i, loom_subgraph_info *out)

@@ -126,6 +126,14 @@ int loom__graph_add_value(loom__graph *g, const char *name)
     return g->n_values++;
 }
 
+int loom__graph_find_value(const loom__graph *g, const char *name)
+{
+    for (int v = 0; v < g->n_values; v++)
+        if (strcmp(g->values[v].name, name) == 0)
+            return v;
+    return -1;
+}
+
 void loom__value_set_constant(loom__value *v, loom_tensor *t)
 {
     loom_tensor_free(v->constant);

@@ -199,6 +199,9 @@ void loom__graph_drop_dead(loom__graph *g);
 
 /* Append a value; returns its index or -1 when out of memory. */
 int loom__graph_add_value(loom__graph *g, const char *name);
+/* Index of the value called name, or -1 (a linear search: for tools,
+ * not hot paths). */
+int loom__graph_find_value(const loom__graph *g, const char *name);
 /* Make v a constant (an initializer) holding t, taken over: dtype and
  * shape from t, no producer. */
 void loom__value_set_constant(loom__value *v, loom_tensor *t);

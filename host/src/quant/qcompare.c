@@ -26,14 +26,6 @@ typedef struct {
                            * LUT has none) */
 } layer_acc;
 
-static int find(const loom__graph *g, const char *name)
-{
-    for (int v = 0; v < g->n_values; v++)
-        if (strcmp(g->values[v].name, name) == 0)
-            return v;
-    return -1;
-}
-
 static const loom__node *producer_node(const loom__graph *g, int v)
 {
     return v >= 0 && g->values[v].producer >= 0 ? &g->nodes[g->values[v].producer] : NULL;
@@ -70,7 +62,7 @@ static loom_status collect_layers(const loom__graph *qg, const loom__graph *fg, 
         memset(&la[*n], 0, sizeof la[0]);
         memset(&li[*n], 0, sizeof li[0]);
         snprintf(la[*n].q_name, sizeof la[0].q_name, "%s", qg->values[vq].name);
-        if (find(fg, qg->values[vin].name) >= 0 || !d || d->outputs[0] < 0)
+        if (loom__graph_find_value(fg, qg->values[vin].name) >= 0 || !d || d->outputs[0] < 0)
             snprintf(la[*n].f_name, sizeof la[0].f_name, "%s", qg->values[vin].name);
         else
             snprintf(la[*n].f_name, sizeof la[0].f_name, "%s", qg->values[d->outputs[0]].name);
@@ -86,24 +78,6 @@ static loom_status collect_layers(const loom__graph *qg, const loom__graph *fg, 
         (*n)++;
     }
     return LOOM_OK;
-}
-
-static loom_status run_one(const loom_model *m, const loom_tensor *x, const char *device,
-                           loom_session **out)
-{
-    const loom__value *in = &m->graph->values[m->graph->inputs[0]];
-    loom_input_shape shape = {.name = in->name, .rank = x->rank, .dims = x->dims};
-    loom_session_options so = {.devices = device, .keep_values = true, .unfused = true,
-                               .input_shapes = &shape, .input_shape_count = 1};
-    loom_status st;
-    *out = NULL;
-    if ((st = loom_session_create(m, &so, out)) != LOOM_OK ||
-        (st = loom_session_set_input(*out, in->name, x)) != LOOM_OK ||
-        (st = loom_session_run(*out)) != LOOM_OK) {
-        loom_session_free(*out);
-        *out = NULL;
-    }
-    return st;
 }
 
 /* Class of row r of a [rows, classes] output. */
@@ -129,6 +103,7 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
 {
     layer_acc *acc = NULL;
     loom_tensor **split = NULL;
+    loom__quant_runner rf = {0}, rq = {0};
     size_t n_layers = 0, seen = 0, n_split = 0;
     loom_status st;
 
@@ -159,21 +134,20 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
     out->n_layers = n_layers;
     out->has_labels = labels != NULL;
     for (size_t b = 0; b < n_batches; b++) {
-        loom_session *sf = NULL, *sq = NULL;
+        loom_session *sf, *sq;
         const loom_tensor *yf, *yq;
-        if ((st = run_one(fm, batches[b], device, &sf)) != LOOM_OK ||
-            (st = run_one(qm, batches[b], device, &sq)) != LOOM_OK) {
-            loom_session_free(sf);
+        if ((st = loom__quant_run(&rf, fm, batches[b], device)) != LOOM_OK ||
+            (st = loom__quant_run(&rq, qm, batches[b], device)) != LOOM_OK) {
             st = loom__err_prefix(st, "batch %zu", b + 1);
             goto done;
         }
+        sf = rf.s;
+        sq = rq.s;
         yf = loom_session_output_tensor(sf, 0);
         yq = loom_session_output_tensor(sq, 0);
         if (!yf || !yq || yf->dtype != LOOM_F32 || yq->dtype != LOOM_F32 || yf->rank != yq->rank ||
             memcmp(yf->dims, yq->dims, (size_t)yf->rank * sizeof yf->dims[0]) != 0 ||
             (yf->rank > 1 ? yf->dims[0] : 1) != (batches[b]->rank > 0 ? batches[b]->dims[0] : 1)) {
-            loom_session_free(sf);
-            loom_session_free(sq);
             st = loom__err(LOOM_E_MODEL_UNSUPPORTED,
                            "output 0 of the two models is not float32 of one shape [batch, ...]");
             goto done;
@@ -206,8 +180,6 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
                 acc[l].noise += (xv - qv) * (xv - qv);
             }
         }
-        loom_session_free(sf);
-        loom_session_free(sq);
     }
     out->n_layers = 0;
     for (size_t l = 0; l < n_layers; l++) {
@@ -218,6 +190,8 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
                                                : acc[l].signal > 0 ? INFINITY : NAN;
     }
 done:
+    loom__quant_runner_free(&rf);
+    loom__quant_runner_free(&rq);
     free(acc);
     loom__quant_batches_free(split, n_split);
     if (st != LOOM_OK)

@@ -18,4 +18,18 @@ loom_status loom__quant_batches(const loom__graph *g, const loom_tensor *const *
                                 loom_tensor ***out, size_t *n_out);
 void loom__quant_batches_free(loom_tensor **t, size_t n);
 
+/* A session kept across batches of one shape: planned once per shape,
+ * not once per batch. Zero-initialise; free with loom__quant_runner_free. */
+typedef struct {
+    loom_session *s;
+    int rank;
+    int64_t dims[LOOM_MAX_RANK];
+} loom__quant_runner;
+
+/* Run m on x (its single input) on device with every tensor kept
+ * (keep_values, unfused); r->s then holds the values. */
+loom_status loom__quant_run(loom__quant_runner *r, const loom_model *m, const loom_tensor *x,
+                            const char *device);
+void loom__quant_runner_free(loom__quant_runner *r);
+
 #endif

@@ -63,20 +63,12 @@ typedef struct {
 
 /* ---- graph editing ---- */
 
-static int find_value(const loom__graph *g, const char *name)
-{
-    for (int v = 0; v < g->n_values; v++)
-        if (strcmp(g->values[v].name, name) == 0)
-            return v;
-    return -1;
-}
-
 /* A new value named base + suffix (+ a counter when taken). */
 static int new_value(loom__graph *g, const char *base, const char *suffix)
 {
     char name[512];
     snprintf(name, sizeof name, "%s%s", base, suffix);
-    for (int k = 2; find_value(g, name) >= 0; k++)
+    for (int k = 2; loom__graph_find_value(g, name) >= 0; k++)
         snprintf(name, sizeof name, "%s%s_%d", base, suffix, k);
     return loom__graph_add_value(g, name);
 }
@@ -427,46 +419,69 @@ static loom_status observe(calib_tensor *c, const char *name, const loom_tensor 
     return LOOM_OK;
 }
 
-static loom_status calibrate_round(qctx *q, const loom_model *fm, const loom_tensor *const *calib,
-                                   size_t n, const char *device, bool hist)
+loom_status loom__quant_run(loom__quant_runner *r, const loom_model *m, const loom_tensor *x,
+                            const char *device)
 {
-    loom_session_options so = {.devices = device, .keep_values = true, .unfused = true};
+    const char *in_name = m->graph->values[m->graph->inputs[0]].name;
+    loom_status st;
+    if (!r->s || r->rank != x->rank || memcmp(r->dims, x->dims, (size_t)x->rank * sizeof x->dims[0]) != 0) {
+        loom_input_shape shape = {.name = in_name, .rank = x->rank, .dims = x->dims};
+        loom_session_options so = {.devices = device, .keep_values = true, .unfused = true,
+                                   .input_shapes = &shape, .input_shape_count = 1};
+        loom__quant_runner_free(r);
+        if ((st = loom_session_create(m, &so, &r->s)) != LOOM_OK)
+            return st;
+        r->rank = x->rank;
+        memcpy(r->dims, x->dims, (size_t)x->rank * sizeof x->dims[0]);
+    }
+    if ((st = loom_session_set_input(r->s, in_name, x)) != LOOM_OK)
+        return st;
+    return loom_session_run(r->s);
+}
+
+void loom__quant_runner_free(loom__quant_runner *r)
+{
+    loom_session_free(r->s);
+    r->s = NULL;
+}
+
+/* Declared output types are not kept by import: the file gets what the
+ * model computes (dtype, rank; dims only where the input has no symbolic
+ * dim). */
+static void record_outputs(loom__graph *g, const loom_session *s)
+{
+    const loom__value *in = &g->values[g->inputs[0]];
+    bool symbolic = false;
+    for (int d = 0; d < in->rank; d++)
+        symbolic |= in->dims[d] < 0;
+    for (int i = 0; i < g->n_outputs; i++) {
+        loom_value_info vi;
+        loom__value *o = &g->values[g->outputs[i]];
+        if (o->rank >= 0 || loom_session_output(s, (size_t)i, &vi) != LOOM_OK)
+            continue;
+        o->dtype = vi.dtype;
+        o->rank = vi.rank;
+        for (int d = 0; d < vi.rank; d++)
+            o->dims[d] = symbolic ? -1 : vi.dims[d];
+    }
+}
+
+static loom_status calibrate_round(qctx *q, loom__quant_runner *run, const loom_model *fm,
+                                   const loom_tensor *const *calib, size_t n, const char *device, bool hist)
+{
     loom_status st = LOOM_OK;
     for (size_t b = 0; b < n && st == LOOM_OK; b++) {
-        loom_session *s = NULL;
-        const char *in_name = q->g->values[q->g->inputs[0]].name;
-        loom_input_shape shape = {.name = in_name, .rank = calib[b]->rank, .dims = calib[b]->dims};
-        so.input_shapes = &shape;
-        so.input_shape_count = 1;
-        if ((st = loom_session_create(fm, &so, &s)) != LOOM_OK ||
-            (st = loom_session_set_input(s, in_name, calib[b])) != LOOM_OK ||
-            (st = loom_session_run(s)) != LOOM_OK) {
-            loom_session_free(s);
+        if ((st = loom__quant_run(run, fm, calib[b], device)) != LOOM_OK)
             return loom__err_prefix(st, "calibration batch %zu", b + 1);
-        }
-        /* declared output types are not kept by import: write what runs */
-        for (int i = 0; i < q->g->n_outputs; i++) {
-            loom_value_info vi;
-            loom__value *o = &q->g->values[q->g->outputs[i]];
-            const loom__value *in = &q->g->values[q->g->inputs[0]];
-            bool symbolic = false;
-            for (int d = 0; d < in->rank; d++)
-                symbolic |= in->dims[d] < 0;
-            if (loom_session_output(s, (size_t)i, &vi) != LOOM_OK || o->rank >= 0)
-                continue;
-            o->dtype = vi.dtype;
-            o->rank = vi.rank; /* dims unknown (written without a value) when the input's are */
-            for (int d = 0; d < vi.rank; d++)
-                o->dims[d] = symbolic ? -1 : vi.dims[d];
-        }
         for (int i = 0; i < q->n_t && st == LOOM_OK; i++) {
             const char *name = q->g->values[q->t[i].value].name;
-            const loom_tensor *t = loom__session_value(s, name);
+            const loom_tensor *t = loom__session_value(run->s, name);
             if (t && (st = observe(&q->t[i], name, t, hist)) != LOOM_OK)
                 st = loom__err_prefix(st, "calibration batch %zu", b + 1);
         }
-        loom_session_free(s);
     }
+    if (st == LOOM_OK && run->s)
+        record_outputs(q->g, run->s);
     return st;
 }
 
@@ -819,6 +834,7 @@ loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, 
     const char *device = opts && opts->device ? opts->device : "ref";
     loom_tensor **batches = NULL;
     size_t n_batches = 0;
+    loom__quant_runner run = {0};
     loom_status st;
 
     if (!m || (!calib && n_calib) || !out_path)
@@ -862,7 +878,7 @@ loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, 
         goto done;
     for (size_t b = 0; b < n_calib; b++)
         q.sum.samples += calib[b]->rank > 0 ? (size_t)calib[b]->dims[0] : 1;
-    if ((st = calibrate_round(&q, fm, calib, n_calib, device, false)) != LOOM_OK)
+    if ((st = calibrate_round(&q, &run, fm, calib, n_calib, device, false)) != LOOM_OK)
         goto done;
     if (opts && opts->method != LOOM_CALIB_MINMAX) { /* histograms: a second round */
         for (int i = 0; i < q.n_t; i++)
@@ -870,7 +886,7 @@ loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, 
                 st = nomem();
                 goto done;
             }
-        if ((st = calibrate_round(&q, fm, calib, n_calib, device, true)) != LOOM_OK)
+        if ((st = calibrate_round(&q, &run, fm, calib, n_calib, device, true)) != LOOM_OK)
             goto done;
     }
     if ((st = insert_qdq(&q, opts)) != LOOM_OK || (st = loom__graph_toposort(q.g)) != LOOM_OK)
@@ -879,6 +895,7 @@ loom_status loom_quantize(const loom_model *m, const loom_tensor *const *calib, 
     if (st == LOOM_OK && summary)
         *summary = q.sum;
 done:
+    loom__quant_runner_free(&run);
     loom_model_free(fm);
     loom__graph_free(fg);
     loom__graph_free(q.g);

@@ -395,6 +395,29 @@ static const loom__cl_tuning *tuning(const loom__device *dev)
     return &((const loom__cl_dev *)dev->priv)->tuning;
 }
 
+/* Launch geometry of the register-tiled GEMM kernels (fp32 and int8 name
+ * their knobs differently): a wg_m x wg_n work-group, each work-item a
+ * wpt_m x wpt_n tile of C, dim 0 along N; the systolic formulations run
+ * as one work-item. */
+static void gemm_geometry(launch *l, const loom__cl_tuning *t, int64_t M, int64_t N, const char *wg_m,
+                          int wg_m_def, const char *wg_n, int wg_n_def, const char *wpt_m, int wpt_m_def,
+                          const char *wpt_n, int wpt_n_def)
+{
+    size_t wm = (size_t)loom__cl_knob(t, wg_m, wg_m_def), wn = (size_t)loom__cl_knob(t, wg_n, wg_n_def);
+    size_t pm = (size_t)loom__cl_knob(t, wpt_m, wpt_m_def), pn = (size_t)loom__cl_knob(t, wpt_n, wpt_n_def);
+    l->use_lws = true;
+    if (t->systolic) {
+        l->dims = 1;
+        l->gws[0] = l->lws[0] = 1;
+        return;
+    }
+    l->dims = 2;
+    l->lws[0] = wn;
+    l->lws[1] = wm;
+    l->gws[0] = ((size_t)N + wn * pn - 1) / (wn * pn) * wn;
+    l->gws[1] = ((size_t)M + wm * pm - 1) / (wm * pm) * wm;
+}
+
 /* One fp32 GEMM launch: C[c_off..] = act(A[a_off..] B[b_off..] + bias). */
 static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int K, cl_mem A, int lda,
                                int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, cl_mem C, int ldc,
@@ -409,21 +432,7 @@ static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int
     a_mem(l, B), a_int(l, ldb), a_int(l, b_off);
     a_mem(l, bias), a_int(l, bias != NULL);
     a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, act);
-    l->dims = 2;
-    l->use_lws = true;
-    if (t->systolic) {
-        l->dims = 1;
-        l->gws[0] = l->lws[0] = 1;
-        return LOOM_OK;
-    }
-    {
-        size_t mwi = (size_t)loom__cl_knob(t, "GEMM_MWI", 8), nwi = (size_t)loom__cl_knob(t, "GEMM_NWI", 32);
-        size_t wgm = (size_t)loom__cl_knob(t, "GEMM_WGM", 1), wgn = (size_t)loom__cl_knob(t, "GEMM_WGN", 1);
-        l->lws[0] = wgn;
-        l->lws[1] = wgm;
-        l->gws[0] = ((size_t)N + nwi * wgn - 1) / (nwi * wgn) * wgn;
-        l->gws[1] = ((size_t)M + mwi * wgm - 1) / (mwi * wgm) * wgm;
-    }
+    gemm_geometry(l, t, M, N, "GEMM_WGM", 1, "GEMM_WGN", 1, "GEMM_MWI", 8, "GEMM_NWI", 32);
     return LOOM_OK;
 }
 
@@ -444,19 +453,7 @@ static loom_status i8_launch(loom__device *dev, cl_state *s, int64_t M, int64_t 
     a_mem(l, bias), a_int(l, bias != NULL);
     a_mem(l, mult), a_mem(l, shift);
     a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, act), a_mem(l, lut);
-    l->use_lws = true;
-    if (t->systolic) {
-        l->dims = 1;
-        l->gws[0] = l->lws[0] = 1;
-    } else {
-        size_t wm = (size_t)loom__cl_knob(t, "I8_WG_M", 8), wn = (size_t)loom__cl_knob(t, "I8_WG_N", 8);
-        size_t pm = (size_t)loom__cl_knob(t, "I8_WPT_M", 4), pn = (size_t)loom__cl_knob(t, "I8_WPT_N", 4);
-        l->dims = 2;
-        l->lws[0] = wn;
-        l->lws[1] = wm;
-        l->gws[0] = ((size_t)N + wn * pn - 1) / (wn * pn) * wn;
-        l->gws[1] = ((size_t)M + wm * pm - 1) / (wm * pm) * wm;
-    }
+    gemm_geometry(l, t, M, N, "I8_WG_M", 8, "I8_WG_N", 8, "I8_WPT_M", 4, "I8_WPT_N", 4);
     return LOOM_OK;
 }
 
