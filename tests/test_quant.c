@@ -612,3 +612,67 @@ Test(quant, int8_maxpool_windows_on_opencl)
         tb_free(b);
     }
 }
+
+/* A plain MLP whose Gemms carry no transB attribute (ONNX's default is
+ * transB = 0: B is [K, N]): both Gemms quantise to int8, with one weight
+ * scale per output column, and read back as two LoomQGemm nodes whose
+ * output follows the float model. (Before the fix the missing attribute
+ * read as transB = 1: "0 in int8, 2 left float".) */
+Test(quant, mlp_gemm_without_transb_is_int8)
+{
+    tb_model *b = tb_new(13);
+    int64_t xd[2] = {-1, 6}, w1d[2] = {6, 5}, b1d[1] = {5}, w2d[2] = {5, 3}, b2d[1] = {3};
+    float w1[30], b1[5], w2[15], b2[3];
+    const char *path = tmp(0, "mlp.onnx"), *out = tmp(1, "mlp-int8.onnx");
+    loom_quantize_summary s;
+    loom_model *q;
+    size_t len;
+    const uint8_t *bytes;
+    FILE *f;
+    rng_state = 99;
+    for (int i = 0; i < 30; i++)
+        w1[i] = 0.4f * normal();
+    for (int i = 0; i < 15; i++)
+        w2[i] = 0.4f * normal();
+    for (int i = 0; i < 5; i++)
+        b1[i] = 0.1f * (float)i;
+    for (int i = 0; i < 3; i++)
+        b2[i] = -0.1f * (float)i;
+    tb_input(b, "x", LOOM_F32, 2, xd);
+    tb_init(b, "w1", LOOM_F32, 2, w1d, w1);
+    tb_init(b, "b1", LOOM_F32, 1, b1d, b1);
+    tb_init(b, "w2", LOOM_F32, 2, w2d, w2);
+    tb_init(b, "b2", LOOM_F32, 1, b2d, b2);
+    tb_node(b, "Gemm", "x,w1,b1", "h0");
+    tb_node(b, "Relu", "h0", "h");
+    tb_node(b, "Gemm", "h,w2,b2", "y");
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(bytes, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+    tb_free(b);
+
+    s = quantize(path, out, 64, 3, LOOM_CALIB_MINMAX);
+    cr_assert_eq(s.compute_int8, 2, "%zu Gemms in int8", s.compute_int8);
+    cr_assert_eq(s.compute_float, 0, "%zu Gemms left float", s.compute_float);
+    q = load(out);
+    cr_assert_eq(count_placements(q, "ref", "LoomQGemm", "ref"), 2);
+    cr_assert_eq(count_placements(q, "ref", "Gemm", NULL), 0);
+    {
+        /* int8 follows float: the same arg max on most rows, close values */
+        loom_model *m = load(path);
+        int64_t ed[2] = {200, 6};
+        loom_tensor *e = batch(11, 2, ed);
+        loom_quant_report rep;
+        cr_assert_eq(loom_quant_compare(m, q, (const loom_tensor *const *)&e, 1, NULL, "ref", &rep), LOOM_OK,
+                     "%s", loom_last_error());
+        cr_assert_eq(rep.samples, 200);
+        cr_assert_geq(rep.agree, 190, "%zu of %zu rows agree", rep.agree, rep.samples);
+        loom_quant_report_free(&rep);
+        loom_tensor_free(e);
+        loom_model_free(m);
+    }
+    loom_model_free(q);
+}

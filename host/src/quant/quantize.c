@@ -143,16 +143,17 @@ static loom_status grow_maps(qctx *q)
 
 /* ---- attributes ---- */
 
-static bool attr_is(const loom__graph *g, const loom__node *n, const char *name, int64_t want)
+/* Integer attribute name (ONNX default dflt when absent) equals want. */
+static bool attr_is(const loom__graph *g, const loom__node *n, const char *name, int64_t dflt, int64_t want)
 {
     int64_t v = 0;
-    return loom__attr_int(g, n, name, want, &v) == LOOM_OK && v == want;
+    return loom__attr_int(g, n, name, dflt, &v) == LOOM_OK && v == want;
 }
 
-static bool float_is(const loom__graph *g, const loom__node *n, const char *name, float want)
+static bool float_is(const loom__graph *g, const loom__node *n, const char *name, float dflt, float want)
 {
     float v = 0;
-    return loom__attr_float(g, n, name, want, &v) == LOOM_OK && v == want;
+    return loom__attr_float(g, n, name, dflt, &v) == LOOM_OK && v == want;
 }
 
 /* ---- 1. BatchNormalization folding ---- */
@@ -194,7 +195,7 @@ static loom_status fold_bn(qctx *q, int bi)
     loom_tensor *nw, *nb;
 
     if (bn->n_inputs < 5 || bn->inputs[0] < 0 || bn->n_outputs < 1 || bn->outputs[0] < 0 ||
-        (p = g->values[bn->inputs[0]].producer) < 0 || !attr_is(g, bn, "training_mode", 0))
+        (p = g->values[bn->inputs[0]].producer) < 0 || !attr_is(g, bn, "training_mode", 0, 0))
         return LOOM_OK;
     c = &g->nodes[p];
     if (c->op != LOOM__OP_Conv || c->dead || c->n_inputs < 2 || readers(g, bn->inputs[0], &only) != 1 ||
@@ -281,11 +282,11 @@ static bool computable(const loom__graph *g, const loom__node *n)
         return w->constant->rank == 4 && (n->n_inputs < 3 || n->inputs[2] < 0 ||
                                           const_f32(g, n->inputs[2], w->constant->dims[0]));
     case LOOM__OP_Gemm: {
-        int64_t N = attr_is(g, n, "transB", 1) ? w->constant->dims[0] : w->constant->dims[1];
+        int64_t N = attr_is(g, n, "transB", 0, 1) ? w->constant->dims[0] : w->constant->dims[1];
         /* a bias per output column: [N] or [1, N] (not [M, 1]) */
         const loom__value *c = n->n_inputs > 2 && n->inputs[2] >= 0 ? &g->values[n->inputs[2]] : NULL;
-        return w->constant->rank == 2 && attr_is(g, n, "transA", 0) && float_is(g, n, "alpha", 1.0f) &&
-               float_is(g, n, "beta", 1.0f) &&
+        return w->constant->rank == 2 && attr_is(g, n, "transA", 0, 0) && float_is(g, n, "alpha", 1.0f, 1.0f) &&
+               float_is(g, n, "beta", 1.0f, 1.0f) &&
                (!c || (const_f32(g, n->inputs[2], N) &&
                        (c->constant->rank == 1 || (c->constant->rank == 2 && c->constant->dims[0] == 1))));
     }
@@ -662,7 +663,7 @@ static int quantize_weights(qctx *q, int ci, float **sw, int64_t *nch)
     loom__graph *g = q->g;
     const loom_tensor *w = g->values[g->nodes[ci].inputs[1]].constant;
     const loom__node *c = &g->nodes[ci];
-    int axis = c->op == LOOM__OP_Conv || (c->op == LOOM__OP_Gemm && attr_is(g, c, "transB", 1)) ? 0 : 1;
+    int axis = c->op == LOOM__OP_Conv || (c->op == LOOM__OP_Gemm && attr_is(g, c, "transB", 0, 1)) ? 0 : 1;
     int64_t N = w->dims[axis], outer = axis == 0 ? N : w->dims[0], inner = w->numel / (outer ? outer : 1);
     loom_tensor *tq = tensor(LOOM_I8, w->rank, w->dims), *ts = tensor(LOOM_F32, 1, &N),
                 *tz = tensor(LOOM_I8, 1, &N);
