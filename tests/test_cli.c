@@ -1574,7 +1574,14 @@ Test(cli, sim_usage_errors)
     RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--act", "gelu");
     expect_usage("--act takes none, relu or lut, not 'gelu'", "sim gemm");
     RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--array", "16");
-    expect_usage("--array takes ROWSxCOLS (e.g. 16x16), not '16'", "sim gemm");
+    expect_usage("--array takes ROWSxCOLS, each from 1 to 4096 (e.g. 16x16), not '16'", "sim gemm");
+    /* no truncation: 4294967312 is not 16 */
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--array", "4294967312x16");
+    expect_usage("--array takes ROWSxCOLS, each from 1 to 4096 (e.g. 16x16), not '4294967312x16'", "sim gemm");
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--array", "16x+16");
+    expect_usage("--array takes ROWSxCOLS, each from 1 to 4096 (e.g. 16x16), not '16x+16'", "sim gemm");
+    RUN("sim", "gemm", "-M", " 4", "-N", "4", "-K", "4");
+    expect_usage("-M takes a size from 0 to 2147483647, not ' 4'", "sim gemm");
     RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--read-latency", "0");
     expect_usage("--read-latency takes a whole number from 1, not '0'", "sim gemm");
     RUN("sim", "frobnicate");
@@ -1582,6 +1589,12 @@ Test(cli, sim_usage_errors)
     RUN("sim", "gemm", "--help");
     expect_code(0);
     cr_assert(strstr(res.out, "usage: loom sim gemm") && strstr(res.out, "--waveform"), "%s", res.out);
+    /* a GEMM beyond the simulator is exit 65, and the help says so */
+    cr_assert(strstr(res.out, "65 the GEMM is larger than the simulator takes"), "%s", res.out);
+    RUN("sim", "gemm", "-M", "99999999", "-N", "16", "-K", "16");
+    expect_error_line(65, "M=99999999 N=16 K=16", "simulator stop");
+    RUN("sim", "gemm", "-M", "20000", "-N", "20000", "-K", "1");
+    expect_error_line(65, "M=20000 N=20000 K=1", "do not fit the simulated 256 MiB memory");
 }
 
 #ifdef LOOM_WITH_VERILATOR

@@ -144,7 +144,7 @@ bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     char *end;
     unsigned long long v;
-    if (!s[0] || s[0] == '-')
+    if (s[0] < '0' || s[0] > '9') /* no sign, no space: strtoull takes both */
         return false;
     errno = 0;
     v = strtoull(s, &end, 10);

@@ -39,8 +39,9 @@ static const char sim_usage[] =
     "  -h, --help                  this text\n"
     "\n"
     "Exit status: 0 when vsim matches ref bit for bit, 1 when it does not,\n"
-    "64 usage error, 69 no simulator in this build or the simulation failed\n"
-    "(watchdog, an RTL $fatal).\n";
+    "64 usage error, 65 the GEMM is larger than the simulator takes (its\n"
+    "256 MiB memory, or about 2e8 memory beats), 69 no simulator in this\n"
+    "build or the simulation failed (watchdog, an RTL $fatal).\n";
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -150,10 +151,22 @@ static int sim_gemm(int argc, char **argv)
             act_name = optarg;
             break;
         case O_ARRAY: {
-            char extra;
-            if (sscanf(optarg, "%dx%d%c", &o.rows, &o.cols, &extra) != 2 || o.rows <= 0 || o.cols <= 0)
-                return loom_cli_usage_error("sim gemm", "--array takes ROWSxCOLS (e.g. 16x16), not '%s'",
+            /* two whole numbers, parsed without truncation (sscanf's %d
+             * would take 4294967312 as 16) */
+            char part[32], *x = strchr(optarg, 'x');
+            uint64_t r = 0, cl = 0;
+            bool ok = x && (size_t)(x - optarg) < sizeof part;
+            if (ok) {
+                memcpy(part, optarg, (size_t)(x - optarg));
+                part[x - optarg] = '\0';
+                ok = loom_cli_parse_u64(part, 4096, &r) && loom_cli_parse_u64(x + 1, 4096, &cl) && r && cl;
+            }
+            if (!ok)
+                return loom_cli_usage_error("sim gemm",
+                                            "--array takes ROWSxCOLS, each from 1 to 4096 (e.g. 16x16), not '%s'",
                                             optarg);
+            o.rows = (int)r;
+            o.cols = (int)cl;
             break;
         }
         case O_RBPC: case O_WBPC: case O_RLAT: case O_WLAT:
@@ -191,7 +204,11 @@ static int sim_gemm(int argc, char **argv)
             return loom_cli_fail(s);
         if ((uint64_t)d.M * (uint64_t)d.K + (uint64_t)d.K * (uint64_t)d.N + (uint64_t)d.M * (uint64_t)d.N +
                 12 * (uint64_t)d.N > (uint64_t)255 << 20)
-            return loom_cli_usage_error("sim gemm", "the operands do not fit the simulated 256 MiB memory");
+        {
+            loom_cli_errorf("vsim: M=%" PRId64 " N=%" PRId64 " K=%" PRId64
+                            ": the operands do not fit the simulated 256 MiB memory", d.M, d.N, d.K);
+            return LOOM_EXIT_DATAERR;
+        }
     }
     if (o.waveform) {
         /* an output file that cannot be written is exit 73, before the run */
