@@ -1856,6 +1856,90 @@ Test(opencl_models, opset7)
 }
 
 
+/* loom validate on a deep residual network (16 blocks of Conv 3x3 + Add,
+ * 32 channels, 12x12): OpenCL's float rounding reaches the later nodes
+ * through their inputs, far beyond the tolerance of an element-wise Add
+ * (K = 0), while every node computes right on what it was given. Each
+ * node is compared on its own inputs, so the verdict is match; the
+ * end-to-end difference is reported beside it. (Comparing with a run
+ * wholly on ref blamed a correct Add, as on resnet18 and squeezenet.) A
+ * wrong Add kernel (LOOM_TEST_FAULT=opencl-wrong-add) is still caught, at
+ * the first Add. */
+static loom_model *deep_residual(loom_tensor **x)
+{
+    tb_model *b = tb_new(13);
+    rng_t r = {.s = 42};
+    const int C = 32, blocks = 16;
+    char names[4][32];
+    loom_model *m;
+    const uint8_t *bytes;
+    size_t len;
+    double a = 1.6 / sqrt(9.0 * C); /* keeps the activations' scale near 1 */
+    tb_input(b, "x0", LOOM_F32, 4, DIMS(1, C, 12, 12));
+    for (int i = 0; i < blocks; i++) {
+        Onnx__NodeProto *n;
+        snprintf(names[0], sizeof names[0], "w%d", i);
+        init_rand(b, &r, names[0], 4, DIMS(C, C, 3, 3), -a, a);
+        snprintf(names[1], sizeof names[1], "x%d,w%d", i, i);
+        snprintf(names[2], sizeof names[2], "c%d", i);
+        n = tb_node(b, "Conv", names[1], names[2]);
+        ATTR_INTS(b, n, "pads", 1, 1, 1, 1);
+        snprintf(names[1], sizeof names[1], "c%d,x%d", i, i);
+        snprintf(names[3], sizeof names[3], "x%d", i + 1);
+        n = tb_node(b, "Add", names[1], names[3]);
+        snprintf(names[2], sizeof names[2], "add%d", i);
+        n->name = tb_strdup(b, names[2]);
+    }
+    tb_output(b, names[3]);
+    bytes = tb_pack(b, &len);
+    cr_assert_eq(loom_model_load_buffer(bytes, len, "deep-residual", NULL, NULL, &m), LOOM_OK, "%s",
+                 loom_last_error());
+    tb_free(b);
+    *x = rand_t(&r, 4, DIMS(1, C, 12, 12), -1, 1);
+    return m;
+}
+
+Test(opencl_models, validate_deep_residual_network)
+{
+    loom_tensor *x;
+    loom_model *m;
+    loom_validate_result v;
+    require_opencl();
+    m = deep_residual(&x);
+    cr_assert_eq(loom_validate(m, (const loom_tensor *const *)&x, 1, cl_dev, &v), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_log_info("deep residual: %zu of %zu nodes on %s, worst node error %.3g (%.3g of allowed), end to end %.3g",
+                v.nodes_on_device, v.nodes, cl_dev, v.max_abs_error, v.max_error_ratio, v.output_max_abs_error);
+    cr_assert(v.match, "MISMATCH at node %zu \"%s\" (%s) element %lld: %.9g vs ref %.9g (allowed %.3g)", v.node,
+              v.node_name, v.op_type, (long long)v.element, v.value, v.ref_value, v.allowed);
+    cr_assert_eq(v.nodes, 32); /* Conv, Add */
+    cr_assert_eq(v.nodes_on_device, 32);
+    cr_assert_lt(v.max_error_ratio, 1.0);
+    /* the network does carry error end to end: more than one Add allows */
+    cr_assert_gt(v.output_max_abs_error, 1e-5, "end to end %.3g", v.output_max_abs_error);
+    cr_assert(isfinite(v.output_max_abs_error));
+    loom_tensor_free(x);
+    loom_model_free(m);
+}
+
+Test(opencl_models, validate_catches_a_wrong_add_at_the_first_add)
+{
+    loom_tensor *x;
+    loom_model *m;
+    loom_validate_result v;
+    setenv("LOOM_TEST_FAULT", "opencl-wrong-add", 1);
+    require_opencl();
+    m = deep_residual(&x);
+    cr_assert_eq(loom_validate(m, (const loom_tensor *const *)&x, 1, cl_dev, &v), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert(!v.match);
+    cr_assert_str_eq(v.node_name, "add0");
+    cr_assert_eq(v.node, 1);
+    cr_assert_float_eq(v.value - v.ref_value, 1e-3, 2e-5, "%.9g vs %.9g", v.value, v.ref_value);
+    loom_tensor_free(x);
+    loom_model_free(m);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Guard mode itself (white box: the backend's buffer helpers)               */
 /* ------------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,13 +12,17 @@
 static const char validate_usage[] =
     "usage: loom validate MODEL [--devices LIST] [--input NAME=FILE.npy]... [--seed N] [--json]\n"
     "\n"
-    "Run MODEL on each listed device and on the reference backend with the same\n"
-    "inputs and compare every node's outputs, in execution order: integers\n"
+    "Run MODEL on each listed device and check every node it ran, in execution\n"
+    "order, against the reference backend's kernels on that node's own inputs\n"
+    "(so error carried in from earlier layers is not blamed on it): integers\n"
     "exactly, float32 within 1e-5 + 1e-5|ref| + 1e-6 K max(1, |ref|) + 8 ulp,\n"
     "K a node's reduction length (GEMM, MatMul, Conv, pooling). Nodes a device\n"
     "does not take run on ref. For each device: match or MISMATCH, how many\n"
-    "nodes ran on it, the worst error, and on a mismatch the first node whose\n"
-    "output differs, with the element and both values.\n"
+    "nodes ran on it, the worst error of a node and its fraction of the\n"
+    "allowed, the graph outputs' difference from a run wholly on ref (END TO\n"
+    "END: error accumulated over the network, reported, not judged), and on a\n"
+    "mismatch the first node whose output differs, with the element and both\n"
+    "values.\n"
     "\n"
     "  --devices LIST          comma-separated devices (default: every device but ref)\n"
     "  -i, --input NAME=FILE   a graph input from an .npy file (NAME= may be left\n"
@@ -75,16 +80,19 @@ static const char *verdict(const loom_validate_result *r, bool listed)
 
 static void print_text(const loom_validate_result *r, bool listed)
 {
-    char nodes[32], err[24], ratio[24];
+    char nodes[32], err[24], ratio[24], e2e[24];
     snprintf(nodes, sizeof nodes, "%zu of %zu", r->nodes_on_device, r->nodes);
     if (r->nodes_on_device) {
         snprintf(err, sizeof err, "%.3g", r->max_abs_error);
         snprintf(ratio, sizeof ratio, "%.3g", r->max_error_ratio);
+        snprintf(e2e, sizeof e2e, isinf(r->output_max_abs_error) ? "differs" : "%.3g",
+                 r->output_max_abs_error);
     } else {
         snprintf(err, sizeof err, "-");
         snprintf(ratio, sizeof ratio, "-");
+        snprintf(e2e, sizeof e2e, "-");
     }
-    printf("%-10s %-9s %-16s %-12s %-12s%s\n", r->device, verdict(r, listed), nodes, err, ratio,
+    printf("%-10s %-9s %-16s %-12s %-12s %-12s%s\n", r->device, verdict(r, listed), nodes, err, ratio, e2e,
            r->nodes_on_device ? "" : "(it takes no node of this model)");
     if (!r->match) {
         if (r->element < 0)
@@ -108,6 +116,9 @@ static json_t *result_json(const loom_validate_result *r, bool listed)
     json_object_set_new(o, "nodes_on_device", json_integer((json_int_t)r->nodes_on_device));
     json_object_set_new(o, "max_abs_error", json_real(r->max_abs_error));
     json_object_set_new(o, "max_error_ratio", json_real(r->max_error_ratio));
+    /* null when a NaN, infinity or shape differs at the outputs */
+    json_object_set_new(o, "output_max_abs_error",
+                        isinf(r->output_max_abs_error) ? json_null() : json_real(r->output_max_abs_error));
     if (!r->match) {
         json_t *f = json_object();
         json_object_set_new(f, "node", json_integer((json_int_t)r->node));
@@ -261,8 +272,8 @@ int loom_cmd_validate(int argc, char **argv)
         json_dumpf(arr, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
     } else {
-        printf("%-10s %-9s %-16s %-12s %-12s\n", "DEVICE", "VERDICT", "NODES ON IT", "WORST ERROR",
-               "OF ALLOWED");
+        printf("%-10s %-9s %-16s %-12s %-12s %-12s\n", "DEVICE", "VERDICT", "NODES ON IT", "WORST ERROR",
+               "OF ALLOWED", "END TO END");
         for (size_t i = 0; i < n_results; i++)
             print_text(&results[i], devices != NULL);
     }

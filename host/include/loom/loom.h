@@ -373,22 +373,28 @@ loom_status loom_requant_from_scale(double scale, int32_t *mult, int32_t *shift)
 
 /* ---- validation: a device against ref, node by node ----
  *
- * The same model and inputs run on a device (nodes it does not take fall
- * back to ref) and on ref; every node's outputs are compared, in
- * execution order: integer outputs exactly, float32 within
+ * The model runs on a device (nodes it does not take fall back to ref),
+ * and every node the device ran is compared, in execution order, with
+ * the reference kernels run on the same inputs (that node's inputs in the
+ * device's run, so error carried in from earlier nodes is not counted
+ * against it): integer outputs exactly, float32 within
  *     allowed = 1e-5 + 1e-5 |ref| + 1e-6 K max(1, |ref|) + 8 ulp(ref)
  * where K is the node's reduction length (K of GEMM, MatMul and Conv; the
  * inputs averaged per output of pooling and ReduceMean; the last axis of
- * LayerNormalization and Softmax; 0 for element-wise nodes). A device's errors reach later nodes through
- * their inputs, so the first node outside the tolerance is the one to
- * look at. */
+ * LayerNormalization and Softmax; 0 for element-wise nodes). A mismatch
+ * therefore names a node that computes wrongly on the device. The graph
+ * outputs are also compared end to end with a run wholly on ref (the
+ * difference accumulated over the whole network; reported, not judged). */
 typedef struct {
     char device[32];
     size_t nodes;             /* nodes compared */
     size_t nodes_on_device;   /* of them, placed on the device */
     bool match;
-    double max_abs_error;     /* worst |device - ref| over float outputs */
+    double max_abs_error;     /* worst |device - ref| over float node outputs */
     double max_error_ratio;   /* worst |device - ref| / allowed */
+    double output_max_abs_error; /* worst |device - ref| over the graph
+                                    outputs, end to end (INFINITY when a
+                                    NaN/Inf or shape differs) */
     /* the first mismatch (when !match), in execution order */
     size_t node;
     char node_name[128];

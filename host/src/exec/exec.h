@@ -15,4 +15,11 @@ double loom__session_node_reduction(const loom_session *s, size_t i);
  * such value or it was not computed (a folded constant, a dead node). */
 const loom_tensor *loom__session_value(const loom_session *s, const char *name);
 
+/* Node i (execution order) of a session that ran with keep_values,
+ * computed again by the reference kernels on the session's own input
+ * values (what its device was given): outs[k] gets a new tensor for each
+ * output k the node produces (NULL for an omitted one), n_outs at least
+ * loom_session_node_output_count(s, i). The caller frees them. */
+loom_status loom__session_node_reference(const loom_session *s, size_t i, loom_tensor **outs, size_t n_outs);
+
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/ref/ref.h"
 #include "exec/exec.h"
 #include "ir/model.h"
 #include "partition/partition.h"
@@ -552,6 +553,41 @@ const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, siz
             return NULL;
     }
     return s->vals[n->outputs[k]];
+}
+
+loom_status loom__session_node_reference(const loom_session *s, size_t i, loom_tensor **outs, size_t n_outs)
+{
+    const loom__node *n;
+    const loom_tensor *tin[64];
+    loom__kernel_fn fn;
+    char lbl[LOOM__LABEL_MAX];
+    loom_status st = LOOM_OK;
+
+    if (!s || !outs || !s->order || i >= s->live_nodes || !s->ran || !s->keep_values)
+        return loom__err(LOOM_E_INVALID_ARG, "loom__session_node_reference: no such node, or no kept values");
+    n = &s->g->nodes[s->order[i]];
+    if ((size_t)n->n_outputs > n_outs || n->n_inputs > 64)
+        return loom__err(LOOM_E_INVALID_ARG, "loom__session_node_reference: node %zu has %d outputs", i,
+                         n->n_outputs);
+    if (!(fn = loom__ref_kernel(n->op)))
+        return loom__err(LOOM_E_INTERNAL, "%s: no reference kernel", loom__node_label(s->g, n, lbl, sizeof lbl));
+    for (int k = 0; k < n->n_outputs; k++)
+        outs[k] = NULL;
+    for (int k = 0; k < n->n_inputs; k++)
+        tin[k] = n->inputs[k] >= 0 ? s->vals[n->inputs[k]] : NULL;
+    for (int k = 0; k < n->n_outputs && st == LOOM_OK; k++) {
+        const loom__value *v = n->outputs[k] >= 0 ? &s->g->values[n->outputs[k]] : NULL;
+        if (v && (st = loom__tensor_new(v->dtype, v->rank, v->dims, &outs[k])) == LOOM_OK)
+            memset(outs[k]->data, 0, outs[k]->nbytes);
+    }
+    if (st == LOOM_OK && (st = fn(n, tin, outs)) != LOOM_OK)
+        st = loom__err_prefix(st, "%s: %s on ref", s->g->source, loom__node_label(s->g, n, lbl, sizeof lbl));
+    if (st != LOOM_OK)
+        for (int k = 0; k < n->n_outputs; k++) {
+            loom_tensor_free(outs[k]);
+            outs[k] = NULL;
+        }
+    return st;
 }
 
 const loom_tensor *loom__session_value(const loom_session *s, const char *name)
