@@ -3,9 +3,7 @@
  * stdout and stderr captured: exit codes (cli.h), the exact messages, and
  * the files `loom run --out` writes, checked value by value.
  *
- * The tests are not linked with jansson, so JSON output is checked with a
- * small strict parser below (RFC 8259 grammar; values are compared as
- * their text with insignificant whitespace removed).
+ * The process harness and the JSON reader are in support/cli-harness.h.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -13,26 +11,24 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli-harness.h"
 #include "loom/loom.h"
 #include "onnx-builder.h"
 #include "tmpdir.h"
 
-extern char **environ;
 
 #define SRC LOOM_SOURCE_DIR
 #define LENET SRC "/tests/models/lenet/model.onnx"
 #define LENET_X SRC "/tests/models/lenet/x.npy"
 
 /* ---------------------------------------------------------------------- */
-/* Temp folder and child processes                                         */
+/* Temp folder                                                             */
 /* ---------------------------------------------------------------------- */
 
 static void setup(void)
@@ -49,134 +45,6 @@ TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
 
 #define dir tb_tmpdir_path()
 #define tpath tb_tpath
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-typedef struct {
-    int code;
-    char *out;
-    char *err;
-} cli_result;
-
-static cli_result res;
-
-/* Run `loom ARGS...` (NULL-terminated) with stdin from /dev/null and the
- * environment plus env_add ("NAME=value" strings, NULL-terminated, or
- * NULL). */
-static void run_cli_env(const char *const *env_add, const char *const *args)
-{
-    char *argv[64];
-    char *envp[512];
-    int ne = 0;
-    const char *outp = tpath(".stdout"), *errp = tpath(".stderr");
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int status, n = 0, rc;
-
-    argv[n++] = (char *)LOOM_CLI_PATH;
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    for (char **e = environ; *e && ne < 480; e++) {
-        bool replaced = false;
-        for (int k = 0; env_add && env_add[k]; k++) {
-            size_t len = strcspn(env_add[k], "=");
-            replaced |= strncmp(*e, env_add[k], len + 1) == 0;
-        }
-        if (!replaced)
-            envp[ne++] = *e;
-    }
-    for (int k = 0; env_add && env_add[k] && ne < 511; k++)
-        envp[ne++] = (char *)env_add[k];
-    envp[ne] = NULL;
-    free(res.out);
-    free(res.err);
-    res.out = res.err = NULL;
-    cr_assert_eq(posix_spawn_file_actions_init(&fa), 0);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    rc = posix_spawn(&pid, LOOM_CLI_PATH, &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "posix_spawn %s: %s", LOOM_CLI_PATH, strerror(rc));
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status), "loom did not exit normally (status 0x%x)", status);
-    res.code = WEXITSTATUS(status);
-    res.out = slurp(outp);
-    res.err = slurp(errp);
-    unlink(outp);
-    unlink(errp);
-}
-
-#define RUN(...) run_cli_env(NULL, (const char *const[]){__VA_ARGS__, NULL})
-/* RUN_ENV(ENV("A=1", "B=2"), "run", ...) */
-#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define RUN_ENV(env, ...) run_cli_env(env, (const char *const[]){__VA_ARGS__, NULL})
-
-static void expect_code(int code)
-{
-    cr_assert_eq(res.code, code, "exit %d, expected %d\nstdout: %s\nstderr: %s", res.code, code,
-                 res.out, res.err);
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-/* A failure: exit code, nothing on stdout, stderr exactly one line
- * "loom: error: ..." holding every non-NULL fragment. */
-static void expect_error_line(int code, const char *frag1, const char *frag2)
-{
-    expect_code(code);
-    cr_assert_str_empty(res.out, "stdout: %s", res.out);
-    cr_assert_eq(count_lines(res.err), 1, "stderr is not one line: %s", res.err);
-    cr_assert_eq(res.err[strlen(res.err) - 1], '\n');
-    cr_assert_eq(strncmp(res.err, "loom: error: ", 13), 0, "stderr: %s", res.err);
-    if (frag1)
-        cr_assert(strstr(res.err, frag1) != NULL, "stderr lacks \"%s\": %s", frag1, res.err);
-    if (frag2)
-        cr_assert(strstr(res.err, frag2) != NULL, "stderr lacks \"%s\": %s", frag2, res.err);
-}
-
-/* A usage error: exit 64, nothing on stdout, stderr exactly
- * "loom: MESSAGE\nTry 'loom [CMD ]--help'.\n". */
-static void expect_usage(const char *message, const char *cmd)
-{
-    char want[1024];
-    snprintf(want, sizeof want, "loom: %s\nTry 'loom %s%s--help'.\n", message, cmd ? cmd : "",
-             cmd ? " " : "");
-    expect_code(64);
-    cr_assert_str_empty(res.out, "stdout: %s", res.out);
-    cr_assert_str_eq(res.err, want);
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    if (n)
-        cr_assert_eq(fwrite(data, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
 
 static loom_tensor *load_npy(const char *path)
 {
@@ -200,206 +68,6 @@ static void check_close(const loom_tensor *got, const loom_tensor *want, double 
     for (int64_t i = 0; i < loom_tensor_numel(want); i++)
         cr_assert(fabs((double)a[i] - (double)b[i]) <= tol, "%s: element %lld: %.9g vs %.9g",
                   what, (long long)i, a[i], b[i]);
-}
-
-/* ---------------------------------------------------------------------- */
-/* A small strict JSON reader                                              */
-/* ---------------------------------------------------------------------- */
-
-static const char *j_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-static const char *j_value(const char *p, int depth);
-
-static const char *j_string(const char *p)
-{
-    if (*p != '"')
-        return NULL;
-    for (p++; *p != '"'; p++) {
-        if ((unsigned char)*p < 0x20)
-            return NULL;
-        if (*p == '\\') {
-            p++;
-            if (*p == 'u') {
-                for (int i = 1; i <= 4; i++)
-                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
-                        return NULL;
-                p += 4;
-            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
-                return NULL;
-            }
-        }
-    }
-    return p + 1;
-}
-
-static const char *j_number(const char *p)
-{
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else if (*p >= '1' && *p <= '9')
-        while (*p >= '0' && *p <= '9')
-            p++;
-    else
-        return NULL;
-    if (*p == '.') {
-        if (!(*++p >= '0' && *p <= '9'))
-            return NULL;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!(*p >= '0' && *p <= '9'))
-            return NULL;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    return p;
-}
-
-/* Parse one value at p (no leading whitespace); return its end or NULL. */
-static const char *j_value(const char *p, int depth)
-{
-    if (depth > 64)
-        return NULL;
-    switch (*p) {
-    case '{':
-        p = j_ws(p + 1);
-        if (*p == '}')
-            return p + 1;
-        for (;;) {
-            if (!(p = j_string(p)))
-                return NULL;
-            p = j_ws(p);
-            if (*p++ != ':')
-                return NULL;
-            if (!(p = j_value(j_ws(p), depth + 1)))
-                return NULL;
-            p = j_ws(p);
-            if (*p == '}')
-                return p + 1;
-            if (*p++ != ',')
-                return NULL;
-            p = j_ws(p);
-        }
-    case '[':
-        p = j_ws(p + 1);
-        if (*p == ']')
-            return p + 1;
-        for (;;) {
-            if (!(p = j_value(p, depth + 1)))
-                return NULL;
-            p = j_ws(p);
-            if (*p == ']')
-                return p + 1;
-            if (*p++ != ',')
-                return NULL;
-            p = j_ws(p);
-        }
-    case '"': return j_string(p);
-    case 't': return strncmp(p, "true", 4) == 0 ? p + 4 : NULL;
-    case 'f': return strncmp(p, "false", 5) == 0 ? p + 5 : NULL;
-    case 'n': return strncmp(p, "null", 4) == 0 ? p + 4 : NULL;
-    default: return j_number(p);
-    }
-}
-
-/* The whole text is exactly one JSON value (whitespace around it). */
-static const char *j_doc(const char *text)
-{
-    const char *p = j_ws(text), *end = j_value(p, 0);
-    cr_assert_not_null(end, "not valid JSON:\n%s", text);
-    cr_assert_eq(*j_ws(end), '\0', "text after the JSON value:\n%s", text);
-    return p;
-}
-
-/* Member key of object obj (NULL when absent). */
-static const char *j_get(const char *obj, const char *key)
-{
-    const char *p;
-    size_t klen = strlen(key);
-    cr_assert_not_null(obj, "j_get(\"%s\") on a missing value", key);
-    cr_assert_eq(*obj, '{', "j_get(\"%s\") on a non-object", key);
-    p = j_ws(obj + 1);
-    while (*p == '"') {
-        const char *kend = j_string(p), *v;
-        bool match = (size_t)(kend - p) == klen + 2 && strncmp(p + 1, key, klen) == 0;
-        p = j_ws(kend);
-        p = j_ws(p + 1); /* ':' */
-        v = p;
-        if (match)
-            return v;
-        p = j_ws(j_value(p, 0));
-        if (*p == ',')
-            p = j_ws(p + 1);
-    }
-    return NULL;
-}
-
-/* Element i of array arr (NULL when out of range). */
-static const char *j_at(const char *arr, int i)
-{
-    const char *p;
-    cr_assert_not_null(arr);
-    cr_assert_eq(*arr, '[');
-    p = j_ws(arr + 1);
-    if (*p == ']')
-        return NULL;
-    for (int k = 0;; k++) {
-        if (k == i)
-            return p;
-        p = j_ws(j_value(p, 0));
-        if (*p != ',')
-            return NULL;
-        p = j_ws(p + 1);
-    }
-}
-
-/* Value text with whitespace outside strings removed. */
-static const char *j_compact(const char *v)
-{
-    static char buf[8][4096];
-    static int k;
-    char *out = buf[k++ & 7], *o = out;
-    const char *end;
-    bool in_str = false;
-    cr_assert_not_null(v, "missing JSON value");
-    end = j_value(v, 0);
-    for (const char *p = v; p < end && o < out + sizeof buf[0] - 1; p++) {
-        if (in_str) {
-            if (*p == '\\') {
-                *o++ = *p++;
-            } else if (*p == '"') {
-                in_str = false;
-            }
-        } else if (*p == '"') {
-            in_str = true;
-        } else if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
-            continue;
-        }
-        *o++ = *p;
-    }
-    *o = '\0';
-    return out;
-}
-
-static double j_num(const char *v)
-{
-    char *end;
-    double d;
-    cr_assert_not_null(v);
-    d = strtod(v, &end);
-    cr_assert_eq(end, j_number(v), "not a number: %.20s", v);
-    return d;
 }
 
 Test(cli, json_reader_self_check)
