@@ -548,6 +548,71 @@ Test(cli, run_output_names_that_sanitise_alike)
     loom_tensor_free(x);
 }
 
+/* Whatever the names, one file per output: "a b" sanitises to "a_b",
+ * which another output has as its own name, and "a_b-2" is a third
+ * output's own name (before the fix "a b" got a_b-2.npy and one output
+ * overwrote another); a name too long for the file system is cut and
+ * ends in a stable hash. The mapping is on stdout and in --json. */
+Test(cli, run_output_file_names_are_unique_whatever_the_names)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    const float xv[2] = {-1.0f, 2.0f};
+    loom_tensor *x = tb_f32(1, (int64_t[]){2}, xv), *t;
+    char names[2048], arg[600], longname[301], want_long[300];
+    const char *ops[4] = {"Relu", "Neg", "Abs", "Identity"};
+    const float want[4][2] = {{0.0f, 2.0f}, {1.0f, -2.0f}, {1.0f, 2.0f}, {-1.0f, 2.0f}};
+    const char *outs[4] = {"a b", "a_b", "a_b-2", longname};
+    const char *root;
+
+    memset(longname, 'n', 300);
+    longname[300] = '\0';
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){2});
+    for (int i = 0; i < 4; i++)
+        tb_node(b, ops[i], "x", outs[i]);
+    for (int i = 0; i < 4; i++)
+        tb_output(b, outs[i]);
+    bytes = tb_pack(b, &len);
+    write_bytes(tpath("clash.onnx"), bytes, len);
+    tb_free(b);
+    cr_assert_eq(loom_npy_save(tpath("x.npy"), x), LOOM_OK, "%s", loom_last_error());
+    snprintf(arg, sizeof arg, "x=%s", tpath("x.npy"));
+    RUN("run", tpath("clash.onnx"), "--input", arg, "--out", tpath("out"), "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    tb_list_dir(tpath("out"), names, sizeof names);
+    /* the long name: 183 bytes of it, '-', 16 hex digits of FNV-1a */
+    snprintf(want_long, sizeof want_long, "%.183s-", longname);
+    cr_assert(strstr(names, want_long) != NULL, "%s", names);
+    cr_assert_eq(strncmp(names, "a_b-2.npy|a_b-3.npy|a_b.npy|", 28), 0, "%s", names);
+    for (int i = 0; i < 4; i++) {
+        const char *o = j_at(j_get(root, "outputs"), i);
+        char file[700];
+        /* the file each output went to, as --json says: its own data */
+        snprintf(file, sizeof file, "%s", j_compact(j_get(o, "file")) + 1);
+        file[strlen(file) - 1] = '\0';
+        cr_assert(strlen(strrchr(file, '/') + 1) <= 255, "%s", file);
+        t = load_npy(file);
+        cr_assert_eq(memcmp(loom_tensor_cdata(t), want[i], sizeof want[i]), 0, "output %d in %s", i, file);
+        loom_tensor_free(t);
+    }
+    /* the names that are their own file names kept them */
+    cr_assert(strstr(j_compact(j_at(j_get(root, "outputs"), 1)), "/a_b.npy\"") != NULL);
+    cr_assert(strstr(j_compact(j_at(j_get(root, "outputs"), 2)), "/a_b-2.npy\"") != NULL);
+    cr_assert(strstr(j_compact(j_at(j_get(root, "outputs"), 0)), "/a_b-3.npy\"") != NULL);
+    /* the same names twice: the same files (the hash is stable) */
+    RUN("run", tpath("clash.onnx"), "--input", arg, "--out", tpath("out"));
+    expect_code(0);
+    cr_assert(strstr(res.out, "a b float32[2] -> ") && strstr(res.out, "/a_b-3.npy\n"), "%s", res.out);
+    {
+        char again[2048];
+        tb_list_dir(tpath("out"), again, sizeof again);
+        cr_assert_str_eq(again, names);
+    }
+    loom_tensor_free(x);
+}
+
 /* ---------------------------------------------------------------------- */
 /* loom run: failures                                                      */
 /* ---------------------------------------------------------------------- */

@@ -27,7 +27,10 @@ static const char run_usage[] =
     "  -i, --input NAME=FILE.npy  value of graph input NAME (a model with a\n"
     "                             single input also takes -i FILE.npy)\n"
     "  -o, --out DIR              write DIR/<output>.npy for every graph output\n"
-    "                             (characters outside [A-Za-z0-9._-] become '_');\n"
+    "                             (characters outside [A-Za-z0-9._-] become '_',\n"
+    "                             names over 200 bytes are cut and end in a hash,\n"
+    "                             and a name already taken gets -2, -3, ...: one\n"
+    "                             file per output, each listed with its output);\n"
     "                             DIR is created if it does not exist\n"
     "  -n, --repeat N             after one warm-up run, time N more runs and\n"
     "                             report the latency per run\n"
@@ -69,51 +72,58 @@ static void print_values(const loom_tensor *t, int64_t max)
     fputc('\n', stdout);
 }
 
-/* Output file names: DIR/<safe name>.npy; when several outputs' names
- * sanitise to the same file name, the later ones get "-2", "-3", ...
- * (sorted, so thousands of outputs cost n log n, not n^2). */
-typedef struct {
-    char safe[256];
-    size_t index;
-} out_name;
+/* Output file names: DIR/<safe name>.npy, one file per output whatever
+ * the names. A safe name keeps [A-Za-z0-9._-] and turns the rest into
+ * '_'; one longer than SAFE_MAX bytes keeps its start and ends in a
+ * stable hash of the whole name (file systems stop at 255 bytes). Names
+ * that sanitising leaves unchanged claim their file first; a name that
+ * is taken then gets the first "-2", "-3", ... that is neither taken nor
+ * another output's own safe name. A jansson object serves as the set. */
+#define SAFE_MAX 200
 
-static int cmp_out_name(const void *a, const void *b)
+static void output_safe_name(const char *name, char *buf, size_t size)
 {
-    const out_name *x = a, *y = b;
-    int c = strcmp(x->safe, y->safe);
-    return c ? c : (x->index > y->index) - (x->index < y->index);
+    loom_cli_safe_name(name, buf, size);
+    if (strlen(buf) > SAFE_MAX) {
+        uint64_t h = 1469598103934665603ull; /* FNV-1a of the full name */
+        for (const char *p = name; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        snprintf(buf + SAFE_MAX - 17, size - (SAFE_MAX - 17), "-%016llx", (unsigned long long)h);
+    }
 }
 
 static char **output_paths(const loom_session *s, const char *dir)
 {
     size_t n = loom_session_output_count(s);
-    out_name *names = calloc(n ? n : 1, sizeof *names);
+    char (*safe)[SAFE_MAX + 64] = calloc(n ? n : 1, sizeof *safe);
     char **files = calloc(n ? n : 1, sizeof *files);
-    bool ok = names && files;
+    json_t *own = json_object(), *taken = json_object();
+    bool ok = safe && files && own && taken;
 
     for (size_t i = 0; ok && i < n; i++) {
         loom_value_info vi;
         loom_session_output(s, i, &vi);
-        loom_cli_safe_name(vi.name, names[i].safe, sizeof names[i].safe);
-        names[i].index = i;
+        output_safe_name(vi.name, safe[i], sizeof safe[i]);
+        ok = json_object_set_new(own, safe[i], json_true()) == 0;
     }
-    if (ok)
-        qsort(names, n, sizeof *names, cmp_out_name);
-    for (size_t i = 0, run = 1; ok && i < n; i++) {
-        char *f;
-        run = i > 0 && strcmp(names[i].safe, names[i - 1].safe) == 0 ? run + 1 : 1;
-        f = malloc(strlen(dir) + strlen(names[i].safe) + 32);
-        if (!f) {
-            ok = false;
-            break;
+    for (int pass = 0; ok && pass < 2; pass++)
+        for (size_t i = 0; ok && i < n; i++) {
+            loom_value_info vi;
+            char name[SAFE_MAX + 64];
+            loom_session_output(s, i, &vi);
+            if (files[i] || (pass == 0 && strcmp(vi.name, safe[i]) != 0))
+                continue; /* the first pass: names kept as they are */
+            snprintf(name, sizeof name, "%s", safe[i]);
+            for (size_t k = 2; json_object_get(taken, name) || (k > 2 && json_object_get(own, name)); k++)
+                snprintf(name, sizeof name, "%s-%zu", safe[i], k);
+            ok = json_object_set_new(taken, name, json_true()) == 0 &&
+                 (files[i] = malloc(strlen(dir) + strlen(name) + 8)) != NULL;
+            if (ok)
+                sprintf(files[i], "%s/%s.npy", dir, name);
         }
-        if (run > 1)
-            sprintf(f, "%s/%s-%zu.npy", dir, names[i].safe, run);
-        else
-            sprintf(f, "%s/%s.npy", dir, names[i].safe);
-        files[names[i].index] = f;
-    }
-    free(names);
+    free(safe);
+    json_decref(own);
+    json_decref(taken);
     if (!ok && files) {
         for (size_t i = 0; i < n; i++)
             free(files[i]);
