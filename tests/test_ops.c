@@ -1796,6 +1796,110 @@ Test(ops, error_conv_channel_mismatch)
     expect_fail(b, 1, &x, LOOM_E_SHAPE, "Conv_0", NULL);
 }
 
+/* Shape arithmetic on sizes from the file (an adversarial run, finding
+ * 6): a Conv kernel of 2^40 with dilation 2^31 - 1 (empty weights, so a
+ * tiny file) overflowed the window extent and gave an output of
+ * [1,0,1101659111431,8]; a zero-size kernel gave an output larger than
+ * its input. ONNX kernels have at least one element per spatial dim. */
+Test(ops, error_conv_kernel_sizes)
+{
+    Onnx__NodeProto *n;
+    loom_tensor *x = iota_f32(4, DIMS(1, 1, 4, 8));
+    tb_model *b = conv_model(x, 4, DIMS(0, 1, (int64_t)1 << 40, 1), NULL, NULL, &n);
+    ATTR_INTS(b, n, "dilations", 2147483647, 1);
+    expect_fail(b, 1, &x, LOOM_E_MODEL_INVALID, "Conv_0", "spatial dim 0 is 1099511627776");
+
+    x = iota_f32(4, DIMS(1, 1, 4, 4));
+    b = conv_model(x, 4, DIMS(2, 1, 0, 3), NULL, NULL, &n);
+    expect_fail(b, 1, &x, LOOM_E_MODEL_INVALID, "Conv_0", "spatial dim 0 is 0");
+
+    x = iota_f32(3, DIMS(1, 0, 5));
+    b = conv_model(x, 3, DIMS(1, 0, (int64_t)1 << 61), NULL, NULL, &n);
+    ATTR_INTS(b, n, "dilations", 3);
+    tb_attr_string(b, n, "auto_pad", "SAME_UPPER");
+    expect_fail(b, 1, &x, LOOM_E_MODEL_INVALID, "Conv_0", "a kernel dim is 1 to 2^31-1");
+}
+
+/* Split sizes that each fit the dim but add up past 2^63 wrapped around
+ * to the dim (five times 2^62 of an empty [0, 2^62] constant). */
+Test(ops, error_split_sizes_overflow)
+{
+    tb_model *b = tb_new(11);
+    Onnx__NodeProto *n;
+    int64_t big = (int64_t)1 << 62;
+    tb_init(b, "x", LOOM_F32, 2, DIMS(0, big), NULL);
+    n = tb_node(b, "Split", "x", "a,b,c,d,e");
+    tb_attr_int(b, n, "axis", 1);
+    ATTR_INTS(b, n, "split", big, big, big, big, big);
+    tb_output(b, "a");
+    expect_fail(b, 0, NULL, LOOM_E_SHAPE, "Split_0", "split size 1 is invalid");
+}
+
+/* ConstantOfShape and Range are made while the graph is inferred: a
+ * few bytes of model asked for up to 8 GiB before anything read them;
+ * now at most the 64 MiB a folded constant may have. */
+Test(ops, error_constants_made_at_inference_are_bounded)
+{
+    tb_model *b = tb_new(13);
+    tb_init(b, "shape", LOOM_I64, 1, DIMS(1), DIMS((int64_t)1 << 27));
+    tb_node(b, "ConstantOfShape", "shape", "c");
+    tb_node(b, "Shape", "c", "y");
+    tb_output(b, "y");
+    expect_fail(b, 0, NULL, LOOM_E_LIMIT, "ConstantOfShape", "over the 64 MiB a constant may have");
+
+    b = tb_new(13);
+    tb_init(b, "start", LOOM_I64, 0, NULL, DIMS(0));
+    tb_init(b, "limit", LOOM_I64, 0, NULL, DIMS((int64_t)1 << 24));
+    tb_init(b, "delta", LOOM_I64, 0, NULL, DIMS(1));
+    tb_node(b, "Range", "start,limit,delta", "y");
+    tb_output(b, "y");
+    expect_fail(b, 0, NULL, LOOM_E_LIMIT, "Range", "16777216 elements");
+
+    /* just under the limit still folds */
+    b = tb_new(13);
+    tb_init(b, "shape", LOOM_I64, 1, DIMS(1), DIMS((int64_t)1 << 20));
+    tb_node(b, "ConstantOfShape", "shape", "c");
+    tb_node(b, "Shape", "c", "y");
+    tb_output(b, "y");
+    {
+        loom_tensor *y = run1(b, 0, NULL);
+        cr_assert_eq(((const int64_t *)loom_tensor_cdata(y))[0], (int64_t)1 << 20);
+        loom_tensor_free(y);
+    }
+}
+
+/* LayerNormalization's Scale and B have the normalised dims, not only
+ * their element count: [4,3] for dims [3,4] was run as if flattened. */
+Test(ops, error_layernorm_scale_shape)
+{
+    tb_model *b = tb_new(17);
+    Onnx__NodeProto *n;
+    loom_tensor *x = iota_f32(3, DIMS(2, 3, 4));
+    float ones[12];
+    for (int i = 0; i < 12; i++)
+        ones[i] = 1.0f;
+    input_like(b, "x", x);
+    tb_init(b, "s", LOOM_F32, 2, DIMS(4, 3), ones);
+    n = tb_node(b, "LayerNormalization", "x,s", "y");
+    tb_attr_int(b, n, "axis", 1);
+    tb_output(b, "y");
+    expect_fail(b, 1, &x, LOOM_E_SHAPE, "Scale [4,3]", "normalised dims [3,4]");
+
+    /* the same dims with a leading 1 are fine */
+    b = tb_new(17);
+    x = iota_f32(3, DIMS(2, 3, 4));
+    input_like(b, "x", x);
+    tb_init(b, "s", LOOM_F32, 3, DIMS(1, 3, 4), ones);
+    n = tb_node(b, "LayerNormalization", "x,s", "y");
+    tb_attr_int(b, n, "axis", 1);
+    tb_output(b, "y");
+    {
+        loom_tensor *y = run1(b, 1, &x);
+        cr_assert_eq(loom_tensor_numel(y), 24);
+        loom_tensor_free(y);
+    }
+}
+
 Test(ops, error_reshape_wrong_element_count)
 {
     tb_model *b = tb_new(13);

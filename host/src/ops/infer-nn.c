@@ -152,19 +152,24 @@ static loom_status infer_softmax(loom__graph *g, loom__node *n)
     return LOOM_OK;
 }
 
-/* numel of the trailing dims from axis, and of the leading ones */
-static int64_t span(const loom__value *v, int from, int to)
+/* v has x's dims from axis on (leading 1s on either side aside): the
+ * kernels read Scale and B as one element per normalised position. */
+static bool same_trailing_shape(const loom__value *v, const loom__value *x, int axis)
 {
-    int64_t s = 1;
-    for (int i = from; i < to; i++)
-        s *= v->dims[i];
-    return s;
+    int nx = x->rank - axis;
+    for (int i = 0; i < (v->rank > nx ? v->rank : nx); i++) {
+        int64_t a = i < v->rank ? v->dims[v->rank - 1 - i] : 1;
+        int64_t b = i < nx ? x->dims[x->rank - 1 - i] : 1;
+        if (a != b)
+            return false;
+    }
+    return true;
 }
 
 static loom_status infer_layernorm(loom__graph *g, loom__node *n)
 {
     const loom__value *x, *scale, *bias;
-    int64_t axis, stat_dims[LOOM_MAX_RANK], inner;
+    int64_t axis, stat_dims[LOOM_MAX_RANK];
     loom_status st;
 
     if ((st = loom__check_arity(g, n, 2, 3, 3)) != LOOM_OK ||
@@ -178,13 +183,17 @@ static loom_status infer_layernorm(loom__graph *g, loom__node *n)
     x = loom__in(g, n, 0);
     if ((st = loom__norm_axis(g, n, "axis", axis, x->rank, &n->p.norm.axis)) != LOOM_OK)
         return st;
-    inner = span(x, (int)n->p.norm.axis, x->rank);
     scale = loom__in(g, n, 1);
     bias = loom__in(g, n, 2);
-    if (span(scale, 0, scale->rank) != inner || (bias && span(bias, 0, bias->rank) != inner))
-        return loom__node_err(g, n, LOOM_E_SHAPE,
-                              "Scale and B must have the %lld elements of the normalised dims",
-                              (long long)inner);
+    if (!same_trailing_shape(scale, x, (int)n->p.norm.axis) ||
+        (bias && !same_trailing_shape(bias, x, (int)n->p.norm.axis))) {
+        char s1[LOOM__SHAPE_STR_MAX], s2[LOOM__SHAPE_STR_MAX], s3[LOOM__SHAPE_STR_MAX];
+        return loom__node_err(g, n, LOOM_E_SHAPE, "Scale %s and B %s must have the normalised dims %s",
+                              loom__shape_str(scale->rank, scale->dims, s1, sizeof s1),
+                              bias ? loom__shape_str(bias->rank, bias->dims, s2, sizeof s2) : "(none)",
+                              loom__shape_str(x->rank - (int)n->p.norm.axis, x->dims + n->p.norm.axis, s3,
+                                              sizeof s3));
+    }
     loom__set_output(g, n, 0, LOOM_F32, x->rank, x->dims);
     for (int i = 0; i < x->rank; i++)
         stat_dims[i] = i < n->p.norm.axis ? x->dims[i] : 1;
@@ -332,8 +341,16 @@ static loom_status window_read(const loom__graph *g, const loom__node *n, const 
         size_t count;
         if ((st = loom__attr_ints(g, n, "kernel_shape", &ks, &count)) != LOOM_OK)
             return st;
-        for (int i = 0; i < s; i++)
+        for (int i = 0; i < s; i++) {
+            /* ONNX: a kernel has at least one element per spatial dim;
+             * below 2^31 (as strides and dilations) the window's extent
+             * dilation * (kernel - 1) + 1 stays below 2^62 */
+            if (kernel_from_weights[i] < 1 || kernel_from_weights[i] >= ((int64_t)1 << 31))
+                return loom__node_err(g, n, LOOM_E_MODEL_INVALID,
+                                      "weights' spatial dim %d is %lld; a kernel dim is 1 to 2^31-1", i,
+                                      (long long)kernel_from_weights[i]);
             w->kernel[i] = kernel_from_weights[i];
+        }
         if (ks && (count != (size_t)s || memcmp(ks, kernel_from_weights, (size_t)s * sizeof *ks)))
             return loom__node_err(g, n, LOOM_E_SHAPE, "kernel_shape does not match the weights");
     } else {

@@ -304,7 +304,8 @@ static loom_status infer_split(loom__graph *g, loom__node *n)
                                   n->n_outputs);
         }
         for (size_t i = 0; i < count; i++) {
-            if (sizes[i] < 0 || sizes[i] > x->dims[p->axis]) {
+            /* each size at most what is left: the sum never overflows */
+            if (sizes[i] < 0 || sizes[i] > x->dims[p->axis] - total) {
                 free(sizes);
                 return loom__node_err(g, n, LOOM_E_SHAPE, "split size %zu is invalid", i);
             }
@@ -534,12 +535,12 @@ static loom_status infer_unsqueeze(loom__graph *g, loom__node *n)
     if (!axes) {
         return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "axes are missing");
     }
-    rank = x->rank + (int)count;
-    if (rank > LOOM_MAX_RANK) {
+    if (count > (size_t)(LOOM_MAX_RANK - x->rank)) { /* before any cast to int */
         free(axes);
-        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "output rank %d exceeds %d", rank,
-                              LOOM_MAX_RANK);
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "output rank %d + %zu exceeds %d", x->rank,
+                              count, LOOM_MAX_RANK);
     }
+    rank = x->rank + (int)count;
     for (size_t i = 0; i < count; i++) {
         int64_t a;
         if ((st = loom__norm_axis(g, n, "axis", axes[i], rank, &a)) != LOOM_OK) {
@@ -632,6 +633,21 @@ static loom_status infer_constant(loom__graph *g, loom__node *n)
     return LOOM_OK;
 }
 
+/* ConstantOfShape and Range are made while the graph is inferred (there
+ * is no kernel to run them later): at most the fold limit, not the 8 GiB
+ * a tensor may have, so that a few bytes of model cannot make gigabytes
+ * before anything reads them. (check_size has bounded the product.) */
+static loom_status const_size_check(const loom__graph *g, const loom__node *n, loom_dtype dt, int rank,
+                                    const int64_t *dims)
+{
+    int64_t numel = 0;
+    loom__numel(rank, dims, &numel);
+    if ((uint64_t)numel > LOOM__FOLD_MAX_BYTES / loom_dtype_size(dt))
+        return loom__node_err(g, n, LOOM_E_LIMIT, "output of %lld elements is over the %zu MiB a constant may have",
+                              (long long)numel, LOOM__FOLD_MAX_BYTES >> 20);
+    return LOOM_OK;
+}
+
 static loom_status infer_constant_of_shape(loom__graph *g, loom__node *n)
 {
     const loom__attr *a = loom__attr_find(n, "value");
@@ -660,6 +676,8 @@ static loom_status infer_constant_of_shape(loom__graph *g, loom__node *n)
                                 (long long)shape[i]);
     if (st == LOOM_OK)
         st = loom__check_size(g, n, "output", dt, (int)count, shape);
+    if (st == LOOM_OK)
+        st = const_size_check(g, n, dt, (int)count, shape);
     if (st == LOOM_OK)
         st = loom__tensor_new(dt, (int)count, shape, &t);
     free(shape);
@@ -758,6 +776,7 @@ static loom_status infer_range(loom__graph *g, loom__node *n)
             len = diff / id + (diff % id != 0);
     }
     if ((st = loom__check_size(g, n, "output", dt, 1, &len)) != LOOM_OK ||
+        (st = const_size_check(g, n, dt, 1, &len)) != LOOM_OK ||
         (st = loom__tensor_new(dt, 1, &len, &t)) != LOOM_OK)
         return st;
     /* every element lies between start and limit: no overflow */

@@ -8,8 +8,6 @@
 #include "ops/ops.h"
 #include "passes/passes.h"
 
-/* Outputs larger than this stay computed at run time instead of folded. */
-#define LOOM__FOLD_MAX_BYTES ((size_t)64 << 20)
 /* Default largest tensor a session may plan. */
 #define LOOM__DEFAULT_MAX_TENSOR ((uint64_t)8 << 30)
 
