@@ -37,7 +37,7 @@ static const struct {
 
 Test(api, status_names_and_descriptions)
 {
-    cr_assert_eq(N_STATUSES, 15);
+    cr_assert_eq(N_STATUSES, 16);
     for (size_t i = 0; i < N_STATUSES; i++) {
         const char *name = loom_status_name(statuses[i].st);
         const char *text = loom_strerror(statuses[i].st);
@@ -62,7 +62,7 @@ Test(api, status_names_and_descriptions)
 
 Test(api, unknown_status)
 {
-    static const int unknown[] = {-1, 7, 99, 106, 199, 202, 1000, 0x7fffffff};
+    static const int unknown[] = {-1, 8, 99, 106, 199, 202, 1000, 0x7fffffff};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         loom_status st = (loom_status)unknown[i];
         const char *name = loom_status_name(st);

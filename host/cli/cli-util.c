@@ -1,11 +1,14 @@
 /* cli-util.c - exit codes, messages and small helpers for the CLI. */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -15,6 +18,7 @@ int loom_cli_exit_code(loom_status st)
     case LOOM_OK: return LOOM_EXIT_OK;
     case LOOM_E_INVALID_ARG: return LOOM_EXIT_USAGE;
     case LOOM_E_NOT_FOUND: case LOOM_E_IO: return LOOM_EXIT_NOINPUT;
+    case LOOM_E_WRITE: return LOOM_EXIT_CANTCREAT;
     case LOOM_E_MODEL_INVALID: case LOOM_E_MODEL_UNSUPPORTED: case LOOM_E_UNSUPPORTED_OP:
     case LOOM_E_SHAPE: case LOOM_E_DATA_INVALID: case LOOM_E_DTYPE: case LOOM_E_LIMIT:
         return LOOM_EXIT_DATAERR;
@@ -152,4 +156,47 @@ bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
         return false;
     *out = v;
     return true;
+}
+
+static int not_regular(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode))
+        return 0;
+    loom_cli_errorf("%s exists and is not a regular file (%s): it is not replaced", path,
+                    S_ISDIR(sb.st_mode) ? "a folder" : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                    : S_ISSOCK(sb.st_mode) ? "a socket" : "a device");
+    return LOOM_EXIT_CANTCREAT;
+}
+
+int loom_cli_output_ok(const char *path)
+{
+    char folder[4200];
+    int rc;
+    if ((rc = not_regular(path)) != 0)
+        return rc;
+    if (strlen(path) >= sizeof folder) {
+        loom_cli_errorf("%.200s...: the path is too long", path);
+        return LOOM_EXIT_CANTCREAT;
+    }
+    snprintf(folder, sizeof folder, "%s", path);
+    if (access(dirname(folder), W_OK) != 0) {
+        int err = errno;
+        snprintf(folder, sizeof folder, "%s", path);
+        loom_cli_errorf("%s: cannot write into %s: %s", path, dirname(folder), strerror(err));
+        return LOOM_EXIT_CANTCREAT;
+    }
+    return 0;
+}
+
+int loom_cli_place_file(const char *from, const char *to)
+{
+    int rc = not_regular(to);
+    if (rc == 0 && rename(from, to) != 0) {
+        loom_cli_errorf("%s: cannot rename into place: %s", to, strerror(errno));
+        rc = LOOM_EXIT_CANTCREAT;
+    }
+    if (rc != 0)
+        unlink(from);
+    return rc;
 }

@@ -41,6 +41,16 @@ const char *loom_cli_type_str(const loom_value_info *vi, char *buf, size_t size)
  * '_' (and a leading '.' too, so no hidden or relative names). */
 void loom_cli_safe_name(const char *name, char *buf, size_t size);
 double loom_cli_now_us(void);
+/* Output paths the CLI names itself (the library checks its own files
+ * the same way): 0 when path may be written (it does not exist or is a
+ * regular file, and its folder takes new files); otherwise the error is
+ * printed and the exit code returned (73: a device, FIFO, socket or
+ * folder is never replaced). */
+int loom_cli_output_ok(const char *path);
+/* Rename the finished file from into place at to (same folder), unless
+ * to has meanwhile become something other than a regular file: 0, or the
+ * message printed and 73 (from is then removed). */
+int loom_cli_place_file(const char *from, const char *to);
 /* A whole decimal number from 0 to max (no sign, nothing after it). */
 bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

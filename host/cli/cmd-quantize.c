@@ -239,24 +239,15 @@ int loom_cmd_quantize(int argc, char **argv)
         rc = loom_cli_fail(st);
         goto done;
     }
-    {
-        /* the folder must take OUT: say so before calibrating */
-        char folder[4200];
-        snprintf(folder, sizeof folder, "%s", out);
-        if (access(dirname(folder), W_OK) != 0) {
-            snprintf(folder, sizeof folder, "%s", out);
-            loom_cli_errorf("%s: cannot write into %s: %s", out, dirname(folder), strerror(errno));
-            rc = LOOM_EXIT_CANTCREAT;
-            goto done;
-        }
-    }
+    /* OUT must be writable (its folder takes files, and it is no
+     * device, FIFO or folder): say so before calibrating */
+    if ((rc = loom_cli_output_ok(out)) != 0)
+        goto done;
     /* written beside OUT first and renamed when the report is made: a
      * failure at any step leaves OUT as it was */
     snprintf(partial, sizeof partial, "%s.partial-%ld", out, (long)getpid());
     if ((st = loom_quantize(m, (const loom_tensor *const *)calib.t, calib.n, &qo, partial, &sum)) != LOOM_OK) {
-        /* every input is loaded by now: a file error is about OUT */
-        rc = st == LOOM_E_IO || st == LOOM_E_NOT_FOUND ? (loom_cli_fail(st), LOOM_EXIT_CANTCREAT)
-                                                       : loom_cli_fail(st);
+        rc = loom_cli_fail(st);
         goto done;
     }
     wrote = true;
@@ -272,11 +263,8 @@ int loom_cmd_quantize(int argc, char **argv)
             goto done;
         }
     }
-    if (rename(partial, out) != 0) {
-        loom_cli_errorf("%s: cannot rename into place: %s", out, strerror(errno));
-        rc = LOOM_EXIT_CANTCREAT;
+    if ((rc = loom_cli_place_file(partial, out)) != 0)
         goto done;
-    }
     wrote = false;
     if (as_json)
         print_json(out, &sum, &rep);

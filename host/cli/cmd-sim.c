@@ -210,15 +210,10 @@ static int sim_gemm(int argc, char **argv)
             return LOOM_EXIT_DATAERR;
         }
     }
-    if (o.waveform) {
-        /* an output file that cannot be written is exit 73, before the run */
-        FILE *f = fopen(o.waveform, "wb");
-        if (!f) {
-            loom_cli_errorf("cannot write the waveform %s: %s", o.waveform, strerror(errno));
-            return LOOM_EXIT_CANTCREAT;
-        }
-        fclose(f);
-    }
+    /* a waveform that cannot be written is exit 73, before the run (the
+     * simulator writes it beside the target and renames it at the end) */
+    if (o.waveform && (rc = loom_cli_output_ok(o.waveform)) != 0)
+        return rc;
 
     if ((s = data_make(&d, seed)) != LOOM_OK) {
         data_free(&d);

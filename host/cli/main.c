@@ -1,4 +1,5 @@
 /* main.c - `loom`: the command-line front end of the loom runtime. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,9 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     const char *cmd;
+    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, which
+     * becomes exit 73 naming the file, instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return LOOM_EXIT_USAGE;

@@ -51,6 +51,7 @@ const char *loom_version(void);
     X(E_NOT_FOUND, 4, "file not found")                                      \
     X(E_INTERNAL, 5, "internal error")                                       \
     X(E_LIMIT, 6, "size limit exceeded")                                     \
+    X(E_WRITE, 7, "cannot write an output file")                             \
     X(E_MODEL_INVALID, 100, "invalid model")                                 \
     X(E_MODEL_UNSUPPORTED, 101, "unsupported model feature")                 \
     X(E_UNSUPPORTED_OP, 102, "unsupported operator")                         \

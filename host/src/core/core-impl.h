@@ -48,8 +48,34 @@ bool loom__numel(int rank, const int64_t *dims, int64_t *out);
 /* fopen(path, "rb") for regular files only: FIFOs, devices and folders
  * fail at once with errno EINVAL instead of blocking or misreading. */
 FILE *loom__fopen_regular(const char *path, struct stat *sb);
-/* Write head then body to path through a temporary file renamed into
- * place: on any failure the path is untouched and the error names it. */
+/* ---- output files ----
+ *
+ * Every file loom writes goes through a temporary file in the target's
+ * folder (".<name>.tmp-XXXXXX"), every write, fsync and close checked,
+ * then renamed into place: on any failure (ENOSPC, EFBIG, EIO, ...) the
+ * target is as it was, no temporary file stays, and the error
+ * (LOOM_E_WRITE) names the target. A target that exists and is not a
+ * regular file (after links: a device, FIFO, socket or folder) is never
+ * replaced: LOOM_E_WRITE before anything is written, and checked again
+ * just before the rename. */
+typedef struct {
+    const char *path; /* the target */
+    char *tmp;        /* the temporary file */
+    int fd;           /* open on tmp, or -1 once its writer closed it */
+} loom__outfile;
+
+/* LOOM_E_WRITE when path exists and is not a regular file. */
+loom_status loom__out_check(const char *path);
+/* Check the target and create the temporary file (fd open on it). */
+loom_status loom__out_begin(const char *path, loom__outfile *o);
+loom_status loom__out_write(loom__outfile *o, const void *data, size_t n);
+/* fsync and close (a writer of its own may have closed fd and set it
+ * to -1: the file is reopened for the fsync), check the target again,
+ * rename. On failure the temporary file is removed. */
+loom_status loom__out_finish(loom__outfile *o);
+/* Close and remove the temporary file (after a failure elsewhere). */
+void loom__out_cancel(loom__outfile *o);
+/* Write head then body to path as one output file. */
 loom_status loom__write_file(const char *path, const void *head, size_t n_head, const void *body,
                              size_t n_body);
 

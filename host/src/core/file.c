@@ -1,5 +1,6 @@
 /* file.c - opening untrusted paths without blocking on FIFOs or devices;
- * the clock. */
+ * writing output files so that nothing half-written stays and nothing
+ * but a regular file is replaced (core-impl.h); the clock. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,53 +38,116 @@ double loom__now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* ---- output files ---- */
+
+loom_status loom__out_check(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return loom__err(LOOM_E_WRITE, "%s exists and is not a regular file (%s): it is not replaced", path,
+                         S_ISDIR(sb.st_mode)    ? "a folder"
+                         : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                         : S_ISSOCK(sb.st_mode) ? "a socket"
+                         : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+                                                                       : "not a file");
+    return LOOM_OK;
+}
+
+static loom_status write_err(const char *path, const char *what, int err)
+{
+    return loom__err(LOOM_E_WRITE, "%s: %s: %s", path, what, strerror(err));
+}
+
+loom_status loom__out_begin(const char *path, loom__outfile *o)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dir_len;
+    loom_status st;
+
+    o->path = path;
+    o->tmp = NULL;
+    o->fd = -1;
+    if (!*base)
+        return loom__err(LOOM_E_WRITE, "%s: names a folder, not a file", path);
+    if ((st = loom__out_check(path)) != LOOM_OK)
+        return st;
+    /* ".<name>.tmp-XXXXXX" beside the target, the name cut so that the
+     * whole stays within a file system's 255 bytes */
+    if (!(o->tmp = malloc(dir_len + 200 + 16)))
+        return loom__err(LOOM_E_NOMEM, "%s: out of memory", path);
+    memcpy(o->tmp, path, dir_len);
+    snprintf(o->tmp + dir_len, 200 + 16, ".%.200s.tmp-XXXXXX", base);
+    if ((o->fd = mkstemp(o->tmp)) < 0) {
+        st = write_err(path, "cannot create a file beside it", errno);
+        free(o->tmp);
+        o->tmp = NULL;
+        return st;
+    }
+    (void)fchmod(o->fd, 0644);
+    (void)fcntl(o->fd, F_SETFD, FD_CLOEXEC);
+    return LOOM_OK;
+}
+
+loom_status loom__out_write(loom__outfile *o, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(o->fd, p, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return write_err(o->path, "write failed", w < 0 ? errno : EIO);
+        p += w;
+        n -= (size_t)w;
+    }
+    return LOOM_OK;
+}
+
+void loom__out_cancel(loom__outfile *o)
+{
+    if (o->fd >= 0)
+        close(o->fd);
+    if (o->tmp)
+        unlink(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+    o->fd = -1;
+}
+
+loom_status loom__out_finish(loom__outfile *o)
+{
+    loom_status st = LOOM_OK;
+    int fd = o->fd;
+    o->fd = -1;
+    if (fd < 0 && (fd = open(o->tmp, O_RDONLY | O_CLOEXEC)) < 0)
+        st = write_err(o->path, "the written file is gone", errno);
+    if (st == LOOM_OK && fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+        st = write_err(o->path, "write failed (fsync)", errno);
+    if (fd >= 0 && close(fd) != 0 && st == LOOM_OK)
+        st = write_err(o->path, "write failed (close)", errno);
+    /* what the target is now, not at begin */
+    if (st == LOOM_OK)
+        st = loom__out_check(o->path);
+    if (st == LOOM_OK && rename(o->tmp, o->path) != 0)
+        st = write_err(o->path, "cannot rename into place", errno);
+    if (st != LOOM_OK)
+        unlink(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+    return st;
+}
+
 loom_status loom__write_file(const char *path, const void *head, size_t n_head, const void *body,
                              size_t n_body)
 {
-    char *tmp;
-    FILE *f = NULL;
-    int fd;
+    loom__outfile o;
     loom_status st;
-
-    tmp = malloc(strlen(path) + 16);
-    if (!tmp)
-        return loom__err(LOOM_E_NOMEM, "%s: out of memory", path);
-    sprintf(tmp, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = loom__err(errno == ENOENT ? LOOM_E_NOT_FOUND : LOOM_E_IO, "%s: cannot create: %s",
-                       path, strerror(errno));
-        free(tmp);
+    if ((st = loom__out_begin(path, &o)) != LOOM_OK)
+        return st;
+    if ((st = loom__out_write(&o, head, n_head)) != LOOM_OK || (st = loom__out_write(&o, body, n_body)) != LOOM_OK) {
+        loom__out_cancel(&o);
         return st;
     }
-    (void)fchmod(fd, 0644);
-    f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        st = loom__err(LOOM_E_IO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if ((n_head && fwrite(head, 1, n_head, f) != n_head) ||
-        (n_body && fwrite(body, 1, n_body, f) != n_body)) {
-        st = loom__err(LOOM_E_IO, "%s: write failed: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        st = loom__err(LOOM_E_IO, "%s: write failed: %s", path, strerror(errno));
-        goto fail;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        st = loom__err(LOOM_E_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-        goto fail;
-    }
-    free(tmp);
-    return LOOM_OK;
-fail:
-    if (f)
-        fclose(f);
-    unlink(tmp);
-    free(tmp);
-    return st;
+    return loom__out_finish(&o);
 }

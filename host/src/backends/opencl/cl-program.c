@@ -242,30 +242,21 @@ static void save_cached(loom__device *dev, cl_program prog, const char *path, ui
 {
     size_t size = 0;
     unsigned char *bin;
-    char tmp[1100];
     cache_header hdr;
-    FILE *f = NULL;
-    int fd;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
         size == 0 || !(bin = malloc(size)))
         return;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
+        /* a cache file is written like any output: whole or not at all;
+         * failing to write one only costs a rebuild next time */
         memcpy(hdr.magic, CACHE_MAGIC, 8);
         hdr.key = key;
         hdr.length = size;
         hdr.check = loom__cl_hash(bin, size, 1469598103934665603ull);
-        snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-        fd = mkstemp(tmp);
-        if (fd >= 0 && !(f = fdopen(fd, "wb")))
-            close(fd);
-        if (f) {
-            bool ok = fwrite(&hdr, sizeof hdr, 1, f) == 1 && fwrite(bin, 1, size, f) == size;
-            ok = fclose(f) == 0 && ok;
-            if (ok && rename(tmp, path) == 0)
-                loom__log(LOOM_LOG_DEBUG, "opencl: %s: program cached in %s", dev->name, path);
-        }
-        if (fd >= 0)
-            unlink(tmp); /* gone already after a successful rename */
+        if (loom__write_file(path, &hdr, sizeof hdr, bin, size) == LOOM_OK)
+            loom__log(LOOM_LOG_DEBUG, "opencl: %s: program cached in %s", dev->name, path);
+        else
+            loom__log(LOOM_LOG_DEBUG, "opencl: %s: not cached: %s", dev->name, loom_last_error());
     }
     free(bin);
 }

@@ -3,6 +3,7 @@
  * exactly as a card would be. Opt-in by name; every run is bounded by a
  * cycle watchdog sized from the analytic cycle model. */
 #include <string.h>
+#include <unistd.h>
 
 #include "backends/backend.h"
 #include "backends/kctl/kctl.h"
@@ -75,6 +76,7 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     loom_sim_config cfg = {0};
     loom__systolic_cfg mc;
     vsim_ctx v = {0};
+    loom__outfile wave = {.fd = -1};
     loom__kctl k;
     char err[512];
     uint64_t predicted, cycles = 0, before;
@@ -106,12 +108,25 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     cfg.wr_bytes_per_cycle = (uint32_t)mc.wr_bytes_per_cycle;
     cfg.wr_latency = mc.wr_latency;
     cfg.seed = opt->reset_seed;
-    cfg.wave_path = opt->waveform;
+    /* the waveform is written beside its target and renamed into place
+     * when the run is over: never half a file, never over a device */
+    if (opt->waveform) {
+        if ((st = loom__out_begin(opt->waveform, &wave)) != LOOM_OK)
+            return st;
+        close(wave.fd); /* the FST writer opens the file itself */
+        wave.fd = -1;
+        cfg.wave_path = wave.tmp;
+    }
     cfg.withhold_reads = opt->test_withhold_reads;
     cfg.spurious_read = opt->test_spurious_read;
-    if (loom_sim_open(&cfg, &v.sim, err, sizeof err) != 0)
-        return loom__err(strstr(err, "no Verilated model") ? LOOM_E_INVALID_ARG : LOOM_E_DEVICE_FAILED,
-                         "%s", err);
+    if (loom_sim_open(&cfg, &v.sim, err, sizeof err) != 0) {
+        if (opt->waveform)
+            loom__out_cancel(&wave);
+        if (strstr(err, "cannot write waveform"))
+            return loom__err(LOOM_E_WRITE, "%s: vsim cannot write the waveform", opt->waveform);
+        return loom__err(strstr(err, "no Verilated model") ? LOOM_E_INVALID_ARG : LOOM_E_DEVICE_FAILED, "%s",
+                         err);
+    }
     v.watchdog = opt->watchdog_cycles ? opt->watchdog_cycles : 2 * predicted + 10000;
     k = (loom__kctl){.ctx = &v,
                      .mem_write = v_mem_write,
@@ -144,6 +159,18 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
               (unsigned long long)cycles, (unsigned long long)predicted,
               (unsigned long long)loom_sim_seed(v.sim));
     loom_sim_close(v.sim);
+    if (opt->waveform) {
+        /* kept after a failed run too (a watchdog's waveform is the one
+         * to look at): the simulator closed it whole */
+        char keep[1024];
+        loom_status ws;
+        snprintf(keep, sizeof keep, "%s", loom_last_error());
+        ws = loom__out_finish(&wave);
+        if (st == LOOM_OK)
+            st = ws;
+        else
+            loom__err(st, "%s", keep);
+    }
     return st;
 }
 
