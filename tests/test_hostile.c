@@ -149,3 +149,118 @@ Test(hostile, file_size_limit_is_exit_73)
     expect_error_line(73, "y.npy: write failed: File too large", NULL);
     expect_folder_holds(out, "");
 }
+
+/* ---- finding 2: the OpenCL program cache trusts only what only we can
+ * write ---- */
+
+static bool have_opencl(void)
+{
+    RUN("devices");
+    return res.code == 0 && strstr(res.out, "opencl:") != NULL;
+}
+
+#define NEED_OPENCL()                                                                                   \
+    do {                                                                                                \
+        if (!have_opencl())                                                                             \
+            cr_skip_test("no OpenCL device (loom devices lists none): the program cache is not used"); \
+    } while (0)
+
+/* Run lenet on OpenCL (its Pad on ref) with LOOM_CACHE_DIR=cache and -vv. */
+static void run_cached(const char *cache)
+{
+    char env[1200], x[600];
+    snprintf(env, sizeof env, "LOOM_CACHE_DIR=%s", cache);
+    snprintf(x, sizeof x, "x=%s", LENET_X);
+    RUN_ENV(ENV(env), "run", LENET, "--input", x, "--device", "opencl", "-vv");
+    expect_code(0);
+}
+
+/* The one cache file in folder (a Criterion failure if there is none). */
+static void cache_file(const char *folder, char *out, size_t size)
+{
+    char names[256], *bar;
+    tb_list_dir(folder, names, sizeof names);
+    cr_assert_eq(strncmp(names, "cl-", 3), 0, "no cache file in %s: %s", folder, names);
+    if ((bar = strchr(names, '|')))
+        *bar = '\0';
+    snprintf(out, size, "%s/%s", folder, names);
+}
+
+/* A cache folder others can write (mode 0777, as under /tmp): a binary
+ * planted there by another user was loaded and run as device code. Now
+ * it is not read (nor written), with a warning saying why. */
+Test(hostile, cache_folder_writable_by_others_is_not_used)
+{
+    char cache[600], file[1000];
+    struct stat before, after;
+    NEED_OPENCL();
+    snprintf(cache, sizeof cache, "%s", tpath("cache"));
+    run_cached(cache);
+    cr_assert(strstr(res.err, "program cached in"), "%s", res.err);
+    cache_file(cache, file, sizeof file);
+    cr_assert_eq(stat(file, &before), 0);
+    run_cached(cache);
+    cr_assert(strstr(res.err, "program loaded from"), "the cache works: %s", res.err);
+
+    cr_assert_eq(chmod(cache, 0777), 0);
+    run_cached(cache);
+    cr_assert(strstr(res.err, "loom: warning: opencl: the cache folder ") &&
+                  strstr(res.err, "is owned or writable by others"),
+              "%s", res.err);
+    cr_assert(!strstr(res.err, "program loaded from"), "a binary from a folder others can write was loaded: %s",
+              res.err);
+    cr_assert_eq(stat(file, &after), 0);
+    cr_assert_eq(after.st_mtime, before.st_mtime, "the cache file was rewritten");
+    /* group-writable is the same */
+    cr_assert_eq(chmod(cache, 0770), 0);
+    run_cached(cache);
+    cr_assert(strstr(res.err, "is owned or writable by others") && !strstr(res.err, "program loaded from"), "%s",
+              res.err);
+}
+
+/* A cache file that is not ours (another user's, or writable by others)
+ * is not loaded; the program built instead replaces it (the folder is
+ * ours alone), and that one is used next time. */
+Test(hostile, cache_file_of_another_user_is_ignored)
+{
+    char cache[600], file[1000];
+    struct stat sb;
+    NEED_OPENCL();
+    snprintf(cache, sizeof cache, "%s", tpath("cache"));
+    run_cached(cache);
+    cache_file(cache, file, sizeof file);
+    cr_assert_eq(chmod(file, 0666), 0);
+    run_cached(cache);
+    cr_assert(strstr(res.err, "is not a regular file of ours that only we can write: ignored") &&
+                  !strstr(res.err, "program loaded from"),
+              "%s", res.err);
+    cr_assert_eq(chmod(file, 0644), 0);
+    if (chown(file, 65534, 65534) != 0)
+        cr_skip_test("chown %s: %s (giving a file to another user needs root)", file, strerror(errno));
+    run_cached(cache);
+    cr_assert(strstr(res.err, "is not a regular file of ours that only we can write: ignored") &&
+                  !strstr(res.err, "program loaded from"),
+              "%s", res.err);
+    cr_assert_eq(stat(file, &sb), 0);
+    cr_assert_eq(sb.st_uid, geteuid(), "the rebuilt file is ours");
+    cr_assert_eq(sb.st_mode & 0777, 0644);
+    run_cached(cache);
+    cr_assert(strstr(res.err, "program loaded from"), "%s", res.err);
+}
+
+/* A LOOM_CACHE_DIR longer than loom's buffer was cut short silently and
+ * loom wrote to the shortened path; now it is refused with a warning and
+ * nothing is made. */
+Test(hostile, cache_dir_too_long_is_refused)
+{
+    char cache[1100];
+    int n = snprintf(cache, sizeof cache, "%s/c", tb_tmpdir_path());
+    NEED_OPENCL();
+    while (n < 1000)
+        n += snprintf(cache + n, sizeof cache - (size_t)n, "/d");
+    cr_assert_eq(mkdir(tpath("c"), 0700), 0);
+    run_cached(cache);
+    cr_assert(strstr(res.err, "the cache folder's path is longer than 899 bytes: programs are not cached"), "%s",
+              res.err);
+    expect_folder_holds(tpath("c"), "");
+}

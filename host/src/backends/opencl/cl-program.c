@@ -7,12 +7,16 @@
  * binary, keyed by a hash of the device, platform, driver, build options
  * and source; later processes load the binary instead of compiling.
  * Cache folder: $LOOM_CACHE_DIR, else $XDG_CACHE_HOME/loom, else
- * ~/.cache/loom (created private); caching is skipped (a debug message
- * says why) when none is usable. Cache files carry a header (key, length,
- * checksum) checked before the driver sees the binary; a bad one is
- * removed and rebuilt.
+ * ~/.cache/loom (created private). A cached binary runs as device code,
+ * so only a folder that only we can write is used (ours, no group or
+ * other write bit, not a symlink; a path longer than 899 bytes is never
+ * shortened), and only cache files of ours that only we can write are
+ * read; otherwise the program is built, with a warning saying why.
+ * Cache files carry a header (key, length, checksum) checked before the
+ * driver sees the binary; a bad one is removed and rebuilt.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,22 +130,42 @@ void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t)
 
 /* ---- binary cache ---- */
 
-/* The cache folder, created private (0700) when missing; refused when
- * another user owns it (a planted binary would run as device code). */
+/* A reason not to use the cache, said once per process as a warning (it
+ * only costs a build; the user should know why). */
+static void cache_warn_once(const char *fmt, const char *what)
+{
+    static int said;
+    if (__atomic_exchange_n(&said, 1, __ATOMIC_ACQ_REL) == 0)
+        loom__log(LOOM_LOG_WARN, fmt, what);
+}
+
+#define CACHE_DIR_MAX 900
+
+/* The cache folder, created private (0700) when missing. A binary in it
+ * runs as device code, so the folder must be one only we can write:
+ * owned by us, no group or other write permission, not a symlink (the
+ * last component; a planted link could point anywhere). Otherwise, or
+ * when the path is longer than the buffer, no cache: a warning says why. */
 static bool cache_dir(char *buf, size_t size)
 {
-    const char *d = getenv("LOOM_CACHE_DIR");
+    const char *d = getenv("LOOM_CACHE_DIR"), *suffix = "";
     struct stat sb;
     if (d && *d)
-        snprintf(buf, size, "%s", d);
+        ;
     else if ((d = getenv("XDG_CACHE_HOME")) && *d)
-        snprintf(buf, size, "%s/loom", d);
+        suffix = "/loom";
     else if ((d = getenv("HOME")) && *d)
-        snprintf(buf, size, "%s/.cache/loom", d);
+        suffix = "/.cache/loom";
     else
         return false;
+    if ((size_t)snprintf(buf, size, "%s%s", d, suffix) >= size) {
+        /* never a shortened path: that would be some other folder */
+        cache_warn_once("opencl: the cache folder's path is longer than %s bytes: programs are not cached",
+                        "899");
+        return false;
+    }
     {
-        char parent[1024];
+        char parent[CACHE_DIR_MAX + 16];
         char *slash;
         snprintf(parent, sizeof parent, "%s", buf);
         slash = strrchr(parent, '/');
@@ -150,10 +174,19 @@ static bool cache_dir(char *buf, size_t size)
             mkdir(parent, 0700);
         }
     }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+        loom__log(LOOM_LOG_DEBUG, "opencl: cannot make the cache folder %s: %s: not caching", buf,
+                  strerror(errno));
         return false;
-    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid()) {
-        loom__log(LOOM_LOG_DEBUG, "opencl: cache folder %s is not ours: not caching", buf);
+    }
+    if (lstat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        cache_warn_once("opencl: the cache folder %s is not a folder (a file, or a symlink): programs are not "
+                        "cached", buf);
+        return false;
+    }
+    if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+        cache_warn_once("opencl: the cache folder %s is owned or writable by others (a binary planted there "
+                        "would run on the device): programs are not cached", buf);
         return false;
     }
     return access(buf, W_OK) == 0;
@@ -173,7 +206,7 @@ typedef struct {
 static void cache_path(loom__device *dev, const char *options, char *path, size_t size, uint64_t *key)
 {
     loom__cl_dev *cd = dev->priv;
-    char dir[900], pver[128] = "";
+    char dir[CACHE_DIR_MAX], pver[128] = "";
     uint64_t h = 1469598103934665603ull;
     clGetPlatformInfo(cd->platform, CL_PLATFORM_VERSION, sizeof pver, pver, NULL);
     pver[sizeof pver - 1] = '\0';
@@ -195,7 +228,9 @@ static void cache_path(loom__device *dev, const char *options, char *path, size_
 static cl_program load_cached(loom__device *dev, const char *path, const char *options, uint64_t key)
 {
     loom__cl_dev *cd = dev->priv;
-    FILE *f = fopen(path, "rb");
+    /* not through a link, never blocking (a FIFO planted here) */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = NULL;
     unsigned char *bin = NULL;
     cache_header hdr;
     struct stat sb;
@@ -203,9 +238,25 @@ static cl_program load_cached(loom__device *dev, const char *path, const char *o
     cl_program prog = NULL;
     const char *bad = NULL;
 
-    if (!f)
+    if (fd < 0) {
+        if (errno == ELOOP)
+            cache_warn_once("opencl: cache file %s is a symlink: ignored", path);
         return NULL;
-    if (fstat(fileno(f), &sb) != 0 || fread(&hdr, sizeof hdr, 1, f) != 1)
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+        (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+        /* not ours to load, nor to remove */
+        cache_warn_once("opencl: cache file %s is not a regular file of ours that only we can write: ignored",
+                        path);
+        close(fd);
+        return NULL;
+    }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    if (!(f = fdopen(fd, "rb"))) {
+        close(fd);
+        return NULL;
+    }
+    if (fread(&hdr, sizeof hdr, 1, f) != 1)
         bad = "shorter than its header";
     else if (memcmp(hdr.magic, CACHE_MAGIC, 8) != 0 || hdr.key != key)
         bad = "not a loom cache file for this device and source";
