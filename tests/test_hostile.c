@@ -18,6 +18,7 @@
 
 #include "cli-harness.h"
 #include "loom/loom.h"
+#include "onnx-builder.h"
 #include "tmpdir.h"
 
 #define SRC LOOM_SOURCE_DIR
@@ -263,4 +264,188 @@ Test(hostile, cache_dir_too_long_is_refused)
     cr_assert(strstr(res.err, "the cache folder's path is longer than 899 bytes: programs are not cached"), "%s",
               res.err);
     expect_folder_holds(tpath("c"), "");
+}
+
+/* ---- finding 8: memory bounded by the machine, not by what a file asks
+ * ---- */
+
+/* Under ASan the address space holds terabytes of shadow memory, so an
+ * address-space limit cannot be tested there. */
+static void need_rlimit_as(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cr_skip_test("built with AddressSanitizer, whose shadow memory needs terabytes of address space: "
+                 "ulimit -v is tested in the plain build");
+#endif
+}
+
+static void put_varint(FILE *f, uint64_t v)
+{
+    do {
+        fputc((int)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)), f);
+        v >>= 7;
+    } while (v);
+}
+
+/* A 10 MB model of five million empty NodeProto messages: each two bytes
+ * on the wire becomes a protobuf-c struct, a pointer and a scan record,
+ * about 1 GB in all (the adversarial run measured 1.27 GB for loom info). */
+static const char *empty_messages_model(void)
+{
+    static char path[600];
+    const uint64_t n = 5000000;
+    FILE *f;
+    snprintf(path, sizeof path, "%s", tpath("empty.onnx"));
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputc(0x08, f), put_varint(f, 7);                    /* ir_version */
+    fputc(0x42, f), put_varint(f, 2), fputc(0x10, f), fputc(13, f); /* opset_import { version: 13 } */
+    fputc(0x3a, f), put_varint(f, 2 * n);                /* graph */
+    for (uint64_t i = 0; i < n; i++)
+        fputc(0x0a, f), fputc(0x00, f);                  /* node {} */
+    cr_assert_eq(fclose(f), 0);
+    return path;
+}
+
+Test(hostile, empty_messages_cannot_inflate_memory)
+{
+    const char *m = empty_messages_model();
+    RUN_ENV(ENV("LOOM_MAX_MEMORY=256M"), "info", m);
+    expect_error_line(65, "empty.onnx: decoding the file needs", "of memory, over the budget of 256.0 MiB");
+    /* the global option says the same */
+    RUN("--max-memory", "300M", "info", m);
+    expect_error_line(65, "decoding the file needs", "over the budget of 300.0 MiB");
+}
+
+/* The default budget follows the machine: under ulimit -v 1 GiB it is
+ * half of that, and the model is refused with exit 65 and a sentence
+ * (without it, decoding ran out of address space). */
+Test(hostile, memory_budget_follows_ulimit_v)
+{
+    const char *m;
+    need_rlimit_as();
+    m = empty_messages_model();
+    RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1 << 30, .env = ENV("LOOM_MAX_MEMORY")}), "info", m);
+    expect_error_line(65, "decoding the file needs", "over the budget of 512.0 MiB");
+}
+
+/* A 600-byte model whose six weights of 256 MiB each point at one sparse
+ * external file (the adversarial run's version took 12.4 GB in loom
+ * info): refused before any is read, the need named. */
+Test(hostile, external_weights_are_counted_before_reading)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    const int64_t n = (int64_t)64 << 20; /* 256 MiB of float32 */
+    char folder[600], model[700], data[700];
+    FILE *f;
+    snprintf(folder, sizeof folder, "%s", tpath("m"));
+    cr_assert_eq(mkdir(folder, 0755), 0);
+    snprintf(data, sizeof data, "%s/w.bin", folder);
+    f = fopen(data, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(ftruncate(fileno(f), (off_t)(n * 4)), 0); /* sparse: no disk */
+    cr_assert_eq(fclose(f), 0);
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){n});
+    for (int i = 0; i < 6; i++) {
+        char name[8];
+        float one = 1;
+        Onnx__TensorProto *t;
+        Onnx__StringStringEntryProto *e = tb_alloc(b, sizeof *e);
+        snprintf(name, sizeof name, "w%d", i);
+        t = tb_init(b, name, LOOM_F32, 1, (int64_t[]){1}, &one);
+        t->dims[0] = n;
+        t->has_raw_data = 0;
+        t->raw_data.len = 0;
+        t->has_data_location = 1;
+        t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+        onnx__string_string_entry_proto__init(e);
+        e->key = tb_strdup(b, "location");
+        e->value = tb_strdup(b, "w.bin");
+        t->external_data = tb_alloc(b, sizeof *t->external_data);
+        t->external_data[0] = e;
+        t->n_external_data = 1;
+        {
+            char ins[16], out[8];
+            if (i)
+                snprintf(ins, sizeof ins, "y%d,w%d", i - 1, i);
+            else
+                snprintf(ins, sizeof ins, "x,w0");
+            snprintf(out, sizeof out, "y%d", i);
+            tb_node(b, "Add", ins, out);
+        }
+    }
+    tb_output(b, "y5");
+    bytes = tb_pack(b, &len);
+    cr_assert_lt(len, 1000);
+    snprintf(model, sizeof model, "%s/model.onnx", folder);
+    write_bytes(model, bytes, len);
+    tb_free(b);
+    RUN_ENV(ENV("LOOM_MAX_MEMORY=1G"), "info", model);
+    expect_error_line(65, "the model (the file, decoded, and its 6 tensors) needs 1.5 GiB of memory",
+                      "over the budget of 1.0 GiB");
+    need_rlimit_as();
+    RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1 << 30, .env = ENV("LOOM_MAX_MEMORY")}), "info", model);
+    expect_error_line(65, "its 6 tensors) needs 1.5 GiB", "over the budget of 512.0 MiB");
+}
+
+/* An .npy file whose header promises shape x dtype bytes, the file
+ * sparse to match. */
+static void sparse_npy(const char *path, const char *shape, uint64_t nbytes)
+{
+    char hdr[128];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", shape);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    while ((10 + n + 1) % 64)
+        hdr[n++] = ' ';
+    hdr[n++] = '\n';
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(n & 0xff, f), fputc(n >> 8, f);
+    fwrite(hdr, 1, (size_t)n, f);
+    cr_assert_eq(fflush(f), 0);
+    cr_assert_eq(ftruncate(fileno(f), (off_t)(10 + (uint64_t)n + nbytes)), 0);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* A 16 GiB sparse .npy was allocated before anything else was checked
+ * ("cannot allocate", exit 70, no file named); a 3 GiB input of the
+ * wrong shape was read in full before "shape does not fit". Now the
+ * header is checked against the model first, and the data against the
+ * memory budget before it is allocated. */
+Test(hostile, npy_inputs_checked_before_their_data_is_read)
+{
+    char x[700], big[600];
+    snprintf(big, sizeof big, "%s", tpath("big.npy"));
+    /* lenet takes float32[2,1,28,28]: 1000000 images are refused by their
+     * header (a 1 MiB budget shows the data is never read) */
+    sparse_npy(big, "(1000000, 1, 28, 28)", (uint64_t)1000000 * 28 * 28 * 4);
+    snprintf(x, sizeof x, "x=%s", big);
+    RUN_ENV(ENV("LOOM_MAX_MEMORY=1M"), "run", LENET, "--input", x);
+    expect_error_line(65, "big.npy: input \"x\" is float32[1000000,1,28,28]", "the model declares float32[2,1,28,28]");
+    RUN_ENV(ENV("LOOM_MAX_MEMORY=1M"), "partition", LENET, "--input", x);
+    expect_error_line(65, "input \"x\" is float32[1000000,1,28,28]", NULL);
+    /* a 16 GiB input of the right shape for a model with a symbolic dim:
+     * over the budget, named, before any allocation */
+    {
+        tb_model *b = tb_new(13);
+        const uint8_t *bytes;
+        size_t len;
+        char model[600];
+        tb_input(b, "x", LOOM_F32, 1, (int64_t[]){-1});
+        tb_node(b, "Relu", "x", "y");
+        tb_output(b, "y");
+        bytes = tb_pack(b, &len);
+        snprintf(model, sizeof model, "%s", tpath("relu.onnx"));
+        write_bytes(model, bytes, len);
+        tb_free(b);
+        sparse_npy(big, "(4294967296,)", (uint64_t)16 << 30);
+        RUN_ENV(ENV("LOOM_MAX_MEMORY=4G"), "run", model, "--input", x);
+        expect_error_line(65, "big.npy: the data needs 16.0 GiB of memory", "over the budget of 4.0 GiB");
+        need_rlimit_as();
+        RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1 << 30, .env = ENV("LOOM_MAX_MEMORY")}), "run", model,
+                 "--input", x);
+        expect_error_line(65, "big.npy: the data needs 16.0 GiB of memory", "over the budget of 512.0 MiB");
+    }
 }

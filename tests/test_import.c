@@ -722,6 +722,55 @@ Test(sizes, initializer_over_lowered_tensor_limit)
     tb_free(b);
 }
 
+/* The memory budget (loom_load_options.max_memory_bytes): decoding is
+ * estimated before it starts, tensors are counted before any is made,
+ * and the message says what the model would need. */
+Test(sizes, memory_budget)
+{
+    tb_model *b = gemm_model();
+    loom_load_options o = {.max_memory_bytes = 64};
+    expect_err(load_opts(b, &o, NULL), LOOM_E_LIMIT, "decoding the file needs", "over the budget of 64 bytes",
+               "LOOM_MAX_MEMORY", NULL);
+    o.max_memory_bytes = 16384;
+    expect_ok(load_opts(b, &o, NULL), "a small model in 16 KiB");
+    {
+        /* W of 1 MiB in raw_data, budget 1.5 MiB: the file and its copy
+         * in the decoded form fit, the tensor made from it does not */
+        Onnx__TensorProto *w = tb_proto(b)->graph->initializer[0];
+        w->dims[0] = 512;
+        w->dims[1] = 512;
+        w->raw_data.len = (size_t)512 * 512 * 4;
+        w->raw_data.data = tb_alloc(b, w->raw_data.len);
+        o.max_memory_bytes = 4 << 20;
+        expect_ok(load_opts(b, &o, NULL), "1 MiB of weights in 4 MiB");
+        o.max_memory_bytes = (5 << 20) / 2;
+        expect_err(load_opts(b, &o, NULL), LOOM_E_LIMIT, "tensors) needs 3.0 MiB", "over the budget of 2.5 MiB",
+                   NULL);
+    }
+    tb_free(b);
+}
+
+/* loom_memory_budget: LOOM_MAX_MEMORY when it is a size, else the
+ * machine's (half of what the process may have). */
+Test(sizes, memory_budget_default)
+{
+    uint64_t machine;
+    unsetenv("LOOM_MAX_MEMORY");
+    machine = loom_memory_budget();
+    cr_assert_gt(machine, (uint64_t)64 << 20);
+    setenv("LOOM_MAX_MEMORY", "3G", 1);
+    cr_assert_eq(loom_memory_budget(), (uint64_t)3 << 30);
+    setenv("LOOM_MAX_MEMORY", "512MiB", 1);
+    cr_assert_eq(loom_memory_budget(), (uint64_t)512 << 20);
+    setenv("LOOM_MAX_MEMORY", "1234", 1);
+    cr_assert_eq(loom_memory_budget(), 1234);
+    setenv("LOOM_MAX_MEMORY", "lots", 1);
+    cr_assert_eq(loom_memory_budget(), machine, "not a size: the machine's budget");
+    setenv("LOOM_MAX_MEMORY", "0", 1);
+    cr_assert_eq(loom_memory_budget(), machine);
+    unsetenv("LOOM_MAX_MEMORY");
+}
+
 Test(sizes, initializer_negative_dims)
 {
     tb_model *b = gemm_model();

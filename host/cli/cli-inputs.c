@@ -27,7 +27,8 @@ int loom_cli_inputs_add(loom_cli_inputs *in, char *arg)
     return 0;
 }
 
-int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *cmd, bool require_all)
+int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *cmd, bool require_all,
+                         bool read_data)
 {
     char buf[512];
     loom_status st;
@@ -58,12 +59,43 @@ int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *c
     in->shapes = calloc((size_t)in->n + 1, sizeof *in->shapes);
     if (!in->shapes)
         return LOOM_EXIT_SOFTWARE;
+    /* headers first: every file's dtype and shape against the model before
+     * any data is read (a 3 GiB input of the wrong shape costs nothing) */
     for (int k = 0; k < in->n; k++) {
-        if ((st = loom_npy_load(in->items[k].path, &in->items[k].t)) != LOOM_OK)
+        loom_cli_input *it = &in->items[k];
+        loom_value_info vi;
+        bool fits;
+        if ((st = loom_npy_peek(it->path, &it->dtype, &it->rank, it->dims)) != LOOM_OK)
             return loom_cli_fail(st);
-        in->shapes[k].name = in->items[k].name;
-        in->shapes[k].rank = loom_tensor_rank(in->items[k].t);
-        in->shapes[k].dims = loom_tensor_dims(in->items[k].t);
+        for (size_t i = 0; i < loom_model_input_count(m); i++) {
+            loom_model_input(m, i, &vi);
+            if (strcmp(vi.name, it->name) != 0)
+                continue;
+            fits = vi.dtype == it->dtype && (vi.rank < 0 || vi.rank == it->rank);
+            for (int d = 0; fits && vi.rank >= 0 && d < vi.rank; d++)
+                fits = vi.dims[d] < 0 || vi.dims[d] == it->dims[d];
+            if (!fits) {
+                loom_value_info got = {.dtype = it->dtype, .rank = it->rank};
+                char want[512];
+                memcpy(got.dims, it->dims, sizeof got.dims);
+                loom_cli_errorf("%s: input \"%s\" is %s, the model declares %s", it->path, it->name,
+                                loom_cli_type_str(&got, buf, sizeof buf), loom_cli_type_str(&vi, want, sizeof want));
+                return LOOM_EXIT_DATAERR;
+            }
+        }
+        in->shapes[k].name = it->name;
+        in->shapes[k].rank = it->rank;
+        in->shapes[k].dims = it->dims;
+    }
+    for (int k = 0; read_data && k < in->n; k++) {
+        loom_cli_input *it = &in->items[k];
+        if ((st = loom_npy_load(it->path, &it->t)) != LOOM_OK)
+            return loom_cli_fail(st);
+        if (loom_tensor_dtype(it->t) != it->dtype || loom_tensor_rank(it->t) != it->rank ||
+            memcmp(loom_tensor_dims(it->t), it->dims, sizeof(int64_t) * (size_t)it->rank) != 0) {
+            loom_cli_errorf("%s: the file changed while it was read", it->path);
+            return LOOM_EXIT_DATAERR;
+        }
     }
     return 0;
 }

@@ -58,7 +58,10 @@ bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 typedef struct {
     const char *name; /* NULL until resolved: the model's only input */
     const char *path;
-    loom_tensor *t;
+    loom_dtype dtype; /* from the file's header */
+    int rank;
+    int64_t dims[LOOM_MAX_RANK];
+    loom_tensor *t;   /* the data, when read */
 } loom_cli_input;
 
 typedef struct {
@@ -70,9 +73,12 @@ typedef struct {
 /* Record one --input argument (arg is split in place); 0 or an exit code. */
 int loom_cli_inputs_add(loom_cli_inputs *in, char *arg);
 /* Resolve names against the model, refuse duplicates (and, when
- * require_all, missing inputs), load the files; 0 or an exit code (the
- * message printed). */
-int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *cmd, bool require_all);
+ * require_all, missing inputs), read every file's header and check its
+ * dtype and shape against the model's declared input (65 otherwise),
+ * and then, with read_data, the data; 0 or an exit code (the message
+ * printed). */
+int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *cmd, bool require_all,
+                         bool read_data);
 void loom_cli_inputs_free(loom_cli_inputs *in);
 
 int loom_cmd_info(int argc, char **argv);

@@ -65,7 +65,7 @@ int loom_cmd_partition(int argc, char **argv)
         rc = loom_cli_fail(st);
         goto done;
     }
-    if ((rc = loom_cli_inputs_load(&inputs, m, "partition", false)) != 0)
+    if ((rc = loom_cli_inputs_load(&inputs, m, "partition", false, false)) != 0)
         goto done;
     st = loom_session_create(m,
                              &(loom_session_options){.input_shapes = inputs.shapes,

@@ -211,7 +211,7 @@ int loom_cmd_run(int argc, char **argv)
         goto done;
     }
 
-    if ((rc = loom_cli_inputs_load(&inputs, m, "run", true)) != 0)
+    if ((rc = loom_cli_inputs_load(&inputs, m, "run", true, true)) != 0)
         goto done;
     if ((st = loom_session_create(m,
                                   &(loom_session_options){.input_shapes = inputs.shapes,

@@ -190,7 +190,7 @@ int loom_cmd_validate(int argc, char **argv)
         rc = loom_cli_fail(st);
         goto done;
     }
-    if ((rc = loom_cli_inputs_load(&inputs, m, "validate", false)) != 0)
+    if ((rc = loom_cli_inputs_load(&inputs, m, "validate", false, true)) != 0)
         goto done;
     n_in = loom_model_input_count(m);
     in = calloc(n_in + 1, sizeof *in);

@@ -1,12 +1,14 @@
 /* main.c - `loom`: the command-line front end of the loom runtime. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static const char usage[] =
-    "usage: loom [--help] [--version] <command> [<args>]\n"
+    "usage: loom [--help] [--version] [--max-memory SIZE] <command> [<args>]\n"
     "\n"
     "Run ONNX models on the devices this machine has (OpenCL CPUs, GPUs and\n"
     "FPGAs; the reference C backend for everything else) and check the results;\n"
@@ -25,11 +27,34 @@ static const char usage[] =
     "                    cycles, utilisation, bit-exact check against ref\n"
     "  help [COMMAND]    this text, or a command's own help\n"
     "\n"
+    "  --max-memory SIZE  memory that loading a model or an .npy file may take\n"
+    "                    (such as 512M or 8G; sets LOOM_MAX_MEMORY). Default:\n"
+    "                    half of the least of physical memory, ulimit -v and -d,\n"
+    "                    and the cgroup's limit. A file that needs more is\n"
+    "                    refused (65), saying what it would need.\n"
+    "\n"
     "Data goes to stdout, messages to stderr. Exit status: 0 success,\n"
     "1 results differ from ref (validate, sim gemm),\n"
     "64 usage error, 65 invalid or unsupported model or data, 66 input file\n"
     "missing or unreadable, 69 device unavailable, 70 internal error,\n"
     "73 cannot write an output file.\n";
+
+/* "512M", "8G", "1073741824" (what LOOM_MAX_MEMORY takes) */
+static bool is_size(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || strspn(s, "0") == n)
+        return false;
+    s += n;
+    if (*s && strchr("kKmMgGtT", *s)) {
+        s++;
+        if (*s == 'i')
+            s++;
+    }
+    if (*s == 'B')
+        s++;
+    return *s == '\0' && n <= 15;
+}
 
 int main(int argc, char **argv)
 {
@@ -37,6 +62,22 @@ int main(int argc, char **argv)
     /* a file-size limit (ulimit -f) makes writes fail with EFBIG, which
      * becomes exit 73 naming the file, instead of killing the process */
     signal(SIGXFSZ, SIG_IGN);
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return LOOM_EXIT_USAGE;
+    }
+    /* global options before the command */
+    while (argc >= 2 && strncmp(argv[1], "--max-memory", 12) == 0 &&
+           (argv[1][12] == '\0' || argv[1][12] == '=')) {
+        const char *v = argv[1][12] == '=' ? argv[1] + 13 : argc >= 3 ? argv[2] : NULL;
+        if (!v)
+            return loom_cli_usage_error(NULL, "option '--max-memory' needs a value");
+        if (!is_size(v))
+            return loom_cli_usage_error(NULL, "--max-memory takes a size such as 512M or 8G, not '%s'", v);
+        setenv("LOOM_MAX_MEMORY", v, 1);
+        argc -= argv[1][12] == '=' ? 1 : 2;
+        argv += argv[1][12] == '=' ? 1 : 2;
+    }
     if (argc < 2) {
         fputs(usage, stderr);
         return LOOM_EXIT_USAGE;

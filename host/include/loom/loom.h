@@ -145,6 +145,10 @@ const void *loom_tensor_cdata(const loom_tensor *t);
  * input. Saving writes a temporary file and renames it into place, so a
  * failed save never leaves a half-written file. */
 loom_status loom_npy_load(const char *path, loom_tensor **out);
+/* The dtype and shape of an .npy file (dims: LOOM_MAX_RANK entries), its
+ * header and size checked as loom_npy_load does, without reading the
+ * data. Loading needs the data's size within loom_memory_budget(). */
+loom_status loom_npy_peek(const char *path, loom_dtype *dtype, int *rank, int64_t *dims);
 loom_status loom_npy_save(const char *path, const loom_tensor *t);
 
 /* ---------------------------------------------------------------------- */
@@ -185,7 +189,19 @@ typedef struct {
     /* Largest single tensor accepted, bytes, initializers and external
      * data included (0: 4 GiB). */
     uint64_t max_tensor_bytes;
+    /* Memory loading may take, bytes: the decoded protobuf (estimated
+     * from the file before decoding, then counted as it decodes) and
+     * every tensor's data (counted before any is read). A model that
+     * needs more is LOOM_E_LIMIT, saying what it would need
+     * (0: loom_memory_budget()). */
+    uint64_t max_memory_bytes;
 } loom_load_options;
+
+/* The default memory budget of loading a model or an .npy file, bytes:
+ * $LOOM_MAX_MEMORY when set (a size such as 512M or 8G), else half of the
+ * least of physical memory, RLIMIT_AS, RLIMIT_DATA and the cgroup's
+ * memory.max. */
+uint64_t loom_memory_budget(void);
 
 /* Import an ONNX model. opts may be NULL for defaults. External data is
  * read from files inside the model's folder only. */

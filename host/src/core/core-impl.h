@@ -79,6 +79,12 @@ void loom__out_cancel(loom__outfile *o);
 loom_status loom__write_file(const char *path, const void *head, size_t n_head, const void *body,
                              size_t n_body);
 
+/* "1.3 GiB", "12.0 MiB", "500 bytes". */
+const char *loom__bytes_str(uint64_t n, char *buf, size_t size);
+/* LOOM_E_LIMIT, naming source, what and both sizes, when need > budget
+ * (loom_memory_budget() or the caller's). */
+loom_status loom__budget_check(const char *source, const char *what, uint64_t need, uint64_t budget);
+
 /* Monotonic clock, microseconds. */
 double loom__now_us(void);
 

@@ -14,9 +14,10 @@ typedef struct {
 /* Walk the protobuf wire format of an onnx.ModelProto without decoding
  * it: every tag, length and wire type must be well formed and message
  * nesting must stay within max_depth (protobuf-c itself has no recursion
- * limit). Names the byte offset and field of the first problem. */
+ * limit). Names the byte offset and field of the first problem.
+ * *decoded_bytes gets an upper bound of what decoding will allocate. */
 loom_status loom__wire_check(const uint8_t *data, size_t size, int max_depth,
-                             const char *source);
+                             const char *source, uint64_t *decoded_bytes);
 
 /* Convert a TensorProto (initializer or tensor attribute) to a tensor.
  * what labels messages ("initializer \"W1\""). */

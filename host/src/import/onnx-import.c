@@ -446,23 +446,90 @@ static loom_status import_model(importer *im, const Onnx__ModelProto *mp, loom_m
     return loom__graph_toposort(im->g);
 }
 
+/* protobuf-c's allocations, counted against the memory budget: each
+ * block carries its size in a 16-byte header (alignment kept), so frees
+ * are counted too; a block over the limit fails the decode. */
+typedef struct {
+    uint64_t limit, used, peak;
+    bool over;
+} pb_count;
+
 static void protobuf_free(void *allocator_data, void *p)
 {
-    (void)allocator_data;
+    pb_count *c = allocator_data;
+    if (!p)
+        return;
+    p = (char *)p - 16;
+    c->used -= *(uint64_t *)p;
     free(p);
 }
 
 static void *protobuf_alloc(void *allocator_data, size_t size)
 {
-    (void)allocator_data;
-    return malloc(size);
+    pb_count *c = allocator_data;
+    uint64_t n = (uint64_t)size + 16 + 16; /* header and malloc's own */
+    char *p;
+    if (n > c->limit - c->used || n < size) {
+        c->over = true;
+        return NULL;
+    }
+    if (!(p = malloc(size + 16)))
+        return NULL;
+    *(uint64_t *)p = n;
+    c->used += n;
+    if (c->used > c->peak)
+        c->peak = c->used;
+    return p + 16;
+}
+
+/* Bytes of a TensorProto's data once imported (0 when it cannot be
+ * computed: the importer then refuses it with the reason). */
+static uint64_t tensor_bytes(const Onnx__TensorProto *tp)
+{
+    loom_dtype dt = tp && tp->has_data_type ? loom__dtype_from_onnx(tp->data_type) : LOOM_DTYPE_INVALID;
+    int64_t numel;
+    uint64_t n;
+    if (dt == LOOM_DTYPE_INVALID || tp->n_dims > LOOM_MAX_RANK)
+        return 0;
+    for (size_t i = 0; i < tp->n_dims; i++)
+        if (tp->dims[i] < 0)
+            return 0;
+    if (!loom__numel((int)tp->n_dims, tp->dims, &numel) || !loom__mul_u64((uint64_t)numel, loom_dtype_size(dt), &n))
+        return 0;
+    return n;
+}
+
+/* Every tensor the import will make: initializers and tensor
+ * attributes (Constant's value, ...); one over max (refused by the
+ * importer with its own message) is left out. */
+static uint64_t model_tensor_bytes(const Onnx__ModelProto *mp, uint64_t max, size_t *count)
+{
+    const Onnx__GraphProto *gp = mp->graph;
+    uint64_t sum = 0;
+    *count = 0;
+    if (!gp)
+        return 0;
+    for (size_t i = 0; i < gp->n_initializer; i++, (*count)++)
+        if (tensor_bytes(gp->initializer[i]) <= max && !loom__add_u64(sum, tensor_bytes(gp->initializer[i]), &sum))
+            return UINT64_MAX;
+    for (size_t i = 0; i < gp->n_node; i++)
+        for (size_t k = 0; gp->node[i] && k < gp->node[i]->n_attribute; k++) {
+            const Onnx__AttributeProto *a = gp->node[i]->attribute[k];
+            if (a && a->t && tensor_bytes(a->t) <= max) {
+                if (!loom__add_u64(sum, tensor_bytes(a->t), &sum))
+                    return UINT64_MAX;
+                (*count)++;
+            }
+        }
+    return sum;
 }
 
 loom_status loom_model_load_buffer(const void *data, size_t size, const char *name,
                                    const char *base_dir, const loom_load_options *opts,
                                    loom_model **out)
 {
-    ProtobufCAllocator alloc = {.alloc = protobuf_alloc, .free = protobuf_free};
+    pb_count count = {0};
+    ProtobufCAllocator alloc = {.alloc = protobuf_alloc, .free = protobuf_free, .allocator_data = &count};
     Onnx__ModelProto *mp = NULL;
     loom_model *m = NULL;
     importer im = {0};
@@ -470,6 +537,9 @@ loom_status loom_model_load_buffer(const void *data, size_t size, const char *na
     loom_status st;
     size_t max_file = opts && opts->max_file_bytes ? opts->max_file_bytes : LOOM__DEFAULT_MAX_FILE;
     int max_nesting = opts && opts->max_nesting > 0 ? opts->max_nesting : LOOM__DEFAULT_MAX_NESTING;
+    uint64_t budget = opts && opts->max_memory_bytes ? opts->max_memory_bytes : loom_memory_budget();
+    uint64_t decoded = 0, tensors;
+    size_t n_tensors;
 
     if (!out || (!data && size))
         return loom__err(LOOM_E_INVALID_ARG, "loom_model_load_buffer: NULL argument");
@@ -484,8 +554,13 @@ loom_status loom_model_load_buffer(const void *data, size_t size, const char *na
                          max_file);
     if (max_nesting > LOOM__MAX_NESTING)
         max_nesting = LOOM__MAX_NESTING;
-    if ((st = loom__wire_check(data, size, max_nesting, name)) != LOOM_OK)
+    if ((st = loom__wire_check(data, size, max_nesting, name, &decoded)) != LOOM_OK)
         return st;
+    /* memory: the file (held by the caller), its decoded form, then its
+     * tensors; each said before it is allocated */
+    if ((st = loom__budget_check(name, "decoding the file", size + decoded, budget)) != LOOM_OK)
+        return st;
+    count.limit = budget - size;
     if (base_dir) {
         real_base = realpath(base_dir, NULL);
         if (!real_base)
@@ -495,11 +570,25 @@ loom_status loom_model_load_buffer(const void *data, size_t size, const char *na
     }
     mp = onnx__model_proto__unpack(&alloc, size, data);
     if (!mp) {
-        st = loom__err(LOOM_E_MODEL_INVALID,
-                       "%s: protobuf: not a valid onnx.ModelProto (a field has the wrong wire "
-                       "type or a string is not UTF-8)",
-                       name);
+        char s1[32];
+        st = count.over ? loom__err(LOOM_E_LIMIT,
+                                    "%s: decoding the file needs more than its memory budget of %s "
+                                    "(LOOM_MAX_MEMORY raises it)",
+                                    name, loom__bytes_str(budget, s1, sizeof s1))
+                        : loom__err(LOOM_E_MODEL_INVALID,
+                                    "%s: protobuf: not a valid onnx.ModelProto (a field has the wrong "
+                                    "wire type or a string is not UTF-8)",
+                                    name);
         goto fail;
+    }
+    tensors = model_tensor_bytes(mp, im.ctx.max_tensor_bytes, &n_tensors);
+    {
+        char what[80];
+        snprintf(what, sizeof what, "the model (the file, decoded, and its %zu tensor%s)", n_tensors,
+                 n_tensors == 1 ? "" : "s");
+        if ((st = loom__budget_check(name, what, tensors > UINT64_MAX / 2 ? UINT64_MAX : size + count.peak + tensors,
+                                     budget)) != LOOM_OK)
+            goto fail;
     }
     m = calloc(1, sizeof *m);
     im.g = loom__graph_new(name);

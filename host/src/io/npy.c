@@ -214,24 +214,21 @@ static loom_status read_exact(FILE *f, void *buf, size_t n, const char *path, co
     return LOOM_OK;
 }
 
-loom_status loom_npy_load(const char *path, loom_tensor **out)
+/* Open path, parse and check its header, and check that the file holds
+ * exactly the data the shape needs; *f is left at the data. */
+static loom_status npy_open(const char *path, FILE **fp, loom_dtype *dtype, int *rank, int64_t *dims,
+                            uint64_t *nbytes)
 {
     unsigned char pre[NPY_MAGIC_LEN + 2 + 4];
     char *hdr = NULL;
     uint32_t hlen;
     FILE *f;
-    loom_tensor *t = NULL;
-    loom_dtype dtype = LOOM_DTYPE_INVALID;
-    int rank = 0;
-    int64_t dims[LOOM_MAX_RANK];
     loom_status st;
     hdr_cursor c;
     char sbuf[LOOM__SHAPE_STR_MAX];
     struct stat sb;
 
-    if (!path || !out)
-        return loom__err(LOOM_E_INVALID_ARG, "loom_npy_load: NULL argument");
-    *out = NULL;
+    *fp = NULL;
     f = loom__fopen_regular(path, &sb);
     if (!f)
         return loom__err(errno == ENOENT ? LOOM_E_NOT_FOUND : LOOM_E_IO, "%s: %s", path,
@@ -271,7 +268,7 @@ loom_status loom_npy_load(const char *path, loom_tensor **out)
     c.p = hdr;
     c.end = hdr + hlen;
     c.path = path;
-    if ((st = parse_header(&c, &dtype, &rank, dims)) != LOOM_OK)
+    if ((st = parse_header(&c, dtype, rank, dims)) != LOOM_OK)
         goto done;
     /* the data must be exactly what the shape needs: check the file's size
      * before allocating, so a lying header costs nothing */
@@ -279,29 +276,70 @@ loom_status loom_npy_load(const char *path, loom_tensor **out)
         int64_t numel;
         uint64_t need, have;
         long pos = ftell(f);
-        if (!loom__numel(rank, dims, &numel) ||
-            !loom__mul_u64((uint64_t)numel, loom_dtype_size(dtype), &need)) {
+        if (!loom__numel(*rank, dims, &numel) ||
+            !loom__mul_u64((uint64_t)numel, loom_dtype_size(*dtype), &need)) {
             st = loom__err(LOOM_E_DATA_INVALID, "%s: npy shape %s is too large", path,
-                           loom__shape_str(rank, dims, sbuf, sizeof sbuf));
+                           loom__shape_str(*rank, dims, sbuf, sizeof sbuf));
             goto done;
         }
         have = pos < 0 || (uint64_t)sb.st_size < (uint64_t)pos ? 0 : (uint64_t)sb.st_size - (uint64_t)pos;
         if (have < need) {
             st = loom__err(LOOM_E_DATA_INVALID,
                            "%s: npy data is truncated: shape %s of %s needs %llu bytes, the file has %llu",
-                           path, loom__shape_str(rank, dims, sbuf, sizeof sbuf), loom_dtype_name(dtype),
+                           path, loom__shape_str(*rank, dims, sbuf, sizeof sbuf), loom_dtype_name(*dtype),
                            (unsigned long long)need, (unsigned long long)have);
             goto done;
         }
         if (have > need) {
             st = loom__err(LOOM_E_DATA_INVALID,
                            "%s: npy file has bytes after the %llu bytes of data that shape %s needs",
-                           path, (unsigned long long)need, loom__shape_str(rank, dims, sbuf, sizeof sbuf));
+                           path, (unsigned long long)need, loom__shape_str(*rank, dims, sbuf, sizeof sbuf));
             goto done;
         }
+        *nbytes = need;
     }
-    if ((st = loom__tensor_new(dtype, rank, dims, &t)) != LOOM_OK)
+done:
+    free(hdr);
+    if (st == LOOM_OK)
+        *fp = f;
+    else
+        fclose(f);
+    return st;
+}
+
+loom_status loom_npy_peek(const char *path, loom_dtype *dtype, int *rank, int64_t *dims)
+{
+    FILE *f;
+    uint64_t nbytes;
+    loom_status st;
+    if (!path || !dtype || !rank || !dims)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_npy_peek: NULL argument");
+    if ((st = npy_open(path, &f, dtype, rank, dims, &nbytes)) == LOOM_OK)
+        fclose(f);
+    return st;
+}
+
+loom_status loom_npy_load(const char *path, loom_tensor **out)
+{
+    FILE *f;
+    loom_tensor *t = NULL;
+    loom_dtype dtype = LOOM_DTYPE_INVALID;
+    int rank = 0;
+    int64_t dims[LOOM_MAX_RANK];
+    uint64_t nbytes = 0;
+    loom_status st;
+
+    if (!path || !out)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_npy_load: NULL argument");
+    *out = NULL;
+    if ((st = npy_open(path, &f, &dtype, &rank, dims, &nbytes)) != LOOM_OK)
+        return st;
+    if ((st = loom__budget_check(path, "the data", nbytes, loom_memory_budget())) != LOOM_OK)
         goto done;
+    if ((st = loom__tensor_new(dtype, rank, dims, &t)) != LOOM_OK) {
+        st = loom__err_prefix(st, "%s", path);
+        goto done;
+    }
     /* re-check while reading: the file may change under us */
     if (fread(t->data, 1, t->nbytes, f) != t->nbytes || fgetc(f) != EOF) {
         st = loom__err(LOOM_E_DATA_INVALID, "%s: npy file changed size while being read", path);
@@ -320,7 +358,6 @@ loom_status loom_npy_load(const char *path, loom_tensor **out)
     t = NULL;
 done:
     loom_tensor_free(t);
-    free(hdr);
     fclose(f);
     return st;
 }
