@@ -331,14 +331,15 @@ Test(hostile, memory_budget_follows_ulimit_v)
 
 /* A 600-byte model whose six weights of 256 MiB each point at one sparse
  * external file (the adversarial run's version took 12.4 GB in loom
- * info): refused before any is read, the need named. */
-Test(hostile, external_weights_are_counted_before_reading)
+ * info). */
+static const char *sparse_weights_model(void)
 {
+    static char model[700];
     tb_model *b = tb_new(13);
     const uint8_t *bytes;
     size_t len;
     const int64_t n = (int64_t)64 << 20; /* 256 MiB of float32 */
-    char folder[600], model[700], data[700];
+    char folder[600], data[700];
     FILE *f;
     snprintf(folder, sizeof folder, "%s", tpath("m"));
     cr_assert_eq(mkdir(folder, 0755), 0);
@@ -349,7 +350,7 @@ Test(hostile, external_weights_are_counted_before_reading)
     cr_assert_eq(fclose(f), 0);
     tb_input(b, "x", LOOM_F32, 1, (int64_t[]){n});
     for (int i = 0; i < 6; i++) {
-        char name[8];
+        char name[8], ins[16], out[8];
         float one = 1;
         Onnx__TensorProto *t;
         Onnx__StringStringEntryProto *e = tb_alloc(b, sizeof *e);
@@ -366,15 +367,12 @@ Test(hostile, external_weights_are_counted_before_reading)
         t->external_data = tb_alloc(b, sizeof *t->external_data);
         t->external_data[0] = e;
         t->n_external_data = 1;
-        {
-            char ins[16], out[8];
-            if (i)
-                snprintf(ins, sizeof ins, "y%d,w%d", i - 1, i);
-            else
-                snprintf(ins, sizeof ins, "x,w0");
-            snprintf(out, sizeof out, "y%d", i);
-            tb_node(b, "Add", ins, out);
-        }
+        if (i)
+            snprintf(ins, sizeof ins, "y%d,w%d", i - 1, i);
+        else
+            snprintf(ins, sizeof ins, "x,w0");
+        snprintf(out, sizeof out, "y%d", i);
+        tb_node(b, "Add", ins, out);
     }
     tb_output(b, "y5");
     bytes = tb_pack(b, &len);
@@ -382,11 +380,22 @@ Test(hostile, external_weights_are_counted_before_reading)
     snprintf(model, sizeof model, "%s/model.onnx", folder);
     write_bytes(model, bytes, len);
     tb_free(b);
-    RUN_ENV(ENV("LOOM_MAX_MEMORY=1G"), "info", model);
+    return model;
+}
+
+/* Refused before any weight is read, the need named. */
+Test(hostile, external_weights_are_counted_before_reading)
+{
+    RUN_ENV(ENV("LOOM_MAX_MEMORY=1G"), "info", sparse_weights_model());
     expect_error_line(65, "the model (the file, decoded, and its 6 tensors) needs 1.5 GiB of memory",
                       "over the budget of 1.0 GiB");
+}
+
+Test(hostile, external_weights_under_ulimit_v)
+{
     need_rlimit_as();
-    RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1 << 30, .env = ENV("LOOM_MAX_MEMORY")}), "info", model);
+    RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1 << 30, .env = ENV("LOOM_MAX_MEMORY")}), "info",
+             sparse_weights_model());
     expect_error_line(65, "its 6 tensors) needs 1.5 GiB", "over the budget of 512.0 MiB");
 }
 
@@ -443,9 +452,28 @@ Test(hostile, npy_inputs_checked_before_their_data_is_read)
         sparse_npy(big, "(4294967296,)", (uint64_t)16 << 30);
         RUN_ENV(ENV("LOOM_MAX_MEMORY=4G"), "run", model, "--input", x);
         expect_error_line(65, "big.npy: the data needs 16.0 GiB of memory", "over the budget of 4.0 GiB");
-        need_rlimit_as();
-        RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1 << 30, .env = ENV("LOOM_MAX_MEMORY")}), "run", model,
-                 "--input", x);
-        expect_error_line(65, "big.npy: the data needs 16.0 GiB of memory", "over the budget of 512.0 MiB");
     }
+}
+
+/* The same 16 GiB input under ulimit -v 1 GiB: the default budget. */
+Test(hostile, npy_input_under_ulimit_v)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    char model[600], big[600], x[700];
+    need_rlimit_as();
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){-1});
+    tb_node(b, "Relu", "x", "y");
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    snprintf(model, sizeof model, "%s", tpath("relu.onnx"));
+    write_bytes(model, bytes, len);
+    tb_free(b);
+    snprintf(big, sizeof big, "%s", tpath("big.npy"));
+    sparse_npy(big, "(4294967296,)", (uint64_t)16 << 30);
+    snprintf(x, sizeof x, "x=%s", big);
+    RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1 << 30, .env = ENV("LOOM_MAX_MEMORY")}), "run", model, "--input",
+             x);
+    expect_error_line(65, "big.npy: the data needs 16.0 GiB of memory", "over the budget of 512.0 MiB");
 }

@@ -272,6 +272,9 @@ int loom_cmd_run(int argc, char **argv)
             if (out_dir) {
                 file = files[i];
                 if ((st = loom_npy_save(file, t)) != LOOM_OK) {
+                    json_decref(o);
+                    json_decref(shape);
+                    json_decref(outs);
                     json_decref(root);
                     loom_cli_fail(st);
                     rc = LOOM_EXIT_CANTCREAT;
