@@ -477,3 +477,108 @@ Test(hostile, npy_input_under_ulimit_v)
              x);
     expect_error_line(65, "big.npy: the data needs 16.0 GiB of memory", "over the budget of 512.0 MiB");
 }
+
+/* ---- the environment OpenCL starts in (issue "nothing lost, nothing
+ * hung") ---- */
+
+/* POCL_MAX_PTHREAD_COUNT=100000: PoCL aborted in its scheduler start-up
+ * (SIGABRT). Now lowered to the CPU count with a warning, and the model
+ * runs on OpenCL. */
+Test(hostile, pocl_thread_count_beyond_the_machine)
+{
+    char x[600];
+    NEED_OPENCL();
+    snprintf(x, sizeof x, "x=%s", LENET_X);
+    RUN_OPTS(((cli_opts){.env = ENV("POCL_MAX_PTHREAD_COUNT=100000")}), "run", LENET, "--input", x, "--device",
+             "opencl", "-v");
+    expect_code(0);
+    cr_assert(strstr(res.err, "loom: warning: POCL_MAX_PTHREAD_COUNT=100000 is more than four threads a CPU"), "%s",
+              res.err);
+    cr_assert(strstr(res.err, "ran on opencl:0"), "%s", res.err);
+}
+
+/* A read-only home: PoCL could not make its cache folder and reported no
+ * device, so --device opencl --strict exited 69. Now PoCL gets a private
+ * temporary cache folder (removed at exit) and loom's own cache is
+ * skipped: the model runs on OpenCL. Needs a read-only mount (tmpfs),
+ * a skip with the reason where mounting is not permitted. */
+Test(hostile, read_only_home_still_runs_on_opencl)
+{
+    char home[600], env_home[700], x[600];
+    NEED_OPENCL();
+    snprintf(home, sizeof home, "%s", tpath("home"));
+    cr_assert_eq(mkdir(home, 0755), 0);
+    {
+        char cmd[800];
+        snprintf(cmd, sizeof cmd, "mount -t tmpfs -o ro,size=1m tmpfs %s 2>/dev/null", home);
+        if (system(cmd) != 0)
+            cr_skip_test("cannot mount a read-only tmpfs at %s (needs root and mount permission)", home);
+    }
+    snprintf(env_home, sizeof env_home, "HOME=%s", home);
+    snprintf(x, sizeof x, "x=%s", LENET_X);
+    RUN_OPTS(((cli_opts){.env = ENV(env_home, "LOOM_CACHE_DIR", "POCL_CACHE_DIR", "XDG_CACHE_HOME")}), "run", LENET,
+             "--input", x, "--device", "opencl", "-v");
+    {
+        char cmd[800];
+        snprintf(cmd, sizeof cmd, "umount %s", home);
+        cr_assert_eq(system(cmd), 0);
+    }
+    expect_code(0);
+    cr_assert(strstr(res.err, "PoCL's cache folder") && strstr(res.err, "removed at exit"), "%s", res.err);
+    cr_assert(strstr(res.err, "ran on opencl:0"), "%s", res.err);
+    {
+        /* the temporary folder named in the warning is gone */
+        const char *t = strstr(res.err, "using /");
+        char folder[300];
+        struct stat sb;
+        cr_assert_not_null(t);
+        cr_assert_eq(sscanf(t + 6, "%299[^,]", folder), 1);
+        cr_assert_neq(stat(folder, &sb), 0, "%s is still there", folder);
+    }
+}
+
+/* ulimit -v: PoCL started and then aborted in its own assertion
+ * (pocl_create_migration_commands: p->mem_ptr != NULL) when it could not
+ * back a buffer. Now too little address space to start a runtime means
+ * no OpenCL device (with the reason), and buffers that do not fit are an
+ * allocation failure of the device: the session falls back to ref. The
+ * model: x[1] expanded to 64M floats (256 MiB) and a Relu, 512 MiB of
+ * host tensors and as much again in device buffers. */
+Test(hostile, address_space_limits_fall_back_instead_of_aborting)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    char model[600], x[700], xp[600];
+    const float one = -1.0f;
+    loom_tensor *xt;
+    need_rlimit_as();
+    NEED_OPENCL();
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){1});
+    tb_init(b, "shape", LOOM_I64, 1, (int64_t[]){1}, (int64_t[]){(int64_t)64 << 20});
+    tb_node(b, "Expand", "x,shape", "e");
+    tb_node(b, "Relu", "e", "y");
+    tb_node(b, "ReduceMean", "y", "m");
+    tb_output(b, "m");
+    bytes = tb_pack(b, &len);
+    snprintf(model, sizeof model, "%s", tpath("big.onnx"));
+    write_bytes(model, bytes, len);
+    tb_free(b);
+    snprintf(xp, sizeof xp, "%s", tpath("x.npy"));
+    xt = tb_f32(1, (int64_t[]){1}, &one);
+    cr_assert_eq(loom_npy_save(xp, xt), LOOM_OK);
+    loom_tensor_free(xt);
+    snprintf(x, sizeof x, "x=%s", xp);
+    /* 320 MiB: no runtime can start */
+    RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)320 << 20, .env = ENV("LOOM_MAX_MEMORY")}), "devices", "-v");
+    expect_code(0);
+    cr_assert(!strstr(res.out, "opencl:"), "%s", res.out);
+    cr_assert(strstr(res.err, "is less than the 512.0 MiB an OpenCL runtime takes to start"), "%s", res.err);
+    /* 1.25 GiB: the runtime starts, the buffers do not fit: ref runs it */
+    RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)1280 << 20, .env = ENV("LOOM_MAX_MEMORY")}), "run", model, "--input",
+             x, "--device", "opencl", "-v");
+    expect_code(0);
+    cr_assert(strstr(res.err, "does not fit this process's memory"), "%s", res.err);
+    cr_assert(strstr(res.err, "ran on ref"), "%s", res.err);
+    cr_assert(strstr(res.out, "m float32[1]:\n  0\n"), "%s", res.out);
+}

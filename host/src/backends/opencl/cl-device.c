@@ -85,6 +85,7 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
     cl_device_type type = CL_DEVICE_TYPE_DEFAULT;
     cl_ulong mem = 0, max_alloc = 0;
     cl_uint units = 0, mhz = 0;
+    cl_bool unified = CL_FALSE;
     size_t max_wg = 0;
     char pname[128] = "";
     cl_int err;
@@ -95,6 +96,7 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
     clGetDeviceInfo(did, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
     clGetDeviceInfo(did, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof mhz, &mhz, NULL);
     clGetDeviceInfo(did, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+    clGetDeviceInfo(did, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
     clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof pname, pname, NULL);
     pname[sizeof pname - 1] = '\0';
 
@@ -113,6 +115,7 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
     /* the spec's minimum when the driver does not say */
     cd->max_alloc = max_alloc ? max_alloc : (mem / 4 > 128u << 20 ? mem / 4 : 128u << 20);
     cd->max_wg = max_wg;
+    cd->host_memory = unified == CL_TRUE || kind_of(type) == LOOM__DEV_CPU;
     pthread_mutex_init(&cd->lock, NULL);
     snprintf(dev->name, sizeof dev->name, "opencl:%d", index);
     info_str(did, CL_DEVICE_NAME, dev->model, sizeof dev->model);
@@ -173,8 +176,11 @@ static void cl_enumerate(const loom__backend *be)
     cl_uint np = 0;
     cl_platform_id plats[16];
     int index = 0;
-    cl_int err = clGetPlatformIDs(16, plats, &np);
+    cl_int err;
 
+    if (!loom__cl_env_prepare(be))
+        return;
+    err = clGetPlatformIDs(16, plats, &np);
     if (err != CL_SUCCESS || np == 0) {
         loom__log(LOOM_LOG_DEBUG, "opencl: no platform (%s)",
                   err != CL_SUCCESS ? loom__cl_error_name(err) : "the ICD loader lists none");
@@ -270,6 +276,40 @@ static loom_status guard_check(loom__cl_dev *cd)
     return LOOM_OK;
 }
 
+/* Room left to this process for bytes more of host memory: PoCL's CPU
+ * device allocates a buffer's memory when the buffer is first used, and
+ * aborts the process (an assertion) when that allocation fails, e.g.
+ * under ulimit -v. So before a buffer is made on a device whose buffers
+ * live here, a probe asks for every live buffer plus this one plus a
+ * margin for the runtime: an allocation that is never touched (so
+ * nothing is committed), freed at once. No room is an allocation
+ * failure of the device, which the session answers by falling back. */
+#define HOST_MARGIN ((uint64_t)64 << 20)
+
+/* called through a volatile pointer: compilers may drop a malloc whose
+ * block is only freed, and assume it succeeded */
+static void *(*volatile probe_alloc)(size_t) = malloc;
+
+static loom_status host_room(loom__device *dev, size_t bytes)
+{
+    loom__cl_dev *cd = dev->priv;
+    uint64_t need;
+    void *probe;
+    char s1[32], s2[32];
+    if (!cd->host_memory)
+        return LOOM_OK;
+    pthread_mutex_lock(&cd->lock);
+    need = cd->live_bytes + bytes + HOST_MARGIN;
+    pthread_mutex_unlock(&cd->lock);
+    if (need > SIZE_MAX || !(probe = probe_alloc((size_t)need)))
+        return loom__err(LOOM_E_DEVICE_FAILED,
+                         "clCreateBuffer: %s more for %s's buffers (%s in all) does not fit this process's memory "
+                         "(ulimit -v, available memory)",
+                         loom__bytes_str(bytes, s1, sizeof s1), dev->name, loom__bytes_str(need, s2, sizeof s2));
+    free(probe);
+    return LOOM_OK;
+}
+
 loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbytes, cl_mem *out)
 {
     loom__cl_dev *cd = dev->priv;
@@ -283,12 +323,15 @@ loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbyt
                          "clCreateBuffer: %zu bytes exceeds the device's largest allocation of "
                          "%llu (CL_DEVICE_MAX_MEM_ALLOC_SIZE)",
                          nbytes, (unsigned long long)cd->max_alloc);
+    if ((st = host_room(dev, total)) != LOOM_OK)
+        return st;
     m = loom__cl_fault_alloc() ? NULL
                                : clCreateBuffer(cd->ctx, CL_MEM_READ_WRITE, total ? total : 1, NULL, &err);
     if (!m)
         return loom__cl_fail(loom__cl_fault_alloc() ? CL_MEM_OBJECT_ALLOCATION_FAILURE : err,
                              "clCreateBuffer");
     pthread_mutex_lock(&cd->lock);
+    cd->live_bytes += total;
     if (data && nbytes) {
         err = clEnqueueWriteBuffer(cd->queue, m, CL_TRUE, 0, nbytes, data, 0, NULL, NULL);
         if (err != CL_SUCCESS)
@@ -298,7 +341,7 @@ loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbyt
         st = guard_add(cd, m, nbytes);
     pthread_mutex_unlock(&cd->lock);
     if (st != LOOM_OK) {
-        clReleaseMemObject(m);
+        loom__cl_buffer_release(dev, m);
         return st;
     }
     *out = m;
@@ -308,7 +351,10 @@ loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbyt
 void loom__cl_buffer_release(loom__device *dev, cl_mem m)
 {
     loom__cl_dev *cd = dev->priv;
+    size_t size = 0;
+    clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof size, &size, NULL);
     pthread_mutex_lock(&cd->lock);
+    cd->live_bytes -= size <= cd->live_bytes ? size : cd->live_bytes;
     for (int i = 0; i < cd->n_guarded; i++)
         if (cd->guarded[i] == m) {
             cd->guarded[i] = cd->guarded[cd->n_guarded - 1];

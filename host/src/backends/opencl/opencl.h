@@ -60,6 +60,8 @@ typedef struct {
     loom_status build_status;
     char build_error[1024];
     uint64_t max_alloc;
+    bool host_memory;            /* buffers live in this process (CL_DEVICE_HOST_UNIFIED_MEMORY) */
+    uint64_t live_bytes;         /* of the buffers made and not released (under lock) */
     size_t max_wg;
     char driver[128];
     loom__cl_tuning tuning;
@@ -133,5 +135,10 @@ loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, co
                          const loom__arg *out);
 void loom__cl_release(loom__device *dev, void *state);
 loom_status loom__cl_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args);
+
+/* cl-env.c: check and mend the environment an OpenCL runtime starts in
+ * (PoCL's thread count and cache folder, the address space); false when
+ * no runtime should be started (the reason given to the registry). */
+bool loom__cl_env_prepare(const loom__backend *be);
 
 #endif /* LOOM_OPENCL_H */
