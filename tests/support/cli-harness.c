@@ -61,7 +61,7 @@ void cli_run(const cli_opts *o, const char *const *args)
         bool replaced = false;
         for (int k = 0; o->env && o->env[k]; k++) {
             size_t len = strcspn(o->env[k], "=");
-            replaced |= strncmp(*e, o->env[k], len + 1) == 0;
+            replaced |= strncmp(*e, o->env[k], len) == 0 && (*e)[len] == '=';
         }
         if (!replaced)
             envp[ne++] = *e;
