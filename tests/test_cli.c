@@ -155,6 +155,16 @@ Test(cli, no_arguments)
     cr_assert_str_empty(res.out, "stdout: %s", res.out);
     cr_assert_eq(strncmp(res.err, "usage: loom ", 12), 0, "%s", res.err);
     cr_assert(strstr(res.err, "commands:") != NULL, "%s", res.err);
+    /* the usage text, then one loom: error: line, last */
+    cr_assert(strstr(res.err, "\nloom: error: a command is required (see 'loom --help')\n") != NULL, "%s", res.err);
+    cr_assert_eq(res.err[strlen(res.err) - 1], '\n');
+    /* a bare subcommand the same (loom sim printed its help and nothing else) */
+    RUN("sim");
+    expect_code(64);
+    cr_assert_str_empty(res.out, "stdout: %s", res.out);
+    cr_assert_eq(strncmp(res.err, "usage: loom sim gemm", 20), 0, "%s", res.err);
+    cr_assert(strstr(res.err, "\nloom: error: a sim command is required: loom sim gemm (see 'loom sim --help')\n"),
+              "%s", res.err);
 }
 
 Test(cli, unknown_command)
@@ -271,10 +281,10 @@ Test(cli, info_bad_option_is_one_loom_line)
     RUN("info", "--bogus", LENET);
     expect_code(64);
     cr_assert_str_empty(res.out);
-    cr_assert_eq(count_lines(res.err), 2, "stderr: %s", res.err);
-    cr_assert_eq(strncmp(res.err, "loom: ", 6), 0, "stderr: %s", res.err);
+    cr_assert_eq(count_lines(res.err), 1, "stderr: %s", res.err);
+    cr_assert_eq(strncmp(res.err, "loom: error: ", 13), 0, "stderr: %s", res.err);
     cr_assert(strstr(res.err, "--bogus") != NULL, "stderr: %s", res.err);
-    cr_assert(strstr(res.err, "\nTry 'loom info --help'.\n") != NULL, "stderr: %s", res.err);
+    cr_assert(strstr(res.err, " (see 'loom info --help')\n") != NULL, "stderr: %s", res.err);
 }
 
 Test(cli, info_missing_model)

@@ -582,3 +582,23 @@ Test(hostile, address_space_limits_fall_back_instead_of_aborting)
     cr_assert(strstr(res.err, "ran on ref"), "%s", res.err);
     cr_assert(strstr(res.out, "m float32[1]:\n  0\n"), "%s", res.out);
 }
+
+/* Standard output is data: `loom run ... > /dev/full` (and info, --json,
+ * --help) exited 0 though nothing could be written. Now exit 74 with one
+ * message, as cat and ls. */
+Test(hostile, stdout_that_cannot_be_written_is_exit_74)
+{
+    char x[600];
+    snprintf(x, sizeof x, "x=%s", LENET_X);
+    RUN_OPTS(((cli_opts){.stdout_path = "/dev/full"}), "run", LENET, "--input", x, "--device", "ref");
+    expect_error_line(74, "cannot write to standard output: No space left on device", NULL);
+    RUN_OPTS(((cli_opts){.stdout_path = "/dev/full"}), "run", LENET, "--input", x, "--device", "ref", "--json");
+    expect_error_line(74, "cannot write to standard output", NULL);
+    RUN_OPTS(((cli_opts){.stdout_path = "/dev/full"}), "info", LENET);
+    expect_error_line(74, "cannot write to standard output", NULL);
+    RUN_OPTS(((cli_opts){.stdout_path = "/dev/full"}), "--help");
+    expect_error_line(74, "cannot write to standard output", NULL);
+    /* a command that failed keeps its own status and message */
+    RUN_OPTS(((cli_opts){.stdout_path = "/dev/full"}), "info", tpath("missing.onnx"));
+    expect_error_line(66, "missing.onnx", NULL);
+}

@@ -67,8 +67,10 @@ int loom_cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    put_line("loom: ", msg);
-    fprintf(stderr, "Try 'loom %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    /* one line, the last on stderr, like every other error */
+    snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (see 'loom %s%s--help')", cmd ? cmd : "",
+             cmd ? " " : "");
+    put_line("loom: error: ", msg);
     return LOOM_EXIT_USAGE;
 }
 

@@ -16,7 +16,8 @@ enum {
     LOOM_EXIT_NOINPUT = 66,     /* input file missing or unreadable */
     LOOM_EXIT_UNAVAILABLE = 69, /* device unavailable */
     LOOM_EXIT_SOFTWARE = 70,    /* internal error */
-    LOOM_EXIT_CANTCREAT = 73    /* cannot write an output file */
+    LOOM_EXIT_CANTCREAT = 73,   /* cannot write an output file */
+    LOOM_EXIT_IOERR = 74        /* cannot write standard output */
 };
 
 /* Exit code for a library status. */
@@ -30,7 +31,8 @@ void loom_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* After getopt_long (with opterr = 0 and optstring starting with ':')
  * returned c ('?' or ':'): name the offending option, return 64. */
 int loom_cli_bad_option(const char *cmd, int c, char *const *argv);
-/* Print "loom: <fmt>" (one line) and a hint; return LOOM_EXIT_USAGE. */
+/* Print "loom: error: <fmt> (see 'loom CMD --help')" on one line; return
+ * LOOM_EXIT_USAGE. */
 int loom_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Route library logs to stderr at the given verbosity. */

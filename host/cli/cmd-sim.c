@@ -306,9 +306,14 @@ int loom_cmd_sim(int argc, char **argv)
     static const char usage[] = "usage: loom sim gemm [options]   (loom sim gemm --help for details)\n"
                                 "\n"
                                 "Cycle-accurate simulation of loom's Verilog systolic array (vsim).\n";
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? LOOM_EXIT_USAGE : LOOM_EXIT_OK;
+    if (argc < 2) {
+        fputs(usage, stderr);
+        fputc('\n', stderr);
+        return loom_cli_usage_error("sim", "a sim command is required: loom sim gemm");
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        return LOOM_EXIT_OK;
     }
     if (strcmp(argv[1], "gemm") == 0)
         return sim_gemm(argc - 1, argv + 1);

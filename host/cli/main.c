@@ -1,4 +1,5 @@
 /* main.c - `loom`: the command-line front end of the loom runtime. */
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ static const char usage[] =
     "1 results differ from ref (validate, sim gemm),\n"
     "64 usage error, 65 invalid or unsupported model or data, 66 input file\n"
     "missing or unreadable, 69 device unavailable, 70 internal error,\n"
-    "73 cannot write an output file.\n";
+    "73 cannot write an output file, 74 cannot write standard output.\n";
 
 /* "512M", "8G", "1073741824" (what LOOM_MAX_MEMORY takes) */
 static bool is_size(const char *s)
@@ -56,15 +57,13 @@ static bool is_size(const char *s)
     return *s == '\0' && n <= 15;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     const char *cmd;
-    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, which
-     * becomes exit 73 naming the file, instead of killing the process */
-    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
-        return LOOM_EXIT_USAGE;
+        fputc('\n', stderr);
+        return loom_cli_usage_error(NULL, "a command is required");
     }
     /* global options before the command */
     while (argc >= 2 && strncmp(argv[1], "--max-memory", 12) == 0 &&
@@ -80,7 +79,8 @@ int main(int argc, char **argv)
     }
     if (argc < 2) {
         fputs(usage, stderr);
-        return LOOM_EXIT_USAGE;
+        fputc('\n', stderr);
+        return loom_cli_usage_error(NULL, "a command is required");
     }
     cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
@@ -134,4 +134,25 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "boards") == 0)
         return loom_cmd_boards(argc - 1, argv + 1);
     return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);
+}
+
+/* Standard output is data: a write that failed (a full disk, /dev/full)
+ * shows when it is flushed and closed, as cat and ls check it. */
+static int close_stdout(int rc)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+        return rc;
+    if (rc == LOOM_EXIT_OK || rc == 1) {
+        loom_cli_errorf("cannot write to standard output: %s", strerror(errno ? errno : EIO));
+        return LOOM_EXIT_IOERR;
+    }
+    return rc; /* the command's own failure comes first */
+}
+
+int main(int argc, char **argv)
+{
+    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, which
+     * becomes exit 73 naming the file, instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
+    return close_stdout(dispatch(argc, argv));
 }

@@ -163,11 +163,11 @@ void expect_error_line(int code, const char *frag1, const char *frag2)
 }
 
 /* A usage error: exit 64, nothing on stdout, stderr exactly
- * "loom: MESSAGE\nTry 'loom [CMD ]--help'.\n". */
+ * "loom: error: MESSAGE (see 'loom [CMD ]--help')\n". */
 void expect_usage(const char *message, const char *cmd)
 {
     char want[1024];
-    snprintf(want, sizeof want, "loom: %s\nTry 'loom %s%s--help'.\n", message, cmd ? cmd : "",
+    snprintf(want, sizeof want, "loom: error: %s (see 'loom %s%s--help')\n", message, cmd ? cmd : "",
              cmd ? " " : "");
     expect_code(64);
     cr_assert_str_empty(res.out, "stdout: %s", res.out);

@@ -52,7 +52,8 @@ int count_lines(const char *s);
  * "loom: error: ..." holding every non-NULL fragment. */
 void expect_error_line(int code, const char *frag1, const char *frag2);
 /* A usage error: exit 64, nothing on stdout, stderr exactly
- * "loom: MESSAGE\nTry 'loom [CMD ]--help'.\n". */
+ * "loom: error: MESSAGE (see 'loom [CMD ]--help')\n", one line as every
+ * error. */
 void expect_usage(const char *message, const char *cmd);
 
 /* Whole file as a string (a Criterion failure when it cannot be read). */
