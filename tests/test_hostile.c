@@ -602,3 +602,58 @@ Test(hostile, stdout_that_cannot_be_written_is_exit_74)
     RUN_OPTS(((cli_opts){.stdout_path = "/dev/full"}), "info", tpath("missing.onnx"));
     expect_error_line(66, "missing.onnx", NULL);
 }
+
+/* Names: a graph input whose name holds '=', or an input path that
+ * does, was a usage error with no way to say it. NAME is now the
+ * longest part before an '=' that names an input (inputs "a" and "a=b"
+ * here), and --input-file takes a path as it is. */
+Test(hostile, input_names_and_paths_with_equals_signs)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    char model[600], one[600], f1[600], f2[600], a1[700], a2[700];
+    const float v1[2] = {1, 2}, v2[2] = {10, 20};
+    loom_tensor *t;
+    tb_input(b, "a", LOOM_F32, 1, (int64_t[]){2});
+    tb_input(b, "a=b", LOOM_F32, 1, (int64_t[]){2});
+    tb_node(b, "Sub", "a,a=b", "y");
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    snprintf(model, sizeof model, "%s", tpath("two.onnx"));
+    write_bytes(model, bytes, len);
+    tb_free(b);
+    snprintf(f1, sizeof f1, "%s", tpath("v=1.npy"));
+    snprintf(f2, sizeof f2, "%s", tpath("v=2.npy"));
+    t = tb_f32(1, (int64_t[]){2}, v1);
+    cr_assert_eq(loom_npy_save(f1, t), LOOM_OK);
+    loom_tensor_free(t);
+    t = tb_f32(1, (int64_t[]){2}, v2);
+    cr_assert_eq(loom_npy_save(f2, t), LOOM_OK);
+    loom_tensor_free(t);
+    /* a = v=1.npy, a=b = v=2.npy: y = 1 - 10, 2 - 20 */
+    snprintf(a1, sizeof a1, "a=%s", f1);
+    snprintf(a2, sizeof a2, "a=b=%s", f2);
+    RUN("run", model, "-i", a2, "-i", a1);
+    expect_code(0);
+    cr_assert(strstr(res.out, "y float32[2]:\n  -9 -18\n"), "%s", res.out);
+    /* a one-input model and a path with '=' in it: as -i, and as --input-file */
+    b = tb_new(13);
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){2});
+    tb_node(b, "Neg", "x", "y");
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    snprintf(one, sizeof one, "%s", tpath("one.onnx"));
+    write_bytes(one, bytes, len);
+    tb_free(b);
+    RUN("run", one, "-i", f1);
+    expect_code(0);
+    cr_assert(strstr(res.out, "y float32[2]:\n  -1 -2\n"), "%s", res.out);
+    RUN("run", one, "--input-file", f2);
+    expect_code(0);
+    cr_assert(strstr(res.out, "y float32[2]:\n  -10 -20\n"), "%s", res.out);
+    /* a name that is no input, and no file of that whole name */
+    RUN("run", one, "-i", "nosuch=missing.npy");
+    expect_usage("the model has no input called \"nosuch\" (a file whose name holds '=' goes with --input-file)",
+                 "run");
+}

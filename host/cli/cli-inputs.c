@@ -1,12 +1,13 @@
-/* cli-inputs.c - `--input NAME=FILE.npy` values shared by run and partition. */
+/* cli-inputs.c - `--input NAME=FILE.npy` and `--input-file FILE.npy`
+ * values shared by run, partition and validate. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
-int loom_cli_inputs_add(loom_cli_inputs *in, char *arg)
+int loom_cli_inputs_add(loom_cli_inputs *in, char *arg, bool whole)
 {
-    char *eq = strchr(arg, '=');
     if (in->n == in->cap) {
         int cap = in->cap ? in->cap * 2 : 8;
         loom_cli_input *grown = realloc(in->items, (size_t)cap * sizeof *grown);
@@ -16,15 +17,32 @@ int loom_cli_inputs_add(loom_cli_inputs *in, char *arg)
         in->cap = cap;
     }
     memset(&in->items[in->n], 0, sizeof in->items[0]);
-    if (eq) {
-        *eq = '\0';
-        in->items[in->n].name = arg;
-        in->items[in->n].path = eq + 1;
-    } else {
-        in->items[in->n].path = arg; /* the model's only input */
-    }
+    in->items[in->n].path = arg; /* split, or not, once the model is known */
+    in->items[in->n].whole = whole;
     in->n++;
     return 0;
+}
+
+/* NAME=FILE: NAME is the longest part before an '=' that names one of
+ * the model's inputs (names and paths may both hold '='); otherwise the
+ * whole argument is the file of the model's only input. */
+static void split_arg(loom_cli_input *it, const loom_model *m)
+{
+    char *arg = (char *)it->path, *best = NULL;
+    if (it->whole)
+        return;
+    for (char *eq = strchr(arg, '='); eq; eq = strchr(eq + 1, '='))
+        for (size_t i = 0; i < loom_model_input_count(m); i++) {
+            loom_value_info vi;
+            loom_model_input(m, i, &vi);
+            if (strlen(vi.name) == (size_t)(eq - arg) && strncmp(vi.name, arg, (size_t)(eq - arg)) == 0)
+                best = eq;
+        }
+    if (best) {
+        *best = '\0';
+        it->name = arg;
+        it->path = best + 1;
+    }
 }
 
 int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *cmd, bool require_all,
@@ -35,6 +53,16 @@ int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *c
 
     for (int k = 0; k < in->n; k++) {
         loom_value_info vi;
+        split_arg(&in->items[k], m);
+        if (!in->items[k].name && !in->items[k].whole && strchr(in->items[k].path, '=') &&
+            access(in->items[k].path, F_OK) != 0) {
+            /* NAME=FILE whose NAME is no input (and no file has the whole
+             * name): say so, not "no such file" */
+            const char *arg = in->items[k].path;
+            return loom_cli_usage_error(cmd, "the model has no input called \"%.*s\" (a file whose name holds "
+                                        "'=' goes with --input-file)",
+                                        (int)(strrchr(arg, '=') - arg), arg);
+        }
         if (!in->items[k].name) {
             if (loom_model_input_count(m) != 1)
                 return loom_cli_usage_error(cmd, "the model has %zu inputs: name each one, as --input NAME=FILE.npy",

@@ -8,6 +8,9 @@
 
 #include "loom/loom.h"
 
+/* getopt value of --input-file (every command that takes inputs). */
+#define O_INPUT_FILE 1000
+
 /* Exit codes (sysexits.h values). */
 enum {
     LOOM_EXIT_OK = 0,
@@ -59,7 +62,8 @@ bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* --input NAME=FILE.npy values. */
 typedef struct {
     const char *name; /* NULL until resolved: the model's only input */
-    const char *path;
+    const char *path; /* the argument until it is split at a name */
+    bool whole;       /* --input-file: the argument is a path, never split */
     loom_dtype dtype; /* from the file's header */
     int rank;
     int64_t dims[LOOM_MAX_RANK];
@@ -72,8 +76,10 @@ typedef struct {
     loom_input_shape *shapes; /* n entries after load */
 } loom_cli_inputs;
 
-/* Record one --input argument (arg is split in place); 0 or an exit code. */
-int loom_cli_inputs_add(loom_cli_inputs *in, char *arg);
+/* Record one --input argument (whole: --input-file, never split); it is
+ * split in place when loaded, at the longest NAME= that names a model
+ * input; 0 or an exit code. */
+int loom_cli_inputs_add(loom_cli_inputs *in, char *arg, bool whole);
 /* Resolve names against the model, refuse duplicates (and, when
  * require_all, missing inputs), read every file's header and check its
  * dtype and shape against the model's declared input (65 otherwise),

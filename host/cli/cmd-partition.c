@@ -19,8 +19,10 @@ static const char partition_usage[] =
     "                             (default: auto, every device in fallback order;\n"
     "                             'ref' is appended unless --strict)\n"
     "      --strict               fail when a node has no device in LIST\n"
-    "  -i, --input NAME=FILE.npy  fix an input's shape from a file (symbolic\n"
-    "                             dims are 1 otherwise)\n"
+    "  -i, --input NAME=FILE.npy  fix an input's shape from a file's header\n"
+    "                             (symbolic dims are 1 otherwise); NAME is the\n"
+    "                             longest part before an '=' that names an input\n"
+    "      --input-file FILE.npy  the only input's file, its name never split at '='\n"
     "      --json                 print one JSON object instead of text\n"
     "  -v, --verbose              more messages on stderr\n"
     "  -h, --help                 this text\n";
@@ -29,7 +31,7 @@ int loom_cmd_partition(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"devices", required_argument, NULL, 'd'}, {"device", required_argument, NULL, 'd'},
-        {"strict", no_argument, NULL, 's'},        {"input", required_argument, NULL, 'i'},
+        {"strict", no_argument, NULL, 's'},        {"input", required_argument, NULL, 'i'}, {"input-file", required_argument, NULL, O_INPUT_FILE},
         {"json", no_argument, NULL, 'j'},          {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *devices = NULL;
@@ -46,8 +48,8 @@ int loom_cmd_partition(int argc, char **argv)
         switch (c) {
         case 'd': devices = optarg; break;
         case 's': strict = true; break;
-        case 'i':
-            if ((rc = loom_cli_inputs_add(&inputs, optarg)) != 0)
+        case 'i': case O_INPUT_FILE:
+            if ((rc = loom_cli_inputs_add(&inputs, optarg, c == O_INPUT_FILE)) != 0)
                 goto done;
             break;
         case 'j': as_json = true; break;

@@ -25,7 +25,10 @@ static const char run_usage[] =
     "      --strict               never fall back: fail (exit 69) naming the node no\n"
     "                             device takes, or the device that failed\n"
     "  -i, --input NAME=FILE.npy  value of graph input NAME (a model with a\n"
-    "                             single input also takes -i FILE.npy)\n"
+    "                             single input also takes -i FILE.npy); NAME is\n"
+    "                             the longest part before an '=' that names an\n"
+    "                             input, so names and paths may hold '='\n"
+    "      --input-file FILE.npy  the only input's file, its name never split at '='\n"
     "  -o, --out DIR              write DIR/<output>.npy for every graph output\n"
     "                             (characters outside [A-Za-z0-9._-] become '_',\n"
     "                             names over 200 bytes are cut and end in a hash,\n"
@@ -152,7 +155,7 @@ static int ensure_dir(const char *dir)
 int loom_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"input", required_argument, NULL, 'i'}, {"out", required_argument, NULL, 'o'},
+        {"input", required_argument, NULL, 'i'}, {"input-file", required_argument, NULL, O_INPUT_FILE}, {"out", required_argument, NULL, 'o'},
         {"device", required_argument, NULL, 'd'}, {"devices", required_argument, NULL, 'd'},
         {"strict", no_argument, NULL, 's'},       {"profile", no_argument, NULL, 'p'},
         {"repeat", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
@@ -176,8 +179,8 @@ int loom_cmd_run(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":i:o:n:d:pvh", opts, NULL)) != -1) {
         switch (c) {
-        case 'i':
-            if ((rc = loom_cli_inputs_add(&inputs, optarg)) != 0)
+        case 'i': case O_INPUT_FILE:
+            if ((rc = loom_cli_inputs_add(&inputs, optarg, c == O_INPUT_FILE)) != 0)
                 goto done;
             break;
         case 'd': devices = optarg; break;

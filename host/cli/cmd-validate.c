@@ -26,8 +26,10 @@ static const char validate_usage[] =
     "\n"
     "  --devices LIST          comma-separated devices (default: every device but ref)\n"
     "  -i, --input NAME=FILE   a graph input from an .npy file (NAME= may be left\n"
-    "                          out for a one-input model); inputs not given are\n"
-    "                          random float32 in [-1, 1) from --seed, symbolic dims 1\n"
+    "                          out for a one-input model; NAME is the longest part\n"
+    "                          before an '=' that names an input); inputs not given\n"
+    "                          are random float32 in [-1, 1) from --seed, symbolic dims 1\n"
+    "  --input-file FILE       the only input's file, its name never split at '='\n"
     "  --seed N                seed of the random inputs (default 1)\n"
     "  --json                  print a JSON array, one object per device\n"
     "  -v                      log what the library does\n"
@@ -140,7 +142,7 @@ int loom_cmd_validate(int argc, char **argv)
 {
     enum { O_DEVICES = 256, O_SEED, O_JSON };
     static const struct option opts[] = {{"devices", required_argument, NULL, O_DEVICES},
-                                         {"input", required_argument, NULL, 'i'},
+                                         {"input", required_argument, NULL, 'i'}, {"input-file", required_argument, NULL, O_INPUT_FILE},
                                          {"seed", required_argument, NULL, O_SEED},
                                          {"json", no_argument, NULL, O_JSON},
                                          {"verbose", no_argument, NULL, 'v'},
@@ -165,8 +167,8 @@ int loom_cmd_validate(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":i:vh", opts, NULL)) != -1) {
         switch (c) {
         case O_DEVICES: devices = optarg; break;
-        case 'i':
-            if ((rc = loom_cli_inputs_add(&inputs, optarg)) != 0)
+        case 'i': case O_INPUT_FILE:
+            if ((rc = loom_cli_inputs_add(&inputs, optarg, c == O_INPUT_FILE)) != 0)
                 goto done;
             break;
         case O_SEED:
