@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
@@ -92,6 +96,7 @@ struct loom_sim {
     virtual int reg_write(uint32_t off, uint32_t v) = 0;
     virtual int reg_read(uint32_t off, uint32_t *v) = 0;
     virtual int run(uint64_t watchdog) = 0;
+    virtual int wave_close() = 0;
 
     loom_sim_config cfg{};
     std::string err;
@@ -158,6 +163,7 @@ template <class V> struct Harness final : loom_sim {
     bool mem_fault = false;
     bool running = false;  // between ap_start and done (test knobs act only then)
     std::string mem_fault_text;
+    bool wave_bad = false;  // the waveform could not be written whole
 
     int open(const loom_sim_config &c)
     {
@@ -203,6 +209,65 @@ template <class V> struct Harness final : loom_sim {
             fst->close();
         if (top)
             top->final();
+    }
+
+    // Verilator's FST writer reports no write error: a full file system
+    // leaves a truncated file (and where its buffers in /tmp are mapped
+    // from files, SIGBUS). So while it writes, the room it has is looked
+    // at every 1024 cycles: free space in the waveform's folder and in
+    // /tmp, and the file-size limit; short of WAVE_RESERVE the run stops
+    // with an error and the waveform is not kept.
+    static constexpr uint64_t WAVE_RESERVE = 8u << 20;
+
+    int wave_short(const char *what, uint64_t left)
+    {
+        wave_bad = true;
+        return fail("vsim: waveform %s: %s has %llu KiB left, under the %llu KiB the FST writer needs to go on: "
+                    "stopped at cycle %llu",
+                    cfg.wave_path, what, (unsigned long long)(left >> 10),
+                    (unsigned long long)(WAVE_RESERVE >> 10), (unsigned long long)now);
+    }
+
+    int wave_guard()
+    {
+        std::string folder = cfg.wave_path;
+        size_t slash = folder.rfind('/');
+        folder = slash == std::string::npos ? "." : slash == 0 ? "/" : folder.substr(0, slash);
+        struct statvfs vf;
+        struct rlimit rl;
+        struct stat sb;
+        if (statvfs(folder.c_str(), &vf) == 0 && (uint64_t)vf.f_bavail * vf.f_frsize < WAVE_RESERVE)
+            return wave_short("its file system", (uint64_t)vf.f_bavail * vf.f_frsize);
+        if (statvfs("/tmp", &vf) == 0 && (uint64_t)vf.f_bavail * vf.f_frsize < WAVE_RESERVE)
+            return wave_short("/tmp (where the writer keeps its buffers)", (uint64_t)vf.f_bavail * vf.f_frsize);
+        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && stat(cfg.wave_path, &sb) == 0 &&
+            (uint64_t)sb.st_size + WAVE_RESERVE > (uint64_t)rl.rlim_cur)
+            return wave_short("the file-size limit (ulimit -f)",
+                              (uint64_t)rl.rlim_cur > (uint64_t)sb.st_size ? rl.rlim_cur - (uint64_t)sb.st_size : 0);
+        return 0;
+    }
+
+    // Flush and close the waveform; -1 when it cannot be whole (the
+    // guard stopped the run, or the folder filled up as it closed).
+    int wave_close() override
+    {
+        if (!fst)
+            return 0;
+        if (!wave_bad && wave_guard() != 0)
+            return -1;
+        fst->close();
+        fst.reset();
+        if (wave_bad)
+            return -1;
+        std::string folder = cfg.wave_path;
+        size_t slash = folder.rfind('/');
+        folder = slash == std::string::npos ? "." : slash == 0 ? "/" : folder.substr(0, slash);
+        struct statvfs vf;
+        if (statvfs(folder.c_str(), &vf) == 0 && vf.f_bavail == 0) {
+            wave_bad = true;
+            return fail("vsim: waveform %s: its file system filled up while it was written", cfg.wave_path);
+        }
+        return 0;
     }
 
     // One clock cycle: drive the memory's outputs, settle, sample the
@@ -263,8 +328,11 @@ template <class V> struct Harness final : loom_sim {
 
         t.ap_clk = 1;
         t.eval();
-        if (fst)
+        if (fst) {
             fst->dump(2 * now + 1);
+            if ((now & 1023) == 0 && wave_guard() != 0)
+                return -1;
+        }
 
         // memory model
         if (ar) {
@@ -523,6 +591,7 @@ int loom_sim_reg_write(loom_sim *sim, uint32_t off, uint32_t v) { return sim->re
 int loom_sim_reg_read(loom_sim *sim, uint32_t off, uint32_t *v) { return sim->reg_read(off, v); }
 uint64_t loom_sim_mem_size(const loom_sim *sim) { return sim->mem.size(); }
 int loom_sim_run(loom_sim *sim, uint64_t watchdog) { return sim->run(watchdog); }
+int loom_sim_wave_close(loom_sim *sim) { return sim->wave_close(); }
 uint64_t loom_sim_cycles(const loom_sim *sim) { return sim->cycles; }
 
 int loom_sim_mem_write(loom_sim *sim, uint64_t addr, const void *src, size_t n)

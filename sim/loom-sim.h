@@ -70,6 +70,12 @@ uint64_t loom_sim_mem_size(const loom_sim *sim);
  * cycles; a hang is an error naming what each stage was doing. */
 int loom_sim_run(loom_sim *sim, uint64_t watchdog_cycles);
 
+/* Flush and close the waveform (when there is one): -1 when it could not
+ * be written whole (the file system or /tmp ran short, or the file-size
+ * limit: the run was stopped, or it filled as it closed), the reason in
+ * loom_sim_error(); the file is then not to be kept. */
+int loom_sim_wave_close(loom_sim *sim);
+
 /* Total cycles clocked since open (reset and register access included). */
 uint64_t loom_sim_cycles(const loom_sim *sim);
 

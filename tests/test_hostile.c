@@ -31,8 +31,11 @@ static void setup(void)
     tb_tmpdir("hostile");
 }
 
+static void umount_all(void);
+
 static void teardown(void)
 {
+    umount_all(); /* also after a failed assertion: never a mount left behind */
     tb_tmpdir_remove();
 }
 
@@ -656,4 +659,132 @@ Test(hostile, input_names_and_paths_with_equals_signs)
     RUN("run", one, "-i", "nosuch=missing.npy");
     expect_usage("the model has no input called \"nosuch\" (a file whose name holds '=' goes with --input-file)",
                  "run");
+}
+
+/* ---- a full file system ---- */
+
+/* A tmpfs of size bytes at folder (made); false where mounting is not
+ * permitted. umount_all() takes it away. */
+static char mounted[4][600];
+
+static bool small_fs(const char *folder, const char *size)
+{
+    char cmd[800];
+    cr_assert_eq(mkdir(folder, 0755), 0);
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=%s tmpfs %s 2>/dev/null", size, folder);
+    if (system(cmd) != 0)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (!mounted[i][0]) {
+            snprintf(mounted[i], sizeof mounted[i], "%s", folder);
+            break;
+        }
+    return true;
+}
+
+static void umount_all(void)
+{
+    for (int i = 0; i < 4; i++)
+        if (mounted[i][0]) {
+            char cmd[800];
+            snprintf(cmd, sizeof cmd, "umount %.599s", mounted[i]);
+            if (system(cmd) != 0)
+                fprintf(stderr, "test_hostile: %s failed\n", cmd);
+            mounted[i][0] = '\0';
+        }
+}
+
+/* The FST writer reports no write error: on a full file system the
+ * waveform was cut short (or, where its buffers in /tmp fill, SIGBUS)
+ * while loom exited 0. Now the room is watched as it grows: exit 73 and
+ * no waveform. With a file-size limit always; on a 16 MiB tmpfs where
+ * one can be mounted. */
+Test(hostile, waveform_that_runs_out_of_room)
+{
+    char wave[700], folder[600];
+    snprintf(wave, sizeof wave, "%s", tpath("w.fst"));
+    RUN_OPTS(((cli_opts){.rlimit_fsize = (uint64_t)12 << 20}), "sim", "gemm", "-M", "128", "-N", "128", "-K", "128",
+             "--waveform", wave);
+    expect_error_line(73, "w.fst: the file-size limit (ulimit -f) has", "stopped at cycle");
+    expect_folder_holds(tb_tmpdir_path(), "");
+    snprintf(folder, sizeof folder, "%s", tpath("small"));
+    if (!small_fs(folder, "16m"))
+        cr_skip_test("cannot mount a tmpfs at %s (needs root and mount permission): the full-disk case was "
+                     "checked with a file-size limit only", folder);
+    snprintf(wave, sizeof wave, "%s/w.fst", folder);
+    RUN("sim", "gemm", "-M", "128", "-N", "128", "-K", "128", "--waveform", wave);
+    expect_error_line(73, "small/w.fst: its file system has", "stopped at cycle");
+    expect_folder_holds(folder, "");
+}
+
+/* An output larger than the file system holds: exit 73 naming it, and
+ * nothing half-written (a 32 MiB output on a 16 MiB tmpfs). */
+Test(hostile, output_on_a_full_file_system)
+{
+    tb_model *b = tb_new(13);
+    const uint8_t *bytes;
+    size_t len;
+    char model[600], x[700], xp[600], folder[600], out[700];
+    const float one = 2.0f;
+    loom_tensor *xt;
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){1});
+    tb_init(b, "shape", LOOM_I64, 1, (int64_t[]){1}, (int64_t[]){(int64_t)8 << 20});
+    tb_node(b, "Expand", "x,shape", "y");
+    tb_output(b, "y");
+    bytes = tb_pack(b, &len);
+    snprintf(model, sizeof model, "%s", tpath("big.onnx"));
+    write_bytes(model, bytes, len);
+    tb_free(b);
+    snprintf(xp, sizeof xp, "%s", tpath("x.npy"));
+    xt = tb_f32(1, (int64_t[]){1}, &one);
+    cr_assert_eq(loom_npy_save(xp, xt), LOOM_OK);
+    loom_tensor_free(xt);
+    snprintf(x, sizeof x, "x=%s", xp);
+    snprintf(folder, sizeof folder, "%s", tpath("small"));
+    if (!small_fs(folder, "16m"))
+        cr_skip_test("cannot mount a tmpfs at %s (needs root and mount permission); file_size_limit_is_exit_73 "
+                     "covers a write that fails", folder);
+    snprintf(out, sizeof out, "%s/out", folder);
+    RUN("run", model, "--input", x, "--device", "ref", "--out", out);
+    expect_error_line(73, "out/y.npy: write failed: No space left on device", NULL);
+    expect_folder_holds(out, "");
+}
+
+/* The cache is an optimisation, never a requirement: a FIFO where a
+ * cache file belongs (loom blocked forever opening it), a cache path
+ * that is a file, or a symlink to a folder elsewhere: a warning, and the
+ * model runs, on OpenCL. */
+Test(hostile, odd_cache_paths_are_skipped_with_a_warning)
+{
+    char cache[600], file[1000], link[600], elsewhere[600];
+    NEED_OPENCL();
+    snprintf(cache, sizeof cache, "%s", tpath("cache"));
+    run_cached(cache);
+    cache_file(cache, file, sizeof file);
+    cr_assert_eq(unlink(file), 0);
+    cr_assert_eq(mkfifo(file, 0600), 0);
+    {
+        char env[700], x[600];
+        snprintf(env, sizeof env, "LOOM_CACHE_DIR=%s", cache);
+        snprintf(x, sizeof x, "x=%s", LENET_X);
+        RUN_OPTS(((cli_opts){.timeout_s = 60, .env = ENV(env)}), "run", LENET, "--input", x, "--device", "opencl",
+                 "-v");
+    }
+    expect_code(0);
+    cr_assert(strstr(res.err, "is not a regular file of ours that only we can write: ignored"), "%s", res.err);
+    cr_assert(strstr(res.err, "ran on opencl:0"), "%s", res.err);
+    /* the cache path is a regular file */
+    snprintf(cache, sizeof cache, "%s", tpath("plain"));
+    write_bytes(cache, "x", 1);
+    run_cached(cache);
+    cr_assert(strstr(res.err, "is not a folder (a file, or a symlink): programs are not cached"), "%s", res.err);
+    cr_assert(strstr(res.err, "ran on opencl:0"), "%s", res.err);
+    /* a symlink to a folder elsewhere */
+    snprintf(elsewhere, sizeof elsewhere, "%s", tpath("elsewhere"));
+    snprintf(link, sizeof link, "%s", tpath("link"));
+    cr_assert_eq(mkdir(elsewhere, 0700), 0);
+    cr_assert_eq(symlink(elsewhere, link), 0);
+    run_cached(link);
+    cr_assert(strstr(res.err, "is not a folder (a file, or a symlink)"), "%s", res.err);
+    expect_folder_holds(elsewhere, "");
 }

@@ -69,6 +69,18 @@ int loom_vsim_sizes(int (*sizes)[2], int max)
     return loom_sim_sizes(sizes, max);
 }
 
+/* The simulator's message about the waveform names the temporary file
+ * it writes; the user named the target. */
+static const char *wave_message(const char *msg, const loom__outfile *wave, const char *target)
+{
+    static __thread char buf[1024];
+    const char *at = wave->tmp ? strstr(msg, wave->tmp) : NULL;
+    if (!at)
+        return msg;
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - msg), msg, target, at + strlen(wave->tmp));
+    return buf;
+}
+
 loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_args *args,
                               loom_vsim_stats *stats)
 {
@@ -120,10 +132,15 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     cfg.withhold_reads = opt->test_withhold_reads;
     cfg.spurious_read = opt->test_spurious_read;
     if (loom_sim_open(&cfg, &v.sim, err, sizeof err) != 0) {
-        if (opt->waveform)
+        if (opt->waveform) {
+            if (strncmp(err, "vsim: waveform ", 15) == 0)
+                st = loom__err(LOOM_E_WRITE, "%s", wave_message(err, &wave, opt->waveform));
+            else if (strstr(err, "cannot write waveform"))
+                st = loom__err(LOOM_E_WRITE, "%s: vsim cannot write the waveform", opt->waveform);
             loom__out_cancel(&wave);
-        if (strstr(err, "cannot write waveform"))
-            return loom__err(LOOM_E_WRITE, "%s: vsim cannot write the waveform", opt->waveform);
+            if (st == LOOM_E_WRITE)
+                return st;
+        }
         return loom__err(strstr(err, "no Verilated model") ? LOOM_E_INVALID_ARG : LOOM_E_DEVICE_FAILED, "%s",
                          err);
     }
@@ -158,6 +175,13 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
               (long long)args->M, (long long)args->N, (long long)args->K, mc.rows, mc.cols,
               (unsigned long long)cycles, (unsigned long long)predicted,
               (unsigned long long)loom_sim_seed(v.sim));
+    if (opt->waveform && loom_sim_wave_close(v.sim) != 0) {
+        /* the writer ran out of room: no half a waveform */
+        st = loom__err(LOOM_E_WRITE, "%s", wave_message(loom_sim_error(v.sim), &wave, opt->waveform));
+        loom_sim_close(v.sim);
+        loom__out_cancel(&wave);
+        return st;
+    }
     loom_sim_close(v.sim);
     if (opt->waveform) {
         /* kept after a failed run too (a watchdog's waveform is the one
