@@ -315,6 +315,15 @@ static loom_status ensure_kernel(loom__device *dev, xrt_card *card)
                          "device %s: no kernel binary: set LOOM_XCLBIN to a loom .xclbin for this card "
                          "(cmake --build build --target xclbin_<board>_hw, with Vitis)",
                          dev->name);
+    {
+        /* XRT opens it as it likes: a FIFO or a device there would block */
+        struct stat sb;
+        FILE *f = loom__fopen_regular(path, &sb);
+        if (!f)
+            return loom__err(LOOM_E_DEVICE_UNAVAILABLE, "device %s: LOOM_XCLBIN %s: %s", dev->name, path,
+                             errno == EINVAL ? "not a regular file" : strerror(errno));
+        fclose(f);
+    }
     if (!card->x && loom__xrt_open(card->bdf[0] ? card->bdf : NULL, 0, &card->x, err, sizeof err))
         return xrt_fail(dev, err);
     if (loom__xrt_load_xclbin(card->x, path, err, sizeof err) ||
