@@ -62,6 +62,44 @@ static const char *calib_file(void)
     return path;
 }
 
+/* Pack b into the test folder as name (path[size] gets the path); b is
+ * freed. */
+static void save_model(tb_model *b, const char *name, char *path, size_t size)
+{
+    size_t len;
+    const uint8_t *bytes = tb_pack(b, &len);
+    snprintf(path, size, "%s", tpath(name));
+    write_bytes(path, bytes, len);
+    tb_free(b);
+}
+
+/* x.npy holding float32[1] {v} in the test folder; arg gets "x=PATH". */
+static void one_value_input(float v, char *arg, size_t size)
+{
+    char path[600];
+    loom_tensor *t = tb_f32(1, (int64_t[]){1}, &v);
+    snprintf(path, sizeof path, "%s", tpath("x.npy"));
+    cr_assert_eq(loom_npy_save(path, t), LOOM_OK, "%s", loom_last_error());
+    loom_tensor_free(t);
+    snprintf(arg, size, "x=%s", path);
+}
+
+/* x[1] expanded to n floats (then, with reduce, a Relu and a ReduceMean
+ * to one value). */
+static void expand_model(int64_t n, bool reduce, char *path, size_t size)
+{
+    tb_model *b = tb_new(13);
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){1});
+    tb_init(b, "shape", LOOM_I64, 1, (int64_t[]){1}, (int64_t[]){n});
+    tb_node(b, "Expand", "x,shape", reduce ? "e" : "y");
+    if (reduce) {
+        tb_node(b, "Relu", "e", "y");
+        tb_node(b, "ReduceMean", "y", "m");
+    }
+    tb_output(b, reduce ? "m" : "y");
+    save_model(b, "big.onnx", path, size);
+}
+
 /* A character device node like /dev/null (1, 3), made in the test's
  * folder; a skip with the reason where mknod is not permitted. */
 static const char *device_node(const char *name)
@@ -442,16 +480,11 @@ Test(hostile, npy_inputs_checked_before_their_data_is_read)
      * over the budget, named, before any allocation */
     {
         tb_model *b = tb_new(13);
-        const uint8_t *bytes;
-        size_t len;
         char model[600];
         tb_input(b, "x", LOOM_F32, 1, (int64_t[]){-1});
         tb_node(b, "Relu", "x", "y");
         tb_output(b, "y");
-        bytes = tb_pack(b, &len);
-        snprintf(model, sizeof model, "%s", tpath("relu.onnx"));
-        write_bytes(model, bytes, len);
-        tb_free(b);
+        save_model(b, "relu.onnx", model, sizeof model);
         sparse_npy(big, "(4294967296,)", (uint64_t)16 << 30);
         RUN_ENV(ENV("LOOM_MAX_MEMORY=4G"), "run", model, "--input", x);
         expect_error_line(65, "big.npy: the data needs 16.0 GiB of memory", "over the budget of 4.0 GiB");
@@ -462,17 +495,12 @@ Test(hostile, npy_inputs_checked_before_their_data_is_read)
 Test(hostile, npy_input_under_ulimit_v)
 {
     tb_model *b = tb_new(13);
-    const uint8_t *bytes;
-    size_t len;
     char model[600], big[600], x[700];
     need_rlimit_as();
     tb_input(b, "x", LOOM_F32, 1, (int64_t[]){-1});
     tb_node(b, "Relu", "x", "y");
     tb_output(b, "y");
-    bytes = tb_pack(b, &len);
-    snprintf(model, sizeof model, "%s", tpath("relu.onnx"));
-    write_bytes(model, bytes, len);
-    tb_free(b);
+    save_model(b, "relu.onnx", model, sizeof model);
     snprintf(big, sizeof big, "%s", tpath("big.npy"));
     sparse_npy(big, "(4294967296,)", (uint64_t)16 << 30);
     snprintf(x, sizeof x, "x=%s", big);
@@ -549,29 +577,11 @@ Test(hostile, read_only_home_still_runs_on_opencl)
  * host tensors and as much again in device buffers. */
 Test(hostile, address_space_limits_fall_back_instead_of_aborting)
 {
-    tb_model *b = tb_new(13);
-    const uint8_t *bytes;
-    size_t len;
-    char model[600], x[700], xp[600];
-    const float one = -1.0f;
-    loom_tensor *xt;
+    char model[600], x[700];
     need_rlimit_as();
     NEED_OPENCL();
-    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){1});
-    tb_init(b, "shape", LOOM_I64, 1, (int64_t[]){1}, (int64_t[]){(int64_t)64 << 20});
-    tb_node(b, "Expand", "x,shape", "e");
-    tb_node(b, "Relu", "e", "y");
-    tb_node(b, "ReduceMean", "y", "m");
-    tb_output(b, "m");
-    bytes = tb_pack(b, &len);
-    snprintf(model, sizeof model, "%s", tpath("big.onnx"));
-    write_bytes(model, bytes, len);
-    tb_free(b);
-    snprintf(xp, sizeof xp, "%s", tpath("x.npy"));
-    xt = tb_f32(1, (int64_t[]){1}, &one);
-    cr_assert_eq(loom_npy_save(xp, xt), LOOM_OK);
-    loom_tensor_free(xt);
-    snprintf(x, sizeof x, "x=%s", xp);
+    expand_model((int64_t)64 << 20, true, model, sizeof model);
+    one_value_input(-1.0f, x, sizeof x);
     /* 320 MiB: no runtime can start */
     RUN_OPTS(((cli_opts){.rlimit_as = (uint64_t)320 << 20, .env = ENV("LOOM_MAX_MEMORY")}), "devices", "-v");
     expect_code(0);
@@ -613,8 +623,6 @@ Test(hostile, stdout_that_cannot_be_written_is_exit_74)
 Test(hostile, input_names_and_paths_with_equals_signs)
 {
     tb_model *b = tb_new(13);
-    const uint8_t *bytes;
-    size_t len;
     char model[600], one[600], f1[600], f2[600], a1[700], a2[700];
     const float v1[2] = {1, 2}, v2[2] = {10, 20};
     loom_tensor *t;
@@ -622,10 +630,7 @@ Test(hostile, input_names_and_paths_with_equals_signs)
     tb_input(b, "a=b", LOOM_F32, 1, (int64_t[]){2});
     tb_node(b, "Sub", "a,a=b", "y");
     tb_output(b, "y");
-    bytes = tb_pack(b, &len);
-    snprintf(model, sizeof model, "%s", tpath("two.onnx"));
-    write_bytes(model, bytes, len);
-    tb_free(b);
+    save_model(b, "two.onnx", model, sizeof model);
     snprintf(f1, sizeof f1, "%s", tpath("v=1.npy"));
     snprintf(f2, sizeof f2, "%s", tpath("v=2.npy"));
     t = tb_f32(1, (int64_t[]){2}, v1);
@@ -645,10 +650,7 @@ Test(hostile, input_names_and_paths_with_equals_signs)
     tb_input(b, "x", LOOM_F32, 1, (int64_t[]){2});
     tb_node(b, "Neg", "x", "y");
     tb_output(b, "y");
-    bytes = tb_pack(b, &len);
-    snprintf(one, sizeof one, "%s", tpath("one.onnx"));
-    write_bytes(one, bytes, len);
-    tb_free(b);
+    save_model(b, "one.onnx", one, sizeof one);
     RUN("run", one, "-i", f1);
     expect_code(0);
     cr_assert(strstr(res.out, "y float32[2]:\n  -1 -2\n"), "%s", res.out);
@@ -724,25 +726,9 @@ Test(hostile, waveform_that_runs_out_of_room)
  * nothing half-written (a 32 MiB output on a 16 MiB tmpfs). */
 Test(hostile, output_on_a_full_file_system)
 {
-    tb_model *b = tb_new(13);
-    const uint8_t *bytes;
-    size_t len;
-    char model[600], x[700], xp[600], folder[600], out[700];
-    const float one = 2.0f;
-    loom_tensor *xt;
-    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){1});
-    tb_init(b, "shape", LOOM_I64, 1, (int64_t[]){1}, (int64_t[]){(int64_t)8 << 20});
-    tb_node(b, "Expand", "x,shape", "y");
-    tb_output(b, "y");
-    bytes = tb_pack(b, &len);
-    snprintf(model, sizeof model, "%s", tpath("big.onnx"));
-    write_bytes(model, bytes, len);
-    tb_free(b);
-    snprintf(xp, sizeof xp, "%s", tpath("x.npy"));
-    xt = tb_f32(1, (int64_t[]){1}, &one);
-    cr_assert_eq(loom_npy_save(xp, xt), LOOM_OK);
-    loom_tensor_free(xt);
-    snprintf(x, sizeof x, "x=%s", xp);
+    char model[600], x[700], folder[600], out[700];
+    expand_model((int64_t)8 << 20, false, model, sizeof model);
+    one_value_input(2.0f, x, sizeof x);
     snprintf(folder, sizeof folder, "%s", tpath("small"));
     if (!small_fs(folder, "16m"))
         cr_skip_test("cannot mount a tmpfs at %s (needs root and mount permission); file_size_limit_is_exit_73 "
