@@ -23,15 +23,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loom/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define LOOM_VERSION_MAJOR 0
-#define LOOM_VERSION_MINOR 1
-#define LOOM_VERSION_PATCH 0
+/* Everything declared here is the library's interface: exported from
+ * libloom.so, which hides every other symbol. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
 
-/* "0.1.0" */
+/* LOOM_VERSION_STRING of the library itself ("0.1.0") */
 const char *loom_version(void);
 
 /* ---------------------------------------------------------------------- */
@@ -595,6 +599,10 @@ loom_status loom_boards_list(char ***names, size_t *count);
 void loom_boards_list_free(char **names, size_t count);
 /* The folder boards are read from. */
 const char *loom_boards_dir(void);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -27,7 +27,5 @@ const char *loom_status_name(loom_status status)
 
 const char *loom_version(void)
 {
-#define LOOM__STR2(x) #x
-#define LOOM__STR(x) LOOM__STR2(x)
-    return LOOM__STR(LOOM_VERSION_MAJOR) "." LOOM__STR(LOOM_VERSION_MINOR) "." LOOM__STR(LOOM_VERSION_PATCH);
+    return LOOM_VERSION_STRING;
 }
