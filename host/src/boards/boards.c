@@ -55,10 +55,22 @@ struct loom_board {
     size_t nfigs;
 };
 
+/* $LOOM_BOARDS_DIR; else the source tree's boards/ when this library
+ * was built there and it is still there (a build tree); else the
+ * installed copy (share/loom/boards under the install prefix). */
 const char *loom_boards_dir(void)
 {
     const char *env = getenv("LOOM_BOARDS_DIR");
-    return env && env[0] ? env : LOOM_BOARDS_DIR_DEFAULT;
+    struct stat sb;
+    if (env && env[0])
+        return env;
+#ifdef LOOM_BOARDS_DIR_INSTALLED
+    if (stat(LOOM_BOARDS_DIR_DEFAULT, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return LOOM_BOARDS_DIR_INSTALLED;
+#else
+    (void)sb;
+#endif
+    return LOOM_BOARDS_DIR_DEFAULT;
 }
 
 static bool plain_name(const char *s)
