@@ -777,3 +777,47 @@ Test(hostile, odd_cache_paths_are_skipped_with_a_warning)
     cr_assert(strstr(res.err, "is not a folder (a file, or a symlink)"), "%s", res.err);
     expect_folder_holds(elsewhere, "");
 }
+
+/* A model file larger than the budget allows is refused before it is
+ * read (under ulimit -v a 160 MB model was "cannot allocate", exit 70). */
+Test(hostile, model_file_over_the_budget_is_not_read)
+{
+    char path[600];
+    FILE *f;
+    snprintf(path, sizeof path, "%s", tpath("huge.onnx"));
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(ftruncate(fileno(f), (off_t)160 << 20), 0); /* sparse */
+    cr_assert_eq(fclose(f), 0);
+    RUN_ENV(ENV("LOOM_MAX_MEMORY=100M"), "info", path);
+    expect_error_line(65, "huge.onnx: reading and decoding the file needs 320.0 MiB of memory",
+                      "over the budget of 100.0 MiB");
+}
+
+/* loom run --out is all or nothing: when one output cannot be written,
+ * the others are not left behind either (the first output's file stayed
+ * when the second failed). */
+Test(hostile, run_outputs_are_all_or_nothing)
+{
+    tb_model *b = tb_new(13);
+    char model[600], x[700], out[600], fifo[700];
+    tb_input(b, "x", LOOM_F32, 1, (int64_t[]){1});
+    tb_node(b, "Relu", "x", "a");
+    tb_node(b, "Neg", "x", "b");
+    tb_output(b, "a");
+    tb_output(b, "b");
+    save_model(b, "two.onnx", model, sizeof model);
+    one_value_input(3.0f, x, sizeof x);
+    snprintf(out, sizeof out, "%s", tpath("out"));
+    cr_assert_eq(mkdir(out, 0755), 0);
+    snprintf(fifo, sizeof fifo, "%s/b.npy", out);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    RUN("run", model, "--input", x, "--out", out);
+    expect_error_line(73, "b.npy exists and is not a regular file (a FIFO)", NULL);
+    expect_folder_holds(out, "b.npy");
+    /* and with room, both */
+    cr_assert_eq(unlink(fifo), 0);
+    RUN("run", model, "--input", x, "--out", out);
+    expect_code(0);
+    expect_folder_holds(out, "a.npy|b.npy");
+}

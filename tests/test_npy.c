@@ -814,3 +814,22 @@ Test(npy, lying_header_is_refused_before_allocating)
     expect_fail_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (137438953472,), }", "\0\0\0\0", 4,
                      LOOM_E_DATA_INVALID, "needs 549755813888 bytes", "the file has 4");
 }
+
+/* A new output file gets the umask's permissions (0666 & ~umask, as any
+ * program's new file; the writer once fixed 0644), and a file replaced
+ * keeps its own. */
+Test(npy, saved_files_follow_the_umask_and_keep_a_replaced_mode)
+{
+    loom_tensor *t = make(LOOM_F32, 1, (int64_t[]){6}, six);
+    struct stat sb;
+    mode_t old = umask(027);
+    cr_assert_eq(loom_npy_save(tpath("a.npy"), t), LOOM_OK, "%s", loom_last_error());
+    umask(old);
+    cr_assert_eq(stat(tpath("a.npy"), &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0640, "mode 0%o", sb.st_mode & 0777);
+    cr_assert_eq(chmod(tpath("a.npy"), 0600), 0);
+    cr_assert_eq(loom_npy_save(tpath("a.npy"), t), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(stat(tpath("a.npy"), &sb), 0);
+    cr_assert_eq(sb.st_mode & 0777, 0600, "mode 0%o", sb.st_mode & 0777);
+    loom_tensor_free(t);
+}

@@ -61,7 +61,7 @@ int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *c
             const char *arg = in->items[k].path;
             return loom_cli_usage_error(cmd, "the model has no input called \"%.*s\" (a file whose name holds "
                                         "'=' goes with --input-file)",
-                                        (int)(strrchr(arg, '=') - arg), arg);
+                                        (int)(strchr(arg, '=') - arg), arg);
         }
         if (!in->items[k].name) {
             if (loom_model_input_count(m) != 1)

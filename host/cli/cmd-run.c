@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -81,7 +82,9 @@ static void print_values(const loom_tensor *t, int64_t max)
  * stable hash of the whole name (file systems stop at 255 bytes). Names
  * that sanitising leaves unchanged claim their file first; a name that
  * is taken then gets the first "-2", "-3", ... that is neither taken nor
- * another output's own safe name. A jansson object serves as the set. */
+ * another output's own safe name. Jansson objects serve as the sets, and
+ * remember per name the next suffix to try (thousands of outputs of one
+ * name cost n, not n^2). */
 #define SAFE_MAX 200
 
 static void output_safe_name(const char *name, char *buf, size_t size)
@@ -100,8 +103,8 @@ static char **output_paths(const loom_session *s, const char *dir)
     size_t n = loom_session_output_count(s);
     char (*safe)[SAFE_MAX + 64] = calloc(n ? n : 1, sizeof *safe);
     char **files = calloc(n ? n : 1, sizeof *files);
-    json_t *own = json_object(), *taken = json_object();
-    bool ok = safe && files && own && taken;
+    json_t *own = json_object(), *taken = json_object(), *next = json_object();
+    bool ok = safe && files && own && taken && next;
 
     for (size_t i = 0; ok && i < n; i++) {
         loom_value_info vi;
@@ -117,9 +120,16 @@ static char **output_paths(const loom_session *s, const char *dir)
             if (files[i] || (pass == 0 && strcmp(vi.name, safe[i]) != 0))
                 continue; /* the first pass: names kept as they are */
             snprintf(name, sizeof name, "%s", safe[i]);
-            for (size_t k = 2; json_object_get(taken, name) || (k > 2 && json_object_get(own, name)); k++)
-                snprintf(name, sizeof name, "%s-%zu", safe[i], k);
-            ok = json_object_set_new(taken, name, json_true()) == 0 &&
+            if (json_object_get(taken, name)) {
+                json_int_t k = json_integer_value(json_object_get(next, safe[i]));
+                for (k = k > 2 ? k : 2;; k++) {
+                    snprintf(name, sizeof name, "%s-%lld", safe[i], (long long)k);
+                    if (!json_object_get(taken, name) && !json_object_get(own, name))
+                        break;
+                }
+                ok = json_object_set_new(next, safe[i], json_integer(k + 1)) == 0;
+            }
+            ok = ok && json_object_set_new(taken, name, json_true()) == 0 &&
                  (files[i] = malloc(strlen(dir) + strlen(name) + 8)) != NULL;
             if (ok)
                 sprintf(files[i], "%s/%s.npy", dir, name);
@@ -127,6 +137,7 @@ static char **output_paths(const loom_session *s, const char *dir)
     free(safe);
     json_decref(own);
     json_decref(taken);
+    json_decref(next);
     if (!ok && files) {
         for (size_t i = 0; i < n; i++)
             free(files[i]);
@@ -134,6 +145,47 @@ static char **output_paths(const loom_session *s, const char *dir)
         files = NULL;
     }
     return files;
+}
+
+/* Every output to its file, all or nothing: each is written beside its
+ * file first (".NAME.npy.partial-PID", itself through loom_npy_save's
+ * temporary file), and renamed into place only when all were written. */
+static int write_outputs(const loom_session *s, char **files)
+{
+    size_t n = loom_session_output_count(s), done = 0;
+    char **partial = calloc(n ? n : 1, sizeof *partial);
+    int rc = partial ? 0 : LOOM_EXIT_SOFTWARE;
+    /* every target first: none is written when one cannot be */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = loom_cli_output_ok(files[i]);
+    for (; rc == 0 && done < n; done++) {
+        const char *slash = strrchr(files[done], '/');
+        size_t dir_len = slash ? (size_t)(slash - files[done]) + 1 : 0;
+        loom_status st;
+        if (!(partial[done] = malloc(strlen(files[done]) + 40))) {
+            rc = LOOM_EXIT_SOFTWARE;
+            break;
+        }
+        sprintf(partial[done], "%.*s.%s.partial-%ld", (int)dir_len, files[done], files[done] + dir_len,
+                (long)getpid());
+        if ((st = loom_npy_save(partial[done], loom_session_output_tensor(s, done))) != LOOM_OK) {
+            /* the message names the partial file: name the output's */
+            loom_cli_errorf("%s: %s", files[done], strstr(loom_last_error(), ": ") ? strstr(loom_last_error(), ": ") + 2
+                                                                                  : loom_last_error());
+            rc = loom_cli_exit_code(st);
+            break;
+        }
+    }
+    if (rc == 0)
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = loom_cli_place_file(partial[i], files[i]);
+    for (size_t i = 0; partial && i < n; i++) {
+        if (rc != 0 && partial[i])
+            unlink(partial[i]); /* quiet when it was renamed or never made */
+        free(partial[i]);
+    }
+    free(partial);
+    return rc;
 }
 
 static int ensure_dir(const char *dir)
@@ -262,6 +314,8 @@ int loom_cmd_run(int argc, char **argv)
         rc = LOOM_EXIT_SOFTWARE;
         goto done;
     }
+    if (out_dir && (rc = write_outputs(s, files)) != 0)
+        goto done;
     {
         json_t *root = json_object(), *outs = json_array();
         json_object_set_new(root, "model", json_string(path));
@@ -272,18 +326,8 @@ int loom_cmd_run(int argc, char **argv)
             json_t *o = json_object(), *shape = json_array();
             const char *file = NULL;
             loom_session_output(s, i, &vi);
-            if (out_dir) {
+            if (out_dir)
                 file = files[i];
-                if ((st = loom_npy_save(file, t)) != LOOM_OK) {
-                    json_decref(o);
-                    json_decref(shape);
-                    json_decref(outs);
-                    json_decref(root);
-                    loom_cli_fail(st);
-                    rc = LOOM_EXIT_CANTCREAT;
-                    goto done;
-                }
-            }
             json_object_set_new(o, "name", json_string(vi.name));
             json_object_set_new(o, "dtype", json_string(loom_dtype_name(vi.dtype)));
             for (int d = 0; d < vi.rank; d++)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,21 +41,29 @@ static const char usage[] =
     "missing or unreadable, 69 device unavailable, 70 internal error,\n"
     "73 cannot write an output file, 74 cannot write standard output.\n";
 
-/* "512M", "8G", "1073741824" (what LOOM_MAX_MEMORY takes) */
+/* "512M", "8G", "1073741824": what LOOM_MAX_MEMORY takes, as the
+ * library reads it (a whole number from 1, an optional K, M, G or T,
+ * then "iB" or "B"), and no more than 2^64 - 1 bytes */
 static bool is_size(const char *s)
 {
-    size_t n = strspn(s, "0123456789");
-    if (n == 0 || strspn(s, "0") == n)
+    char *end;
+    unsigned long long v;
+    int shift = 0;
+    if (*s < '0' || *s > '9')
         return false;
-    s += n;
-    if (*s && strchr("kKmMgGtT", *s)) {
-        s++;
-        if (*s == 'i')
-            s++;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || v == 0)
+        return false;
+    if (*end && strchr("kKmMgGtT", *end)) {
+        shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20 : *end == 'g' || *end == 'G' ? 30 : 40;
+        end++;
+        if (*end == 'i')
+            end++;
     }
-    if (*s == 'B')
-        s++;
-    return *s == '\0' && n <= 15;
+    if (*end == 'B')
+        end++;
+    return *end == '\0' && v <= (UINT64_MAX >> shift);
 }
 
 static int dispatch(int argc, char **argv)

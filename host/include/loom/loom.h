@@ -408,8 +408,8 @@ loom_status loom_requant_from_scale(double scale, int32_t *mult, int32_t *shift)
  * difference accumulated over the whole network; reported, not judged). */
 typedef struct {
     char device[32];
-    size_t nodes;             /* nodes compared */
-    size_t nodes_on_device;   /* of them, placed on the device */
+    size_t nodes;             /* nodes of the model's plan */
+    size_t nodes_on_device;   /* of them, placed on the device: those compared */
     bool match;
     double max_abs_error;     /* worst |device - ref| over float node outputs */
     double max_error_ratio;   /* worst |device - ref| / allowed */

@@ -72,20 +72,37 @@ loom_status loom__out_begin(const char *path, loom__outfile *o)
         return loom__err(LOOM_E_WRITE, "%s: names a folder, not a file", path);
     if ((st = loom__out_check(path)) != LOOM_OK)
         return st;
-    /* ".<name>.tmp-XXXXXX" beside the target, the name cut so that the
-     * whole stays within a file system's 255 bytes */
-    if (!(o->tmp = malloc(dir_len + 200 + 16)))
+    /* ".<name>.tmp-<16 hex>" beside the target, the name cut so that the
+     * whole stays within a file system's 255 bytes; made with O_EXCL and
+     * mode 0666, so the umask applies as to any new file (mkstemp's 0600
+     * would not), close-on-exec from the start */
+    if (!(o->tmp = malloc(dir_len + 200 + 32)))
         return loom__err(LOOM_E_NOMEM, "%s: out of memory", path);
     memcpy(o->tmp, path, dir_len);
-    snprintf(o->tmp + dir_len, 200 + 16, ".%.200s.tmp-XXXXXX", base);
-    if ((o->fd = mkstemp(o->tmp)) < 0) {
+    for (int tries = 0; tries < 64 && o->fd < 0; tries++) {
+        static unsigned long long counter;
+        struct timespec ts;
+        unsigned long long r;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = ((unsigned long long)ts.tv_nsec << 20) ^ ((unsigned long long)getpid() << 40) ^
+            __atomic_add_fetch(&counter, 0x9e3779b97f4a7c15ULL, __ATOMIC_RELAXED);
+        snprintf(o->tmp + dir_len, 200 + 32, ".%.200s.tmp-%016llx", base, r);
+        o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (o->fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (o->fd < 0) {
         st = write_err(path, "cannot create a file beside it", errno);
         free(o->tmp);
         o->tmp = NULL;
         return st;
     }
-    (void)fchmod(o->fd, 0644);
-    (void)fcntl(o->fd, F_SETFD, FD_CLOEXEC);
+    {
+        /* replacing a file keeps its permissions */
+        struct stat sb;
+        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            (void)fchmod(o->fd, sb.st_mode & 07777);
+    }
     return LOOM_OK;
 }
 

@@ -558,7 +558,7 @@ const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, siz
 loom_status loom__session_node_reference(const loom_session *s, size_t i, loom_tensor **outs, size_t n_outs)
 {
     const loom__node *n;
-    const loom_tensor *tin[64];
+    const loom_tensor **tin;
     loom__kernel_fn fn;
     char lbl[LOOM__LABEL_MAX];
     loom_status st = LOOM_OK;
@@ -566,13 +566,15 @@ loom_status loom__session_node_reference(const loom_session *s, size_t i, loom_t
     if (!s || !outs || !s->order || i >= s->live_nodes || !s->ran || !s->keep_values)
         return loom__err(LOOM_E_INVALID_ARG, "loom__session_node_reference: no such node, or no kept values");
     n = &s->g->nodes[s->order[i]];
-    if ((size_t)n->n_outputs > n_outs || n->n_inputs > 64)
-        return loom__err(LOOM_E_INVALID_ARG, "loom__session_node_reference: node %zu has %d outputs", i,
-                         n->n_outputs);
+    if ((size_t)n->n_outputs > n_outs)
+        return loom__err(LOOM_E_INTERNAL, "loom__session_node_reference: node %zu has %d outputs, room for %zu", i,
+                         n->n_outputs, n_outs);
     if (!(fn = loom__ref_kernel(n->op)))
         return loom__err(LOOM_E_INTERNAL, "%s: no reference kernel", loom__node_label(s->g, n, lbl, sizeof lbl));
     for (int k = 0; k < n->n_outputs; k++)
         outs[k] = NULL;
+    if (!(tin = loom__malloc((size_t)(n->n_inputs > 0 ? n->n_inputs : 1) * sizeof *tin)))
+        return loom__err(LOOM_E_NOMEM, "out of memory");
     for (int k = 0; k < n->n_inputs; k++)
         tin[k] = n->inputs[k] >= 0 ? s->vals[n->inputs[k]] : NULL;
     for (int k = 0; k < n->n_outputs && st == LOOM_OK; k++) {
@@ -582,6 +584,7 @@ loom_status loom__session_node_reference(const loom_session *s, size_t i, loom_t
     }
     if (st == LOOM_OK && (st = fn(n, tin, outs)) != LOOM_OK)
         st = loom__err_prefix(st, "%s: %s on ref", s->g->source, loom__node_label(s->g, n, lbl, sizeof lbl));
+    free(tin);
     if (st != LOOM_OK)
         for (int k = 0; k < n->n_outputs; k++) {
             loom_tensor_free(outs[k]);

@@ -637,6 +637,14 @@ loom_status loom_model_load(const char *path, const loom_load_options *opts, loo
         return loom__err(LOOM_E_LIMIT, "%s: model is %lld bytes, over the limit of %zu", path,
                          (long long)sb.st_size, max_file);
     }
+    /* the file in memory and, at the least, a decoded copy of its bytes:
+     * said before the file is read */
+    if ((st = loom__budget_check(path, "reading and decoding the file", 2 * (uint64_t)sb.st_size,
+                                 opts && opts->max_memory_bytes ? opts->max_memory_bytes : loom_memory_budget())) !=
+        LOOM_OK) {
+        fclose(f);
+        return st;
+    }
     buf = loom__malloc((size_t)sb.st_size);
     if (!buf) {
         fclose(f);

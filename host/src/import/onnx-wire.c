@@ -51,6 +51,20 @@ static uint64_t elt_size(const ProtobufCFieldDescriptor *f)
     }
 }
 
+/* Bytes a packed repeated field of len wire bytes decodes to: fixed-size
+ * elements take what they took on the wire, varints at most one element
+ * a byte. */
+static uint64_t packed_bytes(const ProtobufCFieldDescriptor *f, uint64_t len)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_FLOAT: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_DOUBLE: case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64:
+        return len;
+    default:
+        return len * elt_size(f);
+    }
+}
+
 static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;
@@ -125,7 +139,7 @@ static loom_status walk(wire_walk *w, const uint8_t *p, const uint8_t *end,
             if (!field || field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_BYTES)
                 w->bytes += len + 1 + PB_BLOCK;
             else if (field->type != PROTOBUF_C_TYPE_MESSAGE && field->label == PROTOBUF_C_LABEL_REPEATED)
-                w->bytes += len * elt_size(field); /* packed: at most one element a byte */
+                w->bytes += packed_bytes(field, len);
             if (field && field->type == PROTOBUF_C_TYPE_MESSAGE) {
                 loom_status st = walk(w, p, p + len,
                                       (const ProtobufCMessageDescriptor *)field->descriptor,

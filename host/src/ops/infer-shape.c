@@ -634,18 +634,18 @@ static loom_status infer_constant(loom__graph *g, loom__node *n)
 }
 
 /* ConstantOfShape and Range are made while the graph is inferred (there
- * is no kernel to run them later): at most the fold limit, not the 8 GiB
- * a tensor may have, so that a few bytes of model cannot make gigabytes
- * before anything reads them. (check_size has bounded the product.) */
+ * is no kernel to run them later), so a few bytes of model ask for their
+ * whole output at once: within the memory budget (loom_memory_budget),
+ * not just the 8 GiB a tensor may have. (check_size bounded the product.) */
 static loom_status const_size_check(const loom__graph *g, const loom__node *n, loom_dtype dt, int rank,
                                     const int64_t *dims)
 {
     int64_t numel = 0;
+    char what[64];
     loom__numel(rank, dims, &numel);
-    if ((uint64_t)numel > LOOM__FOLD_MAX_BYTES / loom_dtype_size(dt))
-        return loom__node_err(g, n, LOOM_E_LIMIT, "output of %lld elements is over the %zu MiB a constant may have",
-                              (long long)numel, LOOM__FOLD_MAX_BYTES >> 20);
-    return LOOM_OK;
+    snprintf(what, sizeof what, "an output of %lld elements", (long long)numel);
+    return loom__budget_check(loom__node_label(g, n, (char[LOOM__LABEL_MAX]){0}, LOOM__LABEL_MAX), what,
+                              (uint64_t)numel * loom_dtype_size(dt), loom_memory_budget());
 }
 
 static loom_status infer_constant_of_shape(loom__graph *g, loom__node *n)

@@ -36,8 +36,7 @@ loom_status loom__check_dtype(const loom__graph *g, const loom__node *n, int i, 
 loom_status loom__check_rank(const loom__graph *g, const loom__node *n, int i, int min_rank,
                              int max_rank);
 
-/* Outputs larger than this stay computed at run time instead of folded;
- * ops that exist only as constants (ConstantOfShape, Range) stop here. */
+/* Outputs larger than this stay computed at run time instead of folded. */
 #define LOOM__FOLD_MAX_BYTES ((size_t)64 << 20)
 
 /* LOOM_E_LIMIT unless a tensor of this shape fits g->max_tensor_bytes;

@@ -185,7 +185,7 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
     }
     for (size_t i = 0; i < n; i++) {
         loom_node_placement pd, pr;
-        loom_tensor *want[64];
+        loom_tensor **want;
         size_t n_out = loom_session_node_output_count(dev, i);
         bool on_ref;
         loom_session_placement(dev, i, &pd);
@@ -202,19 +202,21 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
         /* a node the device left to ref is ref's own result on its inputs */
         if (on_ref && strcmp(device, "ref") != 0)
             continue;
-        if (n_out > 64) {
-            st = loom__err(LOOM_E_LIMIT, "validate: node \"%s\" has %zu outputs; at most 64 are compared",
-                           pd.name, n_out);
+        if (!(want = loom__calloc(n_out ? n_out : 1, sizeof *want))) {
+            st = loom__err(LOOM_E_NOMEM, "out of memory");
             goto done;
         }
-        if ((st = loom__session_node_reference(dev, i, want, 64)) != LOOM_OK)
+        if ((st = loom__session_node_reference(dev, i, want, n_out)) != LOOM_OK) {
+            free(want);
             goto done;
+        }
         for (size_t k = 0; k < n_out; k++) {
             if (want[k]) /* NULL: an optional output the model leaves out */
                 compare(out, i, &pd, k, loom_session_node_output(dev, i, k), want[k],
                         loom__session_node_reduction(dev, i));
             loom_tensor_free(want[k]);
         }
+        free(want);
     }
     for (size_t k = 0; k < loom_session_output_count(ref); k++) {
         double e = worst_abs(loom_session_output_tensor(dev, k), loom_session_output_tensor(ref, k));

@@ -280,10 +280,11 @@ static loom_status guard_check(loom__cl_dev *cd)
  * device allocates a buffer's memory when the buffer is first used, and
  * aborts the process (an assertion) when that allocation fails, e.g.
  * under ulimit -v. So before a buffer is made on a device whose buffers
- * live here, a probe asks for every live buffer plus this one plus a
- * margin for the runtime: an allocation that is never touched (so
- * nothing is committed), freed at once. No room is an allocation
- * failure of the device, which the session answers by falling back. */
+ * live here, a probe asks for the buffers not used yet (made without
+ * data since the last finished work) plus this one plus a margin for the
+ * runtime: an allocation that is never touched (so nothing is
+ * committed), freed at once. No room is an allocation failure of the
+ * device, which the session answers by falling back. */
 #define HOST_MARGIN ((uint64_t)64 << 20)
 
 /* called through a volatile pointer: compilers may drop a malloc whose
@@ -299,7 +300,7 @@ static loom_status host_room(loom__device *dev, size_t bytes)
     if (!cd->host_memory)
         return LOOM_OK;
     pthread_mutex_lock(&cd->lock);
-    need = cd->live_bytes + bytes + HOST_MARGIN;
+    need = cd->unbacked_bytes + bytes + HOST_MARGIN;
     pthread_mutex_unlock(&cd->lock);
     if (need > SIZE_MAX || !(probe = probe_alloc((size_t)need)))
         return loom__err(LOOM_E_DEVICE_FAILED,
@@ -331,7 +332,8 @@ loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbyt
         return loom__cl_fail(loom__cl_fault_alloc() ? CL_MEM_OBJECT_ALLOCATION_FAILURE : err,
                              "clCreateBuffer");
     pthread_mutex_lock(&cd->lock);
-    cd->live_bytes += total;
+    if (!(data && nbytes) && !guard)
+        cd->unbacked_bytes += total; /* a write (data, guard bytes) backs it at once */
     if (data && nbytes) {
         err = clEnqueueWriteBuffer(cd->queue, m, CL_TRUE, 0, nbytes, data, 0, NULL, NULL);
         if (err != CL_SUCCESS)
@@ -354,7 +356,7 @@ void loom__cl_buffer_release(loom__device *dev, cl_mem m)
     size_t size = 0;
     clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof size, &size, NULL);
     pthread_mutex_lock(&cd->lock);
-    cd->live_bytes -= size <= cd->live_bytes ? size : cd->live_bytes;
+    cd->unbacked_bytes -= size <= cd->unbacked_bytes ? size : cd->unbacked_bytes;
     for (int i = 0; i < cd->n_guarded; i++)
         if (cd->guarded[i] == m) {
             cd->guarded[i] = cd->guarded[cd->n_guarded - 1];
@@ -496,6 +498,10 @@ static loom_status cl_finish(loom__device *dev)
     }
     if ((st = loom__cl_wait(dev, ev, "the queued commands")) != LOOM_OK)
         return st;
+    /* the work that used the buffers made so far has run: they are backed */
+    pthread_mutex_lock(&cd->lock);
+    cd->unbacked_bytes = 0;
+    pthread_mutex_unlock(&cd->lock);
     return loom__cl_guard_verify(dev);
 }
 

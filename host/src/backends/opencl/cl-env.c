@@ -20,8 +20,11 @@
  *                           here, LLVM and its threads), no runtime is
  *                           started and the backend says why.
  *
- * Only environment variables are changed, before any runtime reads them;
- * other ICDs ignore PoCL's.
+ * Only environment variables are changed, when the library is loaded
+ * (a constructor: setenv must not race with getenv in other threads, and
+ * a program has no other threads yet then), before any runtime reads
+ * them; other ICDs ignore PoCL's. Their warnings wait for enumeration,
+ * when the program's log callback is in place.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -38,6 +41,9 @@
  * for its first programs. */
 #define RUNTIME_AS_BYTES ((uint64_t)512 << 20)
 
+/* what the constructor would have said, said at enumeration */
+static char pending[2][1024];
+
 static void clamp_threads(void)
 {
     const char *v = getenv("POCL_MAX_PTHREAD_COUNT");
@@ -50,9 +56,9 @@ static void clamp_threads(void)
     if (*end == '\0' && n >= 1 && n <= 4 * cpus)
         return;
     snprintf(buf, sizeof buf, "%ld", cpus);
-    loom__log(LOOM_LOG_WARN, "POCL_MAX_PTHREAD_COUNT=%.20s is %s; using %ld, the CPUs here", v,
-              *end || n < 1 ? "not a thread count" : "more than four threads a CPU (PoCL aborts when it cannot start them)",
-              cpus);
+    snprintf(pending[0], sizeof pending[0], "POCL_MAX_PTHREAD_COUNT=%.20s is %s; using %ld, the CPUs here", v,
+             *end || n < 1 ? "not a thread count" : "more than four threads a CPU (PoCL aborts when it cannot start them)",
+             cpus);
     setenv("POCL_MAX_PTHREAD_COUNT", buf, 1);
 }
 
@@ -75,6 +81,7 @@ static bool can_make(const char *path)
 }
 
 static char temp_cache[256];
+static pid_t temp_cache_owner; /* a forked child's exit must not remove it */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -84,7 +91,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static void remove_temp_cache(void)
 {
-    if (temp_cache[0])
+    if (temp_cache[0] && getpid() == temp_cache_owner)
         nftw(temp_cache, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -105,15 +112,16 @@ static void cache_folder(void)
     d = getenv("TMPDIR");
     snprintf(temp_cache, sizeof temp_cache, "%s/loom-pocl-XXXXXX", d && *d && strlen(d) < 200 ? d : "/tmp");
     if (!mkdtemp(temp_cache)) {
-        loom__log(LOOM_LOG_WARN, "opencl: PoCL's cache folder %s cannot be made, nor a temporary one (%s)", want,
-                  strerror(errno));
+        snprintf(pending[1], sizeof pending[1], "opencl: PoCL's cache folder %.300s cannot be made, nor a "
+                 "temporary one (%s)", want, strerror(errno));
         temp_cache[0] = '\0';
         return;
     }
     setenv("POCL_CACHE_DIR", temp_cache, 1);
+    temp_cache_owner = getpid();
     atexit(remove_temp_cache);
-    loom__log(LOOM_LOG_WARN, "opencl: PoCL's cache folder %s cannot be made (a read-only home?): using %s, "
-              "removed at exit", want, temp_cache);
+    snprintf(pending[1], sizeof pending[1], "opencl: PoCL's cache folder %.300s cannot be made (a read-only "
+             "home?): using %s, removed at exit", want, temp_cache);
 }
 
 /* Address space this process may still map, or UINT64_MAX without a
@@ -135,9 +143,18 @@ static uint64_t address_space_left(void)
     return used < rl.rlim_cur ? (uint64_t)rl.rlim_cur - used : 0;
 }
 
+__attribute__((constructor)) static void env_at_load(void)
+{
+    clamp_threads();
+    cache_folder();
+}
+
 bool loom__cl_env_prepare(const loom__backend *be)
 {
     uint64_t left = address_space_left();
+    for (int i = 0; i < 2; i++)
+        if (pending[i][0])
+            loom__log(LOOM_LOG_WARN, "%s", pending[i]);
     if (left < RUNTIME_AS_BYTES) {
         char s1[32], s2[32];
         loom__backend_absent(be, "the address space left by ulimit -v (%s) is less than the %s an OpenCL runtime "
@@ -145,7 +162,5 @@ bool loom__cl_env_prepare(const loom__backend *be)
                              loom__bytes_str(left, s1, sizeof s1), loom__bytes_str(RUNTIME_AS_BYTES, s2, sizeof s2));
         return false;
     }
-    clamp_threads();
-    cache_folder();
     return true;
 }

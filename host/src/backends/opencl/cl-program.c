@@ -130,12 +130,14 @@ void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t)
 
 /* ---- binary cache ---- */
 
-/* A reason not to use the cache, said once per process as a warning (it
+/* A reason not to use the cache, said once per process and reason (it
  * only costs a build; the user should know why). */
-static void cache_warn_once(const char *fmt, const char *what)
+enum { WARN_LONG, WARN_NOT_DIR, WARN_OTHERS, WARN_LINK, WARN_FILE, WARN_COUNT };
+
+static void cache_warn_once(int reason, const char *fmt, const char *what)
 {
-    static int said;
-    if (__atomic_exchange_n(&said, 1, __ATOMIC_ACQ_REL) == 0)
+    static int said[WARN_COUNT];
+    if (__atomic_exchange_n(&said[reason], 1, __ATOMIC_ACQ_REL) == 0)
         loom__log(LOOM_LOG_WARN, fmt, what);
 }
 
@@ -160,7 +162,7 @@ static bool cache_dir(char *buf, size_t size)
         return false;
     if ((size_t)snprintf(buf, size, "%s%s", d, suffix) >= size) {
         /* never a shortened path: that would be some other folder */
-        cache_warn_once("opencl: the cache folder's path is longer than %s bytes: programs are not cached",
+        cache_warn_once(WARN_LONG, "opencl: the cache folder's path is longer than %s bytes: programs are not cached",
                         "899");
         return false;
     }
@@ -180,12 +182,12 @@ static bool cache_dir(char *buf, size_t size)
         return false;
     }
     if (lstat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        cache_warn_once("opencl: the cache folder %s is not a folder (a file, or a symlink): programs are not "
+        cache_warn_once(WARN_NOT_DIR, "opencl: the cache folder %s is not a folder (a file, or a symlink): programs are not "
                         "cached", buf);
         return false;
     }
     if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
-        cache_warn_once("opencl: the cache folder %s is owned or writable by others (a binary planted there "
+        cache_warn_once(WARN_OTHERS, "opencl: the cache folder %s is owned or writable by others (a binary planted there "
                         "would run on the device): programs are not cached", buf);
         return false;
     }
@@ -240,13 +242,13 @@ static cl_program load_cached(loom__device *dev, const char *path, const char *o
 
     if (fd < 0) {
         if (errno == ELOOP)
-            cache_warn_once("opencl: cache file %s is a symlink: ignored", path);
+            cache_warn_once(WARN_LINK, "opencl: cache file %s is a symlink: ignored", path);
         return NULL;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
         (sb.st_mode & (S_IWGRP | S_IWOTH))) {
         /* not ours to load, nor to remove */
-        cache_warn_once("opencl: cache file %s is not a regular file of ours that only we can write: ignored",
+        cache_warn_once(WARN_FILE, "opencl: cache file %s is not a regular file of ours that only we can write: ignored",
                         path);
         close(fd);
         return NULL;

@@ -61,7 +61,8 @@ typedef struct {
     char build_error[1024];
     uint64_t max_alloc;
     bool host_memory;            /* buffers live in this process (CL_DEVICE_HOST_UNIFIED_MEMORY) */
-    uint64_t live_bytes;         /* of the buffers made and not released (under lock) */
+    uint64_t unbacked_bytes;     /* of buffers made but not used yet: memory the runtime
+                                    still has to find for them (under lock) */
     size_t max_wg;
     char driver[128];
     loom__cl_tuning tuning;
