@@ -1645,3 +1645,29 @@ Test(cli, quantize_bad_calibration)
     expect_usage("--percentile takes a number from 50 to 100, not '101'", "quantize");
     cr_assert(stat(out, &sb) != 0, "%s written", out);
 }
+
+/* ---- progress ---- */
+
+/* Long work shows progress on a terminal (one line rewritten in place,
+ * cleared at the end) and never otherwise: on a pseudo-terminal made by
+ * script(1) the calibration is shown; with stderr a file (every other
+ * test here) stderr stays exactly the messages. */
+Test(cli, progress_only_on_a_terminal)
+{
+    char cmd[2000], *text;
+    snprintf(cmd, sizeof cmd,
+             "script -qec '%s quantize %s/examples/classifier/classifier.onnx --calib "
+             "%s/examples/classifier/calib_x.npy -o %s >/dev/null' /dev/null > %s 2>&1",
+             LOOM_CLI_PATH, SRC, SRC, tpath("q.onnx"), tpath("tty.txt"));
+    if (system("command -v script >/dev/null 2>&1") != 0)
+        cr_skip_test("script(1) (util-linux) is not installed: no pseudo-terminal to test on");
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    text = slurp(tpath("tty.txt"));
+    cr_assert(strstr(text, "\rloom: calibrating 0/1") != NULL, "%s", text);
+    cr_assert(strstr(text, "\rloom: comparing int8 with float 0/1") != NULL, "%s", text);
+    free(text);
+    RUN("quantize", SRC "/examples/classifier/classifier.onnx", "--calib", SRC "/examples/classifier/calib_x.npy",
+        "-o", tpath("q2.onnx"));
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr is not a terminal: no progress, got: %s", res.err);
+}

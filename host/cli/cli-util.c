@@ -202,3 +202,37 @@ int loom_cli_place_file(const char *from, const char *to)
         unlink(from);
     return rc;
 }
+
+/* Progress on stderr when it is a terminal: one line rewritten in place
+ * ("loom: calibrating 3/10"), at most ten times a second, cleared when a
+ * task is done, so that what follows starts on a clean line. Nothing
+ * when stderr is a file or a pipe. */
+static double progress_last;
+static bool progress_shown;
+
+static void progress(const char *task, uint64_t done, uint64_t total, void *user)
+{
+    double now = loom_cli_now_us();
+    char line[160];
+    int n;
+    (void)user;
+    if (done >= total) {
+        if (progress_shown)
+            fprintf(stderr, "\r%-79s\r", "");
+        progress_shown = false;
+        return;
+    }
+    if (progress_shown && now - progress_last < 100000.0)
+        return;
+    n = snprintf(line, sizeof line, "loom: %s %llu/%llu", task, (unsigned long long)done, (unsigned long long)total);
+    fprintf(stderr, "\r%-79.*s", n < 79 ? n : 79, line);
+    fflush(stderr);
+    progress_last = now;
+    progress_shown = true;
+}
+
+void loom_cli_progress_on_terminal(void)
+{
+    if (isatty(STDERR_FILENO))
+        loom_progress_set(progress, NULL);
+}

@@ -46,6 +46,8 @@ const char *loom_cli_type_str(const loom_value_info *vi, char *buf, size_t size)
  * '_' (and a leading '.' too, so no hidden or relative names). */
 void loom_cli_safe_name(const char *name, char *buf, size_t size);
 double loom_cli_now_us(void);
+/* Show the library's progress on stderr, only when stderr is a terminal. */
+void loom_cli_progress_on_terminal(void);
 /* Output paths the CLI names itself (the library checks its own files
  * the same way): 0 when path may be written (it does not exist or is a
  * regular file, and its folder takes new files); otherwise the error is

@@ -35,6 +35,21 @@ static const char usage[] =
     "                    and the cgroup's limit. A file that needs more is\n"
     "                    refused (65), saying what it would need.\n"
     "\n"
+    "environment:\n"
+    "  LOOM_MAX_MEMORY       memory loading may take (as --max-memory)\n"
+    "  LOOM_CACHE_DIR        OpenCL program cache (else $XDG_CACHE_HOME/loom, ~/.cache/loom)\n"
+    "  LOOM_BOARDS_DIR       board files (else the installed share/loom/boards)\n"
+    "  LOOM_XCLBIN           the kernel binary for Alveo cards and FPGA OpenCL platforms\n"
+    "  LOOM_CL_TIMEOUT       seconds an OpenCL command may take (default 60)\n"
+    "  LOOM_XRT_TIMEOUT_MS   milliseconds an XRT kernel run may take (default 10000)\n"
+    "  LOOM_CL_GEMM          systolic|ndrange: force an OpenCL GEMM formulation\n"
+    "  LOOM_CL_GUARD=1       guard bytes after OpenCL buffers (tests)\n"
+    "  LOOM_CL_BINARY_ROUTE=1  treat any OpenCL platform as an FPGA one (tests)\n"
+    "  LOOM_TEST_FAULT       inject a device fault (tests; see cl-fault.c)\n"
+    "  XILINX_XRT, XCL_EMULATION_MODE   where XRT is, and its emulation mode\n"
+    "  POCL_MAX_PTHREAD_COUNT, POCL_CACHE_DIR   PoCL's threads and cache (checked first)\n"
+    "  NO_COLOR              no colour (loom prints none); progress shows on a terminal only\n"
+    "\n"
     "Data goes to stdout, messages to stderr. Exit status: 0 success,\n"
     "1 results differ from ref (validate, sim gemm),\n"
     "64 usage error, 65 invalid or unsupported model or data, 66 input file\n"
@@ -163,5 +178,6 @@ int main(int argc, char **argv)
     /* a file-size limit (ulimit -f) makes writes fail with EFBIG, which
      * becomes exit 73 naming the file, instead of killing the process */
     signal(SIGXFSZ, SIG_IGN);
+    loom_cli_progress_on_terminal();
     return close_stdout(dispatch(argc, argv));
 }

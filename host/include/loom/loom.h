@@ -102,6 +102,13 @@ typedef void (*loom_log_fn)(loom_log_level level, const char *message,
 void loom_log_set(loom_log_fn fn, loom_log_level max_level, void *user);
 const char *loom_log_level_name(loom_log_level level);
 
+/* Progress of long work: task names it ("calibrating", "validating
+ * opencl:0", "quantised vs float"), done of total steps (batches,
+ * nodes); called from the thread doing the work, done == total last.
+ * NULL (the default) says nothing. */
+typedef void (*loom_progress_fn)(const char *task, uint64_t done, uint64_t total, void *user);
+void loom_progress_set(loom_progress_fn fn, void *user);
+
 /* ---------------------------------------------------------------------- */
 /* Data types and tensors                                                  */
 /* ---------------------------------------------------------------------- */

@@ -25,6 +25,8 @@ loom_status loom__err(loom_status status, const char *fmt, ...) LOOM__PRINTF(2, 
 loom_status loom__err_prefix(loom_status status, const char *fmt, ...) LOOM__PRINTF(2, 3);
 
 void loom__log(loom_log_level level, const char *fmt, ...) LOOM__PRINTF(2, 3);
+/* Report progress through the callback of loom_progress_set (if any). */
+void loom__progress(const char *task, uint64_t done, uint64_t total);
 
 /* Checked arithmetic: return false on overflow (or a negative operand). */
 static inline bool loom__mul_u64(uint64_t a, uint64_t b, uint64_t *out)

@@ -1,4 +1,5 @@
-/* log.c - the log callback; the library itself never prints. */
+/* log.c - the log and progress callbacks; the library itself never
+ * prints. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -24,6 +25,21 @@ const char *loom_log_level_name(loom_log_level level)
     case LOOM_LOG_DEBUG: return "debug";
     }
     return "log";
+}
+
+static loom_progress_fn progress_fn;
+static void *progress_user;
+
+void loom_progress_set(loom_progress_fn fn, void *user)
+{
+    progress_fn = fn;
+    progress_user = user;
+}
+
+void loom__progress(const char *task, uint64_t done, uint64_t total)
+{
+    if (progress_fn)
+        progress_fn(task, done, total, progress_user);
 }
 
 void loom__log(loom_log_level level, const char *fmt, ...)

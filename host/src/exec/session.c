@@ -686,12 +686,17 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
 {
     loom__plan *p = &s->plan;
     char lbl[LOOM__LABEL_MAX];
+    bool slow = false; /* a simulated device: a run can take minutes, say how far */
     *failed = NULL;
+    for (int d = 0; d < p->n_devs; d++)
+        slow |= p->devs[d]->explicit_only;
     for (int i = 0; i < p->n_steps; i++) {
         const loom__step *step = &p->steps[i];
         loom__device *dev = step->dev;
         loom_status st;
         double t0 = s->profile ? loom__now_us() : 0;
+        if (slow)
+            loom__progress("running (simulated)", (uint64_t)i, (uint64_t)p->n_steps);
         if (step->kind == STEP_KERNEL) {
             st = dev->backend->run(dev, step->state, step->node, step->in, step->out);
             if (st == LOOM_OK && s->profile && dev->backend->finish)
@@ -720,6 +725,8 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
             }
         }
     }
+    if (slow)
+        loom__progress("running (simulated)", (uint64_t)p->n_steps, (uint64_t)p->n_steps);
     for (int d = 0; d < p->n_devs; d++) {
         loom__device *dev = p->devs[d];
         loom_status st;

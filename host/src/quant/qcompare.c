@@ -136,6 +136,7 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
     for (size_t b = 0; b < n_batches; b++) {
         loom_session *sf, *sq;
         const loom_tensor *yf, *yq;
+        loom__progress("comparing int8 with float", b, n_batches);
         if ((st = loom__quant_run(&rf, fm, batches[b], device)) != LOOM_OK ||
             (st = loom__quant_run(&rq, qm, batches[b], device)) != LOOM_OK) {
             st = loom__err_prefix(st, "batch %zu", b + 1);
@@ -181,6 +182,7 @@ loom_status loom_quant_compare(const loom_model *fm, const loom_model *qm, const
             }
         }
     }
+    loom__progress("comparing int8 with float", n_batches, n_batches);
     out->n_layers = 0;
     for (size_t l = 0; l < n_layers; l++) {
         if (!acc[l].found)

@@ -472,6 +472,7 @@ static loom_status calibrate_round(qctx *q, loom__quant_runner *run, const loom_
 {
     loom_status st = LOOM_OK;
     for (size_t b = 0; b < n && st == LOOM_OK; b++) {
+        loom__progress(hist ? "calibrating (histograms)" : "calibrating", b, n);
         if ((st = loom__quant_run(run, fm, calib[b], device)) != LOOM_OK)
             return loom__err_prefix(st, "calibration batch %zu", b + 1);
         for (int i = 0; i < q->n_t && st == LOOM_OK; i++) {
@@ -481,6 +482,8 @@ static loom_status calibrate_round(qctx *q, loom__quant_runner *run, const loom_
                 st = loom__err_prefix(st, "calibration batch %zu", b + 1);
         }
     }
+    if (st == LOOM_OK)
+        loom__progress(hist ? "calibrating (histograms)" : "calibrating", n, n);
     if (st == LOOM_OK && run->s)
         record_outputs(q->g, run->s);
     return st;

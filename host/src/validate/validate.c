@@ -158,6 +158,7 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
 {
     loom_session *dev = NULL, *ref = NULL;
     loom_status st;
+    char task[80];
     size_t n;
 
     if (!m || !out || !device || (n_inputs && !inputs))
@@ -183,9 +184,11 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
                        device, n);
         goto done;
     }
+    snprintf(task, sizeof task, "checking %s node by node", device);
     for (size_t i = 0; i < n; i++) {
         loom_node_placement pd, pr;
         loom_tensor **want;
+        loom__progress(task, i, n);
         size_t n_out = loom_session_node_output_count(dev, i);
         bool on_ref;
         loom_session_placement(dev, i, &pd);
@@ -218,6 +221,7 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
         }
         free(want);
     }
+    loom__progress(task, n, n);
     for (size_t k = 0; k < loom_session_output_count(ref); k++) {
         double e = worst_abs(loom_session_output_tensor(dev, k), loom_session_output_tensor(ref, k));
         if (e > out->output_max_abs_error)
