@@ -571,7 +571,8 @@ loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, in
  * One JSON file per board: resources, clocks, memory, peak rates, power
  * limit, XRT platform name, and the source of every figure (estimates and
  * derived values marked). Files are read from $LOOM_BOARDS_DIR, else from
- * the boards/ folder of the source tree loom was built from. Every file is
+ * the boards/ folder of the source tree loom was built from while it is
+ * there, else from the installed share/loom/boards. Every file is
  * validated: an unknown key, a figure without a known source, a missing
  * required figure is LOOM_E_DATA_INVALID naming the file and the key. */
 typedef struct loom_board loom_board;
