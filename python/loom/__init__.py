@@ -82,25 +82,25 @@ def _value_info(vi):
     return {"name": _s(vi.name), "dtype": _s(lib.loom_dtype_name(vi.dtype)), "shape": tuple(dims)}
 
 
-class Model:
-    """An imported ONNX model (loom.load). Immutable; sessions made from it
-    keep what they need, so it may be closed while they run."""
+class _Handle:
+    """A C handle that close() (or a with block, or the garbage collector)
+    frees once; using it afterwards raises."""
+    _kind = "handle"
+    _h = None
 
-    def __init__(self, path, max_memory=None):
-        self._h = _capi.c_void_p()
-        opts = _capi.LoadOptions(max_memory_bytes=int(max_memory) if max_memory else 0)
-        self.path = str(path)
-        _check(lib.loom_model_load(self.path.encode(), opts, self._h))
+    def _free(self, h):
+        raise NotImplementedError
 
     def _handle(self):
         if not self._h:
-            raise Error(_E_INVALID_ARG, "the model is closed")
+            raise Error(_E_INVALID_ARG, "the %s is closed" % self._kind)
         return self._h
 
     def close(self):
-        if self._h:
-            lib.loom_model_free(self._h)
-            self._h = _capi.c_void_p()
+        with self._lock:
+            if self._h:
+                self._free(self._h)
+                self._h = _capi.c_void_p()
 
     def __enter__(self):
         return self
@@ -111,6 +111,22 @@ class Model:
     def __del__(self):
         if getattr(self, "_h", None):
             self.close()
+
+
+class Model(_Handle):
+    """An imported ONNX model (loom.load). Immutable; sessions made from it
+    keep what they need, so it may be closed while they run."""
+    _kind = "model"
+
+    def _free(self, h):
+        lib.loom_model_free(h)
+
+    def __init__(self, path, max_memory=None):
+        self._lock = threading.Lock()
+        self._h = _capi.c_void_p()
+        opts = _capi.LoadOptions(max_memory_bytes=int(max_memory) if max_memory else 0)
+        self.path = str(path)
+        _check(lib.loom_model_load(self.path.encode(), opts, self._h))
 
     @property
     def inputs(self):
@@ -151,8 +167,12 @@ def _as_model(model):
     return (model, False) if isinstance(model, Model) else (Model(model), True)
 
 
-class Session:
+class Session(_Handle):
     """A model specialised to input shapes and planned onto devices."""
+    _kind = "session"
+
+    def _free(self, h):
+        lib.loom_session_free(h)
 
     def __init__(self, model, device="auto", strict=False, shapes=None, profile=False, infer_only=False,
                  keep_values=False):
@@ -185,28 +205,6 @@ class Session:
             info["_dtype"] = vi.dtype
             out.append(info)
         return out
-
-    def _handle(self):
-        if not self._h:
-            raise Error(_E_INVALID_ARG, "the session is closed")
-        return self._h
-
-    def close(self):
-        with self._lock:
-            if self._h:
-                lib.loom_session_free(self._h)
-                self._h = _capi.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            lib.loom_session_free(self._h)
-            self._h = _capi.c_void_p()
 
     def placement(self):
         """Where each node runs and why: dicts of name, op_type, fused,
