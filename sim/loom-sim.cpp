@@ -228,11 +228,16 @@ template <class V> struct Harness final : loom_sim {
                     (unsigned long long)(WAVE_RESERVE >> 10), (unsigned long long)now);
     }
 
-    int wave_guard()
+    std::string wave_folder() const
     {
         std::string folder = cfg.wave_path;
         size_t slash = folder.rfind('/');
-        folder = slash == std::string::npos ? "." : slash == 0 ? "/" : folder.substr(0, slash);
+        return slash == std::string::npos ? "." : slash == 0 ? "/" : folder.substr(0, slash);
+    }
+
+    int wave_guard()
+    {
+        std::string folder = wave_folder();
         struct statvfs vf;
         struct rlimit rl;
         struct stat sb;
@@ -259,11 +264,8 @@ template <class V> struct Harness final : loom_sim {
         fst.reset();
         if (wave_bad)
             return -1;
-        std::string folder = cfg.wave_path;
-        size_t slash = folder.rfind('/');
-        folder = slash == std::string::npos ? "." : slash == 0 ? "/" : folder.substr(0, slash);
         struct statvfs vf;
-        if (statvfs(folder.c_str(), &vf) == 0 && vf.f_bavail == 0) {
+        if (statvfs(wave_folder().c_str(), &vf) == 0 && vf.f_bavail == 0) {
             wave_bad = true;
             return fail("vsim: waveform %s: its file system filled up while it was written", cfg.wave_path);
         }

@@ -77,6 +77,16 @@ def devices():
     return out
 
 
+def _read_infos(h, count, get):
+    """The ValueInfo structs of a model's or session's inputs or outputs."""
+    out = []
+    for i in range(count(h)):
+        vi = _capi.ValueInfo()
+        _check(get(h, i, vi))
+        out.append(vi)
+    return out
+
+
 def _value_info(vi):
     dims = [int(vi.dims[k]) if vi.dims[k] >= 0 else (_s(vi.dim_params[k]) or None) for k in range(vi.rank)]
     return {"name": _s(vi.name), "dtype": _s(lib.loom_dtype_name(vi.dtype)), "shape": tuple(dims)}
@@ -133,22 +143,12 @@ class Model(_Handle):
         """The graph inputs: dicts of name, dtype and shape (a symbolic dim
         is its name, or None)."""
         h = self._handle()
-        out = []
-        for i in range(lib.loom_model_input_count(h)):
-            vi = _capi.ValueInfo()
-            _check(lib.loom_model_input(h, i, vi))
-            out.append(_value_info(vi))
-        return out
+        return [_value_info(vi) for vi in _read_infos(h, lib.loom_model_input_count, lib.loom_model_input)]
 
     @property
     def outputs(self):
         h = self._handle()
-        out = []
-        for i in range(lib.loom_model_output_count(h)):
-            vi = _capi.ValueInfo()
-            _check(lib.loom_model_output(h, i, vi))
-            out.append(_value_info(vi))
-        return out
+        return [_value_info(vi) for vi in _read_infos(h, lib.loom_model_output_count, lib.loom_model_output)]
 
     def session(self, device="auto", strict=False, shapes=None, profile=False):
         """A session on device ("auto", "ref", "opencl:0", a comma-separated
@@ -197,14 +197,7 @@ class Session(_Handle):
         self.outputs = self._infos(lib.loom_session_output_count, lib.loom_session_output)
 
     def _infos(self, count, get):
-        out = []
-        for i in range(count(self._h)):
-            vi = _capi.ValueInfo()
-            _check(get(self._h, i, vi))
-            info = _value_info(vi)
-            info["_dtype"] = vi.dtype
-            out.append(info)
-        return out
+        return [dict(_value_info(vi), _dtype=vi.dtype) for vi in _read_infos(self._h, count, get)]
 
     def placement(self):
         """Where each node runs and why: dicts of name, op_type, fused,

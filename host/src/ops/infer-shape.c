@@ -641,11 +641,14 @@ static loom_status const_size_check(const loom__graph *g, const loom__node *n, l
                                     const int64_t *dims)
 {
     int64_t numel = 0;
-    char what[64];
+    uint64_t budget = loom_memory_budget();
+    char what[64], lbl[LOOM__LABEL_MAX];
     loom__numel(rank, dims, &numel);
+    if ((uint64_t)numel * loom_dtype_size(dt) <= budget)
+        return LOOM_OK; /* the message is made only when it is needed */
     snprintf(what, sizeof what, "an output of %lld elements", (long long)numel);
-    return loom__budget_check(loom__node_label(g, n, (char[LOOM__LABEL_MAX]){0}, LOOM__LABEL_MAX), what,
-                              (uint64_t)numel * loom_dtype_size(dt), loom_memory_budget());
+    return loom__budget_check(loom__node_label(g, n, lbl, sizeof lbl), what, (uint64_t)numel * loom_dtype_size(dt),
+                              budget);
 }
 
 static loom_status infer_constant_of_shape(loom__graph *g, loom__node *n)
