@@ -97,6 +97,7 @@ struct loom_sim {
     virtual int reg_read(uint32_t off, uint32_t *v) = 0;
     virtual int run(uint64_t watchdog) = 0;
     virtual int wave_close() = 0;
+    virtual int reset() = 0;
 
     loom_sim_config cfg{};
     std::string err;
@@ -189,7 +190,20 @@ template <class V> struct Harness final : loom_sim {
             return fail("vsim: cannot allocate %llu bytes of device memory",
                         (unsigned long long)cfg.mem_bytes);
         }
-        // idle host and memory, reset held for a few cycles
+        return reset();
+    }
+
+    // Idle host and memory, reset held for a few cycles. Between runs
+    // this is what a host does to a card it reuses: every register with
+    // a reset returns to it; memories (and the registers the RTL leaves
+    // without a reset) keep what they held.
+    int reset() override
+    {
+        reads.clear();
+        acks.clear();
+        rd_tokens = wr_tokens = 0;
+        mem_fault = false;
+        running = false;
         top->s_axi_control_awvalid = 0;
         top->s_axi_control_wvalid = 0;
         top->s_axi_control_bready = 1;
@@ -593,6 +607,7 @@ int loom_sim_reg_write(loom_sim *sim, uint32_t off, uint32_t v) { return sim->re
 int loom_sim_reg_read(loom_sim *sim, uint32_t off, uint32_t *v) { return sim->reg_read(off, v); }
 uint64_t loom_sim_mem_size(const loom_sim *sim) { return sim->mem.size(); }
 int loom_sim_run(loom_sim *sim, uint64_t watchdog) { return sim->run(watchdog); }
+int loom_sim_reset(loom_sim *sim) { return sim->reset(); }
 int loom_sim_wave_close(loom_sim *sim) { return sim->wave_close(); }
 uint64_t loom_sim_cycles(const loom_sim *sim) { return sim->cycles; }
 

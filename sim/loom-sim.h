@@ -70,6 +70,12 @@ uint64_t loom_sim_mem_size(const loom_sim *sim);
  * cycles; a hang is an error naming what each stage was doing. */
 int loom_sim_run(loom_sim *sim, uint64_t watchdog_cycles);
 
+/* Apply reset again (8 cycles), as a host does between runs on a card it
+ * keeps: registers with a reset return to it, memories and the device
+ * memory keep their contents, the memory model's queues are emptied.
+ * A simulator can then run the next GEMM, of any shape. */
+int loom_sim_reset(loom_sim *sim);
+
 /* Flush and close the waveform (when there is one): -1 when it could not
  * be written whole (the file system or /tmp ran short, or the file-size
  * limit: the run was stopped, or it filled as it closed), the reason in

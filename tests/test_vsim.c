@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "loom/loom.h"
+#include "backends/vsim/vsim-impl.h"
 #include "gemm-vectors.h"
 #include "tmpdir.h"
 
@@ -265,6 +266,110 @@ Test(vsim, quantised_lenet_bit_exact, .timeout = 300)
     cr_assert(r.match, "node %s (%s) element %lld: %g vs ref %g", r.node_name, r.op_type, (long long)r.element,
               r.value, r.ref_value);
     cr_assert_eq(r.nodes_on_device, 5); /* 2 LoomQConv, 3 LoomQGemm */
+    loom_tensor_free(c);
+    loom_model_free(q);
+    loom_model_free(m);
+    tb_tmpdir_remove();
+}
+
+/* The vsim device keeps one simulator and resets it between GEMMs. A kept
+ * simulator, reset between GEMMs of different shapes (and activations,
+ * and a K = 0 one), gives the same C bit for bit and the same CYCLES as a
+ * fresh simulator per GEMM: nothing a GEMM leaves behind (scratchpads,
+ * result registers, the requantiser's parameters, device memory) changes
+ * the next. */
+Test(vsim, kept_simulator_matches_fresh_ones, .timeout = 300)
+{
+    static const int shapes[][4] = {{37, 29, 300, LOOM_ACT_LUT}, {5, 70, 9, LOOM_ACT_RELU}, {64, 64, 64, LOOM_ACT_NONE},
+                                    {3, 3, 0, LOOM_ACT_NONE},    {1, 100, 513, LOOM_ACT_LUT}, {40, 8, 17, LOOM_ACT_RELU}};
+    loom_sim_config cfg = {.rows = 8, .cols = 8, .seed = 77};
+    loom_sim *kept;
+    char err[256];
+    cr_assert_eq(loom_sim_open(&cfg, &kept, err, sizeof err), 0, "%s", err);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *s = shapes[i];
+        gemm_case g;
+        loom_sim *fresh;
+        uint64_t c_kept = 0, c_fresh = 0;
+        char what[96];
+        size_t cbytes;
+        int8_t *c_first;
+        snprintf(what, sizeof what, "GEMM %zu (M=%d N=%d K=%d act=%d)", i, s[0], s[1], s[2], s[3]);
+        gemm_case_make(&g, s[0], s[1], s[2], s[3], i % 2 ? 3 : 0, true, 500 + i);
+        cfg.seed = 900 + i;
+        cr_assert_eq(loom_sim_open(&cfg, &fresh, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(loom__vsim_gemm_on(fresh, &g.a, 10000000, &c_fresh), LOOM_OK, "%s: %s", what, loom_last_error());
+        loom_sim_close(fresh);
+        gemm_case_expect_same(&g, what);
+        cbytes = (size_t)g.a.M * (size_t)g.a.ldc;
+        c_first = malloc(cbytes ? cbytes : 1);
+        cr_assert(c_first);
+        memcpy(c_first, g.a.C, cbytes);
+        memset(g.a.C, 0x5a, cbytes);
+        if (i > 0)
+            cr_assert_eq(loom_sim_reset(kept), 0, "%s", loom_sim_error(kept));
+        cr_assert_eq(loom__vsim_gemm_on(kept, &g.a, 10000000, &c_kept), LOOM_OK, "%s: %s", what, loom_last_error());
+        cr_assert_eq(memcmp(c_first, g.a.C, cbytes), 0, "%s: the kept simulator's C differs", what);
+        cr_assert_eq(c_kept, c_fresh, "%s: %llu cycles on the kept simulator, %llu on a fresh one", what,
+                     (unsigned long long)c_kept, (unsigned long long)c_fresh);
+        free(c_first);
+        gemm_case_free(&g);
+    }
+    loom_sim_close(kept);
+}
+
+/* A session on vsim counts every int8 node's kernel cycles, per run, with
+ * the cycle model's prediction beside them; ref's nodes count none. */
+Test(vsim, session_counts_cycles_per_node, .timeout = 300)
+{
+    char out[600];
+    loom_model *m, *q;
+    int64_t dims[4] = {2, 1, 28, 28};
+    loom_tensor *c;
+    loom_session *s;
+    loom_session_options so = {.devices = "vsim"};
+    size_t counted = 0;
+    uint64_t total = 0, run1 = 0;
+    tb_tmpdir("vsim-cycles");
+    snprintf(out, sizeof out, "%s/lenet-int8.onnx", tb_tmpdir_path());
+    cr_assert_eq(loom_model_load(LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", NULL, &m), LOOM_OK);
+    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, &c), LOOM_OK);
+    for (int64_t i = 0; i < loom_tensor_numel(c); i++)
+        ((float *)loom_tensor_data(c))[i] = (float)sin((double)i * 0.37) * 2.0f;
+    cr_assert_eq(loom_quantize(m, (const loom_tensor *const *)&c, 1, NULL, out, NULL), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert_eq(loom_model_load(out, NULL, &q), LOOM_OK);
+    cr_assert_eq(loom_session_create(q, &so, &s), LOOM_OK, "%s", loom_last_error());
+    cr_assert_not(loom_session_node_cycles(s, 0, NULL, NULL), "no cycles before a run");
+    {
+        loom_value_info vi;
+        cr_assert_eq(loom_session_input(s, 0, &vi), LOOM_OK);
+        cr_assert_eq(loom_session_set_input(s, vi.name, c), LOOM_OK, "%s", loom_last_error());
+    }
+    for (int r = 0; r < 2; r++) {
+        cr_assert_eq(loom_session_run(s), LOOM_OK, "%s", loom_last_error());
+        counted = 0;
+        total = 0;
+        for (size_t i = 0; i < loom_session_node_count(s); i++) {
+            loom_node_placement p;
+            uint64_t cy, pred;
+            bool has = loom_session_node_cycles(s, i, &cy, &pred);
+            cr_assert_eq(loom_session_placement(s, i, &p), LOOM_OK);
+            cr_assert_eq(has, strcmp(p.device, "vsim") == 0, "node %zu (%s on %s)", i, p.op_type, p.device);
+            if (!has)
+                continue;
+            counted++;
+            total += cy;
+            cr_assert_gt(cy, 0);
+            cr_assert_leq(fabs((double)pred - (double)cy) / (double)cy, 0.05, "node %zu: model %llu, RTL %llu", i,
+                          (unsigned long long)pred, (unsigned long long)cy);
+        }
+        if (r == 0)
+            run1 = total;
+    }
+    cr_assert_eq(counted, 5); /* 2 LoomQConv, 3 LoomQGemm */
+    cr_assert_eq(total, run1, "the same input takes the same cycles each run (per-run means)");
+    loom_session_free(s);
     loom_tensor_free(c);
     loom_model_free(q);
     loom_model_free(m);

@@ -384,6 +384,37 @@ int loom_cmd_run(int argc, char **argv)
                 printf("latency over %ld runs: min %.2f us, median %.2f us, mean %.2f us, max %.2f us\n",
                        repeat, times[0], times[repeat / 2], sum / (double)repeat, times[repeat - 1]);
         }
+        {
+            /* cycle-accurate devices: simulated cycles per inference, the
+             * cycle model beside them, and what that is at the array's clock */
+            uint64_t total_c = 0, total_p = 0;
+            size_t counted = 0;
+            for (size_t i = 0; i < loom_session_node_count(s); i++) {
+                uint64_t c, p;
+                if (loom_session_node_cycles(s, i, &c, &p)) {
+                    total_c += c;
+                    total_p += p;
+                    counted++;
+                }
+            }
+            if (counted) {
+                json_t *cy = json_object();
+                double err = total_p ? ((double)total_p - (double)total_c) / (double)total_c : 0.0;
+                double ms = (double)total_c / (loom_vsim_clock_mhz() * 1e3);
+                json_object_set_new(cy, "nodes", json_integer((json_int_t)counted));
+                json_object_set_new(cy, "per_inference", json_integer((json_int_t)total_c));
+                json_object_set_new(cy, "predicted", json_integer((json_int_t)total_p));
+                json_object_set_new(cy, "model_error", json_real(total_c ? err : 0.0));
+                json_object_set_new(cy, "clock_mhz", json_real(loom_vsim_clock_mhz()));
+                json_object_set_new(cy, "ms_at_clock", json_real(ms));
+                json_object_set_new(root, "simulated_cycles", cy);
+                if (!as_json)
+                    printf("simulated: %llu kernel cycles per inference over %zu node%s (cycle model %llu, "
+                           "%+.2f%%); %.3f ms at the array's %.0f MHz clock\n",
+                           (unsigned long long)total_c, counted, counted == 1 ? "" : "s",
+                           (unsigned long long)total_p, 100.0 * err, ms, loom_vsim_clock_mhz());
+            }
+        }
         if (profile) {
             json_t *prof = json_array();
             double total = 0;
@@ -401,9 +432,18 @@ int loom_cmd_run(int argc, char **argv)
                 json_object_set_new(o, "op", json_string(op));
                 json_object_set_new(o, "device", json_string(p.device));
                 json_object_set_new(o, "us", json_real(us));
+                {
+                    uint64_t c, pc;
+                    bool has = loom_session_node_cycles(s, i, &c, &pc);
+                    json_object_set_new(o, "cycles", has ? json_integer((json_int_t)c) : json_null());
+                    json_object_set_new(o, "predicted_cycles", has ? json_integer((json_int_t)pc) : json_null());
+                    if (!as_json && has)
+                        printf("  %10.2f us  %-10s %-20s %s (%llu cycles, model %llu)\n", us, p.device, op, p.name,
+                               (unsigned long long)c, (unsigned long long)pc);
+                    else if (!as_json)
+                        printf("  %10.2f us  %-10s %-20s %s\n", us, p.device, op, p.name);
+                }
                 json_array_append_new(prof, o);
-                if (!as_json)
-                    printf("  %10.2f us  %-10s %-20s %s\n", us, p.device, op, p.name);
             }
             if (!as_json)
                 printf("  %10.2f us  copies between devices\n  %10.2f us  total\n",

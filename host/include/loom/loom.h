@@ -351,8 +351,15 @@ const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, siz
  * copies into and out of devices, microseconds (0 before the first run). */
 double loom_session_node_time(const loom_session *s, size_t i);
 double loom_session_copy_time(const loom_session *s);
-/* Forget the times so far (after a warm-up run, say). */
+/* Forget the times (and cycle counts) so far (after a warm-up run, say). */
 void loom_session_profile_reset(loom_session *s);
+
+/* On a cycle-accurate device (vsim): the kernel cycles node i took per
+ * run (start to done, summed over its GEMMs), and what the analytic cycle
+ * model predicts for the same GEMMs. Counted on every run, with or without
+ * the profile option. false (and zeros) when the node's device counts no
+ * cycles or no run has completed. */
+bool loom_session_node_cycles(const loom_session *s, size_t i, uint64_t *cycles, uint64_t *predicted);
 
 /* Subgraphs in execution order, with the copies at their boundaries. */
 typedef struct {
@@ -560,6 +567,10 @@ int loom_vsim_sizes(int (*sizes)[2], int max);
 /* Run one int8 GEMM on a fresh simulator; stats may be NULL. */
 loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_args *args,
                               loom_vsim_stats *stats);
+
+/* The array's kernel clock (rtl/loom-array.json's clock_mhz), MHz: simulated
+ * cycles over it give the latency the RTL would have on a card. */
+double loom_vsim_clock_mhz(void);
 
 /* The analytic cycle model alone (no simulator needed): cycles from start
  * to done for M x N x K with act (LOOM_ACT_*) under opt (NULL: defaults). */

@@ -99,6 +99,10 @@ typedef struct loom__backend {
     /* (optional) the int8 GEMM of the kernel ABI on host operands
      * (arguments already validated) */
     loom_status (*gemm_i8)(loom__device *dev, const loom_gemm_i8_args *args);
+    /* (optional, cycle-accurate devices) kernel cycles this thread's runs
+     * on dev took since the last call, and the analytic model's prediction
+     * for the same work; both reset to 0 */
+    void (*take_cycles)(loom__device *dev, uint64_t *cycles, uint64_t *predicted);
 } loom__backend;
 
 /* ---- registry ---- */

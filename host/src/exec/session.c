@@ -60,6 +60,9 @@ struct loom_session {
     bool keep_values;         /* every node's outputs come home after it runs */
     bool ran;                 /* a run has completed */
     double *node_us;          /* profile: total per graph node index */
+    uint64_t *node_cycles;    /* per graph node: kernel cycles, all runs (cycle-accurate devices) */
+    uint64_t *node_predicted; /* ... and the analytic model's prediction */
+    bool *node_counted;       /* the node ran on a device that counts cycles */
     double copy_us;
     long runs;
     loom__device *failed_dev; /* the device behind the last plan failure */
@@ -437,6 +440,9 @@ void loom_session_free(loom_session *s)
     free(s->order);
     free(s->subgraphs);
     free(s->node_us);
+    free(s->node_cycles);
+    free(s->node_predicted);
+    free(s->node_counted);
     loom__graph_free(s->g);
     free(s);
 }
@@ -468,7 +474,10 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
         goto fail;
     }
     s->vals = loom__calloc((size_t)s->g->n_values, sizeof *s->vals);
-    if (!s->vals) {
+    s->node_cycles = loom__calloc((size_t)s->g->n_nodes + 1, sizeof *s->node_cycles);
+    s->node_predicted = loom__calloc((size_t)s->g->n_nodes + 1, sizeof *s->node_predicted);
+    s->node_counted = loom__calloc((size_t)s->g->n_nodes + 1, sizeof *s->node_counted);
+    if (!s->vals || !s->node_cycles || !s->node_predicted || !s->node_counted) {
         st = loom__err(LOOM_E_NOMEM, "out of memory");
         goto fail;
     }
@@ -698,7 +707,17 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
         if (slow)
             loom__progress("running (simulated)", (uint64_t)i, (uint64_t)p->n_steps);
         if (step->kind == STEP_KERNEL) {
+            uint64_t cyc = 0, pred = 0;
+            if (dev->backend->take_cycles)
+                dev->backend->take_cycles(dev, &cyc, &pred); /* start from zero */
             st = dev->backend->run(dev, step->state, step->node, step->in, step->out);
+            if (st == LOOM_OK && dev->backend->take_cycles) {
+                size_t at = (size_t)(step->node - s->g->nodes);
+                dev->backend->take_cycles(dev, &cyc, &pred);
+                s->node_cycles[at] += cyc;
+                s->node_predicted[at] += pred;
+                s->node_counted[at] = true;
+            }
             if (st == LOOM_OK && s->profile && dev->backend->finish)
                 st = dev->backend->finish(dev);
             if (s->profile)
@@ -768,6 +787,10 @@ loom_status loom_session_run(loom_session *s)
         snprintf(what, sizeof what, "%s", loom_last_error());
         loom__device_fail(failed, what);
         plan_free(s);
+        /* the nodes move: cycles counted on the failed plan are not theirs */
+        memset(s->node_cycles, 0, (size_t)s->g->n_nodes * sizeof *s->node_cycles);
+        memset(s->node_predicted, 0, (size_t)s->g->n_nodes * sizeof *s->node_predicted);
+        memset(s->node_counted, 0, (size_t)s->g->n_nodes * sizeof *s->node_counted);
         if ((st = place_and_plan(s)) != LOOM_OK) {
             s->broken = st;
             snprintf(s->broken_msg, sizeof s->broken_msg, "%s", loom_last_error());
@@ -783,12 +806,33 @@ double loom_session_node_time(const loom_session *s, size_t i)
     return s->node_us[s->order[i]] / (double)s->runs;
 }
 
+bool loom_session_node_cycles(const loom_session *s, size_t i, uint64_t *cycles, uint64_t *predicted)
+{
+    size_t at;
+    if (cycles)
+        *cycles = 0;
+    if (predicted)
+        *predicted = 0;
+    if (!s || !s->node_counted || i >= s->live_nodes || s->runs == 0 || !s->node_counted[s->order[i]])
+        return false;
+    at = (size_t)s->order[i];
+    if (cycles)
+        *cycles = s->node_cycles[at] / (uint64_t)s->runs;
+    if (predicted)
+        *predicted = s->node_predicted[at] / (uint64_t)s->runs;
+    return true;
+}
+
 void loom_session_profile_reset(loom_session *s)
 {
     if (!s)
         return;
     if (s->node_us)
         memset(s->node_us, 0, (size_t)s->g->n_nodes * sizeof *s->node_us);
+    if (s->node_cycles) {
+        memset(s->node_cycles, 0, (size_t)s->g->n_nodes * sizeof *s->node_cycles);
+        memset(s->node_predicted, 0, (size_t)s->g->n_nodes * sizeof *s->node_predicted);
+    }
     s->copy_us = 0;
     s->runs = 0;
 }

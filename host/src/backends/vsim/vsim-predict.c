@@ -74,3 +74,8 @@ loom_status loom__vsim_check_size(const loom__systolic_cfg *c, int64_t M, int64_
                          "the simulator stop at 2e8", (long long)M, (long long)N, (long long)K, beats);
     return LOOM_OK;
 }
+
+double loom_vsim_clock_mhz(void)
+{
+    return (double)LOOM_ARRAY_CLOCK_MHZ;
+}

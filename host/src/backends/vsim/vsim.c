@@ -1,7 +1,11 @@
 /* vsim.c - the vsim device: loom's int8 GEMM kernel on the Verilated RTL
  * (sim/, rtl/), driven through the kernel control layer (backends/kctl)
  * exactly as a card would be. Opt-in by name; every run is bounded by a
- * cycle watchdog sized from the analytic cycle model. */
+ * cycle watchdog sized from the analytic cycle model. The device keeps
+ * one simulator and resets it between GEMMs (as a host keeps a card);
+ * loom_vsim_gemm_i8, with its own options, opens one per call. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -64,6 +68,37 @@ static loom_status v_run(void *ctx, const loom__kctl_args *args, uint64_t *cycle
     return LOOM_OK;
 }
 
+/* One GEMM on an open simulator: operands in, run, C out. */
+static loom_status run_on(vsim_ctx *v, const loom_gemm_i8_args *args, uint64_t *cycles)
+{
+    loom__kctl k = {.ctx = v,
+                    .mem_write = v_mem_write,
+                    .mem_read = v_mem_read,
+                    .run = v_run,
+                    .mem_base = VSIM_MEM_BASE,
+                    .mem_size = loom_sim_mem_size(v->sim) - VSIM_MEM_BASE,
+                    .name = "vsim"};
+    return loom__kctl_gemm_i8(&k, args, cycles);
+}
+
+/* The operands must fit the device memory: checked before a simulator
+ * (and a waveform file) exists. */
+static loom_status check_memory(const loom_gemm_i8_args *args)
+{
+    uint64_t need = VSIM_MEM_BASE + loom__kctl_gemm_i8_bytes(args);
+    if (need > LOOM_ARRAY_MEM_BYTES)
+        return loom__err(LOOM_E_LIMIT, "vsim: the GEMM needs %llu bytes of device memory, the simulated "
+                         "device has %llu", (unsigned long long)need, (unsigned long long)LOOM_ARRAY_MEM_BYTES);
+    return LOOM_OK;
+}
+
+loom_status loom__vsim_gemm_on(loom_sim *sim, const loom_gemm_i8_args *args, uint64_t watchdog, uint64_t *cycles)
+{
+    vsim_ctx v = {.sim = sim, .watchdog = watchdog};
+    loom_status st = loom__gemm_i8_check(args);
+    return st ? st : run_on(&v, args, cycles);
+}
+
 int loom_vsim_sizes(int (*sizes)[2], int max)
 {
     return loom_sim_sizes(sizes, max);
@@ -89,7 +124,6 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     loom__systolic_cfg mc;
     vsim_ctx v = {0};
     loom__outfile wave = {.fd = -1};
-    loom__kctl k;
     char err[512];
     uint64_t predicted, cycles = 0, before;
     double t0;
@@ -102,14 +136,8 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     loom__vsim_model_cfg(opt, &mc);
     if ((st = loom__vsim_check_size(&mc, args->M, args->N, args->K)) != LOOM_OK)
         return st;
-    {
-        /* the operands must fit the device memory: checked before a
-         * simulator (and a waveform file) exists */
-        uint64_t need = VSIM_MEM_BASE + loom__kctl_gemm_i8_bytes(args);
-        if (need > LOOM_ARRAY_MEM_BYTES)
-            return loom__err(LOOM_E_LIMIT, "vsim: the GEMM needs %llu bytes of device memory, the simulated "
-                             "device has %llu", (unsigned long long)need, (unsigned long long)LOOM_ARRAY_MEM_BYTES);
-    }
+    if ((st = check_memory(args)) != LOOM_OK)
+        return st;
     predicted = loom__systolic_cycles(&mc, args->M, args->N, args->K, args->act == LOOM_ACT_LUT);
     if (!predicted)
         return loom__err(LOOM_E_NOMEM, "vsim: out of memory in the cycle model");
@@ -145,16 +173,9 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
                          err);
     }
     v.watchdog = opt->watchdog_cycles ? opt->watchdog_cycles : 2 * predicted + 10000;
-    k = (loom__kctl){.ctx = &v,
-                     .mem_write = v_mem_write,
-                     .mem_read = v_mem_read,
-                     .run = v_run,
-                     .mem_base = VSIM_MEM_BASE,
-                     .mem_size = loom_sim_mem_size(v.sim) - VSIM_MEM_BASE,
-                     .name = "vsim"};
     before = loom_sim_cycles(v.sim);
     t0 = loom__now_us();
-    st = loom__kctl_gemm_i8(&k, args, &cycles);
+    st = run_on(&v, args, &cycles);
     if (stats) {
         memset(stats, 0, sizeof *stats);
         stats->rows = mc.rows;
@@ -200,14 +221,31 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
 
 /* ---- the backend table ---- */
 
+/* The device's simulator, kept across GEMMs (and sessions: one at a
+ * time, under the lock); the cycle counts of each thread's runs. */
+typedef struct {
+    pthread_mutex_t lock;
+    loom_sim *sim; /* NULL until the first GEMM, and after a failed one */
+} vsim_dev;
+
+static __thread uint64_t tl_cycles, tl_predicted;
+
 static void vsim_enumerate(const loom__backend *be)
 {
     int sizes[8][2];
     loom__device *d;
+    vsim_dev *vd;
     if (loom_sim_sizes(sizes, 8) == 0)
         return;
-    if (!(d = loom__device_new(be, LOOM__DEV_ACCEL)))
+    if (!(vd = calloc(1, sizeof *vd)))
         return;
+    pthread_mutex_init(&vd->lock, NULL);
+    if (!(d = loom__device_new(be, LOOM__DEV_ACCEL))) {
+        pthread_mutex_destroy(&vd->lock);
+        free(vd);
+        return;
+    }
+    d->priv = vd;
     snprintf(d->name, sizeof d->name, "vsim");
     snprintf(d->model, sizeof d->model, "loom systolic array %dx%d", LOOM_ARRAY_ROWS,
              LOOM_ARRAY_COLS);
@@ -217,17 +255,77 @@ static void vsim_enumerate(const loom__backend *be)
     d->explicit_only = true;
 }
 
+static void vsim_device_free(loom__device *dev)
+{
+    vsim_dev *vd = dev->priv;
+    if (!vd)
+        return;
+    if (vd->sim)
+        loom_sim_close(vd->sim);
+    pthread_mutex_destroy(&vd->lock);
+    free(vd);
+    dev->priv = NULL;
+}
+
+/* The device's GEMM: the default array and memory, on the kept
+ * simulator (opened on first use, reset before each later GEMM). */
 static loom_status vsim_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args)
 {
+    vsim_dev *vd = dev->priv;
+    loom__systolic_cfg mc;
+    vsim_ctx v = {0};
+    uint64_t predicted, cycles = 0;
+    char err[512];
+    loom_status st;
+
+    loom__vsim_model_cfg(NULL, &mc);
+    if ((st = loom__vsim_check_size(&mc, args->M, args->N, args->K)) || (st = check_memory(args)))
+        return st;
+    predicted = loom__systolic_cycles(&mc, args->M, args->N, args->K, args->act == LOOM_ACT_LUT);
+    if (!predicted)
+        return loom__err(LOOM_E_NOMEM, "vsim: out of memory in the cycle model");
+    pthread_mutex_lock(&vd->lock);
+    if (vd->sim && loom_sim_reset(vd->sim) != 0) {
+        loom__log(LOOM_LOG_WARN, "vsim: reset failed (%s): a new simulator is opened", loom_sim_error(vd->sim));
+        loom_sim_close(vd->sim);
+        vd->sim = NULL;
+    }
+    if (!vd->sim && loom_sim_open(NULL, &vd->sim, err, sizeof err) != 0) {
+        pthread_mutex_unlock(&vd->lock);
+        return loom__err(LOOM_E_DEVICE_FAILED, "%s", err);
+    }
+    v.sim = vd->sim;
+    v.watchdog = 2 * predicted + 10000;
+    st = run_on(&v, args, &cycles);
+    if (st != LOOM_OK) {
+        /* a watchdog or an RTL $fatal leaves the kernel in no known
+         * state: the next GEMM gets a fresh simulator */
+        loom_sim_close(vd->sim);
+        vd->sim = NULL;
+    }
+    pthread_mutex_unlock(&vd->lock);
+    if (st == LOOM_OK) {
+        tl_cycles += cycles;
+        tl_predicted += predicted;
+    }
+    return st;
+}
+
+static void vsim_take_cycles(loom__device *dev, uint64_t *cycles, uint64_t *predicted)
+{
     (void)dev;
-    return loom_vsim_gemm_i8(NULL, args, NULL);
+    *cycles = tl_cycles;
+    *predicted = tl_predicted;
+    tl_cycles = tl_predicted = 0;
 }
 
 const loom__backend loom__backend_vsim = {
     .name = "vsim",
     .version = LOOM__BACKEND_VERSION,
     .enumerate = vsim_enumerate,
+    .device_free = vsim_device_free,
     .supports = loom__gemm_only_supports,
     .run = loom__gemm_only_run,
     .gemm_i8 = vsim_gemm_i8,
+    .take_cycles = vsim_take_cycles,
 };
