@@ -40,9 +40,11 @@ module loom_spad #(
   input  logic [K_W-1:0]          rd_k_i,
   output logic [LANES*8-1:0]      rd_data_o
 );
-  if (DEPTH % PORT_BYTES != 0 || DEPTH < PORT_BYTES || PORT_BYTES % 4 != 0) begin : g_bad
-    $error("loom_spad: DEPTH (%0d) must be a multiple of PORT_BYTES (%0d), itself of 4", DEPTH, PORT_BYTES);
-  end
+  // (an initial check rather than an elaboration-time $error: Icarus
+  // Verilog 11 takes only this form)
+  initial
+    if (DEPTH % PORT_BYTES != 0 || DEPTH < PORT_BYTES || PORT_BYTES % 4 != 0)
+      $fatal(1, "loom_spad: DEPTH (%0d) must be a multiple of PORT_BYTES (%0d), itself of 4", DEPTH, PORT_BYTES);
 
   // [buffer][bank][beat word][32-bit word]: a read is one 32-bit load
   logic [31:0]    mem_q [NBUF][LANES][WORDS][PORT_BYTES/4];

@@ -585,7 +585,7 @@ int loom_sim_open(const loom_sim_config *cfg_in, loom_sim **out, char *err, size
         if (!found)
             why = "no Verilated model for a " + std::to_string(cfg.rows) + "x" +
                   std::to_string(cfg.cols) + " array (built: " + built +
-                  "; sizes come from sim_arrays in rtl/loom-array.json)";
+                  "; sizes come from sim_arrays in rtl/loom-array.json, or LOOM_SIM_ARRAYS when loom is built)";
         else
             *out = found->make(cfg, why);
     } else {

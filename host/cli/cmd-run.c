@@ -47,7 +47,10 @@ static const char run_usage[] =
     "                             (repeat for debug detail)\n"
     "  -h, --help                 this text\n"
     "\n"
-    "Without --out the outputs are printed on stdout (at most 32 values each).\n";
+    "Without --out the outputs are printed on stdout (at most 32 values each).\n"
+    "On vsim (the Verilated array) the simulated kernel cycles per inference\n"
+    "are printed too, beside the analytic cycle model's and with the latency\n"
+    "at the array's clock (per node with --profile).\n";
 
 static int cmp_double(const void *a, const void *b)
 {
