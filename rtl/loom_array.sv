@@ -21,9 +21,10 @@
 // The registers are those of a classic systolic grid (an A and a B byte
 // per cell, the skew triangles), grouped as one shift register per row:
 // the Verilated model then moves a row's bytes as a few words instead of
-// one signal per cell, and runs about twice as fast (sim/README.md). No
-// continuous assignment reads a word of an unpacked array (Icarus Verilog
-// 11 does not re-evaluate those).
+// one signal per cell (2.5 times the simulated cycles/s of the per-cell
+// version at 16x16: bench/vsim_speed.sh). No continuous assignment reads
+// a word of an unpacked array (Icarus Verilog 11 does not re-evaluate
+// those).
 `include "loom_defs.svh"
 
 module loom_array #(
