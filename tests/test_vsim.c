@@ -239,36 +239,46 @@ Test(vsim, rtl_fatal_is_an_error_not_an_exit, .timeout = 60)
     gemm_case_free(&g);
 }
 
-/* A quantised CNN on vsim: its int8 Conv/Gemm nodes run on the Verilated
- * array and every node output equals ref's bit for bit. */
-Test(vsim, quantised_lenet_bit_exact, .timeout = 300)
+/* tests/models/lenet quantised into the test's temporary folder (tb_tmpdir
+ * made by the caller) on a calibration batch of 8, loaded; *c gets an
+ * input batch of 2 (free both). */
+static loom_model *quantised_lenet(loom_tensor **c)
 {
     char out[600];
     loom_model *m, *q;
     int64_t dims[4] = {8, 1, 28, 28};
+    snprintf(out, sizeof out, "%s/lenet-int8.onnx", tb_tmpdir_path());
+    cr_assert_eq(loom_model_load(LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", NULL, &m), LOOM_OK);
+    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, c), LOOM_OK);
+    for (int64_t i = 0; i < loom_tensor_numel(*c); i++)
+        ((float *)loom_tensor_data(*c))[i] = (float)sin((double)i * 0.37) * 2.0f;
+    cr_assert_eq(loom_quantize(m, (const loom_tensor *const *)c, 1, NULL, out, NULL), LOOM_OK, "%s",
+                 loom_last_error());
+    cr_assert_eq(loom_model_load(out, NULL, &q), LOOM_OK);
+    loom_model_free(m);
+    loom_tensor_free(*c);
+    dims[0] = 2;
+    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, c), LOOM_OK);
+    for (int64_t i = 0; i < loom_tensor_numel(*c); i++)
+        ((float *)loom_tensor_data(*c))[i] = (float)cos((double)i * 0.11);
+    return q;
+}
+
+/* A quantised CNN on vsim: its int8 Conv/Gemm nodes run on the Verilated
+ * array and every node output equals ref's bit for bit. */
+Test(vsim, quantised_lenet_bit_exact, .timeout = 300)
+{
+    loom_model *q;
     loom_tensor *c;
     loom_validate_result r;
     tb_tmpdir("vsim-quant");
-    snprintf(out, sizeof out, "%s/lenet-int8.onnx", tb_tmpdir_path());
-    cr_assert_eq(loom_model_load(LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", NULL, &m), LOOM_OK);
-    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, &c), LOOM_OK);
-    for (int64_t i = 0; i < loom_tensor_numel(c); i++)
-        ((float *)loom_tensor_data(c))[i] = (float)sin((double)i * 0.37) * 2.0f;
-    cr_assert_eq(loom_quantize(m, (const loom_tensor *const *)&c, 1, NULL, out, NULL), LOOM_OK, "%s",
-                 loom_last_error());
-    cr_assert_eq(loom_model_load(out, NULL, &q), LOOM_OK);
-    dims[0] = 2;
-    loom_tensor_free(c);
-    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, &c), LOOM_OK);
-    for (int64_t i = 0; i < loom_tensor_numel(c); i++)
-        ((float *)loom_tensor_data(c))[i] = (float)cos((double)i * 0.11);
+    q = quantised_lenet(&c);
     cr_assert_eq(loom_validate(q, (const loom_tensor *const *)&c, 1, "vsim", &r), LOOM_OK, "%s", loom_last_error());
     cr_assert(r.match, "node %s (%s) element %lld: %g vs ref %g", r.node_name, r.op_type, (long long)r.element,
               r.value, r.ref_value);
     cr_assert_eq(r.nodes_on_device, 5); /* 2 LoomQConv, 3 LoomQGemm */
     loom_tensor_free(c);
     loom_model_free(q);
-    loom_model_free(m);
     tb_tmpdir_remove();
 }
 
@@ -322,23 +332,14 @@ Test(vsim, kept_simulator_matches_fresh_ones, .timeout = 300)
  * the cycle model's prediction beside them; ref's nodes count none. */
 Test(vsim, session_counts_cycles_per_node, .timeout = 300)
 {
-    char out[600];
-    loom_model *m, *q;
-    int64_t dims[4] = {2, 1, 28, 28};
+    loom_model *q;
     loom_tensor *c;
     loom_session *s;
     loom_session_options so = {.devices = "vsim"};
     size_t counted = 0;
     uint64_t total = 0, run1 = 0;
     tb_tmpdir("vsim-cycles");
-    snprintf(out, sizeof out, "%s/lenet-int8.onnx", tb_tmpdir_path());
-    cr_assert_eq(loom_model_load(LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx", NULL, &m), LOOM_OK);
-    cr_assert_eq(loom_tensor_create(LOOM_F32, 4, dims, &c), LOOM_OK);
-    for (int64_t i = 0; i < loom_tensor_numel(c); i++)
-        ((float *)loom_tensor_data(c))[i] = (float)sin((double)i * 0.37) * 2.0f;
-    cr_assert_eq(loom_quantize(m, (const loom_tensor *const *)&c, 1, NULL, out, NULL), LOOM_OK, "%s",
-                 loom_last_error());
-    cr_assert_eq(loom_model_load(out, NULL, &q), LOOM_OK);
+    q = quantised_lenet(&c);
     cr_assert_eq(loom_session_create(q, &so, &s), LOOM_OK, "%s", loom_last_error());
     cr_assert_not(loom_session_node_cycles(s, 0, NULL, NULL), "no cycles before a run");
     {
@@ -372,6 +373,5 @@ Test(vsim, session_counts_cycles_per_node, .timeout = 300)
     loom_session_free(s);
     loom_tensor_free(c);
     loom_model_free(q);
-    loom_model_free(m);
     tb_tmpdir_remove();
 }

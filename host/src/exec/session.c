@@ -758,6 +758,17 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
     return LOOM_OK;
 }
 
+/* Forget the cycles counted so far (and, with counted, which nodes ran
+ * on a device that counts them). */
+static void cycles_clear(loom_session *s, bool counted)
+{
+    size_t n = (size_t)s->g->n_nodes;
+    memset(s->node_cycles, 0, n * sizeof *s->node_cycles);
+    memset(s->node_predicted, 0, n * sizeof *s->node_predicted);
+    if (counted)
+        memset(s->node_counted, 0, n * sizeof *s->node_counted);
+}
+
 loom_status loom_session_run(loom_session *s)
 {
     if (!s)
@@ -788,9 +799,7 @@ loom_status loom_session_run(loom_session *s)
         loom__device_fail(failed, what);
         plan_free(s);
         /* the nodes move: cycles counted on the failed plan are not theirs */
-        memset(s->node_cycles, 0, (size_t)s->g->n_nodes * sizeof *s->node_cycles);
-        memset(s->node_predicted, 0, (size_t)s->g->n_nodes * sizeof *s->node_predicted);
-        memset(s->node_counted, 0, (size_t)s->g->n_nodes * sizeof *s->node_counted);
+        cycles_clear(s, true);
         if ((st = place_and_plan(s)) != LOOM_OK) {
             s->broken = st;
             snprintf(s->broken_msg, sizeof s->broken_msg, "%s", loom_last_error());
@@ -829,10 +838,8 @@ void loom_session_profile_reset(loom_session *s)
         return;
     if (s->node_us)
         memset(s->node_us, 0, (size_t)s->g->n_nodes * sizeof *s->node_us);
-    if (s->node_cycles) {
-        memset(s->node_cycles, 0, (size_t)s->g->n_nodes * sizeof *s->node_cycles);
-        memset(s->node_predicted, 0, (size_t)s->g->n_nodes * sizeof *s->node_predicted);
-    }
+    if (s->node_cycles)
+        cycles_clear(s, false);
     s->copy_us = 0;
     s->runs = 0;
 }

@@ -81,15 +81,21 @@ static loom_status run_on(vsim_ctx *v, const loom_gemm_i8_args *args, uint64_t *
     return loom__kctl_gemm_i8(&k, args, cycles);
 }
 
-/* The operands must fit the device memory: checked before a simulator
- * (and a waveform file) exists. */
-static loom_status check_memory(const loom_gemm_i8_args *args)
+/* What every GEMM on vsim checks first, before a simulator (and a
+ * waveform file) exists: the size the kernel takes, the operands in the
+ * device memory; then the cycle model's prediction for it under mc. */
+static loom_status check_and_predict(const loom__systolic_cfg *mc, const loom_gemm_i8_args *args,
+                                     uint64_t *predicted)
 {
     uint64_t need = VSIM_MEM_BASE + loom__kctl_gemm_i8_bytes(args);
+    loom_status st = loom__vsim_check_size(mc, args->M, args->N, args->K);
+    if (st != LOOM_OK)
+        return st;
     if (need > LOOM_ARRAY_MEM_BYTES)
         return loom__err(LOOM_E_LIMIT, "vsim: the GEMM needs %llu bytes of device memory, the simulated "
                          "device has %llu", (unsigned long long)need, (unsigned long long)LOOM_ARRAY_MEM_BYTES);
-    return LOOM_OK;
+    *predicted = loom__systolic_cycles(mc, args->M, args->N, args->K, args->act == LOOM_ACT_LUT);
+    return *predicted ? LOOM_OK : loom__err(LOOM_E_NOMEM, "vsim: out of memory in the cycle model");
 }
 
 loom_status loom__vsim_gemm_on(loom_sim *sim, const loom_gemm_i8_args *args, uint64_t watchdog, uint64_t *cycles)
@@ -134,13 +140,8 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     if ((st = loom__vsim_check_options(opt)) || (st = loom__gemm_i8_check(args)))
         return st;
     loom__vsim_model_cfg(opt, &mc);
-    if ((st = loom__vsim_check_size(&mc, args->M, args->N, args->K)) != LOOM_OK)
+    if ((st = check_and_predict(&mc, args, &predicted)) != LOOM_OK)
         return st;
-    if ((st = check_memory(args)) != LOOM_OK)
-        return st;
-    predicted = loom__systolic_cycles(&mc, args->M, args->N, args->K, args->act == LOOM_ACT_LUT);
-    if (!predicted)
-        return loom__err(LOOM_E_NOMEM, "vsim: out of memory in the cycle model");
     cfg.rows = mc.rows;
     cfg.cols = mc.cols;
     cfg.rd_bytes_per_cycle = (uint32_t)mc.rd_bytes_per_cycle;
@@ -279,11 +280,8 @@ static loom_status vsim_gemm_i8(loom__device *dev, const loom_gemm_i8_args *args
     loom_status st;
 
     loom__vsim_model_cfg(NULL, &mc);
-    if ((st = loom__vsim_check_size(&mc, args->M, args->N, args->K)) || (st = check_memory(args)))
+    if ((st = check_and_predict(&mc, args, &predicted)) != LOOM_OK)
         return st;
-    predicted = loom__systolic_cycles(&mc, args->M, args->N, args->K, args->act == LOOM_ACT_LUT);
-    if (!predicted)
-        return loom__err(LOOM_E_NOMEM, "vsim: out of memory in the cycle model");
     pthread_mutex_lock(&vd->lock);
     if (vd->sim && loom_sim_reset(vd->sim) != 0) {
         loom__log(LOOM_LOG_WARN, "vsim: reset failed (%s): a new simulator is opened", loom_sim_error(vd->sim));
