@@ -56,31 +56,6 @@ static const char usage[] =
     "missing or unreadable, 69 device unavailable, 70 internal error,\n"
     "73 cannot write an output file, 74 cannot write standard output.\n";
 
-/* "512M", "8G", "1073741824": what LOOM_MAX_MEMORY takes, as the
- * library reads it (a whole number from 1, an optional K, M, G or T,
- * then "iB" or "B"), and no more than 2^64 - 1 bytes */
-static bool is_size(const char *s)
-{
-    char *end;
-    unsigned long long v;
-    int shift = 0;
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || v == 0)
-        return false;
-    if (*end && strchr("kKmMgGtT", *end)) {
-        shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20 : *end == 'g' || *end == 'G' ? 30 : 40;
-        end++;
-        if (*end == 'i')
-            end++;
-    }
-    if (*end == 'B')
-        end++;
-    return *end == '\0' && v <= (UINT64_MAX >> shift);
-}
-
 static int dispatch(int argc, char **argv)
 {
     const char *cmd;
@@ -93,9 +68,12 @@ static int dispatch(int argc, char **argv)
     while (argc >= 2 && strncmp(argv[1], "--max-memory", 12) == 0 &&
            (argv[1][12] == '\0' || argv[1][12] == '=')) {
         const char *v = argv[1][12] == '=' ? argv[1] + 13 : argc >= 3 ? argv[2] : NULL;
+        uint64_t bytes;
         if (!v)
             return loom_cli_usage_error(NULL, "option '--max-memory' needs a value");
-        if (!is_size(v))
+        /* checked here, as the library reads it, so that a bad size is a
+         * usage error and not a warning later */
+        if (!loom_parse_size(v, &bytes))
             return loom_cli_usage_error(NULL, "--max-memory takes a size such as 512M or 8G, not '%s'", v);
         setenv("LOOM_MAX_MEMORY", v, 1);
         argc -= argv[1][12] == '=' ? 1 : 2;

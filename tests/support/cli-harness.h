@@ -5,8 +5,9 @@
  * optional resource limits, and a deadline (a hang is a test failure,
  * never a stuck test); checks of exit codes and the one-line messages;
  * and a small strict JSON reader (RFC 8259 grammar; values compared as
- * their text with insignificant whitespace removed), since the tests are
- * not linked with jansson.
+ * their text with insignificant whitespace removed). It predates the
+ * tests' link to jansson (they have it now, through libloom.a); its
+ * pointers into the text are what the tests' assertions are written on.
  */
 #ifndef LOOM_TEST_CLI_HARNESS_H
 #define LOOM_TEST_CLI_HARNESS_H

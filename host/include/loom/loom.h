@@ -213,6 +213,10 @@ typedef struct {
  * least of physical memory, RLIMIT_AS, RLIMIT_DATA and the cgroup's
  * memory.max. */
 uint64_t loom_memory_budget(void);
+/* A size as LOOM_MAX_MEMORY takes it: "512M", "8G", "1073741824", bytes
+ * with an optional K, M, G or T (powers of 1024; "B" or "iB" after it
+ * allowed). false, *bytes untouched, when text is not a size above 0. */
+bool loom_parse_size(const char *text, uint64_t *bytes);
 
 /* Import an ONNX model. opts may be NULL for defaults. External data is
  * read from files inside the model's folder only. */

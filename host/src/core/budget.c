@@ -12,9 +12,7 @@
 
 #include "core-impl.h"
 
-/* "512M", "8G", "1073741824": bytes with an optional K, M, G or T
- * (powers of 1024, "B"/"iB" after it allowed); false when not a size. */
-static bool parse_size(const char *s, uint64_t *out)
+bool loom_parse_size(const char *s, uint64_t *out)
 {
     char *end;
     unsigned long long v;
@@ -59,7 +57,7 @@ static uint64_t limit_file(const char *root, const char *folder, const char *fil
         return 0;
     if (fgets(buf, sizeof buf, f)) {
         buf[strcspn(buf, "\n")] = '\0';
-        if (!parse_size(buf, &v) || v >= ((uint64_t)1 << 62))
+        if (!loom_parse_size(buf, &v) || v >= ((uint64_t)1 << 62))
             v = 0;
     }
     fclose(f);
@@ -110,7 +108,7 @@ uint64_t loom_memory_budget(void)
     struct rlimit rl;
     if (env && *env) {
         static int said;
-        if (parse_size(env, &v))
+        if (loom_parse_size(env, &v))
             return v;
         if (__atomic_exchange_n(&said, 1, __ATOMIC_ACQ_REL) == 0)
             loom__log(LOOM_LOG_WARN, "LOOM_MAX_MEMORY=%.40s is not a size (such as 512M or 8G): ignored", env);
