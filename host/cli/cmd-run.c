@@ -402,12 +402,12 @@ int loom_cmd_run(int argc, char **argv)
             }
             if (counted) {
                 json_t *cy = json_object();
-                double err = total_p ? ((double)total_p - (double)total_c) / (double)total_c : 0.0;
+                double err = total_c ? ((double)total_p - (double)total_c) / (double)total_c : 0.0;
                 double ms = (double)total_c / (loom_vsim_clock_mhz() * 1e3);
                 json_object_set_new(cy, "nodes", json_integer((json_int_t)counted));
                 json_object_set_new(cy, "per_inference", json_integer((json_int_t)total_c));
                 json_object_set_new(cy, "predicted", json_integer((json_int_t)total_p));
-                json_object_set_new(cy, "model_error", json_real(total_c ? err : 0.0));
+                json_object_set_new(cy, "model_error", json_real(err));
                 json_object_set_new(cy, "clock_mhz", json_real(loom_vsim_clock_mhz()));
                 json_object_set_new(cy, "ms_at_clock", json_real(ms));
                 json_object_set_new(root, "simulated_cycles", cy);
