@@ -51,9 +51,10 @@ function(loom_array_config json outdir)
   set(_sizes "")
   string(APPEND _h "/* array sizes the vsim library is built for, ROWSxCOLS */\n#define LOOM_ARRAY_SIM_SIZES {")
   foreach(_s ${_list})
-    if(NOT _s MATCHES "^([0-9]+)x([0-9]+)$" OR CMAKE_MATCH_1 LESS 1 OR CMAKE_MATCH_2 LESS 1 OR
-       CMAKE_MATCH_1 GREATER 256 OR CMAKE_MATCH_2 GREATER 256)
-      message(FATAL_ERROR "${_from}: \"${_s}\" is not ROWSxCOLS (each 1 to 256)")
+    if(NOT _s MATCHES "^([0-9]+)x([0-9]+)$" OR
+       CMAKE_MATCH_1 GREATER 64 OR CMAKE_MATCH_2 GREATER 64 OR
+       CMAKE_MATCH_1 LESS 2 OR CMAKE_MATCH_2 LESS 2)
+      message(FATAL_ERROR "${_from}: \"${_s}\" is not ROWSxCOLS (each 2 to 64, as rtl/loom_core.sv takes)")
     endif()
     list(APPEND _sizes ${_s})
     string(APPEND _h "{${CMAKE_MATCH_1}, ${CMAKE_MATCH_2}}, ")

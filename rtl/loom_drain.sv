@@ -3,9 +3,9 @@
 //
 // The feeder flags the cycle a tile's last term enters the array (tile_i,
 // with the tile's position). Cell (r, c) latches its sum r + c cycles
-// later, so row r is complete COLS + r cycles after the flag: a COLS-deep
-// delay line starts the row sequence at exactly that cycle, and row r is
-// read at COLS + r, before the next tile (GAP >= COLS cycles behind)
+// later, so row r is complete COLS + r cycles after the flag: a COLS-cycle
+// delay starts the row sequence at exactly that cycle, and row r is read
+// at COLS + r, before the next tile (GAP >= COLS cycles behind)
 // overwrites it.
 `include "loom_defs.svh"
 
@@ -28,36 +28,52 @@ module loom_drain #(
   output logic [META_W-1:0]      row_meta_o,
   output logic                   busy_o
 );
-  // packed, not unpacked arrays: Icarus Verilog 11 does not re-evaluate a
-  // continuous assignment that reads a word of an unpacked array
-  logic [COLS-1:0]              dly_v_q;
-  logic [COLS-1:0][META_W-1:0]  dly_m_q;
+  // The delay line holds at most one tile: the feeder keeps tiles
+  // GAP = max(ROWS, COLS) >= COLS cycles apart, so a tile has left the
+  // COLS-deep line before the next enters. It is therefore one metadata
+  // register and a countdown (a COLS-stage shift register of the metadata
+  // did the same with 16 x 76 bits moved every cycle).
+  localparam int D_W = `LOOM_CNT_W(COLS);
+  logic [D_W-1:0]    dly_q;     // cycles until the tile's first row, + 1; 0: none
+  logic [META_W-1:0] dly_m_q;
   logic              seq_q;
   logic [ROW_W-1:0]  row_q;
   logic [META_W-1:0] meta_q;
-  logic              any_dly;
+  logic              dly_last;  // the line's last stage holds the tile
 
-  assign any_dly = |dly_v_q;
-  assign busy_o = any_dly || seq_q;
+  assign dly_last = (dly_q == D_W'(1));
+  assign busy_o   = (dly_q != '0) || seq_q;
 
   // the row sequence starts the cycle the delay line's last stage is set
-  assign row_valid_o = seq_q || dly_v_q[COLS-1];
+  assign row_valid_o = seq_q || dly_last;
   assign row_o       = seq_q ? row_q : '0;
-  assign row_meta_o  = seq_q ? meta_q : dly_m_q[COLS-1];
+  assign row_meta_o  = seq_q ? meta_q : dly_m_q;
+
+`ifndef SYNTHESIS
+  // the feeder's spacing, checked in simulation (with one column any
+  // spacing is fine)
+  if (COLS > 1) begin : g_spacing
+    always_ff @(posedge clk_i) begin
+      if (rst_ni && tile_i && dly_q > D_W'(1))
+        $fatal(1, "loom_drain: a tile entered %0d cycles after the previous one (at least %0d apart)",
+               COLS + 1 - 32'(dly_q), COLS);
+    end
+  end
+
+`endif
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      dly_v_q <= '0;
-      dly_m_q <= '0;
+      dly_q  <= '0;
       seq_q  <= 1'b0;
       row_q  <= '0;
       meta_q <= '0;
     end else begin
-      dly_v_q[0] <= tile_i;
-      dly_m_q[0] <= tile_meta_i;
-      for (int s = 1; s < COLS; s++) begin
-        dly_v_q[s] <= dly_v_q[s-1];
-        dly_m_q[s] <= dly_m_q[s-1];
+      if (tile_i) begin
+        dly_q   <= D_W'(COLS);
+        dly_m_q <= tile_meta_i;
+      end else if (dly_q != '0) begin
+        dly_q <= dly_q - 1'b1;
       end
       if (row_valid_o) begin
         if (32'(row_o) == ROWS - 1) begin

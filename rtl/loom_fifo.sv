@@ -34,7 +34,7 @@ module loom_fifo #(
   assign full_o  = (cnt_q == CNT_W'(DEPTH));
 
   function automatic logic [PTR_W-1:0] inc(logic [PTR_W-1:0] p);
-    return (p == PTR_W'(DEPTH - 1)) ? '0 : p + 1'b1;
+    inc = (p == PTR_W'(DEPTH - 1)) ? '0 : p + 1'b1;
   endfunction
 
   always_ff @(posedge clk_i) begin
@@ -43,8 +43,10 @@ module loom_fifo #(
       wr_q  <= '0;
       cnt_q <= '0;
     end else begin
+`ifndef SYNTHESIS  // simulation checks (yosys defines SYNTHESIS)
       if (push_i && full_o && !pop_i) $fatal(1, "loom_fifo: push while full");
       if (pop_i && empty_o) $fatal(1, "loom_fifo: pop while empty");
+`endif
       if (push_i) begin
         mem_q[wr_q] <= data_i;
         wr_q <= inc(wr_q);

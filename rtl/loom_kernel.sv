@@ -95,8 +95,8 @@ module loom_kernel #(
 
   // byte-enable merge of a register write
   function automatic logic [31:0] merge(logic [31:0] old, logic [31:0] data, logic [3:0] strb);
-    for (int i = 0; i < 4; i++) if (strb[i]) old[i*8 +: 8] = data[i*8 +: 8];
-    return old;
+    merge = old;
+    for (int i = 0; i < 4; i++) if (strb[i]) merge[i*8 +: 8] = data[i*8 +: 8];
   endfunction
 
   localparam logic [31:0] CONFIG = {8'd1, 4'($clog2(KT)), 4'($clog2(PORT_BYTES)), 8'(COLS), 8'(ROWS)};

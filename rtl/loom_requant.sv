@@ -49,22 +49,30 @@ module loom_requant #(
   output logic                    out_tile_end_o,  // the tile's last row inside M
   output logic                    busy_o
 );
-  logic [7:0] prm_q [NSLOT][3][COLS*4];
-  logic [7:0] lut_q [256];
+  // 32-bit words: a beat is PORT_BYTES / 4 word writes. Parameter
+  // segments are COLS int32 (whole words) and the LUT 256 bytes, both
+  // written from offset 0 in PORT_BYTES steps (loom_rd_walk), so a beat
+  // always covers whole words.
+  logic [31:0] prm_q [NSLOT][3][COLS];
+  logic [31:0] lut_q [64];
 
   always_ff @(posedge clk_i) begin
-    for (int b = 0; b < PORT_BYTES; b++) begin
-      if (prm_we_i && b < 32'(wr_len_i) && 32'(prm_off_i) + b < COLS * 4)
-        prm_q[prm_slot_i][prm_sel_i][32'(prm_off_i) + b] <= wr_data_i[b*8 +: 8];
-      if (lut_we_i && b < 32'(wr_len_i) && 32'(prm_off_i) + b < 256)
-        lut_q[8'(32'(prm_off_i) + b)] <= wr_data_i[b*8 +: 8];
+    for (int w = 0; w < PORT_BYTES / 4; w++) begin
+      if (prm_we_i && 4 * w < 32'(wr_len_i) && 32'(prm_off_i) / 4 + w < COLS)
+        prm_q[prm_slot_i][prm_sel_i][32'(prm_off_i) / 4 + w] <= wr_data_i[w*32 +: 32];
+      if (lut_we_i && 4 * w < 32'(wr_len_i) && 32'(prm_off_i) / 4 + w < 64)
+        lut_q[6'(32'(prm_off_i) / 4 + w)] <= wr_data_i[w*32 +: 32];
     end
   end
 
-  function automatic logic [31:0] prm_word(logic [SLOT_W-1:0] slot, logic [1:0] sel, int c);
-    return {prm_q[slot][sel][4*c+3], prm_q[slot][sel][4*c+2],
-            prm_q[slot][sel][4*c+1], prm_q[slot][sel][4*c]};
-  endfunction
+`ifndef SYNTHESIS
+  // the contract above, checked in simulation
+  always_ff @(posedge clk_i) begin
+    if ((prm_we_i || lut_we_i) && (prm_off_i[1:0] != 2'd0 || wr_len_i[1:0] != '0))
+      $fatal(1, "loom_requant: a parameter beat of %0d bytes at offset %0d is not whole words", wr_len_i,
+             prm_off_i);
+  end
+`endif
 
   // row meta: {m0, n0, mrows, ncols, slot}
   logic [31:0]       m0, n0;
@@ -99,12 +107,16 @@ module loom_requant #(
       s1_v    <= row_valid_i;
       s1_keep <= row_valid_i && (R_W'(row_i) < mrows);
       s1_end  <= row_valid_i && (R_W'(row_i) + 1'b1 == mrows);
-      s1_addr <= c_i + {32'b0, m0 + 32'(row_i)} * {32'b0, ldc_i} + {32'b0, n0};
-      s1_len  <= ncols;
-      for (int c = 0; c < COLS; c++) begin
-        s1_sum[c]   <= $signed(row_acc_i[c*32 +: 32]) + $signed(prm_word(slot, 2'd0, c));
-        s1_mult[c]  <= $signed(prm_word(slot, 2'd1, c));
-        s1_shift[c] <= prm_q[slot][2][4*c][4:0];  // shift <= 31: the low byte
+      // the data registers load only with a row (clock enables: they
+      // hold otherwise, and are read only behind their valid flag)
+      if (row_valid_i) begin
+        s1_addr <= c_i + {32'b0, m0 + 32'(row_i)} * {32'b0, ldc_i} + {32'b0, n0};
+        s1_len  <= ncols;
+        for (int c = 0; c < COLS; c++) begin
+          s1_sum[c]   <= $signed(row_acc_i[c*32 +: 32]) + $signed(prm_q[slot][0][c]);
+          s1_mult[c]  <= $signed(prm_q[slot][1][c]);
+          s1_shift[c] <= prm_q[slot][2][c][4:0];  // shift <= 31: the low bits
+        end
       end
       slot_free_o     <= row_valid_i && (32'(row_i) == ROWS - 1);
       slot_free_idx_o <= slot;
@@ -113,26 +125,31 @@ module loom_requant #(
       s2_v    <= s1_v;
       s2_keep <= s1_keep;
       s2_end  <= s1_end;
-      s2_addr <= s1_addr;
-      s2_len  <= s1_len;
-      for (int c = 0; c < COLS; c++) begin
-        s2_prod[c]  <= 64'(s1_sum[c]) * 64'(s1_mult[c]) + (64'sd1 <<< (30 + 32'(s1_shift[c])));
-        s2_shift[c] <= s1_shift[c];
+      if (s1_v) begin
+        s2_addr <= s1_addr;
+        s2_len  <= s1_len;
+        for (int c = 0; c < COLS; c++) begin
+          s2_prod[c]  <= 64'(s1_sum[c]) * 64'(s1_mult[c]) + (64'sd1 <<< (30 + 32'(s1_shift[c])));
+          s2_shift[c] <= s1_shift[c];
+        end
       end
 
       // stage 3: shift, saturate, activation
       out_valid_o    <= s2_v && s2_keep;
       out_tile_end_o <= s2_end;
-      out_addr_o     <= s2_addr;
-      out_len_o      <= s2_len;
-      for (int c = 0; c < COLS; c++) begin
-        logic signed [63:0] v;
-        logic [7:0]         y;
-        v = s2_prod[c] >>> (31 + 32'(s2_shift[c]));
-        y = (v < -64'sd128) ? 8'h80 : (v > 64'sd127) ? 8'h7f : v[7:0];
-        if (act_i == 2'd1 && y[7]) y = 8'h00;
-        else if (act_i == 2'd2) y = lut_q[{~y[7], y[6:0]}];
-        out_data_o[c*8 +: 8] <= y;
+      if (s2_v) begin
+        out_addr_o <= s2_addr;
+        out_len_o  <= s2_len;
+        for (int c = 0; c < COLS; c++) begin
+          logic signed [63:0] v;
+          logic [7:0]         y, i;
+          v = s2_prod[c] >>> (31 + 32'(s2_shift[c]));
+          y = (v < -64'sd128) ? 8'h80 : (v > 64'sd127) ? 8'h7f : v[7:0];
+          i = {~y[7], y[6:0]};
+          if (act_i == 2'd1 && y[7]) y = 8'h00;
+          else if (act_i == 2'd2) y = lut_q[i[7:2]][i[1:0]*8 +: 8];
+          out_data_o[c*8 +: 8] <= y;
+        end
       end
     end
   end

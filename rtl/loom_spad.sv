@@ -40,11 +40,13 @@ module loom_spad #(
   input  logic [K_W-1:0]          rd_k_i,
   output logic [LANES*8-1:0]      rd_data_o
 );
+`ifndef SYNTHESIS
   // (an initial check rather than an elaboration-time $error: Icarus
   // Verilog 11 takes only this form)
   initial
     if (DEPTH % PORT_BYTES != 0 || DEPTH < PORT_BYTES || PORT_BYTES % 4 != 0)
       $fatal(1, "loom_spad: DEPTH (%0d) must be a multiple of PORT_BYTES (%0d), itself of 4", DEPTH, PORT_BYTES);
+`endif
 
   // [buffer][bank][beat word][32-bit word]: a read is one 32-bit load
   logic [31:0]    mem_q [NBUF][LANES][WORDS][PORT_BYTES/4];
@@ -60,11 +62,13 @@ module loom_spad #(
   end
   assign rbyte = rd_k_i[B_W-1:0];
 
+`ifndef SYNTHESIS
   // the contract above, checked in simulation
   always_ff @(posedge clk_i) begin
     if (wr_en_i && (wr_off_i[B_W-1:0] != '0 || 32'(wr_off_i) >= DEPTH))
       $fatal(1, "loom_spad: write at offset %0d, not a word boundary below %0d", wr_off_i, DEPTH);
   end
+`endif
 
   always_ff @(posedge clk_i) begin
     if (wr_en_i) begin
