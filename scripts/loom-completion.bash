@@ -11,11 +11,11 @@ _loom() {
         esac
     done
     if [ -z "$cmd" ]; then
-        COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim help --help --version --max-memory" -- "$cur"))
+        COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim dse help --help --version --max-memory" -- "$cur"))
         return
     fi
     case $cmd in
-        help) COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim" -- "$cur")); return ;;
+        help) COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim dse" -- "$cur")); return ;;
         sim) [ "$COMP_CWORD" -eq $((i + 1)) ] && { COMPREPLY=($(compgen -W "gemm" -- "$cur")); return; }; cmd="sim gemm" ;;
         boards) [[ $cur != -* ]] && { COMPREPLY=($(compgen -W "$(${COMP_WORDS[0]} boards 2>/dev/null | awk 'NR > 1 {print $1}')" -- "$cur")); return; } ;;
     esac

@@ -1370,6 +1370,89 @@ Test(cli, sim_gemm_text_and_watchdog)
     RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4", "--array", "3x5");
     expect_error_line(64, "no Verilated model for a 3x5 array", NULL);
 }
+
+/* loom dse --gemm: per array size the cycles per inference are the cycle
+ * model's sum over the GEMMs, checked on the RTL for the sizes this loom
+ * has built (within 5%, bit-exact data) and marked "not built" for the
+ * others; each board's latency is those cycles at its kernel clock. */
+Test(cli, dse_gemms_over_array_sizes_and_boards, .timeout = 120)
+{
+    static const int64_t g[3][3] = {{64, 48, 200}, {17, 9, 33}, {100, 16, 64}};
+    static const int sizes[3][2] = {{8, 8}, {16, 16}, {5, 3}};
+    const char *root, *arrays;
+    loom_board *u50;
+    double clock;
+    RUN("dse", "--gemm", "64x48x200,17x9x33,100x16x64", "--arrays", "8x8,16x16,5x3", "--boards", "u250,u50",
+        "--json");
+    expect_code(0);
+    cr_assert_str_empty(res.err, "stderr: %s", res.err);
+    root = j_doc(res.out);
+    arrays = j_get(root, "arrays");
+    cr_assert_null(j_at(arrays, 3));
+    cr_assert_eq(loom_board_load("u50", &u50), LOOM_OK);
+    clock = loom_board_find(u50, "kernel_clock_mhz")->number;
+    loom_board_free(u50);
+    for (int a = 0; a < 3; a++) {
+        const char *ja = j_at(arrays, a), *rtl = j_get(ja, "rtl_check"), *b1;
+        loom_vsim_options o = {.rows = sizes[a][0], .cols = sizes[a][1]};
+        uint64_t sum = 0, c;
+        bool built = a < 2;
+        cr_assert_float_eq(j_num(j_get(ja, "rows")), sizes[a][0], 0);
+        for (int k = 0; k < 3; k++) {
+            cr_assert_eq(loom_vsim_predict_cycles(&o, g[k][0], g[k][1], g[k][2], LOOM_ACT_NONE, &c), LOOM_OK);
+            sum += c;
+        }
+        cr_assert_float_eq(j_num(j_get(ja, "cycles_per_inference")), (double)sum, 0, "array %d", a);
+        cr_assert_str_eq(j_compact(j_get(rtl, "built")), built ? "true" : "false");
+        if (built) {
+            cr_assert_not_null(j_at(j_get(rtl, "samples"), 2), "three samples on %dx%d", o.rows, o.cols);
+            cr_assert_leq(fabs(j_num(j_get(rtl, "worst_model_error"))), 0.05);
+            cr_assert_gt(j_num(j_get(j_at(j_get(rtl, "samples"), 0), "rtl_cycles")), 0);
+        } else {
+            cr_assert_str_eq(j_compact(j_get(rtl, "samples")), "[]");
+            cr_assert_str_eq(j_compact(j_get(rtl, "worst_model_error")), "null");
+        }
+        b1 = j_at(j_get(ja, "boards"), 1);
+        cr_assert_str_eq(j_compact(j_get(b1, "board")), "\"u50\"");
+        cr_assert_float_eq(j_num(j_get(b1, "latency_ms")),
+                           j_num(j_get(b1, "cycles_per_inference")) / (clock * 1e3), 1e-9);
+        cr_assert(strstr(j_compact(j_get(b1, "provenance")), "projected"));
+    }
+    RUN("dse", "--gemm", "64x48x200", "--arrays", "8x8", "--boards", "none");
+    expect_code(0);
+    cr_assert(strstr(res.out, "8x8") && strstr(res.out, "worst of 1"), "%s", res.out);
+}
+
+/* loom dse MODEL: the GEMMs are the quantised model's int8 nodes. */
+Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
+{
+    const char *lenet = LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx";
+    const char *root;
+    tb_tmpdir("cli-dse");
+    RUN("quantize", lenet, "--calib", LOOM_SOURCE_DIR "/tests/models/lenet/x.npy", "-o", "q.onnx");
+    expect_code(0);
+    RUN("dse", "q.onnx", "--arrays", "16x16", "--boards", "none", "--rtl-samples", "1", "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_not_null(j_at(j_get(root, "gemms"), 4), "LeNet's 5 int8 nodes");
+    cr_assert_null(j_at(j_get(root, "gemms"), 5));
+    cr_assert_not_null(j_at(j_get(j_get(j_at(j_get(root, "arrays"), 0), "rtl_check"), "samples"), 0));
+    RUN("dse", lenet);
+    expect_error_line(65, "no int8 Conv, Gemm or MatMul node", "loom quantize");
+    RUN("dse");
+    expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
+    RUN("dse", "q.onnx", "--gemm", "4x4x4");
+    expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
+    RUN("dse", "--gemm", "4x4");
+    expect_usage("--gemm takes MxNxK sizes from 1 (e.g. 256x256x256), not '4x4'", "dse");
+    RUN("dse", "--gemm", "4x4x4", "--arrays", "1x4");
+    expect_usage("--arrays takes ROWSxCOLS sizes, each 2 to 64 (e.g. 8x8,16x16), not '1x4'", "dse");
+    RUN("dse", "--gemm", "4x4x4", "--boards", "a100");
+    expect_usage("--boards: a100 is a gpu board, not an FPGA one", "dse");
+    RUN("dse", "missing.onnx");
+    expect_code(66);
+    tb_tmpdir_remove();
+}
 #else
 Test(cli, sim_gemm_without_verilator_is_unavailable)
 {

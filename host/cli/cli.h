@@ -96,8 +96,20 @@ int loom_cmd_devices(int argc, char **argv);
 int loom_cmd_partition(int argc, char **argv);
 int loom_cmd_run(int argc, char **argv);
 int loom_cmd_sim(int argc, char **argv);
+int loom_cmd_dse(int argc, char **argv);
 int loom_cmd_boards(int argc, char **argv);
 int loom_cmd_validate(int argc, char **argv);
 int loom_cmd_quantize(int argc, char **argv);
+
+/* Random int8 GEMM operands (cli-gemm.c): M, N, K set by the caller;
+ * make fills A, B, bias, mult, shift and the LUT from seed (results spread
+ * over the int8 range) and allocates C and R (M*N each, zeroed C). */
+typedef struct {
+    int64_t M, N, K;
+    int8_t *A, *B, *C, *R, lut[256];
+    int32_t *bias, *mult, *shift;
+} loom_cli_gemm_data;
+loom_status loom_cli_gemm_make(loom_cli_gemm_data *d, uint64_t seed);
+void loom_cli_gemm_free(loom_cli_gemm_data *d);
 
 #endif /* LOOM_CLI_H */

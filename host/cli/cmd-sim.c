@@ -43,57 +43,6 @@ static const char sim_usage[] =
     "256 MiB memory, or about 2e8 memory beats), 69 no simulator in this\n"
     "build or the simulation failed (watchdog, an RTL $fatal).\n";
 
-static uint64_t rng_next(uint64_t *s)
-{
-    /* xorshift64* */
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ULL;
-}
-
-typedef struct {
-    int64_t M, N, K;
-    int8_t *A, *B, *C, *R, lut[256];
-    int32_t *bias, *mult, *shift;
-} gemm_data;
-
-static void data_free(gemm_data *d)
-{
-    free(d->A), free(d->B), free(d->C), free(d->R);
-    free(d->bias), free(d->mult), free(d->shift);
-}
-
-/* Random operands whose results spread over the int8 range: the
- * requantisation scale maps about one standard deviation of the
- * accumulator to 40, varied per column. */
-static loom_status data_make(gemm_data *d, uint64_t seed)
-{
-    uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 1;
-    size_t M = (size_t)d->M, N = (size_t)d->N, K = (size_t)d->K;
-    double sd = 5461.0 * sqrt((double)(K ? K : 1));
-    d->A = malloc(M * K + 1), d->B = malloc(K * N + 1);
-    d->C = malloc(M * N + 1), d->R = malloc(M * N + 1);
-    d->bias = malloc(4 * N + 4), d->mult = malloc(4 * N + 4), d->shift = malloc(4 * N + 4);
-    if (!d->A || !d->B || !d->C || !d->R || !d->bias || !d->mult || !d->shift)
-        return LOOM_E_NOMEM;
-    for (size_t i = 0; i < M * K; i++)
-        d->A[i] = (int8_t)rng_next(&s);
-    for (size_t i = 0; i < K * N; i++)
-        d->B[i] = (int8_t)rng_next(&s);
-    for (size_t n = 0; n < N; n++) {
-        double scale = 40.0 / sd * (0.75 + 0.5 * (double)(rng_next(&s) >> 11) / 9007199254740992.0);
-        loom_status st = loom_requant_from_scale(scale, &d->mult[n], &d->shift[n]);
-        if (st)
-            return st;
-        d->bias[n] = (int32_t)((double)((int64_t)(rng_next(&s) % 2001) - 1000) / 1000.0 * sd);
-    }
-    for (int i = 0; i < 256; i++)
-        d->lut[i] = (int8_t)rng_next(&s);
-    memset(d->C, 0, M * N + 1);
-    return LOOM_OK;
-}
-
 static const char *opt_name(const struct option *opts, int c)
 {
     for (; opts->name; opts++)
@@ -120,7 +69,7 @@ static int sim_gemm(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     loom_vsim_options o = {0};
     loom_vsim_stats st = {0};
-    gemm_data d = {.M = -1, .N = -1, .K = -1};
+    loom_cli_gemm_data d = {.M = -1, .N = -1, .K = -1};
     loom_gemm_i8_args g;
     const char *act_name = "none";
     uint64_t seed = 1, v;
@@ -215,20 +164,20 @@ static int sim_gemm(int argc, char **argv)
     if (o.waveform && (rc = loom_cli_output_ok(o.waveform)) != 0)
         return rc;
 
-    if ((s = data_make(&d, seed)) != LOOM_OK) {
-        data_free(&d);
+    if ((s = loom_cli_gemm_make(&d, seed)) != LOOM_OK) {
+        loom_cli_gemm_free(&d);
         return loom_cli_fail(s);
     }
     g = (loom_gemm_i8_args){.M = d.M, .N = d.N, .K = d.K, .A = d.A, .lda = d.K, .B = d.B, .ldb = d.N,
                             .bias = d.bias, .mult = d.mult, .shift = d.shift, .C = d.R, .ldc = d.N,
                             .act = act, .lut = d.lut};
     if ((s = loom_gemm_i8_ref(&g)) != LOOM_OK) {
-        data_free(&d);
+        loom_cli_gemm_free(&d);
         return loom_cli_fail(s);
     }
     g.C = d.C;
     if ((s = loom_vsim_gemm_i8(&o, &g, &st)) != LOOM_OK) {
-        data_free(&d);
+        loom_cli_gemm_free(&d);
         return loom_cli_fail(s);
     }
     for (int64_t i = 0; i < d.M * d.N; i++)
@@ -297,7 +246,7 @@ static int sim_gemm(int argc, char **argv)
     rc = bad ? 1 : LOOM_EXIT_OK;
     if (bad)
         loom_cli_errorf("vsim differs from ref in %" PRId64 " of %" PRId64 " values", bad, d.M * d.N);
-    data_free(&d);
+    loom_cli_gemm_free(&d);
     return rc;
 }
 

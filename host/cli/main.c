@@ -27,6 +27,8 @@ static const char usage[] =
     "  boards [NAME]     board data: FPGA cards, GPUs, CPUs, with sources\n"
     "  sim gemm          one int8 GEMM on the Verilated systolic array (vsim):\n"
     "                    cycles, utilisation, bit-exact check against ref\n"
+    "  dse MODEL         array sizes for a quantised model: cycles per inference\n"
+    "                    (cycle model, checked on the RTL), projected per board\n"
     "  help [COMMAND]    this text, or a command's own help\n"
     "\n"
     "  --max-memory SIZE  memory that loading a model or an .npy file may take\n"
@@ -110,6 +112,8 @@ static int dispatch(int argc, char **argv)
                 return loom_cmd_quantize(2, sub);
             if (strcmp(argv[2], "boards") == 0)
                 return loom_cmd_boards(2, sub);
+            if (strcmp(argv[2], "dse") == 0)
+                return loom_cmd_dse(2, sub);
             if (strcmp(argv[2], "sim") == 0) {
                 char *simsub[] = {"sim", "gemm", "--help", NULL};
                 return loom_cmd_sim(3, simsub);
@@ -135,6 +139,8 @@ static int dispatch(int argc, char **argv)
         return loom_cmd_quantize(argc - 1, argv + 1);
     if (strcmp(cmd, "boards") == 0)
         return loom_cmd_boards(argc - 1, argv + 1);
+    if (strcmp(cmd, "dse") == 0)
+        return loom_cmd_dse(argc - 1, argv + 1);
     return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);
 }
 

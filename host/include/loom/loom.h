@@ -365,6 +365,19 @@ void loom_session_profile_reset(loom_session *s);
  * cycles or no run has completed. */
 bool loom_session_node_cycles(const loom_session *s, size_t i, uint64_t *cycles, uint64_t *predicted);
 
+/* The int8 GEMMs node i (execution order) runs on an accelerator, in the
+ * kernel ABI's terms (loom/kernel-abi.h): count GEMMs of M x N x K with
+ * act (a LoomQConv makes one per image and group, from its im2col; a
+ * LoomQGemm one). false (and zeros) for a node that is no int8 GEMM. The
+ * shapes are known once the session is made (infer_only sessions too):
+ * for cycle models and design-space exploration without running. */
+typedef struct {
+    int64_t M, N, K;
+    int act;       /* LOOM_ACT_* */
+    int64_t count; /* GEMMs of this shape the node runs */
+} loom_gemm_shape;
+bool loom_session_node_gemm(const loom_session *s, size_t i, loom_gemm_shape *out);
+
 /* Subgraphs in execution order, with the copies at their boundaries. */
 typedef struct {
     const char *device;
@@ -575,6 +588,9 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
 /* The array's kernel clock (rtl/loom-array.json's clock_mhz), MHz: simulated
  * cycles over it give the latency the RTL would have on a card. */
 double loom_vsim_clock_mhz(void);
+/* The memory port's width in bytes (rtl/loom-array.json's port_bytes): the
+ * most read_bytes_per_cycle and write_bytes_per_cycle may be. */
+int loom_vsim_port_bytes(void);
 
 /* The analytic cycle model alone (no simulator needed): cycles from start
  * to done for M x N x K with act (LOOM_ACT_*) under opt (NULL: defaults). */

@@ -832,6 +832,51 @@ bool loom_session_node_cycles(const loom_session *s, size_t i, uint64_t *cycles,
     return true;
 }
 
+static int64_t numel_of(const loom__value *v)
+{
+    int64_t n = 1;
+    for (int d = 0; d < v->rank; d++)
+        n *= v->dims[d];
+    return n;
+}
+
+bool loom_session_node_gemm(const loom_session *s, size_t i, loom_gemm_shape *out)
+{
+    const loom__node *n;
+    const loom__value *x, *w, *y;
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!s || !out || i >= s->live_nodes)
+        return false;
+    n = &s->g->nodes[s->order[i]];
+    if ((n->op != LOOM__OP_LoomQGemm && n->op != LOOM__OP_LoomQConv) || n->n_inputs < 2 || n->n_outputs < 1)
+        return false;
+    x = &s->g->values[n->inputs[0]];
+    w = &s->g->values[n->inputs[1]];
+    y = &s->g->values[n->outputs[0]];
+    out->act = n->act;
+    if (n->op == LOOM__OP_LoomQGemm) {
+        /* as the kernels run it: A [M, K] . W [K, N] (ref-qlinear.c) */
+        if (w->rank != 2 || y->rank < 1)
+            return false;
+        out->K = w->dims[0];
+        out->N = w->dims[1];
+        out->M = out->N ? numel_of(y) / out->N : 0;
+        out->count = 1;
+    } else {
+        /* im2col per image and group: [OH*OW, Cg*KH*KW] . [Cg*KH*KW, M/G] */
+        const loom__conv_params *p = &n->p.conv;
+        int64_t g = p->group > 0 ? p->group : 1;
+        if (x->rank != 4 || w->rank != 4 || y->rank != 4)
+            return false;
+        out->M = y->dims[2] * y->dims[3];
+        out->N = w->dims[0] / g;
+        out->K = x->dims[1] / g * p->kernel[0] * p->kernel[1];
+        out->count = g * x->dims[0];
+    }
+    return true;
+}
+
 void loom_session_profile_reset(loom_session *s)
 {
     if (!s)

@@ -79,3 +79,8 @@ double loom_vsim_clock_mhz(void)
 {
     return (double)LOOM_ARRAY_CLOCK_MHZ;
 }
+
+int loom_vsim_port_bytes(void)
+{
+    return LOOM_ARRAY_PORT_BYTES;
+}
