@@ -277,6 +277,13 @@ Test(vsim, quantised_lenet_bit_exact, .timeout = 300)
     cr_assert(r.match, "node %s (%s) element %lld: %g vs ref %g", r.node_name, r.op_type, (long long)r.element,
               r.value, r.ref_value);
     cr_assert_eq(r.nodes_on_device, 5); /* 2 LoomQConv, 3 LoomQGemm */
+    /* the device run's kernel cycles, with the cycle model's beside them */
+    cr_assert_gt(r.simulated_cycles, 0);
+    cr_assert_leq(fabs((double)r.predicted_cycles - (double)r.simulated_cycles) / (double)r.simulated_cycles, 0.05,
+                  "model %llu, RTL %llu", (unsigned long long)r.predicted_cycles,
+                  (unsigned long long)r.simulated_cycles);
+    cr_assert_eq(loom_validate(q, (const loom_tensor *const *)&c, 1, "ref", &r), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(r.simulated_cycles, 0, "ref counts no cycles");
     loom_tensor_free(c);
     loom_model_free(q);
     tb_tmpdir_remove();

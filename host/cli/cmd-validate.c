@@ -22,7 +22,8 @@ static const char validate_usage[] =
     "allowed, the graph outputs' difference from a run wholly on ref (END TO\n"
     "END: error accumulated over the network, reported, not judged), and on a\n"
     "mismatch the first node whose output differs, with the element and both\n"
-    "values.\n"
+    "values. On vsim also the simulated kernel cycles per inference beside\n"
+    "the analytic cycle model's.\n"
     "\n"
     "  --devices LIST          comma-separated devices (default: every device but ref)\n"
     "  -i, --input NAME=FILE   a graph input from an .npy file (NAME= may be left\n"
@@ -96,6 +97,10 @@ static void print_text(const loom_validate_result *r, bool listed)
     }
     printf("%-10s %-9s %-16s %-12s %-12s %-12s%s\n", r->device, verdict(r, listed), nodes, err, ratio, e2e,
            r->nodes_on_device ? "" : "(it takes no node of this model)");
+    if (r->simulated_cycles)
+        printf("  simulated: %" PRIu64 " kernel cycles per inference (cycle model %" PRIu64 ", %+.2f%%)\n",
+               r->simulated_cycles, r->predicted_cycles,
+               100.0 * ((double)r->predicted_cycles - (double)r->simulated_cycles) / (double)r->simulated_cycles);
     if (!r->match) {
         if (r->element < 0)
             printf("  first difference: node %zu \"%s\" (%s) on %s, output %zu: %s\n", r->node, r->node_name,
@@ -121,6 +126,10 @@ static json_t *result_json(const loom_validate_result *r, bool listed)
     /* null when a NaN, infinity or shape differs at the outputs */
     json_object_set_new(o, "output_max_abs_error",
                         isinf(r->output_max_abs_error) ? json_null() : json_real(r->output_max_abs_error));
+    json_object_set_new(o, "simulated_cycles",
+                        r->simulated_cycles ? json_integer((json_int_t)r->simulated_cycles) : json_null());
+    json_object_set_new(o, "predicted_cycles",
+                        r->simulated_cycles ? json_integer((json_int_t)r->predicted_cycles) : json_null());
     if (!r->match) {
         json_t *f = json_object();
         json_object_set_new(f, "node", json_integer((json_int_t)r->node));

@@ -78,7 +78,8 @@ class ValidateResult(Structure):
                 ("max_abs_error", c_double), ("max_error_ratio", c_double), ("output_max_abs_error", c_double),
                 ("node", c_size_t), ("node_name", c_char * 128), ("op_type", c_char * 40),
                 ("node_device", c_char * 32), ("output", c_size_t), ("element", c_int64), ("value", c_double),
-                ("ref_value", c_double), ("allowed", c_double), ("what", c_char * 160)]
+                ("ref_value", c_double), ("allowed", c_double), ("what", c_char * 160),
+                ("simulated_cycles", c_uint64), ("predicted_cycles", c_uint64)]
 
 
 class QuantizeOptions(Structure):

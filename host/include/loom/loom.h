@@ -456,6 +456,9 @@ typedef struct {
     int64_t element;          /* flat index, -1 for a dtype or shape difference */
     double value, ref_value, allowed;
     char what[160];           /* "", or "dtype int8 vs ref float32", ... */
+    /* on a cycle-accurate device (vsim): the kernel cycles of the device's
+     * run and the cycle model's prediction for them (0 elsewhere) */
+    uint64_t simulated_cycles, predicted_cycles;
 } loom_validate_result;
 
 /* inputs[i] feeds graph input i (n_inputs = loom_model_input_count(m)). */

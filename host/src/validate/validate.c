@@ -205,6 +205,13 @@ loom_status loom_validate(const loom_model *m, const loom_tensor *const *inputs,
         /* a node the device left to ref is ref's own result on its inputs */
         if (on_ref && strcmp(device, "ref") != 0)
             continue;
+        {
+            uint64_t cyc, pred;
+            if (loom_session_node_cycles(dev, i, &cyc, &pred)) {
+                out->simulated_cycles += cyc;
+                out->predicted_cycles += pred;
+            }
+        }
         if (!(want = loom__calloc(n_out ? n_out : 1, sizeof *want))) {
             st = loom__err(LOOM_E_NOMEM, "out of memory");
             goto done;
