@@ -1449,6 +1449,9 @@ Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
     expect_usage("--arrays takes ROWSxCOLS sizes, each 2 to 64 (e.g. 8x8,16x16), not '1x4'", "dse");
     RUN("dse", "--gemm", "4x4x4", "--boards", "a100");
     expect_usage("--boards: a100 is a gpu board, not an FPGA one", "dse");
+    /* a GEMM the kernel does not take: 65, before any table is printed */
+    RUN("dse", "--gemm", "16x16x100000", "--boards", "none");
+    expect_error_line(65, "M=16 N=16 K=100000 is outside the kernel's limits", NULL);
     RUN("dse", "missing.onnx");
     expect_code(66);
     tb_tmpdir_remove();

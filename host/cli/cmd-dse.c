@@ -44,8 +44,9 @@ static const char dse_usage[] =
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 done (the model within 5% of the RTL on every sample),\n"
-    "1 the model is off by more than 5% on a sample, 64 usage error, 65\n"
-    "invalid model or one with no int8 GEMM, 66 missing file, 69 a\n"
+    "1 the model is off by more than 5% on a sample or the RTL's result\n"
+    "differs from ref, 64 usage error, 65 invalid model, one with no int8\n"
+    "GEMM or a GEMM larger than the kernel takes, 66 missing file, 69 a\n"
     "simulation failed.\n";
 
 #define MAX_ARRAYS 16
@@ -357,6 +358,18 @@ int loom_cmd_dse(int argc, char **argv)
         return rc;
     }
     loom_cli_logging(0);
+    /* every GEMM within what the kernel takes, on every size, before any
+     * output: a GEMM too large is the data's fault (65), not the usage's */
+    for (int a = 0; a < n_arrays; a++) {
+        loom_vsim_options o = {.rows = rows[a], .cols = cols[a]};
+        uint64_t t;
+        double m;
+        if (list_cycles(&o, gl, &t, &m) != LOOM_OK) {
+            loom_cli_errorf("%s", loom_last_error());
+            free(gl);
+            return LOOM_EXIT_DATAERR;
+        }
+    }
 
     root = json_object();
     json_object_set_new(root, model ? "model" : "gemms_given", json_string(model ? model : gemms));
