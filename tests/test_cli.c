@@ -1423,15 +1423,83 @@ Test(cli, dse_gemms_over_array_sizes_and_boards, .timeout = 120)
     cr_assert(strstr(res.out, "8x8") && strstr(res.out, "worst of 1"), "%s", res.out);
 }
 
+/* A sweep past one process: --emit slurm writes the points' job array,
+ * --point K --out DIR runs one point (and skips one already done), merge
+ * joins them into the result a single run gives, naming missing points.
+ * (The job array itself is not run under Slurm here: this runs its
+ * tasks' command line as Slurm would, SLURM_ARRAY_TASK_ID set.) */
+Test(cli, dse_sweep_points_merge_and_resume, .timeout = 120)
+{
+    char sweep[600], path[700], cmd[800], msg[800], *whole, *script, *merged;
+    struct stat sb1, sb2;
+    tb_tmpdir("cli-dse-sweep");
+    snprintf(sweep, sizeof sweep, "%s/sweep", tb_tmpdir_path());
+    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--json");
+    expect_code(0);
+    whole = strdup(j_compact(j_get(j_doc(res.out), "arrays")));
+    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--emit", "slurm",
+        sweep);
+    expect_code(0);
+    snprintf(path, sizeof path, "%s/sweep.sh", sweep);
+    script = slurp(path);
+    cr_assert_eq(access(path, X_OK), 0);
+    cr_assert(strstr(script, "#SBATCH --array=0-2\n"), "%s", script);
+    snprintf(msg, sizeof msg, "--point \"$SLURM_ARRAY_TASK_ID\" --out '%s'\n", sweep);
+    cr_assert(strstr(script, msg), "%s", script);
+    free(script);
+    /* tasks 0 and 2 run, task 1 "fails" (is not run): merge names it */
+    for (int k = 0; k < 3; k += 2) {
+        snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=%d sh '%s' >/dev/null", k, path);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+    }
+    RUN("dse", "merge", sweep, "--json");
+    cr_assert_eq(res.code, 69);
+    snprintf(msg, sizeof msg, "point 1 of %s is missing", sweep);
+    cr_assert(strstr(res.err, msg), "%s", res.err);
+    snprintf(msg, sizeof msg, "1 of 3 points of %s are missing", sweep);
+    cr_assert(strstr(res.err, msg), "%s", res.err);
+    /* resume: the missing point runs, a done one is not run again */
+    snprintf(path, sizeof path, "%s/point-000.json", sweep);
+    cr_assert_eq(stat(path, &sb1), 0);
+    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--point", "0",
+        "--out", sweep);
+    expect_code(0);
+    cr_assert(strstr(res.out, "done already"), "%s", res.out);
+    cr_assert_eq(stat(path, &sb2), 0);
+    cr_assert(sb1.st_ino == sb2.st_ino && sb1.st_mtim.tv_nsec == sb2.st_mtim.tv_nsec, "point 0 was rewritten");
+    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--point", "1",
+        "--out", sweep);
+    expect_code(0);
+    cr_assert(strstr(res.out, "point-001.json: written"), "%s", res.out);
+    RUN("dse", "merge", sweep, "--json");
+    expect_code(0);
+    merged = strdup(j_compact(j_get(j_doc(res.out), "arrays")));
+    cr_assert_str_eq(merged, whole, "the merged points are the single run's result");
+    RUN("dse", "merge", sweep);
+    expect_code(0);
+    cr_assert(strstr(res.out, "5x3") && strstr(res.out, "not built"), "%s", res.out);
+    RUN("dse", "merge", "/nowhere/at/all");
+    expect_error_line(66, "/nowhere/at/all: not a sweep folder of loom dse --emit", NULL);
+    RUN("dse", "--gemm", "4x4x4", "--point", "1");
+    expect_usage("--point and --out go together: --point K --out DIR", "dse");
+    RUN("dse", "--gemm", "4x4x4", "--arrays", "8x8", "--point", "1", "--out", sweep);
+    expect_usage("--point 1: the sweep has points 0 to 0", "dse");
+    free(merged);
+    free(whole);
+    tb_tmpdir_remove();
+}
+
 /* loom dse MODEL: the GEMMs are the quantised model's int8 nodes. */
 Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
 {
     const char *lenet = LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx";
     const char *root;
+    char q[600];
     tb_tmpdir("cli-dse");
-    RUN("quantize", lenet, "--calib", LOOM_SOURCE_DIR "/tests/models/lenet/x.npy", "-o", "q.onnx");
+    snprintf(q, sizeof q, "%s/q.onnx", tb_tmpdir_path());
+    RUN("quantize", lenet, "--calib", LOOM_SOURCE_DIR "/tests/models/lenet/x.npy", "-o", q);
     expect_code(0);
-    RUN("dse", "q.onnx", "--arrays", "16x16", "--boards", "none", "--rtl-samples", "1", "--json");
+    RUN("dse", q, "--arrays", "16x16", "--boards", "none", "--rtl-samples", "1", "--json");
     expect_code(0);
     root = j_doc(res.out);
     cr_assert_not_null(j_at(j_get(root, "gemms"), 4), "LeNet's 5 int8 nodes");
@@ -1441,7 +1509,7 @@ Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
     expect_error_line(65, "no int8 Conv, Gemm or MatMul node", "loom quantize");
     RUN("dse");
     expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
-    RUN("dse", "q.onnx", "--gemm", "4x4x4");
+    RUN("dse", q, "--gemm", "4x4x4");
     expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
     RUN("dse", "--gemm", "4x4");
     expect_usage("--gemm takes MxNxK sizes from 1 (e.g. 256x256x256), not '4x4'", "dse");
@@ -1452,7 +1520,7 @@ Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
     /* a GEMM the kernel does not take: 65, before any table is printed */
     RUN("dse", "--gemm", "16x16x100000", "--boards", "none");
     expect_error_line(65, "M=16 N=16 K=100000 is outside the kernel's limits", NULL);
-    RUN("dse", "missing.onnx");
+    RUN("dse", "/nowhere/missing.onnx");
     expect_code(66);
     tb_tmpdir_remove();
 }

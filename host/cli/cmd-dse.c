@@ -4,18 +4,22 @@
  * RTL on a sample of the GEMMs where that size is built, and for each
  * FPGA board the latency and throughput at its kernel clock and memory
  * rate. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char dse_usage[] =
     "usage: loom dse MODEL.onnx [options]\n"
     "       loom dse --gemm MxNxK[,MxNxK...] [options]\n"
+    "       loom dse merge DIR [--json]\n"
     "\n"
     "Explore the systolic array's size for a quantised model (see loom\n"
     "quantize: its int8 Conv, Gemm and MatMul nodes, each an int8 GEMM, or\n"
@@ -33,6 +37,15 @@ static const char dse_usage[] =
     "    board's memory bandwidth gives per cycle (projected, not measured).\n"
     "Not yet: FPGA resources (synthesis), whether the array fits a board,\n"
     "and energy.\n"
+    "\n"
+    "A sweep is one point per array size, in --arrays order (0, 1, ...):\n"
+    "  --emit slurm DIR       write DIR/sweep.json and DIR/sweep.sh, a Slurm job\n"
+    "                         array with one task per point (sbatch DIR/sweep.sh)\n"
+    "  --point K --out DIR    run point K alone into DIR/point-K.json; a point\n"
+    "                         already there is not run again (resume)\n"
+    "  loom dse merge DIR [--json]\n"
+    "                         the points of DIR as one result; missing points\n"
+    "                         are named (exit 69)\n"
     "\n"
     "  --gemm MxNxK[,...]     GEMMs instead of a model (act none)\n"
     "  --arrays LIST          array sizes, ROWSxCOLS each 2 to 64 (default\n"
@@ -277,25 +290,313 @@ static loom_status rtl_cycles(const loom_vsim_options *o, const loom_gemm_shape 
     return s;
 }
 
+/* One point of the sweep: array rows x cols, as a JSON object (cycles,
+ * utilisation, the RTL check, the boards). *off: the model is off by more
+ * than 5% on a sample. 0 or the exit code, the message printed. */
+static int array_point(const gemm_list *gl, int rows, int cols, const board_info *bi, size_t n_boards,
+                       uint64_t samples, json_t **out, bool *off)
+{
+    loom_vsim_options o = {.rows = rows, .cols = cols};
+    uint64_t total;
+    double macs, worst = 0;
+    json_t *ja, *jr, *js, *jb;
+    bool built = size_built(rows, cols);
+    loom_gemm_shape pick[64];
+    size_t np = 0;
+    loom_status st = list_cycles(&o, gl, &total, &macs);
+    *out = NULL;
+    if (st != LOOM_OK)
+        return loom_cli_fail(st);
+    ja = json_object(), jr = json_object(), js = json_array(), jb = json_array();
+    if (built && samples)
+        np = pick_samples(gl, (size_t)samples, pick);
+    for (size_t k = 0; k < np; k++) {
+        uint64_t cy = 0, pr = 0;
+        json_t *o1;
+        double err;
+        bool same = false;
+        if ((st = rtl_cycles(&o, &pick[k], 1 + k, &cy, &pr, &same)) != LOOM_OK || !same) {
+            json_decref(ja), json_decref(jr), json_decref(js), json_decref(jb);
+            if (st != LOOM_OK)
+                return loom_cli_fail(st);
+            loom_cli_errorf("vsim differs from ref on the %dx%d array for %" PRId64 "x%" PRId64 "x%" PRId64, rows,
+                            cols, pick[k].M, pick[k].N, pick[k].K);
+            return 1;
+        }
+        err = cy ? ((double)pr - (double)cy) / (double)cy : 0;
+        if (fabs(err) > fabs(worst))
+            worst = err;
+        o1 = json_object();
+        json_object_set_new(o1, "M", json_integer(pick[k].M));
+        json_object_set_new(o1, "N", json_integer(pick[k].N));
+        json_object_set_new(o1, "K", json_integer(pick[k].K));
+        json_object_set_new(o1, "rtl_cycles", json_integer((json_int_t)cy));
+        json_object_set_new(o1, "model_cycles", json_integer((json_int_t)pr));
+        json_object_set_new(o1, "model_error", json_real(err));
+        json_array_append_new(js, o1);
+    }
+    *off = np && fabs(worst) > 0.05;
+    json_object_set_new(jr, "built", json_boolean(built));
+    json_object_set_new(jr, "samples", js);
+    json_object_set_new(jr, "worst_model_error", np ? json_real(worst) : json_null());
+    json_object_set_new(ja, "rows", json_integer(rows));
+    json_object_set_new(ja, "cols", json_integer(cols));
+    json_object_set_new(ja, "cycles_per_inference", json_integer((json_int_t)total));
+    json_object_set_new(ja, "macs_per_inference", json_real(macs));
+    json_object_set_new(ja, "utilisation", json_real(total ? macs / ((double)total * rows * cols) : 0));
+    json_object_set_new(ja, "rtl_check", jr);
+    for (size_t b = 0; b < n_boards; b++) {
+        /* the board's memory, per kernel cycle, caps the read and write
+         * rates (at most the port's width) */
+        const uint32_t port = (uint32_t)loom_vsim_port_bytes();
+        double per_cycle = bi[b].bw_gbps * 1e3 / bi[b].clock_mhz, mb, ms;
+        loom_vsim_options ob = o;
+        uint64_t tb;
+        json_t *o1;
+        ob.read_bytes_per_cycle = ob.write_bytes_per_cycle =
+            per_cycle >= port ? 0 : (uint32_t)(per_cycle < 1 ? 1 : per_cycle);
+        if ((st = list_cycles(&ob, gl, &tb, &mb)) != LOOM_OK) {
+            json_decref(ja), json_decref(jb);
+            return loom_cli_fail(st);
+        }
+        ms = (double)tb / (bi[b].clock_mhz * 1e3);
+        o1 = json_object();
+        json_object_set_new(o1, "board", json_string(bi[b].name));
+        json_object_set_new(o1, "kernel_clock_mhz", json_real(bi[b].clock_mhz));
+        json_object_set_new(o1, "memory_bandwidth_gbps", json_real(bi[b].bw_gbps));
+        json_object_set_new(o1, "read_bytes_per_cycle",
+                            json_integer(ob.read_bytes_per_cycle ? ob.read_bytes_per_cycle : port));
+        json_object_set_new(o1, "cycles_per_inference", json_integer((json_int_t)tb));
+        json_object_set_new(o1, "latency_ms", json_real(ms));
+        json_object_set_new(o1, "inferences_per_second", json_real(ms > 0 ? 1e3 / ms : 0));
+        json_object_set_new(o1, "provenance", json_string("projected: analytic cycle model at the board's "
+                                                          "kernel clock and memory rate"));
+        json_array_append_new(jb, o1);
+    }
+    json_object_set_new(ja, "boards", jb);
+    *out = ja;
+    return 0;
+}
+
+/* The table of a finished sweep (root as --json prints it). */
+static void print_table(const json_t *root)
+{
+    const json_t *arrays = json_object_get(root, "arrays"), *first = json_array_get(arrays, 0);
+    const json_t *boards = first ? json_object_get(first, "boards") : NULL;
+    size_t n = json_array_size(json_object_get(root, "gemms")), i, b;
+    const json_t *ja;
+    printf("%zu int8 GEMM%s per inference; cycles from the analytic model, checked on the RTL where built\n\n", n,
+           n == 1 ? "" : "s");
+    printf("%-7s %14s %7s  %-24s", "array", "cycles/inf", "util", "model vs RTL");
+    for (b = 0; b < json_array_size(boards); b++)
+        printf(" %12s", json_string_value(json_object_get(json_array_get(boards, b), "board")));
+    printf("\n%-7s %14s %7s  %-24s", "", "", "", "");
+    for (b = 0; b < json_array_size(boards); b++)
+        printf(" %12s", "ms (proj.)");
+    printf("\n");
+    json_array_foreach(arrays, i, ja) {
+        const json_t *rtl = json_object_get(ja, "rtl_check"), *worst = json_object_get(rtl, "worst_model_error");
+        char label[16], check[64];
+        snprintf(label, sizeof label, "%dx%d", (int)json_integer_value(json_object_get(ja, "rows")),
+                 (int)json_integer_value(json_object_get(ja, "cols")));
+        if (!json_is_true(json_object_get(rtl, "built")))
+            snprintf(check, sizeof check, "not built");
+        else if (!json_is_number(worst))
+            snprintf(check, sizeof check, "not sampled");
+        else
+            snprintf(check, sizeof check, "%+.2f%% worst of %zu", 100 * json_number_value(worst),
+                     json_array_size(json_object_get(rtl, "samples")));
+        printf("%-7s %14" PRIu64 " %6.1f%%  %-24s", label,
+               (uint64_t)json_integer_value(json_object_get(ja, "cycles_per_inference")),
+               100 * json_number_value(json_object_get(ja, "utilisation")), check);
+        for (b = 0; b < json_array_size(json_object_get(ja, "boards")); b++)
+            printf(" %12.3f",
+                   json_number_value(json_object_get(json_array_get(json_object_get(ja, "boards"), b), "latency_ms")));
+        printf("\n");
+    }
+}
+
+static void point_path(char *buf, size_t size, const char *dir, size_t k)
+{
+    snprintf(buf, size, "%s/point-%03zu.json", dir, k);
+}
+
+/* j into path, whole or not at all (beside it first, then renamed). */
+static int write_json(const json_t *j, const char *path)
+{
+    char tmp[1200];
+    int rc = loom_cli_output_ok(path);
+    if (rc)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.partial-%ld", path, (long)getpid());
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        unlink(tmp);
+        loom_cli_errorf("%s: cannot be written", path);
+        return LOOM_EXIT_CANTCREAT;
+    }
+    return loom_cli_place_file(tmp, path);
+}
+
+/* s in single quotes for sh */
+static void put_quoted(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*s, f);
+    fputc('\'', f);
+}
+
+/* A sweep's folder: sweep.json (the header of the result: what was
+ * swept), point-NNN.json per finished point, sweep.sh for Slurm. */
+static int emit_slurm(const char *dir, json_t *root, int n_arrays, char **argv, int argc)
+{
+    char path[1100];
+    FILE *f;
+    int rc;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        loom_cli_errorf("%s: cannot make the folder: %s", dir, strerror(errno));
+        return LOOM_EXIT_CANTCREAT;
+    }
+    snprintf(path, sizeof path, "%s/sweep.json", dir);
+    if ((rc = write_json(root, path)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/sweep.sh", dir);
+    if ((rc = loom_cli_output_ok(path)) != 0)
+        return rc;
+    if (!(f = fopen(path, "w"))) {
+        loom_cli_errorf("%s: %s", path, strerror(errno));
+        return LOOM_EXIT_CANTCREAT;
+    }
+    {
+        /* the task runs this loom, from this folder (paths in the command
+         * stay what they meant here) */
+        char exe[1024], cwd[1024];
+        ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (len <= 0 || !getcwd(cwd, sizeof cwd)) {
+            fclose(f);
+            unlink(path);
+            loom_cli_errorf("%s: cannot find this loom's path or the current folder", path);
+            return LOOM_EXIT_SOFTWARE;
+        }
+        exe[len] = '\0';
+        if (strchr(cwd, '\n') || strchr(dir, '\n')) {
+            fclose(f);
+            unlink(path);
+            loom_cli_errorf("%s: a folder name holds a newline: no Slurm script is written for it", path);
+            return LOOM_EXIT_CANTCREAT;
+        }
+        fprintf(f, "#!/bin/sh\n# Written by loom dse --emit slurm: one array task per point of the sweep.\n"
+                   "# sbatch %s, then: loom dse merge %s\n#SBATCH --job-name=loom-dse\n#SBATCH --array=0-%d\n"
+                   "#SBATCH --output=%s/slurm-%%A_%%a.log\nset -eu\ncd ",
+                path, dir, n_arrays - 1, dir);
+        put_quoted(f, cwd);
+        fputs("\nexec ", f);
+        put_quoted(f, exe);
+    }
+    for (int i = 0; i < argc; i++) {
+        /* the same command, one point of it */
+        if (strcmp(argv[i], "--emit") == 0) {
+            i += 2;
+            continue;
+        }
+        fputc(' ', f);
+        put_quoted(f, argv[i]);
+    }
+    fputs(" --point \"$SLURM_ARRAY_TASK_ID\" --out ", f);
+    put_quoted(f, dir);
+    fputc('\n', f);
+    if (fclose(f) != 0) {
+        loom_cli_errorf("%s: write failed", path);
+        return LOOM_EXIT_CANTCREAT;
+    }
+    chmod(path, 0755);
+    printf("%s: %d points; run it with sbatch %s, then loom dse merge %s\n", dir, n_arrays, path, dir);
+    return 0;
+}
+
+/* loom dse merge DIR: the points of a sweep into its result. */
+static int dse_merge(int argc, char **argv)
+{
+    char path[1100];
+    const char *dir;
+    bool as_json = false;
+    json_t *root, *arrays;
+    json_error_t je;
+    size_t n, missing = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            as_json = true;
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(dse_usage, stdout);
+            return LOOM_EXIT_OK;
+        }
+    }
+    if (argc < 2 || argv[1][0] == '-')
+        return loom_cli_usage_error("dse merge", "a sweep folder is required: loom dse merge DIR");
+    dir = argv[1];
+    snprintf(path, sizeof path, "%s/sweep.json", dir);
+    if (!(root = json_load_file(path, 0, &je))) {
+        loom_cli_errorf("%s: not a sweep folder of loom dse --emit (%s)", dir, je.text);
+        return LOOM_EXIT_NOINPUT;
+    }
+    n = (size_t)json_integer_value(json_object_get(root, "points"));
+    arrays = json_array();
+    for (size_t k = 0; k < n; k++) {
+        json_t *p;
+        point_path(path, sizeof path, dir, k);
+        if (!(p = json_load_file(path, 0, &je))) {
+            fprintf(stderr, "loom: note: point %zu of %s is missing (not run yet, or it failed): %s\n", k, dir,
+                    path);
+            missing++;
+            continue;
+        }
+        json_array_append_new(arrays, p);
+    }
+    json_object_del(root, "points");
+    json_object_set_new(root, "arrays", arrays);
+    if (as_json) {
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        print_table(root);
+    }
+    json_decref(root);
+    if (missing) {
+        loom_cli_errorf("%zu of %zu points of %s are missing: run them again (loom dse ... --point K --out %s)",
+                        missing, n, dir, dir);
+        return LOOM_EXIT_UNAVAILABLE;
+    }
+    return 0;
+}
+
 int loom_cmd_dse(int argc, char **argv)
 {
-    enum { O_GEMM = 256, O_ARRAYS, O_BOARDS, O_SAMPLES, O_JSON };
+    enum { O_GEMM = 256, O_ARRAYS, O_BOARDS, O_SAMPLES, O_JSON, O_POINT, O_OUT, O_EMIT };
     static const struct option opts[] = {{"gemm", required_argument, NULL, O_GEMM},
                                          {"arrays", required_argument, NULL, O_ARRAYS},
                                          {"boards", required_argument, NULL, O_BOARDS},
                                          {"rtl-samples", required_argument, NULL, O_SAMPLES},
                                          {"json", no_argument, NULL, O_JSON},
+                                         {"point", required_argument, NULL, O_POINT},
+                                         {"out", required_argument, NULL, O_OUT},
+                                         {"emit", required_argument, NULL, O_EMIT},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *gemms = NULL, *arrays = "4x4,8x8,16x16,32x32", *boards = "all", *model = NULL;
+    const char *gemms = NULL, *arrays = "4x4,8x8,16x16,32x32", *boards = "all", *model = NULL, *out_dir = NULL;
+    const char *emit = NULL;
     int rows[MAX_ARRAYS], cols[MAX_ARRAYS], n_arrays = 0, c, rc = 0;
-    uint64_t samples = 3;
+    uint64_t samples = 3, point = UINT64_MAX;
     bool as_json = false, off = false;
     gemm_list *gl = NULL;
     board_info bi[MAX_BOARDS];
     size_t n_boards = 0;
     json_t *root = NULL, *jarr;
 
+    if (argc >= 2 && strcmp(argv[1], "merge") == 0)
+        return dse_merge(argc - 1, argv + 1);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -308,6 +609,17 @@ int loom_cmd_dse(int argc, char **argv)
                 return loom_cli_usage_error("dse", "--rtl-samples takes a whole number from 0 to 64, not '%s'",
                                             optarg);
             break;
+        case O_POINT:
+            if (!loom_cli_parse_u64(optarg, MAX_ARRAYS - 1, &point))
+                return loom_cli_usage_error("dse", "--point takes a point's number from 0 to %d, not '%s'",
+                                            MAX_ARRAYS - 1, optarg);
+            break;
+        case O_OUT: out_dir = optarg; break;
+        case O_EMIT:
+            if (strcmp(optarg, "slurm") != 0 || optind >= argc)
+                return loom_cli_usage_error("dse", "--emit takes slurm and a folder: --emit slurm DIR");
+            emit = argv[optind++];
+            break;
         case O_JSON: as_json = true; break;
         case 'h': fputs(dse_usage, stdout); return LOOM_EXIT_OK;
         default: return loom_cli_bad_option("dse", c, argv);
@@ -319,6 +631,10 @@ int loom_cmd_dse(int argc, char **argv)
         return loom_cli_usage_error("dse", "unexpected argument '%s'", argv[optind]);
     if (!model == !gemms)
         return loom_cli_usage_error("dse", "give a MODEL.onnx or --gemm, one of the two");
+    if ((point != UINT64_MAX) != (out_dir != NULL))
+        return loom_cli_usage_error("dse", "--point and --out go together: --point K --out DIR");
+    if (emit && out_dir)
+        return loom_cli_usage_error("dse", "--emit writes a sweep; --point runs one of its points: not both");
     {
         char buf[512], *save = NULL;
         if (strlen(arrays) >= sizeof buf)
@@ -334,6 +650,19 @@ int loom_cmd_dse(int argc, char **argv)
         }
         if (n_arrays == 0)
             return loom_cli_usage_error("dse", "--arrays names no size");
+        if (point != UINT64_MAX && point >= (uint64_t)n_arrays)
+            return loom_cli_usage_error("dse", "--point %" PRIu64 ": the sweep has points 0 to %d", point,
+                                        n_arrays - 1);
+    }
+    if (out_dir) {
+        /* resume: a point already done is not run again */
+        char path[1100];
+        struct stat sb;
+        point_path(path, sizeof path, out_dir, (size_t)point);
+        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            printf("%s: done already\n", path);
+            return 0;
+        }
     }
     if (!(gl = calloc(1, sizeof *gl)))
         return LOOM_EXIT_SOFTWARE;
@@ -386,130 +715,41 @@ int loom_cmd_dse(int argc, char **argv)
         }
         json_object_set_new(root, "gemms", jg);
     }
-    jarr = json_array();
-    if (!as_json) {
-        printf("%zu int8 GEMM%s per inference; cycles from the analytic model, checked on the RTL where built\n\n",
-               gl->n, gl->n == 1 ? "" : "s");
-        printf("%-7s %14s %7s  %-24s", "array", "cycles/inf", "util", "model vs RTL");
-        for (size_t b = 0; b < n_boards; b++)
-            printf(" %12s", bi[b].name);
-        printf("\n%-7s %14s %7s  %-24s", "", "", "", "");
-        for (size_t b = 0; b < n_boards; b++)
-            printf(" %12s", "ms (proj.)");
-        printf("\n");
+    if (emit) {
+        json_object_set_new(root, "points", json_integer(n_arrays));
+        rc = emit_slurm(emit, root, n_arrays, argv, argc);
+        json_decref(root);
+        free(gl);
+        return rc;
     }
+    jarr = json_array();
     for (int a = 0; a < n_arrays && rc == 0; a++) {
-        loom_vsim_options o = {.rows = rows[a], .cols = cols[a]};
-        uint64_t total;
-        double macs, worst = 0, util;
-        json_t *ja = json_object(), *jr = json_object(), *js = json_array(), *jb = json_array();
-        bool built = size_built(rows[a], cols[a]);
-        loom_gemm_shape pick[64];
-        size_t np = 0;
-        char check[64];
-        loom_status st = list_cycles(&o, gl, &total, &macs);
-        if (st != LOOM_OK) {
-            json_decref(ja), json_decref(jr), json_decref(js), json_decref(jb);
-            rc = loom_cli_fail(st);
+        json_t *ja;
+        bool a_off = false;
+        if (point != UINT64_MAX && (uint64_t)a != point)
+            continue;
+        if ((rc = array_point(gl, rows[a], cols[a], bi, n_boards, samples, &ja, &a_off)) != 0)
             break;
+        off |= a_off;
+        if (out_dir) {
+            char path[1100];
+            point_path(path, sizeof path, out_dir, (size_t)a);
+            rc = write_json(ja, path);
+            json_decref(ja);
+            if (rc == 0)
+                printf("%s: written\n", path);
+            continue;
         }
-        util = total ? macs / ((double)total * rows[a] * cols[a]) : 0;
-        if (built && samples)
-            np = pick_samples(gl, (size_t)samples, pick);
-        for (size_t k = 0; k < np; k++) {
-            uint64_t cy = 0, pr = 0;
-            json_t *o1 = json_object();
-            double err;
-            bool same = false;
-            if ((st = rtl_cycles(&o, &pick[k], 1 + k, &cy, &pr, &same)) != LOOM_OK || !same) {
-                json_decref(o1);
-                if (st != LOOM_OK) {
-                    rc = loom_cli_fail(st);
-                } else {
-                    loom_cli_errorf("vsim differs from ref on the %dx%d array for %" PRId64 "x%" PRId64 "x%" PRId64,
-                                    rows[a], cols[a], pick[k].M, pick[k].N, pick[k].K);
-                    rc = 1;
-                }
-                break;
-            }
-            err = cy ? ((double)pr - (double)cy) / (double)cy : 0;
-            if (fabs(err) > fabs(worst))
-                worst = err;
-            json_object_set_new(o1, "M", json_integer(pick[k].M));
-            json_object_set_new(o1, "N", json_integer(pick[k].N));
-            json_object_set_new(o1, "K", json_integer(pick[k].K));
-            json_object_set_new(o1, "rtl_cycles", json_integer((json_int_t)cy));
-            json_object_set_new(o1, "model_cycles", json_integer((json_int_t)pr));
-            json_object_set_new(o1, "model_error", json_real(err));
-            json_array_append_new(js, o1);
-        }
-        if (rc != 0) {
-            json_decref(ja), json_decref(jr), json_decref(js), json_decref(jb);
-            break;
-        }
-        if (np && fabs(worst) > 0.05)
-            off = true;
-        json_object_set_new(jr, "built", json_boolean(built));
-        json_object_set_new(jr, "samples", js);
-        json_object_set_new(jr, "worst_model_error", np ? json_real(worst) : json_null());
-        json_object_set_new(ja, "rows", json_integer(rows[a]));
-        json_object_set_new(ja, "cols", json_integer(cols[a]));
-        json_object_set_new(ja, "cycles_per_inference", json_integer((json_int_t)total));
-        json_object_set_new(ja, "macs_per_inference", json_real(macs));
-        json_object_set_new(ja, "utilisation", json_real(util));
-        json_object_set_new(ja, "rtl_check", jr);
-        if (!built)
-            snprintf(check, sizeof check, "not built");
-        else if (!np)
-            snprintf(check, sizeof check, "not sampled");
-        else
-            snprintf(check, sizeof check, "%+.2f%% worst of %zu", 100 * worst, np);
-        if (!as_json) {
-            char label[16];
-            snprintf(label, sizeof label, "%dx%d", rows[a], cols[a]);
-            printf("%-7s %14" PRIu64 " %6.1f%%  %-24s", label, total, 100 * util, check);
-        }
-        for (size_t b = 0; b < n_boards; b++) {
-            /* the board's memory, per kernel cycle, caps the read and
-             * write rates (at most the port's width) */
-            const uint32_t port = (uint32_t)loom_vsim_port_bytes();
-            double per_cycle = bi[b].bw_gbps * 1e3 / bi[b].clock_mhz;
-            loom_vsim_options ob = o;
-            uint64_t tb;
-            double mb, ms;
-            json_t *o1 = json_object();
-            ob.read_bytes_per_cycle = ob.write_bytes_per_cycle =
-                per_cycle >= port ? 0 : (uint32_t)(per_cycle < 1 ? 1 : per_cycle);
-            if ((st = list_cycles(&ob, gl, &tb, &mb)) != LOOM_OK) {
-                json_decref(o1);
-                rc = loom_cli_fail(st);
-                break;
-            }
-            ms = (double)tb / (bi[b].clock_mhz * 1e3);
-            json_object_set_new(o1, "board", json_string(bi[b].name));
-            json_object_set_new(o1, "kernel_clock_mhz", json_real(bi[b].clock_mhz));
-            json_object_set_new(o1, "memory_bandwidth_gbps", json_real(bi[b].bw_gbps));
-            json_object_set_new(o1, "read_bytes_per_cycle",
-                                json_integer(ob.read_bytes_per_cycle ? ob.read_bytes_per_cycle
-                                                                     : port));
-            json_object_set_new(o1, "cycles_per_inference", json_integer((json_int_t)tb));
-            json_object_set_new(o1, "latency_ms", json_real(ms));
-            json_object_set_new(o1, "inferences_per_second", json_real(ms > 0 ? 1e3 / ms : 0));
-            json_object_set_new(o1, "provenance", json_string("projected: analytic cycle model at the board's "
-                                                              "kernel clock and memory rate"));
-            json_array_append_new(jb, o1);
-            if (!as_json)
-                printf(" %12.3f", ms);
-        }
-        if (!as_json)
-            printf("\n");
-        json_object_set_new(ja, "boards", jb);
         json_array_append_new(jarr, ja);
     }
     json_object_set_new(root, "arrays", jarr);
-    if (rc == 0 && as_json) {
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
+    if (rc == 0 && !out_dir) {
+        if (as_json) {
+            json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        } else {
+            print_table(root);
+        }
     }
     json_decref(root);
     free(gl);
