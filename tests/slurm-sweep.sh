@@ -3,7 +3,7 @@
 # Slurm: munged, slurmctld and slurmd (Debian's munge and slurm-wlm) are
 # started in a temporary folder on this machine, a 4-point sweep from
 # `loom dse --emit slurm` runs as a job array, and `loom dse merge` must
-# give exactly what one `loom dse` run prints (--json). Then a point is
+# give exactly what `loom dse --jobs 2` prints (--json). Then a point is
 # removed, as if its task had been killed, and submitting the sweep again
 # runs that point alone. Exit 77 (CTest: skipped) with the reason when
 # Slurm cannot start here (not root, a daemon missing, no node up).
@@ -82,8 +82,9 @@ done
 [ -n "$up" ] || skip "the node did not come up in 30 s (state '${state:-none}'): $(tail -1 "$tmp/slurmd.log" 2>/dev/null)"
 
 args="--gemm 64x48x200,17x9x33,100x16x64 --arrays 8x8,16x16,4x4,32x32 --boards u250,u50"
+# one result to compare with, from two local processes (--jobs 2)
 # shellcheck disable=SC2086
-"$loom" dse $args --json >"$tmp/whole.json" || fail "loom dse"
+"$loom" dse $args --json --jobs 2 >"$tmp/whole.json" || fail "loom dse --jobs 2"
 # shellcheck disable=SC2086
 "$loom" dse $args --emit slurm "$tmp/sweep" >/dev/null || fail "loom dse --emit slurm"
 sbatch --wait -Q "$tmp/sweep/sweep.sh" >/dev/null || fail "the job array failed: $(cat "$tmp"/sweep/slurm-*.log)"
@@ -91,7 +92,7 @@ for k in 000 001 002 003; do
     [ -f "$tmp/sweep/point-$k.json" ] || fail "point $k was not written"
 done
 "$loom" dse merge "$tmp/sweep" --json >"$tmp/merged.json" || fail "loom dse merge"
-cmp -s "$tmp/whole.json" "$tmp/merged.json" || fail "the merged sweep differs from one run: $(diff "$tmp/whole.json" "$tmp/merged.json" | head -5)"
+cmp -s "$tmp/whole.json" "$tmp/merged.json" || fail "the merged sweep differs from --jobs 2: $(diff "$tmp/whole.json" "$tmp/merged.json" | head -5)"
 
 # a killed point: its file is gone; submitting again runs it alone
 rm "$tmp/sweep/point-002.json" "$tmp"/sweep/slurm-*.log
@@ -101,4 +102,4 @@ kept=$(grep -l "done already" "$tmp"/sweep/slurm-*.log | wc -l)
 [ "$ran" = 1 ] && [ "$kept" = 3 ] || fail "on resume $ran task(s) wrote point 2 and $kept skipped a done point (want 1 and 3)"
 "$loom" dse merge "$tmp/sweep" --json >"$tmp/merged.json" || fail "loom dse merge after the resume"
 cmp -s "$tmp/whole.json" "$tmp/merged.json" || fail "the resumed sweep differs from one run"
-echo "slurm-sweep: a 4-point job array on single-node Slurm merged to one run's result; a removed point re-ran alone"
+echo "slurm-sweep: a 4-point job array on single-node Slurm merged to --jobs 2's result; a removed point re-ran alone"

@@ -1437,6 +1437,12 @@ Test(cli, dse_sweep_points_merge_and_resume, .timeout = 120)
     RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--json");
     expect_code(0);
     whole = strdup(j_compact(j_get(j_doc(res.out), "arrays")));
+    /* the points in two local processes: the same result */
+    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--json", "--jobs", "2");
+    expect_code(0);
+    cr_assert_str_eq(j_compact(j_get(j_doc(res.out), "arrays")), whole, "--jobs 2 gives what one process gives");
+    RUN("dse", "--gemm", "64x48x200", "--jobs", "0");
+    expect_usage("--jobs takes a number of processes from 1 to 64, not '0'", "dse");
     RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--emit", "slurm",
         sweep);
     expect_code(0);

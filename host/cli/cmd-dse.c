@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -53,6 +54,8 @@ static const char dse_usage[] =
     "  --boards LIST|all|none FPGA boards to project onto (default all)\n"
     "  --rtl-samples N        GEMMs simulated per built size (default 3;\n"
     "                         0: the model alone)\n"
+    "  --jobs N               the array sizes in up to N processes at once\n"
+    "                         (default 1)\n"
     "  --json                 one JSON object instead of the table\n"
     "  -h, --help             this text\n"
     "\n"
@@ -572,9 +575,83 @@ static int dse_merge(int argc, char **argv)
     return 0;
 }
 
+/* --jobs N: the points in up to N local processes, each writing its
+ * point to a private folder, then read back in order (the same result as
+ * one process; a failed point fails the run, its message printed by the
+ * process that ran it). */
+static int run_local(const gemm_list *gl, const int *rows, const int *cols, int n, const board_info *bi,
+                     size_t n_boards, uint64_t samples, int jobs, json_t *jarr, bool *off)
+{
+    char dir[] = "/tmp/loom-dse-XXXXXX", path[128];
+    pid_t *pid = calloc((size_t)n, sizeof *pid);
+    int rc = 0, running = 0, next = 0, done = 0;
+    if (!pid || !mkdtemp(dir)) {
+        free(pid);
+        loom_cli_errorf("--jobs: cannot make a temporary folder: %s", strerror(errno));
+        return LOOM_EXIT_SOFTWARE;
+    }
+    fflush(NULL);
+    while (done < n) {
+        int status;
+        pid_t w;
+        while (rc == 0 && next < n && running < jobs) {
+            pid_t p = fork();
+            if (p == 0) {
+                json_t *ja;
+                bool a_off = false;
+                int crc = array_point(gl, rows[next], cols[next], bi, n_boards, samples, &ja, &a_off);
+                if (crc == 0) {
+                    json_object_set_new(ja, "off", json_boolean(a_off));
+                    point_path(path, sizeof path, dir, (size_t)next);
+                    if (json_dump_file(ja, path, JSON_COMPACT) != 0)
+                        crc = LOOM_EXIT_SOFTWARE;
+                }
+                fflush(NULL);
+                _exit(crc);
+            }
+            if (p < 0) {
+                loom_cli_errorf("--jobs: cannot start a process: %s", strerror(errno));
+                rc = LOOM_EXIT_SOFTWARE;
+                break;
+            }
+            pid[next++] = p;
+            running++;
+        }
+        if (running == 0)
+            break;
+        if ((w = wait(&status)) < 0)
+            break;
+        running--;
+        done++;
+        for (int k = 0; k < next; k++)
+            if (pid[k] == w && rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+                rc = WIFEXITED(status) ? WEXITSTATUS(status) : LOOM_EXIT_SOFTWARE;
+    }
+    for (int k = 0; k < n && rc == 0; k++) {
+        json_error_t je;
+        json_t *ja;
+        point_path(path, sizeof path, dir, (size_t)k);
+        if (!(ja = json_load_file(path, 0, &je))) {
+            loom_cli_errorf("--jobs: point %d left no result", k);
+            rc = LOOM_EXIT_SOFTWARE;
+            break;
+        }
+        *off |= json_is_true(json_object_get(ja, "off"));
+        json_object_del(ja, "off");
+        json_array_append_new(jarr, ja);
+    }
+    for (int k = 0; k < n; k++) {
+        point_path(path, sizeof path, dir, (size_t)k);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(pid);
+    return rc;
+}
+
 int loom_cmd_dse(int argc, char **argv)
 {
-    enum { O_GEMM = 256, O_ARRAYS, O_BOARDS, O_SAMPLES, O_JSON, O_POINT, O_OUT, O_EMIT };
+    enum { O_GEMM = 256, O_ARRAYS, O_BOARDS, O_SAMPLES, O_JSON, O_POINT, O_OUT, O_EMIT, O_JOBS };
     static const struct option opts[] = {{"gemm", required_argument, NULL, O_GEMM},
                                          {"arrays", required_argument, NULL, O_ARRAYS},
                                          {"boards", required_argument, NULL, O_BOARDS},
@@ -583,12 +660,13 @@ int loom_cmd_dse(int argc, char **argv)
                                          {"point", required_argument, NULL, O_POINT},
                                          {"out", required_argument, NULL, O_OUT},
                                          {"emit", required_argument, NULL, O_EMIT},
+                                         {"jobs", required_argument, NULL, O_JOBS},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *gemms = NULL, *arrays = "4x4,8x8,16x16,32x32", *boards = "all", *model = NULL, *out_dir = NULL;
     const char *emit = NULL;
     int rows[MAX_ARRAYS], cols[MAX_ARRAYS], n_arrays = 0, c, rc = 0;
-    uint64_t samples = 3, point = UINT64_MAX;
+    uint64_t samples = 3, point = UINT64_MAX, jobs = 1;
     bool as_json = false, off = false;
     gemm_list *gl = NULL;
     board_info bi[MAX_BOARDS];
@@ -615,6 +693,11 @@ int loom_cmd_dse(int argc, char **argv)
                                             MAX_ARRAYS - 1, optarg);
             break;
         case O_OUT: out_dir = optarg; break;
+        case O_JOBS:
+            if (!loom_cli_parse_u64(optarg, 64, &jobs) || jobs == 0)
+                return loom_cli_usage_error("dse", "--jobs takes a number of processes from 1 to 64, not '%s'",
+                                            optarg);
+            break;
         case O_EMIT:
             if (strcmp(optarg, "slurm") != 0 || optind >= argc)
                 return loom_cli_usage_error("dse", "--emit takes slurm and a folder: --emit slurm DIR");
@@ -723,6 +806,10 @@ int loom_cmd_dse(int argc, char **argv)
         return rc;
     }
     jarr = json_array();
+    if (jobs > 1 && !out_dir) {
+        rc = run_local(gl, rows, cols, n_arrays, bi, n_boards, samples, (int)jobs, jarr, &off);
+        n_arrays = 0; /* done: the points are in jarr */
+    }
     for (int a = 0; a < n_arrays && rc == 0; a++) {
         json_t *ja;
         bool a_off = false;
