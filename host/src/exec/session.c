@@ -874,6 +874,11 @@ bool loom_session_node_gemm(const loom_session *s, size_t i, loom_gemm_shape *ou
         out->K = x->dims[1] / g * p->kernel[0] * p->kernel[1];
         out->count = g * x->dims[0];
     }
+    if (out->M < 0 || out->N < 0 || out->K < 0 || out->count < 0) {
+        /* a dim not known yet (symbolic, and not specialised) */
+        memset(out, 0, sizeof *out);
+        return false;
+    }
     return true;
 }
 
