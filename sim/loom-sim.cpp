@@ -110,6 +110,7 @@ struct loom_sim {
         uint8_t &operator[](size_t i) { return p[i]; }
     } mem;
     uint64_t cycles = 0;
+    uint64_t bytes_read = 0, bytes_written = 0;  // memory traffic since open
 
     int fail(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
     {
@@ -360,6 +361,7 @@ template <class V> struct Harness final : loom_sim {
             cfg.spurious_read = 0;  /* once */
         } else if (r) {
             rd_tokens -= reads.front().len;
+            bytes_read += reads.front().len;
             reads.pop_front();
         }
         if (aw) {
@@ -370,6 +372,7 @@ template <class V> struct Harness final : loom_sim {
                     if (wstrb[i])
                         mem[awaddr + i] = wbytes[i];
             wr_tokens -= wlen;
+            bytes_written += wlen;
             acks.push_back(now + cfg.wr_latency);
         }
         if (b)
@@ -610,6 +613,12 @@ int loom_sim_run(loom_sim *sim, uint64_t watchdog) { return sim->run(watchdog); 
 int loom_sim_reset(loom_sim *sim) { return sim->reset(); }
 int loom_sim_wave_close(loom_sim *sim) { return sim->wave_close(); }
 uint64_t loom_sim_cycles(const loom_sim *sim) { return sim->cycles; }
+
+void loom_sim_traffic(const loom_sim *sim, uint64_t *bytes_read, uint64_t *bytes_written)
+{
+    *bytes_read = sim->bytes_read;
+    *bytes_written = sim->bytes_written;
+}
 
 int loom_sim_mem_write(loom_sim *sim, uint64_t addr, const void *src, size_t n)
 {

@@ -84,6 +84,9 @@ int loom_sim_wave_close(loom_sim *sim);
 
 /* Total cycles clocked since open (reset and register access included). */
 uint64_t loom_sim_cycles(const loom_sim *sim);
+/* Bytes the kernel read from and wrote to device memory since open (the
+ * read beats answered, the write strobes set). */
+void loom_sim_traffic(const loom_sim *sim, uint64_t *bytes_read, uint64_t *bytes_written);
 
 #ifdef __cplusplus
 }

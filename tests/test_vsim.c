@@ -53,6 +53,19 @@ static void run_shapes(int rows, int cols, uint64_t seed0)
                       100 * err);
         if (err > worst)
             worst = err;
+        {
+            /* the model's memory traffic is the RTL's, byte for byte (the
+             * energy model multiplies it) */
+            loom_vsim_activity pa;
+            cr_assert_eq(loom_vsim_predict(&o, s[0], s[1], s[2], s[3], &pa), LOOM_OK, "%s", loom_last_error());
+            cr_assert_eq(pa.cycles, st.predicted_cycles, "%s", what);
+            cr_assert_eq(st.bytes_read, pa.bytes_read, "%s: RTL read %llu bytes, model %llu", what,
+                         (unsigned long long)st.bytes_read, (unsigned long long)pa.bytes_read);
+            cr_assert_eq(st.bytes_written, pa.bytes_written, "%s: RTL wrote %llu bytes, model %llu", what,
+                         (unsigned long long)st.bytes_written, (unsigned long long)pa.bytes_written);
+            cr_assert_eq(pa.bytes_written, (uint64_t)s[0] * (uint64_t)s[1], "%s", what);
+            cr_assert_geq(pa.mac_slots, (uint64_t)s[0] * (uint64_t)s[1] * (uint64_t)s[2], "%s", what);
+        }
         acts[s[3]]++;
         gemm_case_free(&g);
     }

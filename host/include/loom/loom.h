@@ -578,6 +578,8 @@ typedef struct {
     double utilisation;             /* ideal_cycles / cycles */
     uint64_t sim_cycles;            /* cycles simulated, including register access */
     double wall_seconds;            /* spent simulating them */
+    uint64_t bytes_read;            /* device memory the RTL read (answered beats) */
+    uint64_t bytes_written;         /* and wrote (strobed bytes) */
 } loom_vsim_stats;
 
 /* The array sizes this build can simulate, as {rows, cols}; returns how
@@ -599,6 +601,21 @@ int loom_vsim_port_bytes(void);
  * to done for M x N x K with act (LOOM_ACT_*) under opt (NULL: defaults). */
 loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K,
                                      int act, uint64_t *cycles);
+
+/* The model's whole prediction for one GEMM: its cycles and the activity
+ * an energy model multiplies by per-action energies. */
+typedef struct {
+    uint64_t cycles;                /* start to done, as loom_vsim_predict_cycles */
+    uint64_t bytes_read;            /* device memory read (the LUT, parameters, operands) */
+    uint64_t bytes_written;         /* device memory written (C) */
+    uint64_t spad_bytes_written;    /* operand bytes stored in the scratchpads */
+    uint64_t spad_bytes_read;       /* bytes the feeder reads out (every lane, every K step) */
+    uint64_t mac_slots;             /* rows x cols x K steps fed: every cell clocks a MAC */
+    double macs;                    /* M x N x K: the useful ones */
+} loom_vsim_activity;
+
+loom_status loom_vsim_predict(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K, int act,
+                              loom_vsim_activity *out);
 
 /* ---- boards: data files for FPGA cards, GPUs and CPUs (boards/) ----
  *

@@ -87,7 +87,7 @@ static int64_t min64(int64_t a, int64_t b)
 typedef struct {
     const loom__systolic_cfg *c;
     int64_t *cons;       /* ring: consumption cycle of the last max_reads beats */
-    int64_t nbeats;
+    int64_t nbeats, bytes;
     int64_t q_prev, r_prev;
     port rd, wr;
 } reads;
@@ -105,6 +105,7 @@ static void read_beat(reads *s, int64_t len, int64_t free_at)
     port_take(&s->rd, r, (double)len);
     s->cons[s->nbeats % c->max_reads] = r;
     s->nbeats++;
+    s->bytes += len;
     s->q_prev = q;
     s->r_prev = r;
 }
@@ -122,6 +123,12 @@ static void read_segment(reads *s, int64_t len, int64_t free_at)
 uint64_t loom__systolic_cycles(const loom__systolic_cfg *c, int64_t M, int64_t N, int64_t K,
                                bool lut)
 {
+    return loom__systolic_run(c, M, N, K, lut, NULL);
+}
+
+uint64_t loom__systolic_run(const loom__systolic_cfg *c, int64_t M, int64_t N, int64_t K, bool lut,
+                            loom__systolic_activity *act)
+{
     const int64_t R = c->rows, C = c->cols, KT = c->k_tile;
     const int64_t gap = R > C ? R : C;
     const int nslot = c->credits;
@@ -131,7 +138,10 @@ uint64_t loom__systolic_cycles(const loom__systolic_cfg *c, int64_t M, int64_t N
     int64_t w_prev = 0, ack_last = 0, drained = 0;
     reads s = {0};
     uint64_t out;
+    loom__systolic_activity a = {0};
 
+    if (act)
+        *act = a;
     if (M <= 0 || N <= 0)
         return 1;
     ntiles = ((M + R - 1) / R) * ((N + C - 1) / C);
@@ -172,8 +182,11 @@ uint64_t loom__systolic_cycles(const loom__systolic_cfg *c, int64_t M, int64_t N
                 }
                 for (int64_t i = 0; i < mrows + ncols; i++)
                     read_segment(&s, kc, buf_free);
+                a.spad_bytes_written += (uint64_t)((mrows + ncols) * kc);
                 /* feeder */
                 nel = kc > 0 ? kc : 1;
+                a.spad_bytes_read += (uint64_t)((R + C) * nel);
+                a.mac_slots += (uint64_t)(R * C * nel);
                 f = max64(s.r_prev + 1, e_prev + 1);
                 if (first && t >= c->credits)
                     f = max64(f, credit_back[t % c->credits] + 1);
@@ -196,6 +209,7 @@ uint64_t loom__systolic_cycles(const loom__systolic_cfg *c, int64_t M, int64_t N
                         int64_t w = max64(r0 + r + 4, w_prev + 1);
                         w = port_earliest(&s.wr, w);
                         port_take(&s.wr, w, (double)ncols);
+                        a.bytes_written += (uint64_t)ncols;
                         w_prev = w;
                         ack_last = w + (int64_t)c->wr_latency;
                     }
@@ -205,6 +219,9 @@ uint64_t loom__systolic_cycles(const loom__systolic_cfg *c, int64_t M, int64_t N
         }
     (void)ntiles;
     out = (uint64_t)max64(ack_last + 1, drained);
+    a.bytes_read = (uint64_t)s.bytes;
+    if (act)
+        *act = a;
     free(s.cons);
     free(slot_free);
     free(credit_back);

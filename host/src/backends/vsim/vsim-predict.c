@@ -43,20 +43,41 @@ loom_status loom__vsim_check_options(const loom_vsim_options *o)
     return LOOM_OK;
 }
 
-loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K,
-                                     int act, uint64_t *cycles)
+loom_status loom_vsim_predict(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K, int act,
+                              loom_vsim_activity *out)
 {
     loom__systolic_cfg c;
+    loom__systolic_activity a;
     loom_status st = loom__vsim_check_options(opt);
     if (st)
         return st;
-    if (!cycles || M < 0 || N < 0 || K < 0)
+    if (!out || M < 0 || N < 0 || K < 0)
         return loom__err(LOOM_E_INVALID_ARG, "vsim: predict: bad arguments");
     loom__vsim_model_cfg(opt, &c);
     if ((st = loom__vsim_check_size(&c, M, N, K)) != LOOM_OK)
         return st;
-    *cycles = loom__systolic_cycles(&c, M, N, K, act == LOOM_ACT_LUT);
-    return *cycles ? LOOM_OK : loom__err(LOOM_E_NOMEM, "vsim: predict: out of memory");
+    *out = (loom_vsim_activity){.cycles = loom__systolic_run(&c, M, N, K, act == LOOM_ACT_LUT, &a)};
+    if (!out->cycles)
+        return loom__err(LOOM_E_NOMEM, "vsim: predict: out of memory");
+    out->bytes_read = a.bytes_read;
+    out->bytes_written = a.bytes_written;
+    out->spad_bytes_written = a.spad_bytes_written;
+    out->spad_bytes_read = a.spad_bytes_read;
+    out->mac_slots = a.mac_slots;
+    out->macs = (double)M * (double)N * (double)K;
+    return LOOM_OK;
+}
+
+loom_status loom_vsim_predict_cycles(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K,
+                                     int act, uint64_t *cycles)
+{
+    loom_vsim_activity a;
+    loom_status st;
+    if (!cycles)
+        return loom__err(LOOM_E_INVALID_ARG, "vsim: predict: bad arguments");
+    if ((st = loom_vsim_predict(opt, M, N, K, act, &a)) == LOOM_OK)
+        *cycles = a.cycles;
+    return st;
 }
 
 loom_status loom__vsim_check_size(const loom__systolic_cfg *c, int64_t M, int64_t N, int64_t K)

@@ -131,7 +131,7 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     vsim_ctx v = {0};
     loom__outfile wave = {.fd = -1};
     char err[512];
-    uint64_t predicted, cycles = 0, before;
+    uint64_t predicted, cycles = 0, before, rd0, wr0, rd1, wr1;
     double t0;
     loom_status st;
 
@@ -176,7 +176,9 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
     v.watchdog = opt->watchdog_cycles ? opt->watchdog_cycles : 2 * predicted + 10000;
     before = loom_sim_cycles(v.sim);
     t0 = loom__now_us();
+    loom_sim_traffic(v.sim, &rd0, &wr0);
     st = run_on(&v, args, &cycles);
+    loom_sim_traffic(v.sim, &rd1, &wr1);
     if (stats) {
         memset(stats, 0, sizeof *stats);
         stats->rows = mc.rows;
@@ -192,6 +194,8 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
         stats->utilisation = cycles ? stats->ideal_cycles / (double)cycles : 0.0;
         stats->sim_cycles = loom_sim_cycles(v.sim) - before;
         stats->wall_seconds = (loom__now_us() - t0) * 1e-6;
+        stats->bytes_read = rd1 - rd0;
+        stats->bytes_written = wr1 - wr0;
     }
     loom__log(LOOM_LOG_DEBUG, "vsim: %lldx%lldx%lld on %dx%d: %llu cycles (model %llu), reset seed %llu",
               (long long)args->M, (long long)args->N, (long long)args->K, mc.rows, mc.cols,
