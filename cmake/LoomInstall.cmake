@@ -20,6 +20,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/host/include/loom/loom.h ${PROJECT_SOURCE_DI
 file(GLOB _boards ${PROJECT_SOURCE_DIR}/boards/*.json)
 install(FILES ${_boards} ${PROJECT_SOURCE_DIR}/boards/README.md
         DESTINATION ${CMAKE_INSTALL_DATADIR}/loom/boards COMPONENT runtime)
+# the RTL with its generated configuration: loom dse synthesises it (yosys)
+file(GLOB _rtl ${PROJECT_SOURCE_DIR}/rtl/*.sv)
+install(FILES ${_rtl} ${PROJECT_SOURCE_DIR}/rtl/loom_defs.svh ${LOOM_ARRAY_GEN_DIR}/loom_config.svh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/loom/rtl COMPONENT runtime)
 
 install(EXPORT loomTargets NAMESPACE loom:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/loom COMPONENT dev)
 foreach(_part OPENCL XRT VERILATOR)

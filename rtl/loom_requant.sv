@@ -56,21 +56,33 @@ module loom_requant #(
   logic [31:0] prm_q [NSLOT][3][COLS];
   logic [31:0] lut_q [64];
 
+  // word w of the beat at offset prm_off_i is word (beat << PW_SH) | w
+  // of the segment: with an OR of a constant rather than a sum, each
+  // stored word has one source word in the beat (a sum gives every word
+  // PORT_BYTES / 4 sources in synthesis)
+  localparam int PW    = PORT_BYTES / 4;
+  localparam int PW_SH = $clog2(PW);
+  localparam int BT_W  = 9 - 2 - PW_SH;  // beat number within a segment
+  logic [BT_W-1:0] beat;
+  assign beat = prm_off_i[8 -: BT_W];
+
   always_ff @(posedge clk_i) begin
-    for (int w = 0; w < PORT_BYTES / 4; w++) begin
-      if (prm_we_i && 4 * w < 32'(wr_len_i) && 32'(prm_off_i) / 4 + w < COLS)
-        prm_q[prm_slot_i][prm_sel_i][32'(prm_off_i) / 4 + w] <= wr_data_i[w*32 +: 32];
-      if (lut_we_i && 4 * w < 32'(wr_len_i) && 32'(prm_off_i) / 4 + w < 64)
-        lut_q[6'(32'(prm_off_i) / 4 + w)] <= wr_data_i[w*32 +: 32];
+    for (int w = 0; w < PW; w++) begin
+      logic [31:0] j;
+      j = (32'(beat) << PW_SH) | 32'(w);
+      if (prm_we_i && 4 * w < 32'(wr_len_i) && j < COLS)
+        prm_q[prm_slot_i][prm_sel_i][j] <= wr_data_i[w*32 +: 32];
+      if (lut_we_i && 4 * w < 32'(wr_len_i) && j < 64)
+        lut_q[j[5:0]] <= wr_data_i[w*32 +: 32];
     end
   end
 
 `ifndef SYNTHESIS
   // the contract above, checked in simulation
   always_ff @(posedge clk_i) begin
-    if ((prm_we_i || lut_we_i) && (prm_off_i[1:0] != 2'd0 || wr_len_i[1:0] != '0))
-      $fatal(1, "loom_requant: a parameter beat of %0d bytes at offset %0d is not whole words", wr_len_i,
-             prm_off_i);
+    if ((prm_we_i || lut_we_i) && (32'(prm_off_i) % PORT_BYTES != 0 || wr_len_i[1:0] != '0))
+      $fatal(1, "loom_requant: a parameter beat of %0d bytes at offset %0d is not whole words at a beat boundary",
+             wr_len_i, prm_off_i);
   end
 `endif
 

@@ -10,10 +10,17 @@
 // (one column of the block), registered: rd_data_o is valid the cycle
 // after rd_k_i.
 //
-// Stored as 32-bit words with byte enables (how a block RAM takes it)
-// rather than bytes: a beat is PORT_BYTES / 4 word writes and a read one
-// word, where a byte array took 64 conditional writes a beat in the
-// Verilated model.
+// Two descriptions of the same memory, cycle for cycle (BANKED; a test
+// drives both with the same random traffic and compares every read:
+// tests/rtl/tb_spad_equiv.sv):
+//   BANKED = 0 (simulation): 32-bit words with byte enables, a beat
+//     PORT_BYTES / 4 word writes and a read one word (a byte array took
+//     64 conditional writes a beat in the Verilated model);
+//   BANKED = 1 (synthesis, the default under `LOOM_SYNTH_MEM): per lane,
+//     PORT_BYTES byte-wide banks of NBUF * DEPTH / PORT_BYTES entries, a
+//     beat one write to each bank, a read one bank's byte: small memories
+//     a synthesis tool maps to LUT RAM, where the word array is left as
+//     flip-flops and multiplexers.
 `include "loom_defs.svh"
 
 module loom_spad #(
@@ -21,6 +28,11 @@ module loom_spad #(
   parameter int DEPTH      = 256,
   parameter int NBUF       = 2,
   parameter int PORT_BYTES = 64,
+`ifdef LOOM_SYNTH_MEM
+  parameter bit  BANKED    = 1'b1,
+`else
+  parameter bit  BANKED    = 1'b0,
+`endif
   localparam int WORDS  = DEPTH / PORT_BYTES,
   localparam int BUF_W  = `LOOM_IDX_W(NBUF),
   localparam int LANE_W = `LOOM_IDX_W(LANES),
@@ -48,8 +60,6 @@ module loom_spad #(
       $fatal(1, "loom_spad: DEPTH (%0d) must be a multiple of PORT_BYTES (%0d), itself of 4", DEPTH, PORT_BYTES);
 `endif
 
-  // [buffer][bank][beat word][32-bit word]: a read is one 32-bit load
-  logic [31:0]    mem_q [NBUF][LANES][WORDS][PORT_BYTES/4];
   logic [W_W-1:0] wword, rword;
   logic [B_W-1:0] rbyte;
 
@@ -70,18 +80,42 @@ module loom_spad #(
   end
 `endif
 
-  always_ff @(posedge clk_i) begin
-    if (wr_en_i) begin
-      for (int w = 0; w < PORT_BYTES / 4; w++) begin
-        if (4 * w < 32'(wr_len_i)) begin
-          logic [31:0] keep;  // byte enables: bytes at or past wr_len_i keep their value
-          for (int b = 0; b < 4; b++) keep[b*8 +: 8] = (4 * w + b < 32'(wr_len_i)) ? 8'h00 : 8'hff;
-          mem_q[wr_buf_i][wr_lane_i][wword][w] <=
-              (mem_q[wr_buf_i][wr_lane_i][wword][w] & keep) | (wr_data_i[w*32 +: 32] & ~keep);
+  if (!BANKED) begin : g_words32
+    // [buffer][bank][beat word][32-bit word]: a read is one 32-bit load
+    logic [31:0] mem_q [NBUF][LANES][WORDS][PORT_BYTES/4];
+
+    always_ff @(posedge clk_i) begin
+      if (wr_en_i) begin
+        for (int w = 0; w < PORT_BYTES / 4; w++) begin
+          if (4 * w < 32'(wr_len_i)) begin
+            logic [31:0] keep;  // byte enables: bytes at or past wr_len_i keep their value
+            for (int b = 0; b < 4; b++) keep[b*8 +: 8] = (4 * w + b < 32'(wr_len_i)) ? 8'h00 : 8'hff;
+            mem_q[wr_buf_i][wr_lane_i][wword][w] <=
+                (mem_q[wr_buf_i][wr_lane_i][wword][w] & keep) | (wr_data_i[w*32 +: 32] & ~keep);
+          end
         end
       end
+      for (int l = 0; l < LANES; l++)
+        rd_data_o[l*8 +: 8] <= mem_q[rd_buf_i][l][rword][rbyte[B_W-1:2]][rbyte[1:0]*8 +: 8];
     end
-    for (int l = 0; l < LANES; l++)
-      rd_data_o[l*8 +: 8] <= mem_q[rd_buf_i][l][rword][rbyte[B_W-1:2]][rbyte[1:0]*8 +: 8];
+  end else begin : g_banked
+    // lane l, byte b of a beat: one memory of NBUF * WORDS bytes, written
+    // at (buffer, beat word), read at the same with b = k mod PORT_BYTES
+    localparam int A_W = BUF_W + W_W;
+    logic [A_W-1:0] waddr, raddr;
+    assign waddr = {wr_buf_i, wword};
+    assign raddr = {rd_buf_i, rword};
+    for (genvar l = 0; l < LANES; l++) begin : g_lane
+      logic [7:0] rd_b [PORT_BYTES];
+      for (genvar b = 0; b < PORT_BYTES; b++) begin : g_bank
+        logic [7:0] mem [2**A_W];
+        always_ff @(posedge clk_i)
+          if (wr_en_i && 32'(wr_lane_i) == l && b < 32'(wr_len_i))
+            mem[waddr] <= wr_data_i[b*8 +: 8];
+        assign rd_b[b] = mem[raddr];
+      end
+      always_ff @(posedge clk_i)
+        rd_data_o[l*8 +: 8] <= rd_b[rbyte];
+    end
   end
 endmodule

@@ -81,7 +81,7 @@ for i in $(seq 1 30); do
 done
 [ -n "$up" ] || skip "the node did not come up in 30 s (state '${state:-none}'): $(tail -1 "$tmp/slurmd.log" 2>/dev/null)"
 
-args="--gemm 64x48x200,17x9x33,100x16x64 --arrays 8x8,16x16,4x4,32x32 --boards u250,u50"
+args="--no-synth --gemm 64x48x200,17x9x33,100x16x64 --arrays 8x8,16x16,4x4,32x32 --boards u250,u50"
 # one result to compare with, from two local processes (--jobs 2)
 # shellcheck disable=SC2086
 "$loom" dse $args --json --jobs 2 >"$tmp/whole.json" || fail "loom dse --jobs 2"

@@ -13,6 +13,8 @@
 
 static const char *const shipped[] = {"u50", "u55c", "u200", "u250", "u280", "vck5000",
                                       "h200", "h100", "a100", "l4",  "t4",   "epyc9654"};
+/* energy tables (kind "energy"): listed with the boards, not targets */
+static const char *const tables[] = {"horowitz-45nm"};
 
 Test(boards, every_shipped_board_loads_with_sources)
 {
@@ -20,7 +22,7 @@ Test(boards, every_shipped_board_loads_with_sources)
     size_t n;
     setenv("LOOM_BOARDS_DIR", LOOM_SOURCE_DIR "/boards", 1);
     cr_assert_eq(loom_boards_list(&names, &n), LOOM_OK, "%s", loom_last_error());
-    cr_assert_eq(n, sizeof shipped / sizeof shipped[0], "%zu boards", n);
+    cr_assert_eq(n, sizeof shipped / sizeof shipped[0] + sizeof tables / sizeof tables[0], "%zu boards", n);
     for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
         loom_board *b;
         bool listed = false;
@@ -43,6 +45,62 @@ Test(boards, every_shipped_board_loads_with_sources)
         loom_board_free(b);
     }
     loom_boards_list_free(names, n);
+}
+
+/* The energy table and the model that multiplies it: per-action energies
+ * at 45 nm / 0.9 V scaled to a 16 nm, 0.85 V card by (16/45)(0.85/0.9)^2
+ * on chip, device memory unscaled. */
+Test(boards, energy_table_and_the_int8_array_model)
+{
+    loom_board *t, *u50, *h200;
+    loom_energy_counts c = {.mac_slots = 1e6, .spad_bytes = 8e6, .dram_bytes = 8e6};
+    loom_energy_estimate e;
+    bool scaled = false;
+    const double k = (16.0 / 45) * (0.85 / 0.9) * (0.85 / 0.9);
+    setenv("LOOM_BOARDS_DIR", LOOM_SOURCE_DIR "/boards", 1);
+    cr_assert_eq(loom_board_load(tables[0], &t), LOOM_OK, "%s", loom_last_error());
+    cr_assert_str_eq(loom_board_kind(t), "energy");
+    cr_assert_float_eq(loom_board_find(t, "int8_mul_pj")->number, 0.2, 0);
+    cr_assert(loom_board_find(t, "int8_mul_pj")->estimate);
+    cr_assert_eq(loom_board_load("u50", &u50), LOOM_OK);
+    cr_assert_float_eq(loom_board_find(u50, "process_nm")->number, 16, 0);
+    cr_assert_eq(loom_energy_int8_array(u50, t, &c, &e, &scaled), LOOM_OK, "%s", loom_last_error());
+    cr_assert(scaled);
+    cr_assert_float_eq(e.scale, k, 1e-12);
+    cr_assert_float_eq(e.mac_j, 1e6 * 0.3e-12 * k, 1e-18);
+    cr_assert_float_eq(e.spad_j, 8e6 * (10.0 / 8) * 1e-12 * k, 1e-18);
+    cr_assert_float_eq(e.dram_j, 8e6 * (1300.0 / 8) * 1e-12, 1e-18);
+    cr_assert_float_eq(e.dynamic_j, e.mac_j + e.spad_j + e.dram_j, 1e-18);
+    /* no node or voltage on the board (a GPU file): the table's own */
+    cr_assert_eq(loom_board_load("h200", &h200), LOOM_OK);
+    cr_assert_eq(loom_energy_int8_array(h200, t, &c, &e, &scaled), LOOM_OK);
+    cr_assert(!scaled);
+    cr_assert_float_eq(e.mac_j, 1e6 * 0.3e-12, 1e-18);
+    cr_assert_eq(loom_energy_int8_array(u50, h200, &c, &e, &scaled), LOOM_E_INVALID_ARG);
+    cr_assert(strstr(loom_last_error(), "h200 is a gpu board, not an energy table"), "%s", loom_last_error());
+    loom_board_free(h200);
+    loom_board_free(u50);
+    loom_board_free(t);
+}
+
+/* An energy table needs its node, voltage and the int8 MAC's figures. */
+Test(boards, energy_table_without_a_required_figure_is_refused)
+{
+    loom_board *b = NULL;
+    static const char text[] =
+        "{\"name\": \"e1\", \"kind\": \"energy\", \"title\": \"t\", \"figures\": {"
+        "\"process_nm\": {\"value\": 45, \"source\": \"S\"}, \"voltage_v\": {\"value\": 0.9, \"source\": \"S\"},"
+        "\"int8_mul_pj\": {\"value\": 0.2, \"source\": \"S\"}, \"int32_add_pj\": {\"value\": 0.1, \"source\": \"S\"},"
+        "\"sram_8kb_64b_pj\": {\"value\": 10, \"source\": \"S\"}}, \"sources\": {\"S\": \"a test\"}}";
+    FILE *f;
+    tb_tmpdir("boards-energy");
+    cr_assert_not_null(f = fopen(tb_tpath("e1.json"), "w"));
+    fputs(text, f);
+    fclose(f);
+    cr_assert_eq(loom_board_load(tb_tpath("e1.json"), &b), LOOM_E_DATA_INVALID);
+    cr_assert(strstr(loom_last_error(), "e1.json") && strstr(loom_last_error(), "\"dram_64b_pj\" is missing"),
+              "%s", loom_last_error());
+    tb_tmpdir_remove();
 }
 
 Test(boards, figures_carry_values_and_marks)

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli-harness.h"
 #include "loom/loom.h"
 #include "onnx-builder.h"
@@ -1382,7 +1384,7 @@ Test(cli, dse_gemms_over_array_sizes_and_boards, .timeout = 120)
     const char *root, *arrays;
     loom_board *u50;
     double clock;
-    RUN("dse", "--gemm", "64x48x200,17x9x33,100x16x64", "--arrays", "8x8,16x16,5x3", "--boards", "u250,u50",
+    RUN("dse", "--no-synth", "--gemm", "64x48x200,17x9x33,100x16x64", "--arrays", "8x8,16x16,5x3", "--boards", "u250,u50",
         "--json");
     expect_code(0);
     cr_assert_str_empty(res.err, "stderr: %s", res.err);
@@ -1418,7 +1420,7 @@ Test(cli, dse_gemms_over_array_sizes_and_boards, .timeout = 120)
                            j_num(j_get(b1, "cycles_per_inference")) / (clock * 1e3), 1e-9);
         cr_assert(strstr(j_compact(j_get(b1, "provenance")), "projected"));
     }
-    RUN("dse", "--gemm", "64x48x200", "--arrays", "8x8", "--boards", "none");
+    RUN("dse", "--no-synth", "--gemm", "64x48x200", "--arrays", "8x8", "--boards", "none");
     expect_code(0);
     cr_assert(strstr(res.out, "8x8") && strstr(res.out, "worst of 1"), "%s", res.out);
 }
@@ -1434,16 +1436,16 @@ Test(cli, dse_sweep_points_merge_and_resume, .timeout = 120)
     struct stat sb1, sb2;
     tb_tmpdir("cli-dse-sweep");
     snprintf(sweep, sizeof sweep, "%s/sweep", tb_tmpdir_path());
-    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--json");
+    RUN("dse", "--no-synth", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--json");
     expect_code(0);
     whole = strdup(j_compact(j_get(j_doc(res.out), "arrays")));
     /* the points in two local processes: the same result */
-    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--json", "--jobs", "2");
+    RUN("dse", "--no-synth", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--json", "--jobs", "2");
     expect_code(0);
     cr_assert_str_eq(j_compact(j_get(j_doc(res.out), "arrays")), whole, "--jobs 2 gives what one process gives");
-    RUN("dse", "--gemm", "64x48x200", "--jobs", "0");
+    RUN("dse", "--no-synth", "--gemm", "64x48x200", "--jobs", "0");
     expect_usage("--jobs takes a number of processes from 1 to 64, not '0'", "dse");
-    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--emit", "slurm",
+    RUN("dse", "--no-synth", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--emit", "slurm",
         sweep);
     expect_code(0);
     snprintf(path, sizeof path, "%s/sweep.sh", sweep);
@@ -1467,13 +1469,13 @@ Test(cli, dse_sweep_points_merge_and_resume, .timeout = 120)
     /* resume: the missing point runs, a done one is not run again */
     snprintf(path, sizeof path, "%s/point-000.json", sweep);
     cr_assert_eq(stat(path, &sb1), 0);
-    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--point", "0",
+    RUN("dse", "--no-synth", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--point", "0",
         "--out", sweep);
     expect_code(0);
     cr_assert(strstr(res.out, "done already"), "%s", res.out);
     cr_assert_eq(stat(path, &sb2), 0);
     cr_assert(sb1.st_ino == sb2.st_ino && sb1.st_mtim.tv_nsec == sb2.st_mtim.tv_nsec, "point 0 was rewritten");
-    RUN("dse", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--point", "1",
+    RUN("dse", "--no-synth", "--gemm", "64x48x200,17x9x33", "--arrays", "8x8,5x3,16x16", "--boards", "u50", "--point", "1",
         "--out", sweep);
     expect_code(0);
     cr_assert(strstr(res.out, "point-001.json: written"), "%s", res.out);
@@ -1486,13 +1488,208 @@ Test(cli, dse_sweep_points_merge_and_resume, .timeout = 120)
     cr_assert(strstr(res.out, "5x3") && strstr(res.out, "not built"), "%s", res.out);
     RUN("dse", "merge", "/nowhere/at/all");
     expect_error_line(66, "/nowhere/at/all: not a sweep folder of loom dse --emit", NULL);
-    RUN("dse", "--gemm", "4x4x4", "--point", "1");
+    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--point", "1");
     expect_usage("--point and --out go together: --point K --out DIR", "dse");
-    RUN("dse", "--gemm", "4x4x4", "--arrays", "8x8", "--point", "1", "--out", sweep);
+    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--arrays", "8x8", "--point", "1", "--out", sweep);
     expect_usage("--point 1: the sweep has points 0 to 0", "dse");
     free(merged);
     free(whole);
     tb_tmpdir_remove();
+}
+
+/* A file copied from src into the test folder under name. */
+static void copy_into(const char *src, const char *name)
+{
+    char *text = slurp(src);
+    write_bytes(tpath(name), text, strlen(text));
+    free(text);
+}
+
+/* What loom dse --json printed, parsed by jansson. */
+static json_t *dse_json(void)
+{
+    json_error_t je;
+    json_t *root = json_loads(res.out, 0, &je);
+    cr_assert_not_null(root, "loom dse --json: %s: %s", je.text, res.out);
+    return root;
+}
+
+/* loom dse's FPGA resources (yosys) and board fit: two array sizes
+ * synthesised into a private cache, their cells counted (a DSP per PE at
+ * least; more DSPs, flip-flops and LUT RAM for the larger one), each board's fit
+ * decided from its own figures (a board too small is marked, names the
+ * resource, and is off the Pareto front), the modelled energy from the
+ * energy table's per-action figures scaled to the board's node, and the
+ * power-limit bound; a second run reads the cache; --report writes the
+ * page, the CSV and the JSON. Skipped without yosys. */
+Test(cli, dse_resources_fit_energy_and_report, .timeout = 1800)
+{
+    const char *env[] = {NULL, NULL, NULL, NULL}; /* NULL-terminated: the last stays NULL */
+    char cache_env[1200], boards_env[1200];
+    cli_opts o = {.timeout_s = 1500};
+    json_t *root, *arrays;
+    size_t i, k;
+    const json_t *ja, *jb;
+    loom_board *u50, *tab;
+    double dsp_prev = 0, ff_prev = 0, lutram_prev = 0;
+    if (system("command -v yosys >/dev/null 2>&1") != 0)
+        cr_skip_test("yosys is not installed (Debian package yosys): no resources to check");
+    cr_assert_eq(mkdir(tpath("boards"), 0700), 0);
+    copy_into(SRC "/boards/u50.json", "boards/u50.json");
+    copy_into(SRC "/boards/horowitz-45nm.json", "boards/horowitz-45nm.json");
+    {
+        /* a card with a few thousand LUTs: nothing fits on it */
+        static const char tiny[] =
+            "{\"name\": \"tiny\", \"kind\": \"fpga\", \"title\": \"A small test card\", \"figures\": {"
+            "\"part\": {\"value\": \"xcup-test\", \"source\": \"T\"},"
+            "\"xrt_platform\": {\"value\": \"none\", \"source\": \"T\"},"
+            "\"lut\": {\"value\": 4000, \"unit\": \"count\", \"source\": \"T\"},"
+            "\"dsp\": {\"value\": 9000, \"unit\": \"count\", \"source\": \"T\"},"
+            "\"bram36\": {\"value\": 10, \"unit\": \"count\", \"source\": \"T\"},"
+            "\"kernel_clock_mhz\": {\"value\": 100, \"unit\": \"MHz\", \"source\": \"T\"},"
+            "\"memory_type\": {\"value\": \"DDR4\", \"source\": \"T\"},"
+            "\"memory_gib\": {\"value\": 1, \"unit\": \"GiB\", \"source\": \"T\"},"
+            "\"memory_bandwidth_gbps\": {\"value\": 10, \"unit\": \"GB/s\", \"source\": \"T\"},"
+            "\"power_limit_w\": {\"value\": 10, \"unit\": \"W\", \"source\": \"T\"}},"
+            "\"sources\": {\"T\": \"made up for a test\"}}";
+        write_bytes(tpath("boards/tiny.json"), tiny, strlen(tiny));
+    }
+    snprintf(cache_env, sizeof cache_env, "LOOM_CACHE_DIR=%s", tpath("cache"));
+    snprintf(boards_env, sizeof boards_env, "LOOM_BOARDS_DIR=%s", tpath("boards"));
+    env[0] = cache_env;
+    env[1] = boards_env;
+    o.env = env;
+    RUN_OPTS(o, "dse", "--gemm", "64x48x200,17x9x33", "--arrays", "2x2,3x2", "--boards", "u50,tiny", "--jobs", "2",
+             "--json");
+    expect_code(0);
+    cr_assert(strstr(res.err, "synthesising the 2x2 array with yosys"), "%s", res.err);
+    root = dse_json();
+    arrays = json_object_get(root, "arrays");
+    cr_assert_eq(json_array_size(arrays), 2);
+    cr_assert_eq(loom_board_load(SRC "/boards/u50.json", &u50), LOOM_OK);
+    cr_assert_eq(loom_board_load(SRC "/boards/horowitz-45nm.json", &tab), LOOM_OK);
+    json_array_foreach(arrays, i, ja) {
+        const json_t *r = json_object_get(ja, "resources"), *act = json_object_get(ja, "activity_per_inference");
+        int rows = (int)json_integer_value(json_object_get(ja, "rows"));
+        int cols = (int)json_integer_value(json_object_get(ja, "cols"));
+        loom_vsim_options vo = {.rows = rows, .cols = cols};
+        double slots = 0, dram = 0, lut = json_number_value(json_object_get(r, "lut"));
+        double dsp = json_number_value(json_object_get(r, "dsp"));
+        static const int64_t g[2][3] = {{64, 48, 200}, {17, 9, 33}};
+        cr_assert(json_is_object(r), "resources for %dx%d", rows, cols);
+        cr_assert(strncmp(json_string_value(json_object_get(r, "tool")), "Yosys ", 6) == 0);
+        cr_assert_geq(dsp, rows * cols, "a DSP per PE at least: %g on %dx%d", dsp, rows, cols);
+        cr_assert_gt(lut, 1000);
+        cr_assert_gt(json_number_value(json_object_get(r, "ff")), 1000);
+        /* a row more: more cells, accumulators and scratchpad lanes (the
+         * LUT count is ABC's mapping: not compared, it can go either way) */
+        cr_assert_gt(dsp, dsp_prev);
+        cr_assert_gt(json_number_value(json_object_get(r, "ff")), ff_prev);
+        cr_assert_gt(json_number_value(json_object_get(r, "lutram")), lutram_prev);
+        dsp_prev = dsp, ff_prev = json_number_value(json_object_get(r, "ff"));
+        lutram_prev = json_number_value(json_object_get(r, "lutram"));
+        /* the activity is the model's, GEMM by GEMM */
+        for (int q = 0; q < 2; q++) {
+            loom_vsim_activity a;
+            cr_assert_eq(loom_vsim_predict(&vo, g[q][0], g[q][1], g[q][2], LOOM_ACT_NONE, &a), LOOM_OK);
+            cr_assert_geq((double)a.mac_slots, a.macs);
+            slots += (double)a.mac_slots;
+            dram += (double)(a.bytes_read + a.bytes_written);
+        }
+        cr_assert_float_eq(json_number_value(json_object_get(act, "mac_slots")), slots, 0);
+        cr_assert_float_eq(json_number_value(json_object_get(act, "dram_bytes")), dram, 0);
+        json_array_foreach(json_object_get(ja, "boards"), k, jb) {
+            const json_t *fit = json_object_get(jb, "fit");
+            const char *name = json_string_value(json_object_get(jb, "board"));
+            double lat = json_number_value(json_object_get(jb, "latency_ms"));
+            if (strcmp(name, "u50") == 0) {
+                /* the tightest share, from the board file's figures */
+                double want = 0;
+                static const char *const keys[] = {"lut", "ff", "dsp", "bram36", "uram"};
+                for (int q = 0; q < 5; q++) {
+                    const loom_board_figure *f = loom_board_find(u50, keys[q]);
+                    double need = json_number_value(json_object_get(r, keys[q]));
+                    if (f && need / f->number > want)
+                        want = need / f->number;
+                }
+                cr_assert(json_is_true(json_object_get(fit, "fits")), "%dx%d fits a U50", rows, cols);
+                cr_assert_float_eq(json_number_value(json_object_get(fit, "tightest_share")), want, 1e-12);
+                /* energy: (int8 mul + int32 add) per MAC slot, scaled by
+                 * (16 / 45) x (0.85 / 0.9)^2; the bound is 75 W x latency */
+                cr_assert_float_eq(json_number_value(json_object_get(jb, "energy_mac_mj")),
+                                   slots * (0.2 + 0.1) * 1e-12 * (16.0 / 45) * (0.85 / 0.9) * (0.85 / 0.9) * 1e3,
+                                   1e-15);
+                cr_assert_float_eq(json_number_value(json_object_get(jb, "energy_dram_mj")),
+                                   dram * 1300 / 8 * 1e-12 * 1e3, 1e-15);
+                cr_assert_float_eq(json_number_value(json_object_get(jb, "energy_bound_mj")), 75 * lat, 1e-9);
+                cr_assert_gt(json_number_value(json_object_get(jb, "energy_bound_mj")),
+                             json_number_value(json_object_get(jb, "energy_mj")));
+            } else {
+                cr_assert_str_eq(name, "tiny");
+                cr_assert(json_is_false(json_object_get(fit, "fits")), "nothing fits the tiny card");
+                cr_assert_str_eq(json_string_value(json_object_get(fit, "tightest")), "lut");
+                cr_assert_float_eq(json_number_value(json_object_get(fit, "tightest_share")), lut / 4000, 1e-12);
+                cr_assert_str_eq(json_string_value(json_array_get(json_object_get(fit, "not_checked"), 0)), "ff");
+                cr_assert(json_is_false(json_object_get(jb, "pareto")));
+                /* unscaled: the tiny card gives no node or voltage */
+                cr_assert_float_eq(json_number_value(json_object_get(jb, "energy_scale")), 1.0, 0);
+            }
+        }
+    }
+    loom_board_free(u50);
+    loom_board_free(tab);
+    json_decref(root);
+
+    /* again: from the cache, nothing synthesised; the table says it all */
+    RUN_OPTS(o, "dse", "--gemm", "64x48x200,17x9x33", "--arrays", "2x2,3x2", "--boards", "u50,tiny", "--report",
+             tpath("report"));
+    expect_code(0);
+    cr_assert(!strstr(res.err, "synthesising"), "the cached estimates were not used: %s", res.err);
+    cr_assert(strstr(res.err, "report written to"), "%s", res.err);
+    cr_assert(strstr(res.out, "resources: Yosys ") && strstr(res.out, "NO: lut") && strstr(res.out, "yes: "),
+              "%s", res.out);
+    {
+        char *html = slurp(tpath("report/index.html")), *csv = slurp(tpath("report/dse.csv"));
+        char *js = slurp(tpath("report/dse.json"));
+        cr_assert_eq(count_lines(csv), 1 + 2 * 2, "%s", csv);
+        cr_assert(strncmp(csv, "array,rows,cols,board,", 22) == 0);
+        cr_assert(strstr(csv, "\n2x2,2,2,tiny,") && strstr(csv, ",no,lut,"), "%s", csv);
+        cr_assert(strstr(js, "\"resources\"") && strstr(js, "\"pareto\""));
+        cr_assert(strstr(html, "<table>") && strstr(html, "application/json"));
+        if (access("/usr/share/javascript/chart.js/chart.min.js", R_OK) == 0)
+            cr_assert(strstr(html, "Chart.js v") && strstr(html, "new Chart("), "Chart.js is embedded");
+        else
+            cr_assert(strstr(html, "No charts: Chart.js is not installed"));
+        free(html), free(csv), free(js);
+    }
+
+    /* no yosys: the sweep still runs, and says why there are no resources */
+    env[2] = "LOOM_YOSYS=/nonexistent/yosys";
+    RUN_OPTS(o, "dse", "--gemm", "64x48x200", "--arrays", "2x2", "--boards", "tiny", "--json");
+    expect_code(0);
+    root = dse_json();
+    ja = json_array_get(json_object_get(root, "arrays"), 0);
+    cr_assert(json_is_null(json_object_get(ja, "resources")));
+    cr_assert(strstr(json_string_value(json_object_get(ja, "resources_note")), "yosys is not installed"));
+    cr_assert(json_is_null(json_object_get(json_array_get(json_object_get(ja, "boards"), 0), "fit")));
+    json_decref(root);
+    /* a yosys that fails: exit 69 with its log's end */
+    {
+        static const char fake[] = "#!/bin/sh\n[ \"$1\" = -V ] && { echo 'Yosys 0.0 (fake)'; exit 0; }\n"
+                                   "echo 'ERROR: the fake yosys fails on purpose' >&2\nexit 1\n";
+        static char fenv[1200];
+        write_bytes(tpath("yosys"), fake, strlen(fake));
+        cr_assert_eq(chmod(tpath("yosys"), 0755), 0);
+        snprintf(fenv, sizeof fenv, "LOOM_YOSYS=%s", tpath("yosys"));
+        env[2] = fenv;
+    }
+    RUN_OPTS(o, "dse", "--gemm", "64x48x200", "--arrays", "2x2", "--boards", "tiny");
+    expect_code(69);
+    cr_assert(strstr(res.err, "loom: error: resources: yosys failed on the 2x2 array: ERROR: the fake yosys fails "
+                              "on purpose"), "%s", res.err);
+    cr_assert_str_empty(res.out);
+    RUN("dse", "--gemm", "64x48x200", "--boards", "none", "--energy", "u50");
+    expect_error_line(64, "--energy: u50 is not an energy table (its kind is fpga", NULL);
 }
 
 /* loom dse MODEL: the GEMMs are the quantised model's int8 nodes. */
@@ -1505,28 +1702,28 @@ Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
     snprintf(q, sizeof q, "%s/q.onnx", tb_tmpdir_path());
     RUN("quantize", lenet, "--calib", LOOM_SOURCE_DIR "/tests/models/lenet/x.npy", "-o", q);
     expect_code(0);
-    RUN("dse", q, "--arrays", "16x16", "--boards", "none", "--rtl-samples", "1", "--json");
+    RUN("dse", "--no-synth", q, "--arrays", "16x16", "--boards", "none", "--rtl-samples", "1", "--json");
     expect_code(0);
     root = j_doc(res.out);
     cr_assert_not_null(j_at(j_get(root, "gemms"), 4), "LeNet's 5 int8 nodes");
     cr_assert_null(j_at(j_get(root, "gemms"), 5));
     cr_assert_not_null(j_at(j_get(j_get(j_at(j_get(root, "arrays"), 0), "rtl_check"), "samples"), 0));
-    RUN("dse", lenet);
+    RUN("dse", "--no-synth", lenet);
     expect_error_line(65, "no int8 Conv, Gemm or MatMul node", "loom quantize");
     RUN("dse");
     expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
-    RUN("dse", q, "--gemm", "4x4x4");
+    RUN("dse", "--no-synth", q, "--gemm", "4x4x4");
     expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
-    RUN("dse", "--gemm", "4x4");
+    RUN("dse", "--no-synth", "--gemm", "4x4");
     expect_usage("--gemm takes MxNxK sizes from 1 (e.g. 256x256x256), not '4x4'", "dse");
-    RUN("dse", "--gemm", "4x4x4", "--arrays", "1x4");
+    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--arrays", "1x4");
     expect_usage("--arrays takes ROWSxCOLS sizes, each 2 to 64 (e.g. 8x8,16x16), not '1x4'", "dse");
-    RUN("dse", "--gemm", "4x4x4", "--boards", "a100");
+    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--boards", "a100");
     expect_usage("--boards: a100 is a gpu board, not an FPGA one", "dse");
     /* a GEMM the kernel does not take: 65, before any table is printed */
-    RUN("dse", "--gemm", "16x16x100000", "--boards", "none");
+    RUN("dse", "--no-synth", "--gemm", "16x16x100000", "--boards", "none");
     expect_error_line(65, "M=16 N=16 K=100000 is outside the kernel's limits", NULL);
-    RUN("dse", "/nowhere/missing.onnx");
+    RUN("dse", "--no-synth", "/nowhere/missing.onnx");
     expect_code(66);
     tb_tmpdir_remove();
 }

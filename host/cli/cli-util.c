@@ -203,6 +203,39 @@ int loom_cli_place_file(const char *from, const char *to)
     return rc;
 }
 
+int loom_cli_write_whole(const char *path, const void *data, size_t n)
+{
+    char tmp[4200];
+    int rc = loom_cli_output_ok(path), fd;
+    const char *slash;
+    if (rc)
+        return rc;
+    slash = strrchr(path, '/');
+    if ((size_t)snprintf(tmp, sizeof tmp, "%.*s.%s.tmp-XXXXXX", slash ? (int)(slash - path + 1) : 0, path,
+                         slash ? slash + 1 : path) >= sizeof tmp || (fd = mkstemp(tmp)) < 0) {
+        loom_cli_errorf("%s: cannot be written: %s", path, strerror(errno));
+        return LOOM_EXIT_CANTCREAT;
+    }
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(fd, (const char *)data + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            loom_cli_errorf("%s: write failed: %s", path, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return LOOM_EXIT_CANTCREAT;
+        }
+        done += (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+        loom_cli_errorf("%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+        return LOOM_EXIT_CANTCREAT;
+    }
+    return loom_cli_place_file(tmp, path);
+}
+
 /* Progress on stderr when it is a terminal: one line rewritten in place
  * ("loom: calibrating 3/10"), at most ten times a second, cleared when a
  * task is done, so that what follows starts on a clean line. Nothing

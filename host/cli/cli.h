@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "loom/loom.h"
 
 /* getopt value of --input-file (every command that takes inputs). */
@@ -58,6 +60,11 @@ int loom_cli_output_ok(const char *path);
  * to has meanwhile become something other than a regular file: 0, or the
  * message printed and 73 (from is then removed). */
 int loom_cli_place_file(const char *from, const char *to);
+/* n bytes of data into path, whole or not at all (written beside it, then
+ * renamed): 0, or the message printed and 73. */
+int loom_cli_write_whole(const char *path, const void *data, size_t n);
+/* loom dse --report DIR: dse.json, dse.csv and index.html (cli-report.c) */
+int loom_cli_dse_report(const json_t *root, const char *dir);
 /* A whole decimal number from 0 to max (no sign, nothing after it). */
 bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

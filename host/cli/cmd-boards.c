@@ -151,6 +151,8 @@ int loom_cmd_boards(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             char part[64], bw[32], peak[48], pw[32], plat[80], v[32];
             const loom_board *b = bs[i];
+            if (strcmp(loom_board_kind(b), "energy") == 0)
+                continue; /* not a target: listed below */
             fig_str(b, "part", part, sizeof part);
             fig_str(b, "memory_bandwidth_gbps", bw, sizeof bw);
             fig_str(b, "power_limit_w", pw, sizeof pw);
@@ -166,6 +168,14 @@ int loom_cmd_boards(int argc, char **argv)
                    loom_board_kind(b), loom_board_title(b), part, bw, peak, pw, plat);
         }
         printf("(PEAK: int8 TOPS or fp32 TFLOPS; ~ an estimate; loom boards NAME for every figure and its source)\n");
+        {
+            size_t ne = 0;
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(loom_board_kind(bs[i]), "energy") == 0)
+                    printf("%s%s", ne++ ? ", " : "energy tables (for modelled energy): ", loom_board_name(bs[i]));
+            if (ne)
+                printf("\n");
+        }
     }
     for (size_t i = 0; i < n; i++)
         loom_board_free(bs[i]);

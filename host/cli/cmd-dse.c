@@ -1,9 +1,10 @@
 /* cmd-dse.c - `loom dse`: the systolic array's design space for one
  * model (or a list of GEMMs): for each array size the kernel cycles per
  * inference from the analytic cycle model, checked against the Verilated
- * RTL on a sample of the GEMMs where that size is built, and for each
- * FPGA board the latency and throughput at its kernel clock and memory
- * rate. */
+ * RTL on a sample of the GEMMs where that size is built, the FPGA
+ * resources by yosys, and for each FPGA board the latency and throughput
+ * at its kernel clock and memory rate, the fit, and the modelled energy;
+ * the Pareto front over them. The report page is cli-report.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,11 +34,21 @@ static const char dse_usage[] =
     "    size is built into this loom (the sizes of loom sim gemm --array;\n"
     "    others are marked \"not built\": LOOM_SIM_ARRAYS at build time adds\n"
     "    them), with the model's worst error;\n"
+    "  - FPGA resources (LUT, FF, DSP, BRAM, URAM): rtl/ synthesised by yosys\n"
+    "    (synth_xilinx for UltraScale+; a yosys estimate, not Vivado's, for\n"
+    "    the kernel without the Vitis shell). Minutes per size (about 1 at\n"
+    "    2x2, 3 at 8x8, 10 at 16x16 here), then cached in loom's cache folder\n"
+    "    ($LOOM_CACHE_DIR, else ~/.cache/loom); without yosys, said and left\n"
+    "    out;\n"
     "  - for each FPGA board (boards/): the latency and inferences per second\n"
     "    at the board's kernel clock, the array reading at most what the\n"
-    "    board's memory bandwidth gives per cycle (projected, not measured).\n"
-    "Not yet: FPGA resources (synthesis), whether the array fits a board,\n"
-    "and energy.\n"
+    "    board's memory bandwidth gives per cycle (projected, not measured);\n"
+    "    whether the resources fit the device (the tightest resource and its\n"
+    "    share); the energy per inference, modelled from an energy table's\n"
+    "    per-action energies (MACs, scratchpad and device-memory bytes of the\n"
+    "    cycle model; a lower bound: dynamic energy of the kernel only) and\n"
+    "    bounded above by the board's power limit for that latency;\n"
+    "  - the Pareto front of latency, energy and LUTs over the points that fit.\n"
     "\n"
     "A sweep is one point per array size, in --arrays order (0, 1, ...):\n"
     "  --emit slurm DIR       write DIR/sweep.json and DIR/sweep.sh, a Slurm job\n"
@@ -54,16 +65,23 @@ static const char dse_usage[] =
     "  --boards LIST|all|none FPGA boards to project onto (default all)\n"
     "  --rtl-samples N        GEMMs simulated per built size (default 3;\n"
     "                         0: the model alone)\n"
+    "  --no-synth             no FPGA resources (and so no fit): no yosys run\n"
+    "  --synth-timeout S      stop a synthesis after S seconds (an error)\n"
+    "  --energy TABLE|none    the energy table (default horowitz-45nm; loom\n"
+    "                         boards lists the tables)\n"
     "  --jobs N               the array sizes in up to N processes at once\n"
     "                         (default 1)\n"
-    "  --json                 one JSON object instead of the table\n"
+    "  --report DIR           also write DIR/index.html (tables and charts,\n"
+    "                         offline; the charts need Debian's libjs-chart.js),\n"
+    "                         DIR/dse.json and DIR/dse.csv\n"
+    "  --json                 one JSON object instead of the tables\n"
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 done (the model within 5% of the RTL on every sample),\n"
     "1 the model is off by more than 5% on a sample or the RTL's result\n"
     "differs from ref, 64 usage error, 65 invalid model, one with no int8\n"
     "GEMM or a GEMM larger than the kernel takes, 66 missing file, 69 a\n"
-    "simulation failed.\n";
+    "simulation or a synthesis failed, 73 an output cannot be written.\n";
 
 #define MAX_ARRAYS 16
 #define MAX_GEMMS 4096
@@ -77,7 +95,23 @@ typedef struct {
 typedef struct {
     char name[32];
     double clock_mhz, bw_gbps;
+    double res[5];          /* lut, ff, dsp, bram36, uram (0: not given) */
+    double power_w;         /* power_limit_w */
+    loom_board *bd;         /* kept for the energy model */
 } board_info;
+
+/* the resources a fit is decided on, as board figures and JSON keys */
+static const char *const res_keys[5] = {"lut", "ff", "dsp", "bram36", "uram"};
+
+/* What every point of a sweep is run with. */
+typedef struct {
+    const board_info *bi;
+    size_t n_boards;
+    uint64_t samples;       /* RTL samples per built size */
+    bool synth;             /* FPGA resources by yosys */
+    double synth_timeout;   /* s; 0: none */
+    loom_board *energy;     /* the energy table, or NULL */
+} dse_cfg;
 
 /* "16x16" into rows and cols (2 to 64 each, as the RTL takes) */
 static bool parse_array(const char *s, int *rows, int *cols)
@@ -199,11 +233,20 @@ static int load_boards(const char *list, board_info *b, size_t *n)
             loom_boards_list_free(names, count);
             return LOOM_EXIT_DATAERR;
         }
+        memset(&b[*n], 0, sizeof b[*n]);
         snprintf(b[*n].name, sizeof b[*n].name, "%s", loom_board_name(bd));
         b[*n].clock_mhz = clk->number;
         b[*n].bw_gbps = bw->number;
+        for (int r = 0; r < 5; r++) {
+            const loom_board_figure *f = loom_board_find(bd, res_keys[r]);
+            b[*n].res[r] = f && !f->is_text ? f->number : 0;
+        }
+        {
+            const loom_board_figure *pw = loom_board_find(bd, "power_limit_w");
+            b[*n].power_w = pw && !pw->is_text ? pw->number : 0;
+        }
+        b[*n].bd = bd;
         (*n)++;
-        loom_board_free(bd);
     }
     loom_boards_list_free(names, count);
     return 0;
@@ -265,13 +308,12 @@ static bool size_built(int rows, int cols)
     return false;
 }
 
-/* One sampled GEMM on the RTL: its cycles and the model's, with random
- * data; *same says whether C equals ref's bit for bit. */
-static loom_status rtl_cycles(const loom_vsim_options *o, const loom_gemm_shape *g, uint64_t seed, uint64_t *cycles,
-                              uint64_t *predicted, bool *same)
+/* One sampled GEMM on the RTL: its cycles and memory traffic, with
+ * random data; *same says whether C equals ref's bit for bit. */
+static loom_status rtl_run(const loom_vsim_options *o, const loom_gemm_shape *g, uint64_t seed, loom_vsim_stats *vs,
+                           bool *same)
 {
     loom_cli_gemm_data d = {.M = g->M, .N = g->N, .K = g->K};
-    loom_vsim_stats st;
     loom_gemm_i8_args a;
     loom_status s = loom_cli_gemm_make(&d, seed);
     if (s == LOOM_OK) {
@@ -282,60 +324,158 @@ static loom_status rtl_cycles(const loom_vsim_options *o, const loom_gemm_shape 
     }
     if (s == LOOM_OK) {
         a.C = d.C;
-        s = loom_vsim_gemm_i8(o, &a, &st);
+        s = loom_vsim_gemm_i8(o, &a, vs);
     }
-    if (s == LOOM_OK) {
-        *cycles = st.cycles;
-        *predicted = st.predicted_cycles;
+    if (s == LOOM_OK)
         *same = memcmp(d.C, d.R, (size_t)(d.M * d.N)) == 0;
-    }
     loom_cli_gemm_free(&d);
     return s;
 }
 
+/* The array's activity per inference (the model's counts: they do not
+ * depend on the memory's rate). */
+static loom_status list_activity(const loom_vsim_options *o, const gemm_list *gl, loom_energy_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < gl->n; i++) {
+        loom_vsim_activity a;
+        loom_status st = loom_vsim_predict(o, gl->g[i].M, gl->g[i].N, gl->g[i].K, gl->g[i].act, &a);
+        double n = (double)gl->g[i].count;
+        if (st != LOOM_OK)
+            return st;
+        c->mac_slots += n * (double)a.mac_slots;
+        c->spad_bytes += n * (double)(a.spad_bytes_read + a.spad_bytes_written);
+        c->dram_bytes += n * (double)(a.bytes_read + a.bytes_written);
+    }
+    return LOOM_OK;
+}
+
+/* The array's FPGA resources by yosys (cached), as JSON; NULL with *why
+ * set when there are none (no yosys, or --no-synth); a failed synthesis
+ * is an error (the exit code returned). */
+static int array_resources(int rows, int cols, const dse_cfg *cfg, json_t **out, const char **why)
+{
+    loom_rtl_resources r;
+    loom_rtl_resources_options ro = {.cache_only = true, .timeout_s = cfg->synth_timeout};
+    loom_status st;
+    *out = NULL;
+    *why = NULL;
+    if (!cfg->synth) {
+        *why = "not estimated (--no-synth)";
+        return 0;
+    }
+    if ((st = loom_rtl_resources_estimate(rows, cols, &ro, &r)) != LOOM_OK) {
+        if (st == LOOM_E_DEVICE_UNAVAILABLE) {
+            *why = "not estimated: yosys is not installed (Debian package yosys)";
+            return 0;
+        }
+        if (st != LOOM_E_NOT_FOUND)
+            return loom_cli_fail(st);
+        fprintf(stderr, "loom: dse: synthesising the %dx%d array with yosys (minutes; cached afterwards)...\n", rows,
+                cols);
+        ro.cache_only = false;
+        if ((st = loom_rtl_resources_estimate(rows, cols, &ro, &r)) != LOOM_OK)
+            return loom_cli_fail(st);
+        fprintf(stderr, "loom: dse: %dx%d synthesised in %.0f s\n", rows, cols, r.synth_seconds);
+    }
+    *out = json_object();
+    json_object_set_new(*out, "lut", json_real(r.lut));
+    json_object_set_new(*out, "lutram", json_real(r.lutram));
+    json_object_set_new(*out, "ff", json_real(r.ff));
+    json_object_set_new(*out, "dsp", json_real(r.dsp));
+    json_object_set_new(*out, "bram36", json_real(r.bram36));
+    json_object_set_new(*out, "uram", json_real(r.uram));
+    json_object_set_new(*out, "tool", json_string(r.tool));
+    json_object_set_new(*out, "synth_seconds", json_real(r.synth_seconds));
+    json_object_set_new(*out, "provenance", json_string("estimated: yosys synth_xilinx -family xcup (UltraScale+), "
+                                                        "not Vivado's; the kernel alone, without the Vitis shell"));
+    return 0;
+}
+
+/* Does res fit board b: per resource the share used, the tightest, and
+ * the margin left on it (against the whole device: the shell's share is
+ * not known here). A resource the board file does not give is not
+ * checked, and named. */
+static json_t *board_fit(const json_t *res, const board_info *b)
+{
+    json_t *fit = json_object(), *use = json_object(), *unchecked = json_array();
+    double worst = 0;
+    const char *tight = "lut";
+    for (int r = 0; r < 5; r++) {
+        double need = json_number_value(json_object_get(res, res_keys[r]));
+        if (b->res[r] <= 0) {
+            if (need > 0)
+                json_array_append_new(unchecked, json_string(res_keys[r]));
+            continue;
+        }
+        json_object_set_new(use, res_keys[r], json_real(need / b->res[r]));
+        if (need / b->res[r] > worst) {
+            worst = need / b->res[r];
+            tight = res_keys[r];
+        }
+    }
+    json_object_set_new(fit, "fits", json_boolean(worst <= 1.0));
+    json_object_set_new(fit, "tightest", json_string(tight));
+    json_object_set_new(fit, "tightest_share", json_real(worst));
+    json_object_set_new(fit, "share", use);
+    json_object_set_new(fit, "not_checked", unchecked);
+    json_object_set_new(fit, "note", json_string("against the whole device; the Vitis shell takes a share not "
+                                                 "counted here"));
+    return fit;
+}
+
 /* One point of the sweep: array rows x cols, as a JSON object (cycles,
- * utilisation, the RTL check, the boards). *off: the model is off by more
- * than 5% on a sample. 0 or the exit code, the message printed. */
-static int array_point(const gemm_list *gl, int rows, int cols, const board_info *bi, size_t n_boards,
-                       uint64_t samples, json_t **out, bool *off)
+ * utilisation, the RTL check, resources, the boards). *off: the model is
+ * off by more than 5% on a sample. 0 or the exit code, the message
+ * printed. */
+static int array_point(const gemm_list *gl, int rows, int cols, const dse_cfg *cfg, json_t **out, bool *off)
 {
     loom_vsim_options o = {.rows = rows, .cols = cols};
     uint64_t total;
     double macs, worst = 0;
-    json_t *ja, *jr, *js, *jb;
+    json_t *ja, *jr, *js, *jb, *jres = NULL, *jact;
     bool built = size_built(rows, cols);
     loom_gemm_shape pick[64];
+    loom_energy_counts act;
     size_t np = 0;
+    const char *res_why = NULL;
+    int rc;
     loom_status st = list_cycles(&o, gl, &total, &macs);
     *out = NULL;
-    if (st != LOOM_OK)
+    if (st != LOOM_OK || (st = list_activity(&o, gl, &act)) != LOOM_OK)
         return loom_cli_fail(st);
+    if ((rc = array_resources(rows, cols, cfg, &jres, &res_why)) != 0)
+        return rc;
     ja = json_object(), jr = json_object(), js = json_array(), jb = json_array();
-    if (built && samples)
-        np = pick_samples(gl, (size_t)samples, pick);
+    if (built && cfg->samples)
+        np = pick_samples(gl, (size_t)cfg->samples, pick);
     for (size_t k = 0; k < np; k++) {
-        uint64_t cy = 0, pr = 0;
+        loom_vsim_stats vs;
+        loom_vsim_activity pa;
         json_t *o1;
         double err;
         bool same = false;
-        if ((st = rtl_cycles(&o, &pick[k], 1 + k, &cy, &pr, &same)) != LOOM_OK || !same) {
-            json_decref(ja), json_decref(jr), json_decref(js), json_decref(jb);
+        if ((st = rtl_run(&o, &pick[k], 1 + k, &vs, &same)) != LOOM_OK || !same ||
+            (st = loom_vsim_predict(&o, pick[k].M, pick[k].N, pick[k].K, pick[k].act, &pa)) != LOOM_OK) {
+            json_decref(ja), json_decref(jr), json_decref(js), json_decref(jb), json_decref(jres);
             if (st != LOOM_OK)
                 return loom_cli_fail(st);
             loom_cli_errorf("vsim differs from ref on the %dx%d array for %" PRId64 "x%" PRId64 "x%" PRId64, rows,
                             cols, pick[k].M, pick[k].N, pick[k].K);
             return 1;
         }
-        err = cy ? ((double)pr - (double)cy) / (double)cy : 0;
+        err = vs.cycles ? ((double)vs.predicted_cycles - (double)vs.cycles) / (double)vs.cycles : 0;
         if (fabs(err) > fabs(worst))
             worst = err;
         o1 = json_object();
         json_object_set_new(o1, "M", json_integer(pick[k].M));
         json_object_set_new(o1, "N", json_integer(pick[k].N));
         json_object_set_new(o1, "K", json_integer(pick[k].K));
-        json_object_set_new(o1, "rtl_cycles", json_integer((json_int_t)cy));
-        json_object_set_new(o1, "model_cycles", json_integer((json_int_t)pr));
+        json_object_set_new(o1, "rtl_cycles", json_integer((json_int_t)vs.cycles));
+        json_object_set_new(o1, "model_cycles", json_integer((json_int_t)vs.predicted_cycles));
         json_object_set_new(o1, "model_error", json_real(err));
+        json_object_set_new(o1, "rtl_bytes", json_integer((json_int_t)(vs.bytes_read + vs.bytes_written)));
+        json_object_set_new(o1, "model_bytes", json_integer((json_int_t)(pa.bytes_read + pa.bytes_written)));
         json_array_append_new(js, o1);
     }
     *off = np && fabs(worst) > 0.05;
@@ -348,11 +488,20 @@ static int array_point(const gemm_list *gl, int rows, int cols, const board_info
     json_object_set_new(ja, "macs_per_inference", json_real(macs));
     json_object_set_new(ja, "utilisation", json_real(total ? macs / ((double)total * rows * cols) : 0));
     json_object_set_new(ja, "rtl_check", jr);
-    for (size_t b = 0; b < n_boards; b++) {
+    jact = json_object();
+    json_object_set_new(jact, "mac_slots", json_real(act.mac_slots));
+    json_object_set_new(jact, "spad_bytes", json_real(act.spad_bytes));
+    json_object_set_new(jact, "dram_bytes", json_real(act.dram_bytes));
+    json_object_set_new(ja, "activity_per_inference", jact);
+    json_object_set_new(ja, "resources", jres ? jres : json_null());
+    if (!jres)
+        json_object_set_new(ja, "resources_note", json_string(res_why));
+    for (size_t b = 0; b < cfg->n_boards; b++) {
         /* the board's memory, per kernel cycle, caps the read and write
          * rates (at most the port's width) */
+        const board_info *bi = &cfg->bi[b];
         const uint32_t port = (uint32_t)loom_vsim_port_bytes();
-        double per_cycle = bi[b].bw_gbps * 1e3 / bi[b].clock_mhz, mb, ms;
+        double per_cycle = bi->bw_gbps * 1e3 / bi->clock_mhz, mb, ms;
         loom_vsim_options ob = o;
         uint64_t tb;
         json_t *o1;
@@ -362,11 +511,11 @@ static int array_point(const gemm_list *gl, int rows, int cols, const board_info
             json_decref(ja), json_decref(jb);
             return loom_cli_fail(st);
         }
-        ms = (double)tb / (bi[b].clock_mhz * 1e3);
+        ms = (double)tb / (bi->clock_mhz * 1e3);
         o1 = json_object();
-        json_object_set_new(o1, "board", json_string(bi[b].name));
-        json_object_set_new(o1, "kernel_clock_mhz", json_real(bi[b].clock_mhz));
-        json_object_set_new(o1, "memory_bandwidth_gbps", json_real(bi[b].bw_gbps));
+        json_object_set_new(o1, "board", json_string(bi->name));
+        json_object_set_new(o1, "kernel_clock_mhz", json_real(bi->clock_mhz));
+        json_object_set_new(o1, "memory_bandwidth_gbps", json_real(bi->bw_gbps));
         json_object_set_new(o1, "read_bytes_per_cycle",
                             json_integer(ob.read_bytes_per_cycle ? ob.read_bytes_per_cycle : port));
         json_object_set_new(o1, "cycles_per_inference", json_integer((json_int_t)tb));
@@ -374,6 +523,32 @@ static int array_point(const gemm_list *gl, int rows, int cols, const board_info
         json_object_set_new(o1, "inferences_per_second", json_real(ms > 0 ? 1e3 / ms : 0));
         json_object_set_new(o1, "provenance", json_string("projected: analytic cycle model at the board's "
                                                           "kernel clock and memory rate"));
+        json_object_set_new(o1, "fit", jres ? board_fit(jres, bi) : json_null());
+        if (cfg->energy) {
+            loom_energy_estimate e;
+            bool scaled = false;
+            char prov[256];
+            if ((st = loom_energy_int8_array(bi->bd, cfg->energy, &act, &e, &scaled)) != LOOM_OK) {
+                json_decref(ja), json_decref(jb), json_decref(o1);
+                return loom_cli_fail(st);
+            }
+            json_object_set_new(o1, "energy_mj", json_real(e.dynamic_j * 1e3));
+            json_object_set_new(o1, "energy_mac_mj", json_real(e.mac_j * 1e3));
+            json_object_set_new(o1, "energy_spad_mj", json_real(e.spad_j * 1e3));
+            json_object_set_new(o1, "energy_dram_mj", json_real(e.dram_j * 1e3));
+            json_object_set_new(o1, "inferences_per_joule", json_real(e.dynamic_j > 0 ? 1 / e.dynamic_j : 0));
+            snprintf(prov, sizeof prov, "modelled: %s per action%s, dynamic energy of the kernel only (no static "
+                     "power, routing or clock tree): a lower bound", loom_board_name(cfg->energy),
+                     scaled ? ", on-chip energies scaled to the board's node and VCCINT" : " (not scaled: the board "
+                     "gives no process_nm and vccint_v)");
+            json_object_set_new(o1, "energy_scale", json_real(e.scale));
+            json_object_set_new(o1, "energy_provenance", json_string(prov));
+        }
+        if (bi->power_w > 0) {
+            json_object_set_new(o1, "energy_bound_mj", json_real(bi->power_w * ms));
+            json_object_set_new(o1, "energy_bound_provenance",
+                                json_string("bound: the board's power limit for the latency (an upper bound)"));
+        }
         json_array_append_new(jb, o1);
     }
     json_object_set_new(ja, "boards", jb);
@@ -381,24 +556,68 @@ static int array_point(const gemm_list *gl, int rows, int cols, const board_info
     return 0;
 }
 
-/* The table of a finished sweep (root as --json prints it). */
+/* The Pareto front of the sweep over (latency, energy, LUTs): each board
+ * entry of an array that fits (or whose fit is not known) gets "pareto":
+ * true when no other such entry is as good on all three and better on
+ * one. Energy is the modelled one, else the bound. */
+static void mark_pareto(json_t *root)
+{
+    json_t *arrays = json_object_get(root, "arrays"), *ja, *jb, *ja2, *jb2;
+    size_t i, b, i2, b2;
+#define DSE_OBJ(ja_, jb_, k_)                                                                                         \
+    ((k_) == 0   ? json_number_value(json_object_get(jb_, "latency_ms"))                                             \
+     : (k_) == 1 ? (json_object_get(jb_, "energy_mj") ? json_number_value(json_object_get(jb_, "energy_mj"))        \
+                                                      : json_number_value(json_object_get(jb_, "energy_bound_mj"))) \
+                 : json_number_value(json_object_get(json_object_get(ja_, "resources"), "lut")))
+    json_array_foreach(arrays, i, ja) {
+        json_array_foreach(json_object_get(ja, "boards"), b, jb) {
+            bool dominated = false;
+            if (json_is_false(json_object_get(json_object_get(jb, "fit"), "fits"))) {
+                json_object_set_new(jb, "pareto", json_false());
+                continue;
+            }
+            json_array_foreach(arrays, i2, ja2) {
+                json_array_foreach(json_object_get(ja2, "boards"), b2, jb2) {
+                    bool le = true, lt = false;
+                    if ((i2 == i && b2 == b) || json_is_false(json_object_get(json_object_get(jb2, "fit"), "fits")))
+                        continue;
+                    for (int k = 0; k < 3; k++) {
+                        double x = DSE_OBJ(ja2, jb2, k), y = DSE_OBJ(ja, jb, k);
+                        le &= x <= y;
+                        lt |= x < y;
+                    }
+                    dominated |= le && lt;
+                }
+            }
+            json_object_set_new(jb, "pareto", json_boolean(!dominated));
+        }
+    }
+#undef DSE_OBJ
+}
+
+/* The tables of a finished sweep (root as --json prints it, Pareto
+ * marked): one row per array size, then one per array and board. */
 static void print_table(const json_t *root)
 {
-    const json_t *arrays = json_object_get(root, "arrays"), *first = json_array_get(arrays, 0);
-    const json_t *boards = first ? json_object_get(first, "boards") : NULL;
+    const json_t *arrays = json_object_get(root, "arrays"), *ja, *jb;
     size_t n = json_array_size(json_object_get(root, "gemms")), i, b;
-    const json_t *ja;
-    printf("%zu int8 GEMM%s per inference; cycles from the analytic model, checked on the RTL where built\n\n", n,
+    const char *tool = NULL, *energy = NULL;
+    bool any_boards = false;
+    json_array_foreach(arrays, i, ja) {
+        const json_t *t = json_object_get(json_object_get(ja, "resources"), "tool");
+        if (json_is_string(t))
+            tool = json_string_value(t);
+        any_boards |= json_array_size(json_object_get(ja, "boards")) > 0;
+    }
+    printf("%zu int8 GEMM%s per inference; cycles from the analytic model, checked on the RTL where built\n", n,
            n == 1 ? "" : "s");
-    printf("%-7s %14s %7s  %-24s", "array", "cycles/inf", "util", "model vs RTL");
-    for (b = 0; b < json_array_size(boards); b++)
-        printf(" %12s", json_string_value(json_object_get(json_array_get(boards, b), "board")));
-    printf("\n%-7s %14s %7s  %-24s", "", "", "", "");
-    for (b = 0; b < json_array_size(boards); b++)
-        printf(" %12s", "ms (proj.)");
-    printf("\n");
+    if (tool)
+        printf("resources: %s, synth_xilinx for UltraScale+ (an estimate, not Vivado's; the kernel alone)\n", tool);
+    printf("\n%-7s %14s %7s  %-22s %9s %9s %6s %7s\n", "array", "cycles/inf", "util", "model vs RTL", "LUT", "FF",
+           "DSP", "BRAM36");
     json_array_foreach(arrays, i, ja) {
         const json_t *rtl = json_object_get(ja, "rtl_check"), *worst = json_object_get(rtl, "worst_model_error");
+        const json_t *res = json_object_get(ja, "resources");
         char label[16], check[64];
         snprintf(label, sizeof label, "%dx%d", (int)json_integer_value(json_object_get(ja, "rows")),
                  (int)json_integer_value(json_object_get(ja, "cols")));
@@ -409,13 +628,58 @@ static void print_table(const json_t *root)
         else
             snprintf(check, sizeof check, "%+.2f%% worst of %zu", 100 * json_number_value(worst),
                      json_array_size(json_object_get(rtl, "samples")));
-        printf("%-7s %14" PRIu64 " %6.1f%%  %-24s", label,
+        printf("%-7s %14" PRIu64 " %6.1f%%  %-22s", label,
                (uint64_t)json_integer_value(json_object_get(ja, "cycles_per_inference")),
                100 * json_number_value(json_object_get(ja, "utilisation")), check);
-        for (b = 0; b < json_array_size(json_object_get(ja, "boards")); b++)
-            printf(" %12.3f",
-                   json_number_value(json_object_get(json_array_get(json_object_get(ja, "boards"), b), "latency_ms")));
-        printf("\n");
+        if (json_is_object(res))
+            printf(" %9.0f %9.0f %6.0f %7.1f\n", json_number_value(json_object_get(res, "lut")),
+                   json_number_value(json_object_get(res, "ff")), json_number_value(json_object_get(res, "dsp")),
+                   json_number_value(json_object_get(res, "bram36")));
+        else
+            printf(" %9s %9s %6s %7s\n", "-", "-", "-", "-");
+    }
+    json_array_foreach(arrays, i, ja) {
+        if (!json_is_object(json_object_get(ja, "resources"))) {
+            printf("(resources %s)\n", json_string_value(json_object_get(ja, "resources_note")));
+            break;
+        }
+    }
+    if (!any_boards)
+        return;
+    json_array_foreach(arrays, i, ja) {
+        json_array_foreach(json_object_get(ja, "boards"), b, jb) {
+            const char *p = json_string_value(json_object_get(jb, "energy_provenance"));
+            if (p && !energy)
+                energy = p;
+        }
+    }
+    printf("\nprojected onto each board: latency at its kernel clock and memory rate%s%s\n",
+           energy ? "; energy " : "", energy ? energy : "");
+    printf("  (bound: the board's power limit for that latency; * on the Pareto front of latency, energy and LUTs)\n");
+    printf("%-7s %-9s %12s %11s %11s %11s  %-22s %s\n", "array", "board", "latency ms", "inf/s", "energy mJ",
+           "bound mJ", "fits (tightest)", "pareto");
+    json_array_foreach(arrays, i, ja) {
+        char label[16];
+        snprintf(label, sizeof label, "%dx%d", (int)json_integer_value(json_object_get(ja, "rows")),
+                 (int)json_integer_value(json_object_get(ja, "cols")));
+        json_array_foreach(json_object_get(ja, "boards"), b, jb) {
+            const json_t *fit = json_object_get(jb, "fit"), *e = json_object_get(jb, "energy_mj");
+            const json_t *bound = json_object_get(jb, "energy_bound_mj");
+            char fits[48], es[24], bs[24];
+            if (json_is_object(fit)) {
+                const json_t *sh = json_object_get(fit, "tightest_share");
+                snprintf(fits, sizeof fits, "%s %s %.1f%%", json_is_true(json_object_get(fit, "fits")) ? "yes:" : "NO:",
+                         json_string_value(json_object_get(fit, "tightest")), 100 * json_number_value(sh));
+            } else {
+                snprintf(fits, sizeof fits, "not known");
+            }
+            snprintf(es, sizeof es, json_is_number(e) ? "%.4g" : "-", json_number_value(e));
+            snprintf(bs, sizeof bs, json_is_number(bound) ? "%.4g" : "-", json_number_value(bound));
+            printf("%-7s %-9s %12.3f %11.1f %11s %11s  %-22s %s\n", label,
+                   json_string_value(json_object_get(jb, "board")), json_number_value(json_object_get(jb, "latency_ms")),
+                   json_number_value(json_object_get(jb, "inferences_per_second")), es, bs, fits,
+                   json_is_true(json_object_get(jb, "pareto")) ? "*" : "");
+        }
     }
 }
 
@@ -427,17 +691,15 @@ static void point_path(char *buf, size_t size, const char *dir, size_t k)
 /* j into path, whole or not at all (beside it first, then renamed). */
 static int write_json(const json_t *j, const char *path)
 {
-    char tmp[1200];
-    int rc = loom_cli_output_ok(path);
-    if (rc)
-        return rc;
-    snprintf(tmp, sizeof tmp, "%s.partial-%ld", path, (long)getpid());
-    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-        unlink(tmp);
-        loom_cli_errorf("%s: cannot be written", path);
-        return LOOM_EXIT_CANTCREAT;
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int rc;
+    if (!text) {
+        loom_cli_errorf("%s: out of memory", path);
+        return LOOM_EXIT_SOFTWARE;
     }
-    return loom_cli_place_file(tmp, path);
+    rc = loom_cli_write_whole(path, text, strlen(text));
+    free(text);
+    return rc;
 }
 
 /* s in single quotes for sh */
@@ -560,6 +822,7 @@ static int dse_merge(int argc, char **argv)
     }
     json_object_del(root, "points");
     json_object_set_new(root, "arrays", arrays);
+    mark_pareto(root);
     if (as_json) {
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
@@ -579,8 +842,8 @@ static int dse_merge(int argc, char **argv)
  * point to a private folder, then read back in order (the same result as
  * one process; a failed point fails the run, its message printed by the
  * process that ran it). */
-static int run_local(const gemm_list *gl, const int *rows, const int *cols, int n, const board_info *bi,
-                     size_t n_boards, uint64_t samples, int jobs, json_t *jarr, bool *off)
+static int run_local(const gemm_list *gl, const int *rows, const int *cols, int n, const dse_cfg *cfg, int jobs,
+                     json_t *jarr, bool *off)
 {
     char dir[] = "/tmp/loom-dse-XXXXXX", path[128];
     pid_t *pid = calloc((size_t)n, sizeof *pid);
@@ -599,7 +862,7 @@ static int run_local(const gemm_list *gl, const int *rows, const int *cols, int 
             if (p == 0) {
                 json_t *ja;
                 bool a_off = false;
-                int crc = array_point(gl, rows[next], cols[next], bi, n_boards, samples, &ja, &a_off);
+                int crc = array_point(gl, rows[next], cols[next], cfg, &ja, &a_off);
                 if (crc == 0) {
                     json_object_set_new(ja, "off", json_boolean(a_off));
                     point_path(path, sizeof path, dir, (size_t)next);
@@ -651,7 +914,8 @@ static int run_local(const gemm_list *gl, const int *rows, const int *cols, int 
 
 int loom_cmd_dse(int argc, char **argv)
 {
-    enum { O_GEMM = 256, O_ARRAYS, O_BOARDS, O_SAMPLES, O_JSON, O_POINT, O_OUT, O_EMIT, O_JOBS };
+    enum { O_GEMM = 256, O_ARRAYS, O_BOARDS, O_SAMPLES, O_JSON, O_POINT, O_OUT, O_EMIT, O_JOBS, O_NO_SYNTH,
+           O_SYNTH_TIMEOUT, O_ENERGY, O_REPORT };
     static const struct option opts[] = {{"gemm", required_argument, NULL, O_GEMM},
                                          {"arrays", required_argument, NULL, O_ARRAYS},
                                          {"boards", required_argument, NULL, O_BOARDS},
@@ -661,12 +925,18 @@ int loom_cmd_dse(int argc, char **argv)
                                          {"out", required_argument, NULL, O_OUT},
                                          {"emit", required_argument, NULL, O_EMIT},
                                          {"jobs", required_argument, NULL, O_JOBS},
+                                         {"no-synth", no_argument, NULL, O_NO_SYNTH},
+                                         {"synth-timeout", required_argument, NULL, O_SYNTH_TIMEOUT},
+                                         {"energy", required_argument, NULL, O_ENERGY},
+                                         {"report", required_argument, NULL, O_REPORT},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *gemms = NULL, *arrays = "4x4,8x8,16x16,32x32", *boards = "all", *model = NULL, *out_dir = NULL;
-    const char *emit = NULL;
+    const char *emit = NULL, *energy = "horowitz-45nm", *report = NULL;
     int rows[MAX_ARRAYS], cols[MAX_ARRAYS], n_arrays = 0, c, rc = 0;
-    uint64_t samples = 3, point = UINT64_MAX, jobs = 1;
+    uint64_t samples = 3, point = UINT64_MAX, jobs = 1, synth_timeout = 0;
+    bool synth = true;
+    dse_cfg cfg = {0};
     bool as_json = false, off = false;
     gemm_list *gl = NULL;
     board_info bi[MAX_BOARDS];
@@ -704,6 +974,13 @@ int loom_cmd_dse(int argc, char **argv)
             emit = argv[optind++];
             break;
         case O_JSON: as_json = true; break;
+        case O_NO_SYNTH: synth = false; break;
+        case O_SYNTH_TIMEOUT:
+            if (!loom_cli_parse_u64(optarg, 86400, &synth_timeout) || synth_timeout == 0)
+                return loom_cli_usage_error("dse", "--synth-timeout takes seconds from 1 to 86400, not '%s'", optarg);
+            break;
+        case O_ENERGY: energy = optarg; break;
+        case O_REPORT: report = optarg; break;
         case 'h': fputs(dse_usage, stdout); return LOOM_EXIT_OK;
         default: return loom_cli_bad_option("dse", c, argv);
         }
@@ -769,6 +1046,20 @@ int loom_cmd_dse(int argc, char **argv)
         free(gl);
         return rc;
     }
+    cfg = (dse_cfg){.bi = bi, .n_boards = n_boards, .samples = samples, .synth = synth,
+                    .synth_timeout = (double)synth_timeout};
+    if (strcmp(energy, "none") != 0) {
+        loom_status st = loom_board_load(energy, &cfg.energy);
+        if (st == LOOM_OK && strcmp(loom_board_kind(cfg.energy), "energy") != 0) {
+            loom_cli_errorf("--energy: %s is not an energy table (its kind is %s; loom boards lists the tables)",
+                            energy, loom_board_kind(cfg.energy));
+            rc = LOOM_EXIT_USAGE;
+        } else if (st != LOOM_OK) {
+            rc = loom_cli_fail(st);
+        }
+        if (rc)
+            goto out;
+    }
     loom_cli_logging(0);
     /* every GEMM within what the kernel takes, on every size, before any
      * output: a GEMM too large is the data's fault (65), not the usage's */
@@ -778,8 +1069,8 @@ int loom_cmd_dse(int argc, char **argv)
         double m;
         if (list_cycles(&o, gl, &t, &m) != LOOM_OK) {
             loom_cli_errorf("%s", loom_last_error());
-            free(gl);
-            return LOOM_EXIT_DATAERR;
+            rc = LOOM_EXIT_DATAERR;
+            goto out;
         }
     }
 
@@ -801,13 +1092,11 @@ int loom_cmd_dse(int argc, char **argv)
     if (emit) {
         json_object_set_new(root, "points", json_integer(n_arrays));
         rc = emit_slurm(emit, root, n_arrays, argv, argc);
-        json_decref(root);
-        free(gl);
-        return rc;
+        goto out;
     }
     jarr = json_array();
     if (jobs > 1 && !out_dir) {
-        rc = run_local(gl, rows, cols, n_arrays, bi, n_boards, samples, (int)jobs, jarr, &off);
+        rc = run_local(gl, rows, cols, n_arrays, &cfg, (int)jobs, jarr, &off);
         n_arrays = 0; /* done: the points are in jarr */
     }
     for (int a = 0; a < n_arrays && rc == 0; a++) {
@@ -815,7 +1104,7 @@ int loom_cmd_dse(int argc, char **argv)
         bool a_off = false;
         if (point != UINT64_MAX && (uint64_t)a != point)
             continue;
-        if ((rc = array_point(gl, rows[a], cols[a], bi, n_boards, samples, &ja, &a_off)) != 0)
+        if ((rc = array_point(gl, rows[a], cols[a], &cfg, &ja, &a_off)) != 0)
             break;
         off |= a_off;
         if (out_dir) {
@@ -831,18 +1120,25 @@ int loom_cmd_dse(int argc, char **argv)
     }
     json_object_set_new(root, "arrays", jarr);
     if (rc == 0 && !out_dir) {
-        if (as_json) {
+        mark_pareto(root);
+        if (report)
+            rc = loom_cli_dse_report(root, report);
+        if (rc == 0 && as_json) {
             json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             fputc('\n', stdout);
-        } else {
+        } else if (rc == 0) {
             print_table(root);
         }
     }
-    json_decref(root);
-    free(gl);
     if (rc == 0 && off) {
         loom_cli_errorf("the cycle model is off by more than 5%% on a sampled GEMM");
         rc = 1;
     }
+out:
+    json_decref(root);
+    free(gl);
+    for (size_t b = 0; b < n_boards; b++)
+        loom_board_free(bi[b].bd);
+    loom_board_free(cfg.energy);
     return rc;
 }

@@ -617,6 +617,40 @@ typedef struct {
 loom_status loom_vsim_predict(const loom_vsim_options *opt, int64_t M, int64_t N, int64_t K, int act,
                               loom_vsim_activity *out);
 
+/* ---- rtl resources: the kernel's FPGA resources, estimated by yosys ----
+ *
+ * rtl/ synthesised by yosys (synth_xilinx, UltraScale+) at one array size
+ * and its mapped cells counted: a yosys estimate, not Vivado's (no
+ * placement; the Vitis shell is not included). Synthesis takes minutes at
+ * 16x16; results are cached (loom's cache folder, keyed by the yosys
+ * version and the RTL's contents). Without yosys: LOOM_E_DEVICE_UNAVAILABLE;
+ * a synthesis that fails: LOOM_E_DEVICE_FAILED with the log's end. The RTL
+ * is read from $LOOM_RTL_DIR, else the source tree, else share/loom/rtl;
+ * yosys is $LOOM_YOSYS, else yosys on PATH. */
+typedef struct {
+    int rows, cols;
+    double lut;             /* CLB LUTs: logic, LUT RAM and shift registers */
+    double lutram;          /* of which LUT RAM and shift registers */
+    double ff;              /* flip-flops */
+    double dsp;             /* DSP48E2 slices */
+    double bram36;          /* block RAM, RAMB36 equivalents (a RAMB18 is half) */
+    double uram;            /* UltraRAM blocks */
+    double carry;           /* carry-chain cells (not in the LUT count) */
+    double synth_seconds;   /* the synthesis's wall time (when cached: of the run that made it) */
+    bool cached;            /* read from the cache */
+    char tool[128];         /* yosys -V */
+} loom_rtl_resources;
+
+typedef struct {
+    bool no_cache;          /* synthesise even when cached (and do not cache) */
+    bool cache_only;        /* the cached estimate or LOOM_E_NOT_FOUND: never synthesise */
+    double timeout_s;       /* stop yosys after this long; 0: no limit */
+} loom_rtl_resources_options;
+
+/* opt may be NULL. */
+loom_status loom_rtl_resources_estimate(int rows, int cols, const loom_rtl_resources_options *opt,
+                                        loom_rtl_resources *out);
+
 /* ---- boards: data files for FPGA cards, GPUs and CPUs (boards/) ----
  *
  * One JSON file per board: resources, clocks, memory, peak rates, power
@@ -645,7 +679,7 @@ typedef struct {
 loom_status loom_board_load(const char *name, loom_board **out);
 void loom_board_free(loom_board *b);
 const char *loom_board_name(const loom_board *b);
-const char *loom_board_kind(const loom_board *b); /* "fpga", "gpu" or "cpu" */
+const char *loom_board_kind(const loom_board *b); /* "fpga", "gpu", "cpu" or "energy" (a table) */
 const char *loom_board_title(const loom_board *b);
 size_t loom_board_figure_count(const loom_board *b);
 const loom_board_figure *loom_board_figure_at(const loom_board *b, size_t i);
@@ -658,6 +692,32 @@ loom_status loom_boards_list(char ***names, size_t *count);
 void loom_boards_list_free(char **names, size_t count);
 /* The folder boards are read from. */
 const char *loom_boards_dir(void);
+
+/* ---- modelled energy: per-action energies (an "energy" table in boards/)
+ * times the activity counts of a run ----
+ *
+ * On-chip energies (MACs, scratchpad accesses) are scaled from the
+ * table's node and voltage to the board's (process_nm, vccint_v) by the
+ * first-order C V^2 rule: (node / table node) x (V / table V)^2; device
+ * memory (off-chip) is not scaled. ASIC-like figures for the hard blocks
+ * and SRAM: a lower bound on an FPGA's dynamic energy (routing and clock
+ * trees are not counted), and no static power. */
+typedef struct {
+    double mac_slots;       /* int8 multiply-accumulates clocked (every cell, every step) */
+    double spad_bytes;      /* on-chip scratchpad bytes written and read */
+    double dram_bytes;      /* device memory bytes read and written */
+} loom_energy_counts;
+
+typedef struct {
+    double mac_j, spad_j, dram_j;
+    double dynamic_j;       /* their sum */
+    double scale;           /* the node and voltage scaling applied to mac_j and spad_j */
+} loom_energy_estimate;
+
+/* board: an FPGA board with process_nm and vccint_v (else unscaled, and
+ * *scaled false); table: a board of kind "energy". */
+loom_status loom_energy_int8_array(const loom_board *board, const loom_board *table, const loom_energy_counts *c,
+                                   loom_energy_estimate *out, bool *scaled);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

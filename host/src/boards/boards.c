@@ -31,6 +31,7 @@ static const figure_rule fpga_rules[] = {
     {"memory_bandwidth_gbps", false, false},
     {"peak_int8_tops", false, false},
     {"power_limit_w", false, true}, {"pcie", true, false},
+    {"process_nm", false, false},   {"vccint_v", false, false},
     {NULL, false, false}};
 static const figure_rule gpu_rules[] = {
     {"memory_type", true, true},          {"memory_gib", false, true},
@@ -43,10 +44,22 @@ static const figure_rule cpu_rules[] = {
     {"memory_bandwidth_gbps", false, true}, {"peak_fp32_tflops", false, true},
     {"power_limit_w", false, true},       {NULL, false, false}};
 
+/* an energy table: energy per operation and per 64-bit access at one
+ * process node and supply voltage (loom_energy_int8_array scales it) */
+static const figure_rule energy_rules[] = {
+    {"process_nm", false, true},          {"voltage_v", false, true},
+    {"int8_add_pj", false, false},        {"int8_mul_pj", false, true},
+    {"int32_add_pj", false, true},        {"int32_mul_pj", false, false},
+    {"fp16_add_pj", false, false},        {"fp16_mul_pj", false, false},
+    {"fp32_add_pj", false, false},        {"fp32_mul_pj", false, false},
+    {"sram_8kb_64b_pj", false, true},     {"sram_32kb_64b_pj", false, false},
+    {"sram_1mb_64b_pj", false, false},    {"dram_64b_pj", false, true},
+    {NULL, false, false}};
+
 static const struct {
     const char *kind;
     const figure_rule *rules;
-} kinds[] = {{"fpga", fpga_rules}, {"gpu", gpu_rules}, {"cpu", cpu_rules}};
+} kinds[] = {{"fpga", fpga_rules}, {"gpu", gpu_rules}, {"cpu", cpu_rules}, {"energy", energy_rules}};
 
 struct loom_board {
     json_t *root; /* owns every string below */
@@ -175,7 +188,7 @@ static loom_status validate(const char *path, const char *stem, loom_board *b)
         if (!strcmp(b->kind, kinds[i].kind))
             rules = kinds[i].rules;
     if (!rules)
-        return bad(path, "\"kind\" is \"%s\", not fpga, gpu or cpu", b->kind, NULL);
+        return bad(path, "\"kind\" is \"%s\", not fpga, gpu, cpu or energy", b->kind, NULL);
     if (!b->title[0])
         return bad(path, "\"title\" is missing", NULL, NULL);
     figures = json_object_get(root, "figures");

@@ -118,4 +118,19 @@ const char *loom__shape_str(int rank, const int64_t *dims, char *buf, size_t siz
 
 #define LOOM__SHAPE_STR_MAX 200
 
+/* ---- the cache folder (core/cache.c) ---- */
+#define LOOM__CACHE_DIR_MAX 900
+/* which reasons not to cache a user of the cache has said (zeroed static) */
+typedef struct {
+    int reason[5];
+} loom__cache_warned;
+/* The cache folder into buf (size LOOM__CACHE_DIR_MAX), made private when
+ * missing; false when there is none we may use, with a warning once per
+ * reason: "WHO: ...: THEN" (then: what happens instead). */
+bool loom__cache_dir(char *buf, size_t size, const char *who, const char *then, loom__cache_warned *said);
+/* A cache file opened for reading, *sb filled: -1 unless it is a regular
+ * file of ours that only we can write (a link or another's file: warned
+ * once, not removed). */
+int loom__cache_open(const char *path, const char *who, loom__cache_warned *said, struct stat *sb);
+
 #endif /* LOOM_CORE_IMPL_H */

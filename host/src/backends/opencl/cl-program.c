@@ -130,68 +130,11 @@ void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t)
 
 /* ---- binary cache ---- */
 
-/* A reason not to use the cache, said once per process and reason (it
- * only costs a build; the user should know why). */
-enum { WARN_LONG, WARN_NOT_DIR, WARN_OTHERS, WARN_LINK, WARN_FILE, WARN_COUNT };
+static loom__cache_warned cache_warned;
 
-static void cache_warn_once(int reason, const char *fmt, const char *what)
-{
-    static int said[WARN_COUNT];
-    if (__atomic_exchange_n(&said[reason], 1, __ATOMIC_ACQ_REL) == 0)
-        loom__log(LOOM_LOG_WARN, fmt, what);
-}
-
-#define CACHE_DIR_MAX 900
-
-/* The cache folder, created private (0700) when missing. A binary in it
- * runs as device code, so the folder must be one only we can write:
- * owned by us, no group or other write permission, not a symlink (the
- * last component; a planted link could point anywhere). Otherwise, or
- * when the path is longer than the buffer, no cache: a warning says why. */
 static bool cache_dir(char *buf, size_t size)
 {
-    const char *d = getenv("LOOM_CACHE_DIR"), *suffix = "";
-    struct stat sb;
-    if (d && *d)
-        ;
-    else if ((d = getenv("XDG_CACHE_HOME")) && *d)
-        suffix = "/loom";
-    else if ((d = getenv("HOME")) && *d)
-        suffix = "/.cache/loom";
-    else
-        return false;
-    if ((size_t)snprintf(buf, size, "%s%s", d, suffix) >= size) {
-        /* never a shortened path: that would be some other folder */
-        cache_warn_once(WARN_LONG, "opencl: the cache folder's path is longer than %s bytes: programs are not cached",
-                        "899");
-        return false;
-    }
-    {
-        char parent[CACHE_DIR_MAX + 16];
-        char *slash;
-        snprintf(parent, sizeof parent, "%s", buf);
-        slash = strrchr(parent, '/');
-        if (slash && slash != parent) {
-            *slash = '\0';
-            mkdir(parent, 0700);
-        }
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-        loom__log(LOOM_LOG_DEBUG, "opencl: cannot make the cache folder %s: %s: not caching", buf,
-                  strerror(errno));
-        return false;
-    }
-    if (lstat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        cache_warn_once(WARN_NOT_DIR, "opencl: the cache folder %s is not a folder (a file, or a symlink): programs are not "
-                        "cached", buf);
-        return false;
-    }
-    if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
-        cache_warn_once(WARN_OTHERS, "opencl: the cache folder %s is owned or writable by others (a binary planted there "
-                        "would run on the device): programs are not cached", buf);
-        return false;
-    }
-    return access(buf, W_OK) == 0;
+    return loom__cache_dir(buf, size, "opencl", "programs are not cached", &cache_warned);
 }
 
 /* Cache file: our header, then the driver's binary. The header lets a
@@ -208,7 +151,7 @@ typedef struct {
 static void cache_path(loom__device *dev, const char *options, char *path, size_t size, uint64_t *key)
 {
     loom__cl_dev *cd = dev->priv;
-    char dir[CACHE_DIR_MAX], pver[128] = "";
+    char dir[LOOM__CACHE_DIR_MAX], pver[128] = "";
     uint64_t h = 1469598103934665603ull;
     clGetPlatformInfo(cd->platform, CL_PLATFORM_VERSION, sizeof pver, pver, NULL);
     pver[sizeof pver - 1] = '\0';
@@ -230,30 +173,17 @@ static void cache_path(loom__device *dev, const char *options, char *path, size_
 static cl_program load_cached(loom__device *dev, const char *path, const char *options, uint64_t key)
 {
     loom__cl_dev *cd = dev->priv;
-    /* not through a link, never blocking (a FIFO planted here) */
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    int fd = loom__cache_open(path, "opencl", &cache_warned, &sb);
     FILE *f = NULL;
     unsigned char *bin = NULL;
     cache_header hdr;
-    struct stat sb;
     cl_int err, bstatus;
     cl_program prog = NULL;
     const char *bad = NULL;
 
-    if (fd < 0) {
-        if (errno == ELOOP)
-            cache_warn_once(WARN_LINK, "opencl: cache file %s is a symlink: ignored", path);
+    if (fd < 0)
         return NULL;
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-        (sb.st_mode & (S_IWGRP | S_IWOTH))) {
-        /* not ours to load, nor to remove */
-        cache_warn_once(WARN_FILE, "opencl: cache file %s is not a regular file of ours that only we can write: ignored",
-                        path);
-        close(fd);
-        return NULL;
-    }
-    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     if (!(f = fdopen(fd, "rb"))) {
         close(fd);
         return NULL;
