@@ -9,8 +9,9 @@ LOOM_DEPS_DEMO="gcc libc6-dev make cmake pkg-config protobuf-c-compiler libproto
 # Python with numpy, pytest and venv for the Python package, dpkg-dev for the
 # .deb (CPack's dependency line), help2man for the man page, and Slurm with
 # munge for loom dse's job-array sweep (tests/slurm-sweep.sh), Icarus Verilog
-# for the scratchpad equivalence test and yosys for loom dse's resources
-LOOM_DEPS_TEST="$LOOM_DEPS_DEMO libcriterion-dev clang-14 libclang-rt-14-dev verilator g++ zlib1g-dev libxrt-dev uuid-dev python3-numpy python3-pytest python3-venv python3-setuptools dpkg-dev help2man slurm-wlm munge iverilog yosys"
+# for the scratchpad equivalence test, yosys for loom dse's resources, and
+# Chart.js with Chromium for its report page (drawn in a headless browser)
+LOOM_DEPS_TEST="$LOOM_DEPS_DEMO libcriterion-dev clang-14 libclang-rt-14-dev verilator g++ zlib1g-dev libxrt-dev uuid-dev python3-numpy python3-pytest python3-venv python3-setuptools dpkg-dev help2man slurm-wlm munge iverilog yosys libjs-chart.js chromium"
 # benchmarks only (bench/): OpenBLAS and CLBlast as peers
 LOOM_DEPS_BENCH="$LOOM_DEPS_DEMO libopenblas-dev libclblast-dev"
 

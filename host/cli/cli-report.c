@@ -191,13 +191,19 @@ static char *read_chartjs(size_t *n, const char **why)
     return p;
 }
 
-/* The page's script: charts from the embedded data (written here). */
+/* The page's script: charts from the embedded data (written here). It
+ * marks the body with what it drew: data-charts (how many canvases have
+ * pixels on them) or data-chart-error (the exception), for a test in a
+ * headless browser. */
 static const char page_js[] =
     "(function(){\n"
+    "const body=document.body;\n"
+    "try{\n"
     "const d=JSON.parse(document.getElementById('dse').textContent);\n"
     "if(typeof Chart==='undefined')return;\n"
+    "Chart.defaults.animation=false;\n"
     "const hue=i=>`hsl(${(i*67)%360},65%,45%)`;\n"
-    "const pts={},front=[],ipj={},labels=[];\n"
+    "const pts={},front=[],ipj={},labels=[],made=[];\n"
     "d.arrays.forEach(a=>{const al=a.rows+'x'+a.cols;labels.push(al);\n"
     " a.boards.forEach(b=>{const e=('energy_mj' in b)?b.energy_mj:b.energy_bound_mj;\n"
     "  if(b.fit&&b.fit.fits===false)return;\n"
@@ -205,29 +211,38 @@ static const char page_js[] =
     "  if(b.pareto)front.push({x:b.latency_ms,y:e,label:al+' on '+b.board});\n"
     "  if('inferences_per_joule' in b)(ipj[b.board]=ipj[b.board]||{})[al]=b.inferences_per_joule;});});\n"
     "front.sort((p,q)=>p.x-q.x);\n"
+    "const floor10=v=>Math.pow(10,Math.floor(Math.log10(Math.max(1e-12,0.5*Math.min(...v.filter(x=>x>0))))));\n"
+    "const chart=(id,cfg)=>{const c=document.getElementById(id);if(c)made.push([c,new Chart(c,cfg)]);};\n"
     "const sets=Object.keys(pts).map((k,i)=>({label:k,data:pts[k],backgroundColor:hue(i),pointRadius:4}));\n"
     "sets.push({label:'Pareto front',data:front,type:'line',borderColor:'#000',backgroundColor:'#000',\n"
     " pointRadius:7,pointStyle:'rectRot',showLine:true,fill:false});\n"
     "const tip={callbacks:{label:c=>c.raw.label+': '+c.raw.x.toPrecision(4)+' ms, '+c.raw.y.toPrecision(4)+' mJ'}};\n"
-    "new Chart(document.getElementById('c_lat_energy'),{type:'scatter',data:{datasets:sets},options:{\n"
-    " plugins:{title:{display:true,text:'Latency against energy per inference (fitting points; projected, modelled)'},\n"
+    "chart('c_lat_energy',{type:'scatter',data:{datasets:sets},options:{\n"
+    " plugins:{title:{display:true,text:'Latency against energy per inference (points that fit; projected, modelled)'},\n"
     "  tooltip:tip},scales:{x:{type:'logarithmic',title:{display:true,text:'latency per inference, ms'}},\n"
     "  y:{type:'logarithmic',title:{display:true,text:d.energy_label}}}}});\n"
     "const bsets=Object.keys(ipj).map((k,i)=>({label:k,data:labels.map(l=>ipj[k][l]||0),backgroundColor:hue(i)}));\n"
-    "if(bsets.length)new Chart(document.getElementById('c_ipj'),{type:'bar',data:{labels:labels,datasets:bsets},\n"
+    "if(bsets.length)chart('c_ipj',{type:'bar',data:{labels:labels,datasets:bsets},\n"
     " options:{plugins:{title:{display:true,text:'Inferences per joule (modelled dynamic energy)'}},\n"
-    "  scales:{y:{type:'logarithmic',title:{display:true,text:'inferences per joule'}}}}});\n"
+    "  scales:{y:{type:'logarithmic',min:floor10(bsets.flatMap(s=>s.data)),\n"
+    "   title:{display:true,text:'inferences per joule'}}}}});\n"
     "const rk=['lut','ff','dsp','bram36'];\n"
     "const rsets=rk.map((k,i)=>({label:k.toUpperCase(),data:d.arrays.map(a=>a.resources?a.resources[k]:0),\n"
     " backgroundColor:hue(i+3)}));\n"
-    "if(d.arrays.some(a=>a.resources))new Chart(document.getElementById('c_res'),{type:'bar',\n"
+    "if(d.arrays.some(a=>a.resources))chart('c_res',{type:'bar',\n"
     " data:{labels:labels,datasets:rsets},options:{plugins:{title:{display:true,\n"
-    "  text:'FPGA resources per array size (yosys estimate)'}},scales:{y:{type:'logarithmic'}}}});\n"
+    "  text:'FPGA resources per array size (yosys estimate)'}},scales:{y:{type:'logarithmic',\n"
+    "   min:floor10(rsets.flatMap(s=>s.data))}}}});\n"
     "const cyc=[{label:'cycles per inference',data:d.arrays.map(a=>a.cycles_per_inference),\n"
     " backgroundColor:hue(5)}];\n"
-    "new Chart(document.getElementById('c_cycles'),{type:'bar',data:{labels:labels,datasets:cyc},\n"
+    "chart('c_cycles',{type:'bar',data:{labels:labels,datasets:cyc},\n"
     " options:{plugins:{title:{display:true,text:'Kernel cycles per inference (analytic model, RTL-checked)'}},\n"
-    "  scales:{y:{type:'logarithmic'}}}});\n"
+    "  scales:{y:{type:'logarithmic',min:floor10(cyc[0].data)}}}});\n"
+    "let drawn=0;\n"
+    "made.forEach(([c,ch])=>{ch.draw();const b=document.createElement('canvas');b.width=c.width;\n"
+    " b.height=c.height;if(c.width>0&&c.toDataURL()!==b.toDataURL())drawn++;});\n"
+    "body.setAttribute('data-charts',String(drawn));\n"
+    "}catch(e){body.setAttribute('data-chart-error',String(e));}\n"
     "})();\n";
 
 static int write_html(const json_t *root, const char *path)
@@ -253,7 +268,7 @@ static int write_html(const json_t *root, const char *path)
     puts_b(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>loom dse: ");
     esc(&b, title);
     puts_b(&b, "</title>\n<style>\nbody{font-family:sans-serif;margin:2em;max-width:80em}\n"
-               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.2em .5em;"
+               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.2em .5em;white-space:nowrap;"
                "text-align:right}th{background:#eee}td.l,th.l{text-align:left}tr.pareto td{font-weight:bold}\n"
                ".charts{display:grid;grid-template-columns:1fr 1fr;gap:1em}.note{color:#555}\n</style></head><body>\n"
                "<h1>loom dse</h1>\n<p>");
@@ -271,10 +286,19 @@ static int write_html(const json_t *root, const char *path)
                    "id=\"c_cycles\"></canvas></div></div>\n");
     }
     /* arrays */
-    puts_b(&b, "<h2>Array sizes</h2>\n<table><tr><th class=\"l\">array</th><th>cycles per inference</th>"
+    puts_b(&b, "<h2>Array sizes</h2>\n<p class=\"note\">Cycles: the analytic cycle model, checked against the "
+               "Verilated RTL on sampled GEMMs where the size is built. Resources: ");
+    {
+        const char *prov = NULL;
+        json_array_foreach(json_object_get(root, "arrays"), i, ja)
+            if (!prov && json_is_object(json_object_get(ja, "resources")))
+                prov = json_string_value(json_object_get(json_object_get(ja, "resources"), "provenance"));
+        esc(&b, prov ? prov : "not estimated");
+    }
+    puts_b(&b, ".</p>\n<table><tr><th class=\"l\">array</th><th>cycles per inference</th>"
                "<th>PE utilisation</th><th>model vs RTL (worst)</th><th>RTL samples</th><th>LUT</th><th>of which "
-               "LUT RAM</th><th>FF</th><th>DSP</th><th>BRAM36</th><th>URAM</th><th class=\"l\">resources: "
-               "provenance</th></tr>\n");
+               "LUT RAM</th><th>FF</th><th>DSP</th><th>BRAM36</th><th>URAM</th><th class=\"l\">resources by"
+               "</th></tr>\n");
     json_array_foreach(json_object_get(root, "arrays"), i, ja) {
         const json_t *res = json_object_get(ja, "resources"), *rtl = json_object_get(ja, "rtl_check");
         const json_t *w = json_object_get(rtl, "worst_model_error");
@@ -295,8 +319,6 @@ static int write_html(const json_t *root, const char *path)
         cell_num(&b, res, "uram", "%.0f");
         puts_b(&b, "<td class=\"l\">");
         if (json_is_object(res)) {
-            esc(&b, json_string_value(json_object_get(res, "provenance")));
-            puts_b(&b, "; ");
             esc(&b, json_string_value(json_object_get(res, "tool")));
         } else {
             esc(&b, json_string_value(json_object_get(ja, "resources_note")));
@@ -309,10 +331,23 @@ static int write_html(const json_t *root, const char *path)
                "model at the board's kernel clock and memory rate (projected, not measured). Energy: modelled, "
                "the kernel's dynamic energy from per-action energies (a lower bound); bound: the board's power "
                "limit for that latency (an upper bound). Bold rows are on the Pareto front of latency, energy and "
-               "LUTs among the points that fit.</p>\n<table><tr><th class=\"l\">array</th><th class=\"l\">board"
+               "LUTs among the points that fit.</p>\n");
+    {
+        const char *prov = NULL;
+        json_array_foreach(json_object_get(root, "arrays"), i, ja)
+            json_array_foreach(json_object_get(ja, "boards"), k, jb)
+                if (!prov && json_is_string(json_object_get(jb, "energy_provenance")))
+                    prov = json_string_value(json_object_get(jb, "energy_provenance"));
+        if (prov) {
+            puts_b(&b, "<p class=\"note\">Energy ");
+            esc(&b, prov);
+            puts_b(&b, "; the last column gives the scaling of on-chip energies per board.</p>\n");
+        }
+    }
+    puts_b(&b, "<table><tr><th class=\"l\">array</th><th class=\"l\">board"
                "</th><th>clock MHz</th><th>latency ms</th><th>inferences/s</th><th>energy mJ</th><th>MAC mJ</th>"
                "<th>scratchpad mJ</th><th>memory mJ</th><th>inferences/J</th><th>bound mJ</th><th>fits</th>"
-               "<th class=\"l\">tightest resource</th><th class=\"l\">energy: provenance</th></tr>\n");
+               "<th class=\"l\">tightest resource</th><th>on-chip energy scale</th></tr>\n");
     json_array_foreach(json_object_get(root, "arrays"), i, ja) {
         char label[16];
         array_label(ja, label, sizeof label);
@@ -340,9 +375,8 @@ static int write_html(const json_t *root, const char *path)
             } else {
                 puts_b(&b, "<td>not known</td><td class=\"l\">-</td>");
             }
-            puts_b(&b, "<td class=\"l\">");
-            esc(&b, json_string_value(json_object_get(jb, "energy_provenance")));
-            puts_b(&b, "</td></tr>\n");
+            cell_num(&b, jb, "energy_scale", "x%.3f");
+            puts_b(&b, "</tr>\n");
         }
     }
     puts_b(&b, "</table>\n<p class=\"note\">Written by loom dse --report; dse.json beside this page has every "
