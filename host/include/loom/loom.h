@@ -693,6 +693,34 @@ void loom_boards_list_free(char **names, size_t count);
 /* The folder boards are read from. */
 const char *loom_boards_dir(void);
 
+/* ---- power meters: energy read where the hardware has a meter ----
+ *
+ * rapl: CPU packages (powercap's intel-rapl zones, energy counters; root-
+ * only on current kernels); nvml: NVIDIA GPUs (the driver's NVML, loaded
+ * at run time: total energy counter, else power draw integrated); xmc:
+ * Alveo cards (the xmc power node of XRT's driver, integrated). Each kind
+ * that is absent says why in why_not (one line each). A reading is the
+ * energy since open: counters add back a wrap, power meters integrate
+ * between samples, so sample them at least every second or so.
+ * $LOOM_SYSFS_ROOT and $LOOM_NVML_LIB point elsewhere (tests). */
+typedef struct loom_meter loom_meter;
+
+typedef struct {
+    const char *name;       /* "rapl:package-0", "nvml:0 NVIDIA H200", "xmc:0000:65:00.1" */
+    const char *kind;       /* "rapl", "nvml" or "xmc" */
+    const char *boundary;   /* what it measures: "CPU package", "GPU board", "card (...)" */
+    const char *unit;       /* what it reads */
+    double resolution_j;    /* a counter's step; 0 for a power meter */
+    uint64_t updates;       /* samples in which the reading changed */
+    double total_j;         /* energy since open, as of the last sample */
+} loom_meter_info;
+
+loom_status loom_meters_open(loom_meter ***meters, size_t *n, char *why_not, size_t size);
+/* Read the meter now: *joules is the energy since open. */
+loom_status loom_meter_sample(loom_meter *m, double *joules);
+const loom_meter_info *loom_meter_get_info(const loom_meter *m);
+void loom_meters_free(loom_meter **meters, size_t n);
+
 /* ---- modelled energy: per-action energies (an "energy" table in boards/)
  * times the activity counts of a run ----
  *
