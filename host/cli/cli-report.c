@@ -63,6 +63,20 @@ static void printf_b(buf *b, const char *fmt, ...)
         put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* The buffer into path, whole or not at all; the buffer is freed. */
+static int write_buf(buf *b, const char *path)
+{
+    int rc;
+    if (b->oom) {
+        free(b->p);
+        loom_cli_errorf("%s: out of memory", path);
+        return LOOM_EXIT_SOFTWARE;
+    }
+    rc = loom_cli_write_whole(path, b->p, b->n);
+    free(b->p);
+    return rc;
+}
+
 /* text for HTML */
 static void esc(buf *b, const char *s)
 {
@@ -109,7 +123,6 @@ static int write_csv(const json_t *root, const char *path)
     buf b = {0};
     const json_t *ja, *jb;
     size_t i, k;
-    int rc;
     puts_b(&b, "array,rows,cols,board,cycles_per_inference,latency_ms,inferences_per_second,energy_mj,"
                "energy_bound_mj,inferences_per_joule,lut,ff,dsp,bram36,uram,fits,tightest,tightest_share,pareto,"
                "worst_model_error\n");
@@ -155,14 +168,7 @@ static int write_csv(const json_t *root, const char *path)
             puts_b(&b, "\n");
         }
     }
-    if (b.oom) {
-        free(b.p);
-        loom_cli_errorf("%s: out of memory", path);
-        return LOOM_EXIT_SOFTWARE;
-    }
-    rc = loom_cli_write_whole(path, b.p, b.n);
-    free(b.p);
-    return rc;
+    return write_buf(&b, path);
 }
 
 /* Chart.js's file, whole, or NULL (why in *why). */
@@ -253,7 +259,6 @@ static int write_html(const json_t *root, const char *path)
     const char *why, *title = json_string_value(json_object_get(root, "model"));
     char *js = read_chartjs(&njs, &why), *data;
     json_t *copy = json_deep_copy(root);
-    int rc;
     if (!title)
         title = json_string_value(json_object_get(root, "gemms_given"));
     /* the energy axis's label, for the chart */
@@ -402,14 +407,7 @@ static int write_html(const json_t *root, const char *path)
         free(js);
     }
     puts_b(&b, "</body></html>\n");
-    if (b.oom) {
-        free(b.p);
-        loom_cli_errorf("%s: out of memory", path);
-        return LOOM_EXIT_SOFTWARE;
-    }
-    rc = loom_cli_write_whole(path, b.p, b.n);
-    free(b.p);
-    return rc;
+    return write_buf(&b, path);
 }
 
 int loom_cli_dse_report(const json_t *root, const char *dir)

@@ -118,6 +118,10 @@ const char *loom__shape_str(int rank, const int64_t *dims, char *buf, size_t siz
 
 #define LOOM__SHAPE_STR_MAX 200
 
+/* The first line of a text file into buf, its line end cut (buf "" and
+ * false when it cannot be read). */
+bool loom__read_line(const char *path, char *buf, size_t size);
+
 /* ---- the cache folder (core/cache.c) ---- */
 #define LOOM__CACHE_DIR_MAX 900
 /* which reasons not to cache a user of the cache has said (zeroed static) */

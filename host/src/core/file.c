@@ -168,3 +168,19 @@ loom_status loom__write_file(const char *path, const void *head, size_t n_head, 
     }
     return loom__out_finish(&o);
 }
+
+bool loom__read_line(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    bool ok;
+    buf[0] = '\0';
+    if (!f)
+        return false;
+    ok = fgets(buf, (int)size, f) != NULL;
+    if (ok)
+        buf[strcspn(buf, "\r\n")] = '\0';
+    else
+        buf[0] = '\0';
+    fclose(f);
+    return ok;
+}

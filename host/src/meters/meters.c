@@ -91,17 +91,6 @@ static bool read_num(const char *path, double *v)
     return true;
 }
 
-static void read_text(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    buf[0] = '\0';
-    if (!f)
-        return;
-    if (fgets(buf, (int)size, f))
-        buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
-}
-
 static void say(char *why, size_t size, const char *fmt, const char *a, const char *b)
 {
     size_t len = why ? strlen(why) : 0;
@@ -173,7 +162,7 @@ static void open_rapl(loom_meter **out, size_t *n, char *why, size_t size)
             continue;
         }
         snprintf(path, sizeof path, "%s/name", zone);
-        read_text(path, label, sizeof label);
+        loom__read_line(path, label, sizeof label);
         if (*n == MAX_METERS || !(m = meter_new(K_RAPL)))
             continue;
         snprintf(m->name, sizeof m->name, "rapl:%s", label[0] ? label : names[i] + 11);
@@ -315,7 +304,7 @@ static void open_xmc(loom_meter **out, size_t *n, char *why, size_t size)
         if (e->d_name[0] == '.')
             continue;
         snprintf(p, sizeof p, "%s/%s/vendor", dir, e->d_name);
-        read_text(p, vendor, sizeof vendor);
+        loom__read_line(p, vendor, sizeof vendor);
         if (strcmp(vendor, "0x10ee") != 0)
             continue;
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);

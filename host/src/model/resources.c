@@ -176,18 +176,6 @@ static int run_in(const char *dir, char *const argv[], const char *log, double t
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* The first line of a file, into buf. */
-static void first_line(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    buf[0] = '\0';
-    if (!f)
-        return;
-    if (fgets(buf, (int)size, f))
-        buf[strcspn(buf, "\r\n")] = '\0';
-    fclose(f);
-}
-
 /* The last lines of a log, for an error message. */
 static void log_tail(const char *path, char *buf, size_t size)
 {
@@ -326,7 +314,7 @@ loom_status loom_rtl_resources_estimate(int rows, int cols, const loom_rtl_resou
             st = loom__err(LOOM_E_DEVICE_UNAVAILABLE, "resources: %s -V did not run", yosys);
             goto done;
         }
-        first_line(path, version, sizeof version);
+        loom__read_line(path, version, sizeof version);
     }
     /* the script, and the key */
     used += (size_t)snprintf(script_text + used, sizeof script_text - used,
