@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -1690,6 +1693,143 @@ Test(cli, dse_resources_fit_energy_and_report, .timeout = 1800)
     cr_assert_str_empty(res.out);
     RUN("dse", "--gemm", "64x48x200", "--boards", "none", "--energy", "u50");
     expect_error_line(64, "--energy: u50 is not an energy table (its kind is fpga", NULL);
+}
+
+/* A fake RAPL package under root whose counter rises by 1000 uJ every
+ * 5 ms (0.2 W), written whole each time (a rename), until killed. */
+static pid_t rapl_writer(const char *root, bool moving)
+{
+    char d[1024], path[1200], tmp[1200];
+    pid_t pid;
+    snprintf(d, sizeof d, "%s/sys", root);
+    mkdir(d, 0755);
+    snprintf(d, sizeof d, "%s/sys/class", root);
+    mkdir(d, 0755);
+    snprintf(d, sizeof d, "%s/sys/class/powercap", root);
+    mkdir(d, 0755);
+    snprintf(d, sizeof d, "%s/sys/class/powercap/intel-rapl:0", root);
+    mkdir(d, 0755);
+    snprintf(path, sizeof path, "%s/name", d);
+    write_bytes(path, "package-0\n", 10);
+    snprintf(path, sizeof path, "%s/max_energy_range_uj", d);
+    write_bytes(path, "262143328850\n", 13);
+    snprintf(path, sizeof path, "%s/energy_uj", d);
+    write_bytes(path, "1000\n", 5);
+    if (!moving)
+        return 0;
+    snprintf(tmp, sizeof tmp, "%s/.energy_uj.tmp", d);
+    fflush(NULL);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        for (unsigned long long uj = 1000;; uj += 1000) {
+            FILE *f = fopen(tmp, "w");
+            if (f) {
+                fprintf(f, "%llu\n", uj);
+                fclose(f);
+                rename(tmp, path);
+            }
+            nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
+        }
+    }
+    return pid;
+}
+
+/* loom bench: per device the windows, the latency figures from the raw
+ * latencies, and energy from the meter that covers the device (a fake
+ * RAPL package: measured, idle power read, about as much above idle as
+ * the counter's constant rate allows); a stalled counter and no meter
+ * are said, never shown as energy. */
+Test(cli, bench_latency_and_metered_energy, .timeout = 120)
+{
+    char root_env[1200];
+    const char *env[] = {root_env, "LOOM_NVML_LIB=/nonexistent/libnvidia-ml.so.1", NULL};
+    json_t *root, *dev, *e, *lat;
+    pid_t w;
+    size_t i, total = 0;
+    const json_t *win;
+    double prev = 0;
+    snprintf(root_env, sizeof root_env, "LOOM_SYSFS_ROOT=%s", dir);
+    chmod(dir, 0755);
+    w = rapl_writer(dir, true);
+    RUN_ENV(env, "bench", LENET, "--devices", "ref", "--duration", "0.3", "--repeats", "3", "--warmup", "1",
+            "--json");
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    expect_code(0);
+    root = dse_json();
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(root, "meters"), 0), "name")),
+                     "rapl:package-0");
+    dev = json_array_get(json_object_get(root, "devices"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(dev, "device")), "ref");
+    cr_assert_eq(json_integer_value(json_object_get(dev, "nodes_on_device")),
+                 json_integer_value(json_object_get(dev, "nodes")));
+    cr_assert_eq(json_array_size(json_object_get(dev, "windows")), 3);
+    json_array_foreach(json_object_get(dev, "windows"), i, win) {
+        cr_assert_geq(json_number_value(json_object_get(win, "seconds")), 0.3);
+        total += (size_t)json_integer_value(json_object_get(win, "inferences"));
+    }
+    cr_assert_eq((json_int_t)total, json_integer_value(json_object_get(dev, "inferences")));
+    cr_assert_eq(json_array_size(json_object_get(dev, "latencies_ms")), total);
+    lat = json_object_get(dev, "latency_ms");
+    {
+        /* the figures are the raw latencies' */
+        double *v = malloc(total * sizeof *v), sum = 0;
+        for (i = 0; i < total; i++)
+            sum += v[i] = json_number_value(json_array_get(json_object_get(dev, "latencies_ms"), i));
+        cr_assert_float_eq(json_number_value(json_object_get(lat, "mean")), sum / (double)total, 1e-9);
+        for (i = 0; i < total; i++) {
+            cr_assert_geq(v[i], json_number_value(json_object_get(lat, "min")));
+            cr_assert_leq(v[i], json_number_value(json_object_get(lat, "max")));
+        }
+        free(v);
+    }
+    static const char *const order[] = {"min", "p50", "p90", "p99", "max"};
+    for (int q = 0; q < 5; q++) {
+        double x = json_number_value(json_object_get(lat, order[q]));
+        cr_assert_geq(x, prev, "%s", order[q]);
+        prev = x;
+    }
+    e = json_object_get(dev, "energy");
+    cr_assert(strstr(json_string_value(json_object_get(e, "provenance")), "measured: rapl:package-0 (CPU package"),
+              "%s", res.out);
+    cr_assert_gt(json_integer_value(json_object_get(e, "meter_updates")), 10);
+    /* at most 0.2 W busy and idle alike (the writer only falls behind on
+     * a loaded machine), and per inference that power over the throughput */
+    cr_assert(json_number_value(json_object_get(e, "average_w")) > 0.02 &&
+                  json_number_value(json_object_get(e, "average_w")) < 0.3, "%s", res.out);
+    cr_assert(json_number_value(json_object_get(e, "idle_w_before")) > 0.02 &&
+                  json_number_value(json_object_get(e, "idle_w_before")) < 0.3, "%s", res.out);
+    cr_assert_float_eq(json_number_value(json_object_get(e, "per_inference_j")),
+                       json_number_value(json_object_get(e, "average_w")) /
+                           json_number_value(json_object_get(dev, "throughput_per_s")),
+                       1e-9);
+    cr_assert_float_eq(json_number_value(json_object_get(e, "inferences_per_joule")),
+                       1 / json_number_value(json_object_get(e, "per_inference_j")), 1e-6);
+    json_decref(root);
+
+    /* the counter stalls: no energy, and why */
+    RUN_ENV(env, "bench", LENET, "--devices", "ref", "--duration", "0.1", "--repeats", "1", "--json");
+    expect_code(0);
+    root = dse_json();
+    e = json_object_get(json_array_get(json_object_get(root, "devices"), 0), "energy");
+    cr_assert(json_is_null(json_object_get(e, "provenance")));
+    cr_assert(strstr(json_string_value(json_object_get(e, "why_not")), "stalled"), "%s", res.out);
+    json_decref(root);
+    /* no meter at all: said in the table */
+    tb_rmtree(tpath("sys"));
+    RUN_ENV(env, "bench", LENET, "--devices", "ref", "--duration", "0.1", "--repeats", "1");
+    expect_code(0);
+    cr_assert(strstr(res.out, "ref: no meter covers this device here") && strstr(res.out, "rapl: no "), "%s",
+              res.out);
+    RUN("bench", LENET, "--duration", "0");
+    expect_usage("--duration takes seconds from 0.05 to 3600, not '0'", "bench");
+    RUN("bench", LENET, "--repeats", "0");
+    expect_usage("--repeats takes a count from 1 to 100, not '0'", "bench");
+    RUN("bench");
+    expect_usage("bench takes exactly one MODEL argument", "bench");
+    RUN("bench", LENET, "--devices", "nosuch", "--duration", "0.05", "--repeats", "1");
+    cr_assert_neq(res.code, 0);
 }
 
 /* loom dse MODEL: the GEMMs are the quantised model's int8 nodes. */

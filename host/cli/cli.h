@@ -104,6 +104,7 @@ int loom_cmd_partition(int argc, char **argv);
 int loom_cmd_run(int argc, char **argv);
 int loom_cmd_sim(int argc, char **argv);
 int loom_cmd_dse(int argc, char **argv);
+int loom_cmd_bench(int argc, char **argv);
 int loom_cmd_boards(int argc, char **argv);
 int loom_cmd_validate(int argc, char **argv);
 int loom_cmd_quantize(int argc, char **argv);

@@ -28,7 +28,10 @@ static const char usage[] =
     "  sim gemm          one int8 GEMM on the Verilated systolic array (vsim):\n"
     "                    cycles, utilisation, bit-exact check against ref\n"
     "  dse MODEL         array sizes for a quantised model: cycles per inference\n"
-    "                    (cycle model, checked on the RTL), projected per board\n"
+    "                    (cycle model, checked on the RTL), FPGA resources (yosys),\n"
+    "                    fit, latency and modelled energy per board\n"
+    "  bench MODEL       latency per device, and energy where a power meter\n"
+    "                    covers it (RAPL, NVML, an Alveo card's xmc node)\n"
     "  help [COMMAND]    this text, or a command's own help\n"
     "\n"
     "  --max-memory SIZE  memory that loading a model or an .npy file may take\n"
@@ -114,6 +117,8 @@ static int dispatch(int argc, char **argv)
                 return loom_cmd_boards(2, sub);
             if (strcmp(argv[2], "dse") == 0)
                 return loom_cmd_dse(2, sub);
+            if (strcmp(argv[2], "bench") == 0)
+                return loom_cmd_bench(2, sub);
             if (strcmp(argv[2], "sim") == 0) {
                 char *simsub[] = {"sim", "gemm", "--help", NULL};
                 return loom_cmd_sim(3, simsub);
@@ -141,6 +146,8 @@ static int dispatch(int argc, char **argv)
         return loom_cmd_boards(argc - 1, argv + 1);
     if (strcmp(cmd, "dse") == 0)
         return loom_cmd_dse(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return loom_cmd_bench(argc - 1, argv + 1);
     return loom_cli_usage_error(NULL, "'%s' is not a loom command.", cmd);
 }
 
