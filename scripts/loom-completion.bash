@@ -11,13 +11,13 @@ _loom() {
         esac
     done
     if [ -z "$cmd" ]; then
-        COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim dse help --help --version --max-memory" -- "$cur"))
+        COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim dse bench help --help --version --max-memory" -- "$cur"))
         return
     fi
     case $cmd in
-        help) COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim dse" -- "$cur")); return ;;
+        help) COMPREPLY=($(compgen -W "info run devices partition validate quantize boards sim dse bench" -- "$cur")); return ;;
         sim) [ "$COMP_CWORD" -eq $((i + 1)) ] && { COMPREPLY=($(compgen -W "gemm" -- "$cur")); return; }; cmd="sim gemm" ;;
-        boards) [[ $cur != -* ]] && { COMPREPLY=($(compgen -W "$(${COMP_WORDS[0]} boards 2>/dev/null | awk 'NR > 1 {print $1}')" -- "$cur")); return; } ;;
+        boards) [[ $cur != -* ]] && { COMPREPLY=($(compgen -W "$(${COMP_WORDS[0]} boards 2>/dev/null | awk 'NR > 1 && /^[a-z0-9]/ && !/^energy tables/ {print $1}')" -- "$cur")); return; } ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(${COMP_WORDS[0]} $cmd --help 2>/dev/null | grep -oE -- '--[a-z][a-z-]*' | sort -u)" -- "$cur"))

@@ -6,7 +6,7 @@ set -eu
 loom=$1 out=$2
 {
     echo "[COMMANDS]"
-    for cmd in info run devices partition validate quantize boards "sim gemm" dse; do
+    for cmd in info run devices partition validate quantize boards "sim gemm" dse bench; do
         echo ".SS loom $cmd"
         echo ".nf"
         # roff: a leading dot or quote would be a request; backslashes escaped
