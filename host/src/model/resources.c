@@ -274,7 +274,7 @@ loom_status loom_rtl_resources_estimate(int rows, int cols, const loom_rtl_resou
 {
     const char *src, *cfg, *yosys;
     char ybuf[1024], tmp[] = "/tmp/loom-synth-XXXXXX", path[1400], cache[LOOM__CACHE_DIR_MAX], cpath[1100];
-    char *names[MAX_FILES], version[256], script_text[16384], tail[600];
+    char *names[MAX_FILES], version[sizeof ((loom_rtl_resources *)0)->tool], script_text[16384], tail[600];
     size_t nfiles = 0, used = 0;
     uint64_t key = 1469598103934665603ull;
     loom_status st;
