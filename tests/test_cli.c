@@ -1695,6 +1695,37 @@ Test(cli, dse_resources_fit_energy_and_report, .timeout = 1800)
     expect_error_line(64, "--energy: u50 is not an energy table (its kind is fpga", NULL);
 }
 
+/* A synthesis past --synth-timeout is stopped (yosys and what it
+ * started) and the sweep goes on without that size's resources. */
+Test(cli, dse_synthesis_past_its_timeout_is_left_out, .timeout = 60)
+{
+    static const char fake[] = "#!/bin/sh\n[ \"$1\" = -V ] && { echo 'Yosys 0.0 (slow fake)'; exit 0; }\n"
+                               "sleep 30\n";
+    char yenv[1200], cenv[1200];
+    const char *env[] = {yenv, cenv, NULL};
+    json_t *root;
+    const json_t *ja;
+    double t0;
+    write_bytes(tpath("yosys"), fake, strlen(fake));
+    cr_assert_eq(chmod(tpath("yosys"), 0755), 0);
+    snprintf(yenv, sizeof yenv, "LOOM_YOSYS=%s", tpath("yosys"));
+    snprintf(cenv, sizeof cenv, "LOOM_CACHE_DIR=%s", tpath("cache"));
+    t0 = (double)time(NULL);
+    RUN_ENV(env, "dse", "--gemm", "64x48x200", "--arrays", "2x2", "--boards", "u50", "--synth-timeout", "1",
+            "--json");
+    expect_code(0);
+    cr_assert_lt((double)time(NULL) - t0, 20, "the fake yosys was not stopped");
+    cr_assert(strstr(res.err, "yosys ran past --synth-timeout (1 s) on 2x2"), "%s", res.err);
+    root = dse_json();
+    ja = json_array_get(json_object_get(root, "arrays"), 0);
+    cr_assert(json_is_null(json_object_get(ja, "resources")));
+    cr_assert(strstr(json_string_value(json_object_get(ja, "resources_note")), "ran past --synth-timeout"));
+    cr_assert(json_is_null(json_object_get(json_array_get(json_object_get(ja, "boards"), 0), "fit")));
+    json_decref(root);
+    RUN("dse", "--gemm", "64x48x200", "--synth-timeout", "0");
+    expect_usage("--synth-timeout takes seconds from 1 to 86400, not '0'", "dse");
+}
+
 /* A fake RAPL package under root whose counter rises by 1000 uJ every
  * 5 ms (0.2 W), written whole each time (a rename), until killed. */
 static pid_t rapl_writer(const char *root, bool moving)

@@ -37,7 +37,8 @@ static const char dse_usage[] =
     "  - FPGA resources (LUT, FF, DSP, BRAM, URAM): rtl/ synthesised by yosys\n"
     "    (synth_xilinx for UltraScale+; a yosys estimate, not Vivado's, for\n"
     "    the kernel without the Vitis shell). Minutes per size (about 1 at\n"
-    "    2x2, 3 at 8x8, 10 at 16x16 here), then cached in loom's cache folder\n"
+    "    2x2, 3 at 8x8, 10 at 16x16 here; 32x32 ran past an hour: see\n"
+    "    --synth-timeout and --no-synth), then cached in loom's cache folder\n"
     "    ($LOOM_CACHE_DIR, else ~/.cache/loom); without yosys, said and left\n"
     "    out;\n"
     "  - for each FPGA board (boards/): the latency and inferences per second\n"
@@ -66,7 +67,8 @@ static const char dse_usage[] =
     "  --rtl-samples N        GEMMs simulated per built size (default 3;\n"
     "                         0: the model alone)\n"
     "  --no-synth             no FPGA resources (and so no fit): no yosys run\n"
-    "  --synth-timeout S      stop a synthesis after S seconds (an error)\n"
+    "  --synth-timeout S      stop a size's synthesis after S seconds and go on\n"
+    "                         without its resources (default 1800)\n"
     "  --energy TABLE|none    the energy table (default horowitz-45nm; loom\n"
     "                         boards lists the tables)\n"
     "  --jobs N               the array sizes in up to N processes at once\n"
@@ -374,7 +376,16 @@ static int array_resources(int rows, int cols, const dse_cfg *cfg, json_t **out,
         fprintf(stderr, "loom: dse: synthesising the %dx%d array with yosys (minutes; cached afterwards)...\n", rows,
                 cols);
         ro.cache_only = false;
-        if ((st = loom_rtl_resources_estimate(rows, cols, &ro, &r)) != LOOM_OK)
+        if ((st = loom_rtl_resources_estimate(rows, cols, &ro, &r)) == LOOM_E_LIMIT) {
+            /* too long: the sweep goes on without this size's resources */
+            static char why_buf[160];
+            snprintf(why_buf, sizeof why_buf, "not estimated: yosys ran past --synth-timeout (%.0f s) on %dx%d",
+                     cfg->synth_timeout, rows, cols);
+            fprintf(stderr, "loom: dse: %s\n", why_buf);
+            *why = why_buf;
+            return 0;
+        }
+        if (st != LOOM_OK)
             return loom_cli_fail(st);
         fprintf(stderr, "loom: dse: %dx%d synthesised in %.0f s\n", rows, cols, r.synth_seconds);
     }
@@ -934,7 +945,7 @@ int loom_cmd_dse(int argc, char **argv)
     const char *gemms = NULL, *arrays = "4x4,8x8,16x16,32x32", *boards = "all", *model = NULL, *out_dir = NULL;
     const char *emit = NULL, *energy = "horowitz-45nm", *report = NULL;
     int rows[MAX_ARRAYS], cols[MAX_ARRAYS], n_arrays = 0, c, rc = 0;
-    uint64_t samples = 3, point = UINT64_MAX, jobs = 1, synth_timeout = 0;
+    uint64_t samples = 3, point = UINT64_MAX, jobs = 1, synth_timeout = 1800;
     bool synth = true;
     dse_cfg cfg = {0};
     bool as_json = false, off = false;

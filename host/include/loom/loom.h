@@ -644,7 +644,7 @@ typedef struct {
 typedef struct {
     bool no_cache;          /* synthesise even when cached (and do not cache) */
     bool cache_only;        /* the cached estimate or LOOM_E_NOT_FOUND: never synthesise */
-    double timeout_s;       /* stop yosys after this long; 0: no limit */
+    double timeout_s;       /* stop yosys after this long (LOOM_E_LIMIT); 0: no limit */
 } loom_rtl_resources_options;
 
 /* opt may be NULL. */

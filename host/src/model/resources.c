@@ -389,10 +389,15 @@ loom_status loom_rtl_resources_estimate(int rows, int cols, const loom_rtl_resou
         char *argv[] = {(char *)yosys, "-q", "-s", "synth.ys", NULL};
         rc = run_in(tmp, argv, path, opt ? opt->timeout_s : 0);
     }
+    if (rc == -2) {
+        st = loom__err(LOOM_E_LIMIT, "resources: yosys ran past its time limit (%.0f s) on the %dx%d array",
+                       opt->timeout_s, rows, cols);
+        goto done;
+    }
     if (rc != 0) {
         log_tail(path, tail, sizeof tail);
         st = loom__err(LOOM_E_DEVICE_FAILED, "resources: yosys %s on the %dx%d array%s%s",
-                       rc == -2 ? "ran past its time limit" : rc == 127 ? "could not start" : "failed", rows, cols,
+                       rc == 127 ? "could not start" : "failed", rows, cols,
                        tail[0] ? ": " : "", tail);
         goto done;
     }
