@@ -273,8 +273,9 @@ static int write_html(const json_t *root, const char *path)
     puts_b(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>loom dse: ");
     esc(&b, title);
     puts_b(&b, "</title>\n<style>\nbody{font-family:sans-serif;margin:2em;max-width:80em}\n"
-               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.2em .5em;white-space:nowrap;"
+               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.2em .5em;"
                "text-align:right}th{background:#eee}td.l,th.l{text-align:left}tr.pareto td{font-weight:bold}\n"
+               "td{white-space:nowrap}td.l{white-space:normal}\n"
                ".charts{display:grid;grid-template-columns:1fr 1fr;gap:1em}.note{color:#555}\n</style></head><body>\n"
                "<h1>loom dse</h1>\n<p>");
     esc(&b, json_object_get(root, "model") ? "Model " : "GEMMs ");
