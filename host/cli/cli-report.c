@@ -111,6 +111,22 @@ static void cell_num(buf *b, const json_t *o, const char *k, const char *fmt)
     puts_b(b, "</td>");
 }
 
+const char *loom_cli_dse_first(const json_t *root, const char *where, const char *key)
+{
+    const json_t *ja, *jb;
+    size_t i, k;
+    bool boards = strcmp(where, "boards") == 0;
+    json_array_foreach(json_object_get(root, "arrays"), i, ja) {
+        if (!boards && json_is_string(json_object_get(json_object_get(ja, where), key)))
+            return json_string_value(json_object_get(json_object_get(ja, where), key));
+        if (boards)
+            json_array_foreach(json_object_get(ja, "boards"), k, jb)
+                if (json_is_string(json_object_get(jb, key)))
+                    return json_string_value(json_object_get(jb, key));
+    }
+    return NULL;
+}
+
 static void array_label(const json_t *ja, char *s, size_t size)
 {
     snprintf(s, size, "%dx%d", (int)json_integer_value(json_object_get(ja, "rows")),
@@ -295,10 +311,7 @@ static int write_html(const json_t *root, const char *path)
     puts_b(&b, "<h2>Array sizes</h2>\n<p class=\"note\">Cycles: the analytic cycle model, checked against the "
                "Verilated RTL on sampled GEMMs where the size is built. Resources: ");
     {
-        const char *prov = NULL;
-        json_array_foreach(json_object_get(root, "arrays"), i, ja)
-            if (!prov && json_is_object(json_object_get(ja, "resources")))
-                prov = json_string_value(json_object_get(json_object_get(ja, "resources"), "provenance"));
+        const char *prov = loom_cli_dse_first(root, "resources", "provenance");
         esc(&b, prov ? prov : "not estimated");
     }
     puts_b(&b, ".</p>\n<table><tr><th class=\"l\">array</th><th>cycles per inference</th>"
@@ -339,11 +352,7 @@ static int write_html(const json_t *root, const char *path)
                "limit for that latency (an upper bound). Bold rows are on the Pareto front of latency, energy and "
                "LUTs among the points that fit.</p>\n");
     {
-        const char *prov = NULL;
-        json_array_foreach(json_object_get(root, "arrays"), i, ja)
-            json_array_foreach(json_object_get(ja, "boards"), k, jb)
-                if (!prov && json_is_string(json_object_get(jb, "energy_provenance")))
-                    prov = json_string_value(json_object_get(jb, "energy_provenance"));
+        const char *prov = loom_cli_dse_first(root, "boards", "energy_provenance");
         if (prov) {
             puts_b(&b, "<p class=\"note\">Energy ");
             esc(&b, prov);

@@ -203,6 +203,12 @@ int loom_cli_place_file(const char *from, const char *to)
     return rc;
 }
 
+int loom_cli_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int loom_cli_write_whole(const char *path, const void *data, size_t n)
 {
     char tmp[4200];

@@ -48,6 +48,8 @@ const char *loom_cli_type_str(const loom_value_info *vi, char *buf, size_t size)
  * '_' (and a leading '.' too, so no hidden or relative names). */
 void loom_cli_safe_name(const char *name, char *buf, size_t size);
 double loom_cli_now_us(void);
+/* qsort's comparison of doubles, ascending */
+int loom_cli_cmp_double(const void *a, const void *b);
 /* Show the library's progress on stderr, only when stderr is a terminal. */
 void loom_cli_progress_on_terminal(void);
 /* Output paths the CLI names itself (the library checks its own files
@@ -65,6 +67,10 @@ int loom_cli_place_file(const char *from, const char *to);
 int loom_cli_write_whole(const char *path, const void *data, size_t n);
 /* loom dse --report DIR: dse.json, dse.csv and index.html (cli-report.c) */
 int loom_cli_dse_report(const json_t *root, const char *dir);
+/* The first string at key in a dse result's per-array "resources"
+ * objects (where "resources") or per-board entries (where "boards"); NULL
+ * when none has one. */
+const char *loom_cli_dse_first(const json_t *root, const char *where, const char *key);
 /* A whole decimal number from 0 to max (no sign, nothing after it). */
 bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

@@ -45,19 +45,6 @@ static const char bench_usage[] =
     "Exit status: 0 done, 64 usage error, 65 invalid model or input, 66\n"
     "missing file, 69 a device unavailable or failed.\n";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* the q-quantile of sorted v (nearest rank) */
 static double quantile(const double *v, size_t n, double q)
 {
@@ -103,14 +90,14 @@ static uint64_t updates(loom_meter **m, size_t n, const char *kind)
 /* Idle power over about s seconds, sampled every 0.1 s; < 0 on error. */
 static double idle_w(loom_meter **m, size_t n, const char *kind, double s)
 {
-    double j0, j1, t0 = now_s(), t;
+    double j0, j1, t0 = (loom_cli_now_us() * 1e-6), t;
     if (!sample(m, n, kind, &j0))
         return -1;
     do {
         nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
         if (!sample(m, n, kind, &j1))
             return -1;
-        t = now_s();
+        t = (loom_cli_now_us() * 1e-6);
     } while (t - t0 < s);
     return (j1 - j0) / (t - t0);
 }
@@ -187,19 +174,19 @@ static json_t *bench_device(const loom_model *model, const loom_cli_inputs *in, 
     if (metered)
         idle_before = idle_w(meters, nm, kind, duration < 1 ? duration : 1);
     for (int r = 0; r < repeats; r++) {
-        double t0 = now_s(), t1 = t0, j0 = 0, j1 = 0, last = t0;
+        double t0 = (loom_cli_now_us() * 1e-6), t1 = t0, j0 = 0, j1 = 0, last = t0;
         size_t first = n;
         json_t *o = json_object();
         if (metered && !sample(meters, nm, kind, &j0))
             meter_ok = false;
         while (t1 - t0 < duration || n == first) {
-            double a = now_s(), b;
+            double a = (loom_cli_now_us() * 1e-6), b;
             if ((st = loom_session_run(s)) != LOOM_OK) {
                 json_decref(o);
                 *rc = loom_cli_fail(st);
                 goto out;
             }
-            b = now_s();
+            b = (loom_cli_now_us() * 1e-6);
             if (n == cap) {
                 double *p = realloc(lat, (cap = cap ? 2 * cap : 1024) * sizeof *lat);
                 if (!p) {
@@ -228,7 +215,7 @@ static json_t *bench_device(const loom_model *model, const loom_cli_inputs *in, 
             double *w = malloc(k * sizeof *w);
             if (w) {
                 memcpy(w, lat + first, k * sizeof *w);
-                qsort(w, k, sizeof *w, cmp_d);
+                qsort(w, k, sizeof *w, loom_cli_cmp_double);
                 med[r] = quantile(w, k, 0.5);
                 free(w);
             }
@@ -258,7 +245,7 @@ static json_t *bench_device(const loom_model *model, const loom_cli_inputs *in, 
             json_array_append_new(jl, json_real(lat[i]));
         }
         memcpy(v, lat, n * sizeof *v);
-        qsort(v, n, sizeof *v, cmp_d);
+        qsort(v, n, sizeof *v, loom_cli_cmp_double);
         for (int r = 1; r < repeats; r++)
             lo = med[r] < lo ? med[r] : lo, hi = med[r] > hi ? med[r] : hi;
         mid = quantile(v, n, 0.5);

@@ -254,18 +254,29 @@ static int load_boards(const char *list, board_info *b, size_t *n)
     return 0;
 }
 
-/* Cycles of the whole list under o (the model); 0 with the error set. */
-static loom_status list_cycles(const loom_vsim_options *o, const gemm_list *gl, uint64_t *total, double *macs)
+/* Cycles of the whole list under o (the model), and (act, may be NULL)
+ * the activity the energy model takes: its counts do not depend on the
+ * memory's rate. The error set on failure. */
+static loom_status list_cycles(const loom_vsim_options *o, const gemm_list *gl, uint64_t *total, double *macs,
+                               loom_energy_counts *act)
 {
     *total = 0;
     *macs = 0;
+    if (act)
+        memset(act, 0, sizeof *act);
     for (size_t i = 0; i < gl->n; i++) {
-        uint64_t c;
-        loom_status st = loom_vsim_predict_cycles(o, gl->g[i].M, gl->g[i].N, gl->g[i].K, gl->g[i].act, &c);
+        loom_vsim_activity a;
+        double n = (double)gl->g[i].count;
+        loom_status st = loom_vsim_predict(o, gl->g[i].M, gl->g[i].N, gl->g[i].K, gl->g[i].act, &a);
         if (st != LOOM_OK)
             return st;
-        *total += c * (uint64_t)gl->g[i].count;
-        *macs += (double)gl->g[i].M * (double)gl->g[i].N * (double)gl->g[i].K * (double)gl->g[i].count;
+        *total += a.cycles * (uint64_t)gl->g[i].count;
+        *macs += a.macs * n;
+        if (act) {
+            act->mac_slots += n * (double)a.mac_slots;
+            act->spad_bytes += n * (double)(a.spad_bytes_read + a.spad_bytes_written);
+            act->dram_bytes += n * (double)(a.bytes_read + a.bytes_written);
+        }
     }
     return LOOM_OK;
 }
@@ -332,24 +343,6 @@ static loom_status rtl_run(const loom_vsim_options *o, const loom_gemm_shape *g,
         *same = memcmp(d.C, d.R, (size_t)(d.M * d.N)) == 0;
     loom_cli_gemm_free(&d);
     return s;
-}
-
-/* The array's activity per inference (the model's counts: they do not
- * depend on the memory's rate). */
-static loom_status list_activity(const loom_vsim_options *o, const gemm_list *gl, loom_energy_counts *c)
-{
-    memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < gl->n; i++) {
-        loom_vsim_activity a;
-        loom_status st = loom_vsim_predict(o, gl->g[i].M, gl->g[i].N, gl->g[i].K, gl->g[i].act, &a);
-        double n = (double)gl->g[i].count;
-        if (st != LOOM_OK)
-            return st;
-        c->mac_slots += n * (double)a.mac_slots;
-        c->spad_bytes += n * (double)(a.spad_bytes_read + a.spad_bytes_written);
-        c->dram_bytes += n * (double)(a.bytes_read + a.bytes_written);
-    }
-    return LOOM_OK;
 }
 
 /* The array's FPGA resources by yosys (cached), as JSON; NULL with *why
@@ -451,9 +444,9 @@ static int array_point(const gemm_list *gl, int rows, int cols, const dse_cfg *c
     size_t np = 0;
     const char *res_why = NULL;
     int rc;
-    loom_status st = list_cycles(&o, gl, &total, &macs);
+    loom_status st = list_cycles(&o, gl, &total, &macs, &act);
     *out = NULL;
-    if (st != LOOM_OK || (st = list_activity(&o, gl, &act)) != LOOM_OK)
+    if (st != LOOM_OK)
         return loom_cli_fail(st);
     if ((rc = array_resources(rows, cols, cfg, &jres, &res_why)) != 0)
         return rc;
@@ -518,7 +511,7 @@ static int array_point(const gemm_list *gl, int rows, int cols, const dse_cfg *c
         json_t *o1;
         ob.read_bytes_per_cycle = ob.write_bytes_per_cycle =
             per_cycle >= port ? 0 : (uint32_t)(per_cycle < 1 ? 1 : per_cycle);
-        if ((st = list_cycles(&ob, gl, &tb, &mb)) != LOOM_OK) {
+        if ((st = list_cycles(&ob, gl, &tb, &mb, NULL)) != LOOM_OK) {
             json_decref(ja), json_decref(jb);
             return loom_cli_fail(st);
         }
@@ -612,14 +605,11 @@ static void print_table(const json_t *root)
 {
     const json_t *arrays = json_object_get(root, "arrays"), *ja, *jb;
     size_t n = json_array_size(json_object_get(root, "gemms")), i, b;
-    const char *tool = NULL, *energy = NULL;
+    const char *tool = loom_cli_dse_first(root, "resources", "tool");
+    const char *energy = loom_cli_dse_first(root, "boards", "energy_provenance");
     bool any_boards = false;
-    json_array_foreach(arrays, i, ja) {
-        const json_t *t = json_object_get(json_object_get(ja, "resources"), "tool");
-        if (json_is_string(t))
-            tool = json_string_value(t);
+    json_array_foreach(arrays, i, ja)
         any_boards |= json_array_size(json_object_get(ja, "boards")) > 0;
-    }
     printf("%zu int8 GEMM%s per inference; cycles from the analytic model, checked on the RTL where built\n", n,
            n == 1 ? "" : "s");
     if (tool)
@@ -657,13 +647,6 @@ static void print_table(const json_t *root)
     }
     if (!any_boards)
         return;
-    json_array_foreach(arrays, i, ja) {
-        json_array_foreach(json_object_get(ja, "boards"), b, jb) {
-            const char *p = json_string_value(json_object_get(jb, "energy_provenance"));
-            if (p && !energy)
-                energy = p;
-        }
-    }
     printf("\nprojected onto each board: latency at its kernel clock and memory rate%s%s\n",
            energy ? "; energy " : "", energy ? energy : "");
     printf("  (bound: the board's power limit for that latency; * on the Pareto front of latency, energy and LUTs)\n");
@@ -1078,7 +1061,7 @@ int loom_cmd_dse(int argc, char **argv)
         loom_vsim_options o = {.rows = rows[a], .cols = cols[a]};
         uint64_t t;
         double m;
-        if (list_cycles(&o, gl, &t, &m) != LOOM_OK) {
+        if (list_cycles(&o, gl, &t, &m, NULL) != LOOM_OK) {
             loom_cli_errorf("%s", loom_last_error());
             rc = LOOM_EXIT_DATAERR;
             goto out;

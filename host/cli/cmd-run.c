@@ -52,11 +52,6 @@ static const char run_usage[] =
     "are printed too, beside the analytic cycle model's and with the latency\n"
     "at the array's clock (per node with --profile).\n";
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void print_values(const loom_tensor *t, int64_t max)
 {
@@ -308,7 +303,7 @@ int loom_cmd_run(int argc, char **argv)
                 goto done;
             }
         }
-        qsort(times, (size_t)repeat, sizeof *times, cmp_double);
+        qsort(times, (size_t)repeat, sizeof *times, loom_cli_cmp_double);
     }
 
     if (out_dir && (rc = ensure_dir(out_dir)) != 0)

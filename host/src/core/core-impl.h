@@ -122,6 +122,11 @@ const char *loom__shape_str(int rank, const int64_t *dims, char *buf, size_t siz
  * false when it cannot be read). */
 bool loom__read_line(const char *path, char *buf, size_t size);
 
+/* FNV-1a, 64-bit, of n bytes, continuing from h (LOOM__FNV_SEED to
+ * start): the cache keys' hash. */
+#define LOOM__FNV_SEED 1469598103934665603ull
+uint64_t loom__fnv1a(const void *data, size_t n, uint64_t h);
+
 /* ---- the cache folder (core/cache.c) ---- */
 #define LOOM__CACHE_DIR_MAX 900
 /* which reasons not to cache a user of the cache has said (zeroed static) */

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/core-impl.h"
@@ -54,13 +53,6 @@ struct loom_meter {
     double last_raw, total_j;  /* the last reading; energy since open */
     double last_w, last_t;     /* power meters: the last sample */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static const char *sysfs_root(void)
 {
@@ -271,7 +263,7 @@ static void open_nvml(loom_meter **out, size_t *n, char *why, size_t size)
             m->info.resolution_j = 1e-3;
         } else if (nvml.power(dev, &mw) == 0) {
             m->last_w = mw * 1e-3;
-            m->last_t = now_s();
+            m->last_t = (loom__now_us() * 1e-6);
             m->info.unit = "power draw, milliwatts, integrated over the samples";
             m->info.resolution_j = 0;
         } else {
@@ -322,7 +314,7 @@ static void open_xmc(loom_meter **out, size_t *n, char *why, size_t size)
             snprintf(m->name, sizeof m->name, "xmc:%s", e->d_name);
             snprintf(m->path, sizeof m->path, "%s", q);
             m->last_w = uw * 1e-6;
-            m->last_t = now_s();
+            m->last_t = (loom__now_us() * 1e-6);
             m->info.name = m->name;
             m->info.kind = "xmc";
             m->info.boundary = "card (12V PCIe, 12V AUX and 3V3 rails)";
@@ -394,7 +386,7 @@ static loom_status raw(loom_meter *m, double *v)
 
 loom_status loom_meter_sample(loom_meter *m, double *joules)
 {
-    double v, t = now_s();
+    double v, t = (loom__now_us() * 1e-6);
     loom_status st;
     if (!m || !joules)
         return loom__err(LOOM_E_INVALID_ARG, "loom_meter_sample: NULL argument");

@@ -97,14 +97,6 @@ static loom_status list_sources(const char *dir, char **names, size_t *n)
     return LOOM_OK;
 }
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
 /* A file's name (not its folder) and contents into the hash; false when
  * it cannot be read. */
 static bool hash_file(const char *path, uint64_t *h)
@@ -115,9 +107,9 @@ static bool hash_file(const char *path, uint64_t *h)
     FILE *f = fopen(path, "rb");
     if (!f)
         return false;
-    *h = fnv(base, strlen(base), *h);
+    *h = loom__fnv1a(base, strlen(base), *h);
     while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        *h = fnv(buf, got, *h);
+        *h = loom__fnv1a(buf, got, *h);
     fclose(f);
     return true;
 }
@@ -276,7 +268,7 @@ loom_status loom_rtl_resources_estimate(int rows, int cols, const loom_rtl_resou
     char ybuf[1024], tmp[] = "/tmp/loom-synth-XXXXXX", path[1400], cache[LOOM__CACHE_DIR_MAX], cpath[1100];
     char *names[MAX_FILES], version[sizeof ((loom_rtl_resources *)0)->tool], script_text[16384], tail[600];
     size_t nfiles = 0, used = 0;
-    uint64_t key = 1469598103934665603ull;
+    uint64_t key = LOOM__FNV_SEED;
     loom_status st;
     bool use_cache = !(opt && opt->no_cache);
     json_t *stat_json = NULL, *cells, *entry;
@@ -331,10 +323,10 @@ loom_status loom_rtl_resources_estimate(int rows, int cols, const loom_rtl_resou
         st = loom__err(LOOM_E_LIMIT, "resources: the yosys script is longer than %zu bytes", sizeof script_text);
         goto done;
     }
-    key = fnv(FORMAT, strlen(FORMAT), key);
-    key = fnv(version, strlen(version), key);
+    key = loom__fnv1a(FORMAT, strlen(FORMAT), key);
+    key = loom__fnv1a(version, strlen(version), key);
     /* the script names the folders; the key holds what is in them */
-    key = fnv(strchr(script_text, '\n'), strlen(strchr(script_text, '\n')), key);
+    key = loom__fnv1a(strchr(script_text, '\n'), strlen(strchr(script_text, '\n')), key);
     for (size_t i = 0; i < nfiles; i++) {
         snprintf(path, sizeof path, "%s/%s", src, names[i]);
         if (!hash_file(path, &key)) {

@@ -29,13 +29,6 @@
 extern const char loom__cl_source[];      /* generated: cmake/EmbedFiles.cmake */
 extern const char loom__cl_tuning_json[]; /* generated */
 
-uint64_t loom__cl_hash(const void *data, size_t n, uint64_t h)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
 
 long loom__cl_knob(const loom__cl_tuning *t, const char *name, long def)
 {
@@ -145,22 +138,22 @@ typedef struct {
     char magic[8];
     uint64_t key;     /* hash of device, platform, driver, options, source */
     uint64_t length;  /* of the binary that follows */
-    uint64_t check;   /* loom__cl_hash of the binary */
+    uint64_t check;   /* loom__fnv1a of the binary */
 } cache_header;
 
 static void cache_path(loom__device *dev, const char *options, char *path, size_t size, uint64_t *key)
 {
     loom__cl_dev *cd = dev->priv;
     char dir[LOOM__CACHE_DIR_MAX], pver[128] = "";
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = LOOM__FNV_SEED;
     clGetPlatformInfo(cd->platform, CL_PLATFORM_VERSION, sizeof pver, pver, NULL);
     pver[sizeof pver - 1] = '\0';
-    h = loom__cl_hash(dev->model, strlen(dev->model), h);
-    h = loom__cl_hash(dev->platform, strlen(dev->platform), h);
-    h = loom__cl_hash(pver, strlen(pver), h);
-    h = loom__cl_hash(cd->driver, strlen(cd->driver), h);
-    h = loom__cl_hash(options, strlen(options), h);
-    h = loom__cl_hash(loom__cl_source, strlen(loom__cl_source), h);
+    h = loom__fnv1a(dev->model, strlen(dev->model), h);
+    h = loom__fnv1a(dev->platform, strlen(dev->platform), h);
+    h = loom__fnv1a(pver, strlen(pver), h);
+    h = loom__fnv1a(cd->driver, strlen(cd->driver), h);
+    h = loom__fnv1a(options, strlen(options), h);
+    h = loom__fnv1a(loom__cl_source, strlen(loom__cl_source), h);
     *key = h;
     if (!cache_dir(dir, sizeof dir)) {
         path[0] = '\0';
@@ -196,7 +189,7 @@ static cl_program load_cached(loom__device *dev, const char *path, const char *o
         bad = "truncated";
     else if (!(bin = malloc((size_t)hdr.length)) || fread(bin, 1, (size_t)hdr.length, f) != hdr.length)
         bad = "unreadable";
-    else if (loom__cl_hash(bin, (size_t)hdr.length, 1469598103934665603ull) != hdr.check)
+    else if (loom__fnv1a(bin, (size_t)hdr.length, LOOM__FNV_SEED) != hdr.check)
         bad = "corrupt (checksum)";
     fclose(f);
     if (!bad) {
@@ -235,7 +228,7 @@ static void save_cached(loom__device *dev, cl_program prog, const char *path, ui
         memcpy(hdr.magic, CACHE_MAGIC, 8);
         hdr.key = key;
         hdr.length = size;
-        hdr.check = loom__cl_hash(bin, size, 1469598103934665603ull);
+        hdr.check = loom__fnv1a(bin, size, LOOM__FNV_SEED);
         if (loom__write_file(path, &hdr, sizeof hdr, bin, size) == LOOM_OK)
             loom__log(LOOM_LOG_DEBUG, "opencl: %s: program cached in %s", dev->name, path);
         else

@@ -112,8 +112,6 @@ loom_status loom__cl_binary_gemm_i8(loom__device *dev, const loom_gemm_i8_args *
 
 /* Build (or load from the cache) the device's program; idempotent. */
 loom_status loom__cl_program_get(loom__device *dev);
-/* The kernel-source hash, for cache keys and tests. */
-uint64_t loom__cl_hash(const void *data, size_t n, uint64_t seed);
 /* Choose knobs for the device from the tuning table. */
 void loom__cl_tuning_pick(loom__device *dev, loom__cl_tuning *t);
 
