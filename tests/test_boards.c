@@ -76,6 +76,15 @@ Test(boards, energy_table_and_the_int8_array_model)
     cr_assert_eq(loom_energy_int8_array(h200, t, &c, &e, &scaled), LOOM_OK);
     cr_assert(!scaled);
     cr_assert_float_eq(e.mac_j, 1e6 * 0.3e-12, 1e-18);
+    /* a processor's float work: a MAC is a multiply and an add (3.7 + 0.9
+     * pJ), another operation an add, both on chip */
+    c = (loom_energy_counts){.fp32_macs = 1e6, .fp32_ops = 2e6, .dram_bytes = 800};
+    cr_assert_eq(loom_energy_int8_array(h200, t, &c, &e, &scaled), LOOM_OK);
+    cr_assert_float_eq(e.fp32_j, (1e6 * 4.6 + 2e6 * 0.9) * 1e-12, 1e-18);
+    cr_assert_float_eq(e.mac_j, 0, 0);
+    cr_assert_float_eq(e.dynamic_j, e.fp32_j + 800 * (1300.0 / 8) * 1e-12, 1e-18);
+    cr_assert_eq(loom_energy_int8_array(u50, t, &c, &e, &scaled), LOOM_OK);
+    cr_assert_float_eq(e.fp32_j, (1e6 * 4.6 + 2e6 * 0.9) * 1e-12 * k, 1e-18);
     cr_assert_eq(loom_energy_int8_array(u50, h200, &c, &e, &scaled), LOOM_E_INVALID_ARG);
     cr_assert(strstr(loom_last_error(), "h200 is a gpu board, not an energy table"), "%s", loom_last_error());
     loom_board_free(h200);

@@ -71,6 +71,15 @@ int loom_cli_dse_report(const json_t *root, const char *dir);
  * objects (where "resources") or per-board entries (where "boards"); NULL
  * when none has one. */
 const char *loom_cli_dse_first(const json_t *root, const char *where, const char *key);
+/* loom run --trace FILE (cli-trace.c): the session's recorded steps and
+ * the host work around them (start_us on loom_now_us's clock) as a Chrome
+ * trace-event file, written whole; 0 or an exit code. */
+typedef struct {
+    const char *name;
+    double start_us, dur_us;
+} loom_cli_host_event;
+int loom_cli_write_trace(const char *path, const loom_session *s, const loom_cli_host_event *host, size_t n_host,
+                         const char *model);
 /* A whole decimal number from 0 to max (no sign, nothing after it). */
 bool loom_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

@@ -12,7 +12,7 @@
 
 static const char run_usage[] =
     "usage: loom run MODEL [--input NAME=FILE.npy]... [--out DIR] [--device NAME|auto]\n"
-    "                [--strict] [--repeat N] [--profile] [--json]\n"
+    "                [--strict] [--repeat N] [--profile] [--trace FILE.json] [--json]\n"
     "\n"
     "Run a model once on the given inputs. Every graph input needs a value;\n"
     "the .npy shapes fix the model's symbolic dims (such as a batch size).\n"
@@ -42,6 +42,11 @@ static const char run_usage[] =
     "                             before the next starts) over the --repeat runs\n"
     "                             (one run after the warm-up without --repeat)\n"
     "                             and print where the time went\n"
+    "      --trace FILE.json      write every run's kernels and copies, one track\n"
+    "                             per device, and loom's own host work as a Chrome\n"
+    "                             trace-event file (open it in Perfetto or\n"
+    "                             chrome://tracing); devices finish each step\n"
+    "                             before the next, as with --profile\n"
     "      --json                 print a JSON summary on stdout instead of text\n"
     "  -v, --verbose              more messages on stderr: where the model ran\n"
     "                             (repeat for debug detail)\n"
@@ -202,6 +207,17 @@ static int ensure_dir(const char *dir)
     return 0;
 }
 
+/* --trace: loom's own work, one event per step (and per run, up to
+ * TRACE_RUNS of them), each from h0 to now */
+#define TRACE_RUNS 1000
+#define O_TRACE (O_INPUT_FILE + 1)
+#define HOST_EVENT(what)                                                                                  \
+    do {                                                                                                  \
+        double now_ = loom_now_us();                                                                      \
+        host[n_host++] = (loom_cli_host_event){.name = (what), .start_us = h0, .dur_us = now_ - h0};      \
+        h0 = now_;                                                                                        \
+    } while (0)
+
 int loom_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -210,7 +226,11 @@ int loom_cmd_run(int argc, char **argv)
         {"strict", no_argument, NULL, 's'},       {"profile", no_argument, NULL, 'p'},
         {"repeat", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"trace", required_argument, NULL, O_TRACE}, {NULL, 0, NULL, 0}};
+    loom_cli_host_event host[8 + TRACE_RUNS];
+    size_t n_host = 0;
+    const char *trace = NULL;
+    double h0 = loom_now_us();
     loom_cli_inputs inputs = {0};
     const char *devices = NULL;
     bool strict = false, profile = false;
@@ -237,6 +257,7 @@ int loom_cmd_run(int argc, char **argv)
         case 's': strict = true; break;
         case 'p': profile = true; break;
         case 'o': out_dir = optarg; break;
+        case O_TRACE: trace = optarg; break;
         case 'n': {
             char *end;
             repeat = strtol(optarg, &end, 10);
@@ -259,31 +280,38 @@ int loom_cmd_run(int argc, char **argv)
     }
     path = argv[optind];
     loom_cli_logging(verbosity);
+    if (trace && (rc = loom_cli_output_ok(trace)) != 0)
+        goto done;
     if ((st = loom_model_load(path, NULL, &m)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
     }
+    HOST_EVENT("load model");
 
     if ((rc = loom_cli_inputs_load(&inputs, m, "run", true, true)) != 0)
         goto done;
+    HOST_EVENT("read inputs");
     if ((st = loom_session_create(m,
                                   &(loom_session_options){.input_shapes = inputs.shapes,
                                                           .input_shape_count = (size_t)inputs.n,
                                                           .devices = devices, .strict = strict,
-                                                          .profile = profile},
+                                                          .profile = profile, .trace = trace != NULL},
                                   &s)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
     }
+    HOST_EVENT("plan (passes, partition, buffers)");
     for (int k = 0; k < inputs.n; k++)
         if ((st = loom_session_set_input(s, inputs.items[k].name, inputs.items[k].t)) != LOOM_OK) {
             rc = loom_cli_fail(st);
             goto done;
         }
+    HOST_EVENT("set inputs");
     if ((st = loom_session_run(s)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
     }
+    HOST_EVENT("run 0 (warm-up)");
     if (profile && repeat == 0)
         repeat = 1; /* profile a warm run, not the first (kernel JIT, caches) */
     if (repeat > 0) {
@@ -298,12 +326,17 @@ int loom_cmd_run(int argc, char **argv)
             double t0 = loom_cli_now_us();
             st = loom_session_run(s);
             times[r] = loom_cli_now_us() - t0;
+            if (r < TRACE_RUNS) {
+                h0 = loom_now_us() - times[r];
+                HOST_EVENT("timed run");
+            }
             if (st != LOOM_OK) {
                 rc = loom_cli_fail(st);
                 goto done;
             }
         }
         qsort(times, (size_t)repeat, sizeof *times, loom_cli_cmp_double);
+        h0 = loom_now_us();
     }
 
     if (out_dir && (rc = ensure_dir(out_dir)) != 0)
@@ -313,6 +346,10 @@ int loom_cmd_run(int argc, char **argv)
         goto done;
     }
     if (out_dir && (rc = write_outputs(s, files)) != 0)
+        goto done;
+    if (out_dir)
+        HOST_EVENT("write outputs");
+    if (trace && (rc = loom_cli_write_trace(trace, s, host, n_host, path)) != 0)
         goto done;
     {
         json_t *root = json_object(), *outs = json_array();

@@ -314,6 +314,10 @@ typedef struct {
      * instead of fusing it into the Gemm/MatMul/Conv before it, so that
      * every tensor of the model exists (calibration reads them all). */
     bool unfused;
+    /* Record every step of every run (kernels and copies, with their
+     * device and times) for loom_session_trace_event(); devices finish
+     * each step before the next starts, as with profile. */
+    bool trace;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the
@@ -377,6 +381,47 @@ typedef struct {
     int64_t count; /* GEMMs of this shape the node runs */
 } loom_gemm_shape;
 bool loom_session_node_gemm(const loom_session *s, size_t i, loom_gemm_shape *out);
+
+/* The work node i does, counted from its shapes: for energy models and
+ * rooflines. macs: multiply-accumulates of a GEMM, MatMul or Conv (int8
+ * for loom's int8 nodes, else float32); elementwise: one operation per
+ * output element of any other node; bytes: its inputs read and outputs
+ * written, once each. */
+typedef struct {
+    double macs;
+    bool int8;
+    double elementwise;
+    double bytes;
+} loom_node_work;
+loom_status loom_session_node_work(const loom_session *s, size_t i, loom_node_work *out);
+
+/* The bytes a run would copy if the nodes with in_set[i] (execution
+ * order, loom_session_node_count entries) ran on one device and the rest
+ * on the host: values read inside the set but made outside it (graph
+ * inputs included; constants not: weights are copied once, not per run)
+ * into *to_set, values made inside and read outside (or graph outputs)
+ * into *from_set; each value once. */
+loom_status loom_session_cut_bytes(const loom_session *s, const bool *in_set, uint64_t *to_set, uint64_t *from_set);
+
+/* With the trace option: the steps run so far, in the order they ran.
+ * Times are CLOCK_MONOTONIC microseconds (loom_now_us's clock). Strings
+ * live as long as the session. At most 2^20 events are kept;
+ * loom_session_trace_truncated says when later ones were dropped. */
+typedef struct {
+    const char *name;      /* the node's name (its op type when it has none), or the copied value's */
+    const char *op_type;   /* kernels; "" for copies */
+    const char *category;  /* "kernel", "copy to device" or "copy to host" */
+    const char *device;
+    size_t node;           /* kernels: execution-order index; SIZE_MAX for copies */
+    long run;              /* 0 for the session's first run */
+    double start_us, dur_us;
+    uint64_t bytes;        /* copies: bytes moved */
+} loom_trace_event;
+size_t loom_session_trace_count(const loom_session *s);
+bool loom_session_trace_event(const loom_session *s, size_t i, loom_trace_event *out);
+bool loom_session_trace_truncated(const loom_session *s);
+/* The trace's clock, microseconds. */
+double loom_now_us(void);
 
 /* Subgraphs in execution order, with the copies at their boundaries. */
 typedef struct {
@@ -593,6 +638,8 @@ loom_status loom_vsim_gemm_i8(const loom_vsim_options *opt, const loom_gemm_i8_a
 /* The array's kernel clock (rtl/loom-array.json's clock_mhz), MHz: simulated
  * cycles over it give the latency the RTL would have on a card. */
 double loom_vsim_clock_mhz(void);
+/* The array the vsim device simulates (rtl/loom-array.json's rows, cols). */
+void loom_vsim_default_array(int *rows, int *cols);
 /* The memory port's width in bytes (rtl/loom-array.json's port_bytes): the
  * most read_bytes_per_cycle and write_bytes_per_cycle may be. */
 int loom_vsim_port_bytes(void);
@@ -724,26 +771,30 @@ void loom_meters_free(loom_meter **meters, size_t n);
 /* ---- modelled energy: per-action energies (an "energy" table in boards/)
  * times the activity counts of a run ----
  *
- * On-chip energies (MACs, scratchpad accesses) are scaled from the
- * table's node and voltage to the board's (process_nm, vccint_v) by the
- * first-order C V^2 rule: (node / table node) x (V / table V)^2; device
- * memory (off-chip) is not scaled. ASIC-like figures for the hard blocks
- * and SRAM: a lower bound on an FPGA's dynamic energy (routing and clock
- * trees are not counted), and no static power. */
+ * On-chip energies (MACs, scratchpad accesses, float32 arithmetic) are
+ * scaled from the table's node and voltage to the board's (process_nm,
+ * vccint_v) by the first-order C V^2 rule: (node / table node) x (V /
+ * table V)^2; device memory (off-chip) is not scaled. ASIC-like figures
+ * for the arithmetic and SRAM: a lower bound on a device's dynamic energy
+ * (instruction fetch and control on a processor, routing and clock trees
+ * on an FPGA are not counted), and no static power. */
 typedef struct {
     double mac_slots;       /* int8 multiply-accumulates clocked (every cell, every step) */
     double spad_bytes;      /* on-chip scratchpad bytes written and read */
     double dram_bytes;      /* device memory bytes read and written */
+    double fp32_macs;       /* float32 multiply-accumulates (a processor's GEMM-like work) */
+    double fp32_ops;        /* other float32 operations, an add's energy each */
 } loom_energy_counts;
 
 typedef struct {
     double mac_j, spad_j, dram_j;
+    double fp32_j;          /* fp32_macs x (mul + add) + fp32_ops x add */
     double dynamic_j;       /* their sum */
-    double scale;           /* the node and voltage scaling applied to mac_j and spad_j */
+    double scale;           /* the node and voltage scaling applied to the on-chip terms */
 } loom_energy_estimate;
 
-/* board: an FPGA board with process_nm and vccint_v (else unscaled, and
- * *scaled false); table: a board of kind "energy". */
+/* board: a board with process_nm and vccint_v (else, or NULL, unscaled,
+ * and *scaled false); table: a board of kind "energy". */
 loom_status loom_energy_int8_array(const loom_board *board, const loom_board *table, const loom_energy_counts *c,
                                    loom_energy_estimate *out, bool *scaled);
 

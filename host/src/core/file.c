@@ -38,6 +38,11 @@ double loom__now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+double loom_now_us(void)
+{
+    return loom__now_us();
+}
+
 /* ---- output files ---- */
 
 loom_status loom__out_check(const char *path)

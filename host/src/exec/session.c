@@ -37,6 +37,19 @@ typedef struct {
 } loom__step;
 
 /* What one partition of the graph needs at run time. */
+/* One recorded step (the trace option). */
+typedef struct {
+    step_kind kind;
+    int index;               /* graph node (kernels) or value (copies) */
+    const char *device;      /* the device's name: lives as long as the registry */
+    long run;
+    double start_us, dur_us;
+    uint64_t bytes;
+} loom__trace_rec;
+
+/* at most this many events are kept (about 56 MB) */
+#define TRACE_MAX ((size_t)1 << 20)
+
 typedef struct {
     loom__step *steps;
     int n_steps, cap_steps;
@@ -65,6 +78,11 @@ struct loom_session {
     bool *node_counted;       /* the node ran on a device that counts cycles */
     double copy_us;
     long runs;
+    bool trace;               /* record every step of every run */
+    loom__trace_rec *trace_ev;
+    size_t n_trace, cap_trace;
+    long trace_runs;          /* runs completed, never reset */
+    bool trace_full;          /* the cap was reached: later steps are not recorded */
     loom__device *failed_dev; /* the device behind the last plan failure */
     loom_status broken;       /* a failed re-plan left no plan: every run fails */
     char broken_msg[512];
@@ -443,6 +461,7 @@ void loom_session_free(loom_session *s)
     free(s->node_cycles);
     free(s->node_predicted);
     free(s->node_counted);
+    free(s->trace_ev);
     loom__graph_free(s->g);
     free(s);
 }
@@ -468,6 +487,7 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
         s->live_nodes += !s->g->nodes[i].dead;
     s->infer_only = opts && opts->infer_only;
     s->profile = opts && opts->profile;
+    s->trace = opts && opts->trace;
     s->keep_values = opts && opts->keep_values;
     if (s->profile && !(s->node_us = loom__calloc((size_t)s->g->n_nodes, sizeof *s->node_us))) {
         st = loom__err(LOOM_E_NOMEM, "out of memory");
@@ -690,6 +710,34 @@ static loom_status drain(loom_session *s, loom_status st)
     return loom__err(st, "%s", keep);
 }
 
+/* The trace option: step, which started at t0, has just finished. */
+static void trace_record(loom_session *s, const loom__step *step, double t0)
+{
+    loom__trace_rec *r;
+    if (!s->trace || s->trace_full)
+        return;
+    if (s->n_trace == s->cap_trace) {
+        size_t cap = s->cap_trace ? 2 * s->cap_trace : 1024;
+        loom__trace_rec *grown;
+        if (cap > TRACE_MAX)
+            cap = TRACE_MAX;
+        if (s->n_trace == cap || !(grown = realloc(s->trace_ev, cap * sizeof *grown))) {
+            s->trace_full = true; /* said by loom_session_trace_truncated */
+            return;
+        }
+        s->trace_ev = grown;
+        s->cap_trace = cap;
+    }
+    r = &s->trace_ev[s->n_trace++];
+    r->kind = step->kind;
+    r->index = step->kind == STEP_KERNEL ? (int)(step->node - s->g->nodes) : step->value;
+    r->device = step->dev->name;
+    r->run = s->trace_runs;
+    r->start_us = t0;
+    r->dur_us = loom__now_us() - t0;
+    r->bytes = step->kind == STEP_KERNEL ? 0 : (uint64_t)s->vals[step->value]->nbytes;
+}
+
 /* One pass over the steps; *failed names the device of a failing step. */
 static loom_status run_steps(loom_session *s, loom__device **failed)
 {
@@ -703,7 +751,7 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
         const loom__step *step = &p->steps[i];
         loom__device *dev = step->dev;
         loom_status st;
-        double t0 = s->profile ? loom__now_us() : 0;
+        double t0 = s->profile || s->trace ? loom__now_us() : 0;
         if (slow)
             loom__progress("running (simulated)", (uint64_t)i, (uint64_t)p->n_steps);
         if (step->kind == STEP_KERNEL) {
@@ -718,10 +766,12 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
                 s->node_predicted[at] += pred;
                 s->node_counted[at] = true;
             }
-            if (st == LOOM_OK && s->profile && dev->backend->finish)
+            if (st == LOOM_OK && (s->profile || s->trace) && dev->backend->finish)
                 st = dev->backend->finish(dev);
             if (s->profile)
                 s->node_us[step->node - s->g->nodes] += loom__now_us() - t0;
+            if (st == LOOM_OK)
+                trace_record(s, step, t0);
             if (st != LOOM_OK) {
                 *failed = dev;
                 st = loom__err_prefix(st, "%s: %s on %s", s->g->source,
@@ -733,8 +783,12 @@ static loom_status run_steps(loom_session *s, loom__device **failed)
             void *buf = p->dbuf[step->value * LOOM__MAX_DEVICES + dev_slot(p, dev)];
             st = step->kind == STEP_UPLOAD ? dev->backend->upload(dev, buf, t->data, t->nbytes)
                                            : dev->backend->download(dev, buf, t->data, t->nbytes);
+            if (st == LOOM_OK && s->trace && dev->backend->finish)
+                st = dev->backend->finish(dev);
             if (s->profile)
                 s->copy_us += loom__now_us() - t0;
+            if (st == LOOM_OK)
+                trace_record(s, step, t0);
             if (st != LOOM_OK) {
                 *failed = dev;
                 st = loom__err_prefix(st, "%s: copying \"%s\" %s %s", s->g->source,
@@ -785,6 +839,7 @@ loom_status loom_session_run(loom_session *s)
         char what[1024];
         if (st == LOOM_OK) {
             s->runs++;
+            s->trace_runs++;
             s->ran = true;
             return LOOM_OK;
         }
@@ -904,4 +959,116 @@ const loom_tensor *loom_session_output_tensor(const loom_session *s, size_t i)
     if (!s || i >= (size_t)s->g->n_outputs)
         return NULL;
     return s->vals[s->g->outputs[i]];
+}
+
+size_t loom_session_trace_count(const loom_session *s)
+{
+    return s ? s->n_trace : 0;
+}
+
+bool loom_session_trace_truncated(const loom_session *s)
+{
+    return s && s->trace_full;
+}
+
+bool loom_session_trace_event(const loom_session *s, size_t i, loom_trace_event *out)
+{
+    const loom__trace_rec *r;
+    if (!s || !out || i >= s->n_trace)
+        return false;
+    r = &s->trace_ev[i];
+    memset(out, 0, sizeof *out);
+    out->device = r->device;
+    out->run = r->run;
+    out->start_us = r->start_us;
+    out->dur_us = r->dur_us;
+    out->bytes = r->bytes;
+    out->node = SIZE_MAX;
+    if (r->kind == STEP_KERNEL) {
+        const loom__node *n = &s->g->nodes[r->index];
+        out->category = "kernel";
+        out->name = n->name && n->name[0] ? n->name : n->op_type;
+        out->op_type = n->op_type;
+        for (size_t k = 0; k < s->live_nodes; k++)
+            if (s->order[k] == r->index)
+                out->node = k;
+    } else {
+        out->category = r->kind == STEP_UPLOAD ? "copy to device" : "copy to host";
+        out->name = s->g->values[r->index].name;
+        out->op_type = "";
+    }
+    return true;
+}
+
+loom_status loom_session_node_work(const loom_session *s, size_t i, loom_node_work *out)
+{
+    const loom__node *n;
+    loom_gemm_shape gs;
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!s || !out || i >= s->live_nodes)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_session_node_work: no node %zu", i);
+    n = &s->g->nodes[s->order[i]];
+    out->bytes = loom__node_bytes(s->g, n);
+    if (loom_session_node_gemm(s, i, &gs)) {
+        out->macs = (double)gs.M * (double)gs.N * (double)gs.K * (double)gs.count;
+        out->int8 = true;
+    } else if ((out->macs = loom__node_flops(s->g, n) / 2) == 0 && n->n_outputs > 0 && n->outputs[0] >= 0) {
+        out->elementwise = (double)numel_of(&s->g->values[n->outputs[0]]);
+    }
+    return LOOM_OK;
+}
+
+loom_status loom_session_cut_bytes(const loom_session *s, const bool *in_set, uint64_t *to_set, uint64_t *from_set)
+{
+    const loom__graph *g;
+    char *seen; /* per value: 1 counted into the set, 2 out of it */
+    int *where; /* per graph node: 1 in the set, 0 not, -1 dead */
+    if (!s || !in_set || !to_set || !from_set)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_session_cut_bytes: NULL argument");
+    g = s->g;
+    *to_set = *from_set = 0;
+    seen = calloc((size_t)g->n_values + 1, 1);
+    where = malloc(((size_t)g->n_nodes + 1) * sizeof *where);
+    if (!seen || !where) {
+        free(seen);
+        free(where);
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        where[i] = -1;
+    for (size_t k = 0; k < s->live_nodes; k++)
+        where[s->order[k]] = in_set[k] ? 1 : 0;
+    for (size_t k = 0; k < s->live_nodes; k++) {
+        const loom__node *n = &g->nodes[s->order[k]];
+        for (int j = 0; j < n->n_inputs; j++) {
+            int v = n->inputs[j];
+            const loom__value *x;
+            bool inside;
+            if (v < 0)
+                continue;
+            x = &g->values[v];
+            if (x->constant && x->producer < 0)
+                continue; /* weights: on the device once, not per run */
+            inside = x->producer >= 0 && where[x->producer] == 1;
+            if (in_set[k] && !inside && !(seen[v] & 1)) {
+                seen[v] |= 1;
+                *to_set += (uint64_t)(numel_of(x) * (int64_t)loom_dtype_size(x->dtype));
+            } else if (!in_set[k] && inside && !(seen[v] & 2)) {
+                seen[v] |= 2;
+                *from_set += (uint64_t)(numel_of(x) * (int64_t)loom_dtype_size(x->dtype));
+            }
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        int v = g->outputs[i];
+        const loom__value *x = &g->values[v];
+        if (x->producer >= 0 && where[x->producer] == 1 && !(seen[v] & 2)) {
+            seen[v] |= 2;
+            *from_set += (uint64_t)(numel_of(x) * (int64_t)loom_dtype_size(x->dtype));
+        }
+    }
+    free(seen);
+    free(where);
+    return LOOM_OK;
 }

@@ -101,6 +101,14 @@ double loom_vsim_clock_mhz(void)
     return (double)LOOM_ARRAY_CLOCK_MHZ;
 }
 
+void loom_vsim_default_array(int *rows, int *cols)
+{
+    if (rows)
+        *rows = LOOM_ARRAY_ROWS;
+    if (cols)
+        *cols = LOOM_ARRAY_COLS;
+}
+
 int loom_vsim_port_bytes(void)
 {
     return LOOM_ARRAY_PORT_BYTES;
