@@ -164,7 +164,6 @@ static void table_rows(page_buf *b, const json_t *rows, bool projected)
     json_array_foreach(rows, i, r) {
         const json_t *l = json_object_get(r, "latency_ms"), *e = json_object_get(r, "energy");
         const char *src = json_string_value(json_object_get(e, "source"));
-        const char *ep = json_string_value(json_object_get(e, "provenance"));
         page_printf(b, "<tr%s><td class=\"l\">%s</td><td class=\"l\">", json_is_true(json_object_get(r, "pareto")) ?
                     " class=\"pareto\"" : "", projected ? "projected" : "measured");
         page_esc(b, row_name(r));
