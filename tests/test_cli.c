@@ -1844,15 +1844,16 @@ Test(cli, bench_latency_and_metered_energy, .timeout = 120)
     expect_code(0);
     root = dse_json();
     e = json_object_get(json_array_get(json_object_get(root, "devices"), 0), "energy");
-    cr_assert(json_is_null(json_object_get(e, "provenance")));
-    cr_assert(strstr(json_string_value(json_object_get(e, "why_not")), "stalled"), "%s", res.out);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "source")), "modelled");
+    cr_assert(strstr(json_string_value(json_object_get(e, "why_not_measured")), "stalled"), "%s", res.out);
     json_decref(root);
     /* no meter at all: said in the table */
     tb_rmtree(tpath("sys"));
     RUN_ENV(env, "bench", LENET, "--devices", "ref", "--duration", "0.1", "--repeats", "1");
     expect_code(0);
-    cr_assert(strstr(res.out, "ref: no meter covers this device here") && strstr(res.out, "rapl: no "), "%s",
-              res.out);
+    cr_assert(strstr(res.out, "ref: modelled: horowitz-45nm per action") &&
+                  strstr(res.out, "(not measured: no meter covers this device here)") && strstr(res.out, "rapl: no "),
+              "%s", res.out);
     RUN("bench", LENET, "--duration", "0");
     expect_usage("--duration takes seconds from 0.05 to 3600, not '0'", "bench");
     RUN("bench", LENET, "--repeats", "0");
@@ -1861,6 +1862,248 @@ Test(cli, bench_latency_and_metered_energy, .timeout = 120)
     expect_usage("bench takes exactly one MODEL argument", "bench");
     RUN("bench", LENET, "--devices", "nosuch", "--duration", "0.05", "--repeats", "1");
     cr_assert_neq(res.code, 0);
+}
+
+/* loom bench's schema: measured rows (latency measured, energy modelled
+ * where no meter covers the device) apart from projected ones (every
+ * board: an FPGA card's int8 GEMM nodes at its kernel clock, the rest on
+ * the host, the copies over its link; a GPU or CPU roofline); every
+ * figure has its provenance; the sums add up. */
+Test(cli, bench_modelled_energy_and_projected_boards, .timeout = 300)
+{
+    char root_env[1200];
+    const char *env[] = {root_env, "LOOM_NVML_LIB=/nonexistent/libnvidia-ml.so.1", NULL};
+    char q[1100];
+    json_t *root, *r, *e;
+    size_t i;
+    snprintf(q, sizeof q, "%s/q.onnx", dir);
+    snprintf(root_env, sizeof root_env, "LOOM_SYSFS_ROOT=%s", dir); /* no meter: modelled energy */
+    RUN("quantize", SRC "/examples/classifier/classifier.onnx", "--calib", SRC "/examples/classifier/calib_x.npy",
+        "-o", q);
+    expect_code(0);
+    RUN_ENV(env, "bench", q, "--devices", "ref", "--boards", "u250,u50,h100,epyc9654", "--model", "--duration",
+            "0.1", "--repeats", "1", "--warmup", "1", "--json");
+    expect_code(0);
+    root = dse_json();
+    cr_assert_eq(json_array_size(json_object_get(root, "devices")), 1);
+    r = json_array_get(json_object_get(root, "devices"), 0);
+    cr_assert(json_is_false(json_object_get(r, "projected")));
+    cr_assert_null(json_object_get(r, "board"));
+    cr_assert(!strncmp(json_string_value(json_object_get(r, "latency_provenance")), "measured:", 9));
+    e = json_object_get(r, "energy");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "source")), "modelled");
+    cr_assert(!strncmp(json_string_value(json_object_get(e, "provenance")), "modelled: horowitz-45nm", 23));
+    cr_assert_str_eq(json_string_value(json_object_get(e, "why_not_measured")), "no meter covers this device here");
+    /* the classifier's two int8 GEMMs (10x32 and 32x1 weights) and the
+     * rest, at the table's energies: a positive figure, its parts adding up */
+    cr_assert_gt(json_number_value(json_object_get(e, "per_inference_j")), 0);
+    cr_assert_float_eq(json_number_value(json_object_get(e, "arithmetic_j")) +
+                           json_number_value(json_object_get(e, "memory_j")),
+                       json_number_value(json_object_get(e, "per_inference_j")), 1e-18);
+    cr_assert_float_eq(json_number_value(json_object_get(e, "inferences_per_joule")),
+                       1 / json_number_value(json_object_get(e, "per_inference_j")), 1);
+    cr_assert_eq(json_array_size(json_object_get(r, "per_node")), json_integer_value(json_object_get(r, "nodes")));
+    cr_assert_eq(json_array_size(json_object_get(root, "projected")), 4);
+    json_array_foreach(json_object_get(root, "projected"), i, r) {
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        const json_t *bd = json_object_get(r, "energy_bound"), *pn = json_object_get(r, "per_node"), *x;
+        double ms = json_number_value(json_object_get(r, "latency_ms")), sum = 0;
+        size_t k;
+        cr_assert(json_is_true(json_object_get(r, "projected")));
+        cr_assert_null(json_object_get(r, "device"));
+        cr_assert(!strncmp(json_string_value(json_object_get(r, "latency_provenance")), "projected:", 10), "%s",
+                  json_string_value(json_object_get(r, "latency_provenance")));
+        e = json_object_get(r, "energy");
+        cr_assert_str_eq(json_string_value(json_object_get(e, "source")), "modelled");
+        cr_assert(!strncmp(json_string_value(json_object_get(e, "provenance")), "modelled:", 9));
+        cr_assert(!strncmp(json_string_value(json_object_get(bd, "provenance")), "bound:", 6));
+        json_array_foreach(pn, k, x)
+            sum += json_number_value(json_object_get(x, "us"));
+        if (!strcmp(kind, "fpga")) {
+            const json_t *card = json_object_get(r, "card"), *host = json_object_get(r, "host");
+            const json_t *cp = json_object_get(r, "copies");
+            double power = !strcmp(json_string_value(json_object_get(r, "board")), "u50") ? 75 : 225;
+            cr_assert_eq(json_integer_value(json_object_get(card, "nodes")), 2);
+            cr_assert_str_eq(json_string_value(json_object_get(card, "cycles_from")), "model");
+            cr_assert_float_eq(json_number_value(json_object_get(card, "us")),
+                               (double)json_integer_value(json_object_get(card, "cycles")) / 300, 1e-9);
+            /* features in (10 float32), the probability out */
+            cr_assert_eq(json_integer_value(json_object_get(cp, "bytes_to_card")), 10);
+            cr_assert_eq(json_integer_value(json_object_get(cp, "bytes_to_host")), 1);
+            cr_assert_float_eq(json_number_value(json_object_get(cp, "link_gbps")), 8.0 * 128 / 130 * 2, 1e-9);
+            cr_assert_float_eq(ms * 1e3,
+                               json_number_value(json_object_get(card, "us")) +
+                                   json_number_value(json_object_get(host, "us")) +
+                                   json_number_value(json_object_get(cp, "us")),
+                               1e-6);
+            cr_assert_float_eq(sum, json_number_value(json_object_get(card, "us")) +
+                                        json_number_value(json_object_get(host, "us")), 1e-6);
+            cr_assert_float_eq(json_number_value(json_object_get(bd, "per_inference_j")), power * ms * 1e-3, 1e-12);
+            cr_assert_float_eq(json_number_value(json_object_get(e, "card_j")) +
+                                   json_number_value(json_object_get(e, "host_j")),
+                               json_number_value(json_object_get(e, "per_inference_j")), 1e-18);
+        } else {
+            /* the roofline: the nodes' times add up to the latency, each at
+             * least its launch overhead */
+            cr_assert_float_eq(sum, ms * 1e3, 1e-6);
+            json_array_foreach(pn, k, x)
+                cr_assert_geq(json_number_value(json_object_get(x, "us")), strcmp(kind, "gpu") ? 2.0 : 5.0);
+        }
+    }
+    json_decref(root);
+
+    /* a batch of 4: per-run latency, four inferences per run */
+    RUN_ENV(env, "bench", q, "--devices", "ref", "--boards", "u250", "--model", "--batch", "4", "--duration",
+            "0.1", "--repeats", "1", "--warmup", "1", "--json");
+    expect_code(0);
+    root = dse_json();
+    r = json_array_get(json_object_get(root, "devices"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(r, "batch")), 4);
+    {
+        const json_t *w = json_array_get(json_object_get(r, "windows"), 0);
+        cr_assert_float_eq(json_number_value(json_object_get(r, "throughput_per_s")),
+                           4.0 * (double)json_integer_value(json_object_get(w, "inferences")) /
+                               json_number_value(json_object_get(w, "seconds")),
+                           1e-6 * json_number_value(json_object_get(r, "throughput_per_s")));
+    }
+    r = json_array_get(json_object_get(root, "projected"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(r, "batch")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "copies"), "bytes_to_card")), 40);
+    json_decref(root);
+
+    /* CSV: a header and one row per device or board */
+    RUN_ENV(env, "bench", q, "--devices", "ref", "--boards", "u250,h100", "--model", "--duration", "0.05",
+            "--repeats", "1", "--warmup", "0", "--csv");
+    expect_code(0);
+    cr_assert(!strncmp(res.out, "row,device,kind,batch,", 22), "%s", res.out);
+    cr_assert(strstr(res.out, "\nmeasured,\"ref\",\"host\",1,") && strstr(res.out, "\nprojected,\"u250\",\"fpga\",1,2,") &&
+                  strstr(res.out, "\nprojected,\"h100\",\"gpu\",1,"),
+              "%s", res.out);
+    {
+        size_t lines = 0;
+        for (const char *p = res.out; *p; p++)
+            lines += *p == '\n';
+        cr_assert_eq(lines, 4, "%s", res.out);
+    }
+
+    /* errors */
+    RUN("bench", LENET, "--batch", "3", "--devices", "ref", "--boards", "none");
+    expect_error_line(65, "--batch 3: input x has a fixed first dimension of 2", NULL);
+    RUN("bench", q, "--boards", "horowitz-45nm");
+    expect_usage("--boards: horowitz-45nm is an energy table, not a board (see --energy)", "bench");
+    RUN("bench", q, "--energy", "u250");
+    expect_usage("--energy: u250 is a fpga board, not an energy table", "bench");
+    RUN("bench", q, "--json", "--csv");
+    expect_usage("--json and --csv: choose one", "bench");
+    RUN("bench", q, "--devices", "none", "--boards", "none");
+    expect_usage("nothing to do: --devices none and --boards none", "bench");
+    RUN("bench", q, "--host", "vsim");
+    expect_usage("--host takes one device of this host (ref, opencl:0, ...), not 'vsim'", "bench");
+    RUN("bench", q, "--batch", "0");
+    expect_usage("--batch takes a size from 1 to 65536, not '0'", "bench");
+}
+
+#ifdef LOOM_WITH_VERILATOR
+/* A projection from the Verilated RTL: an FPGA board's card cycles are
+ * the vsim run's, its card time those cycles at the board's clock; with
+ * --model they are the cycle model's prediction beside them. */
+Test(cli, bench_projection_takes_the_vsim_cycles, .timeout = 300)
+{
+    char q[1100];
+    json_t *root, *card;
+    json_int_t sim, pred;
+    snprintf(q, sizeof q, "%s/q.onnx", dir);
+    RUN("quantize", SRC "/examples/classifier/classifier.onnx", "--calib", SRC "/examples/classifier/calib_x.npy",
+        "-o", q);
+    expect_code(0);
+    RUN("run", q, "--device", "vsim", "-i", SRC "/examples/classifier/test_x.npy", "--json");
+    expect_code(0);
+    root = dse_json();
+    sim = json_integer_value(json_object_get(json_object_get(root, "simulated_cycles"), "per_inference"));
+    pred = json_integer_value(json_object_get(json_object_get(root, "simulated_cycles"), "predicted"));
+    cr_assert_gt(sim, 0);
+    json_decref(root);
+    /* test_x holds 20 samples: the same shapes */
+    RUN("bench", q, "--devices", "none", "--boards", "u250", "--batch", "20", "--json");
+    expect_code(0);
+    root = dse_json();
+    card = json_object_get(json_array_get(json_object_get(root, "projected"), 0), "card");
+    cr_assert_str_eq(json_string_value(json_object_get(card, "cycles_from")), "vsim");
+    cr_assert_eq(json_integer_value(json_object_get(card, "cycles")), sim);
+    cr_assert_float_eq(json_number_value(json_object_get(card, "us")), (double)sim / 300, 1e-9);
+    json_decref(root);
+    RUN("bench", q, "--devices", "none", "--boards", "u250", "--batch", "20", "--model", "--json");
+    expect_code(0);
+    root = dse_json();
+    card = json_object_get(json_array_get(json_object_get(root, "projected"), 0), "card");
+    cr_assert_eq(json_integer_value(json_object_get(card, "cycles")), pred);
+    json_decref(root);
+}
+#endif
+
+/* loom run --trace: a Chrome trace-event file, one track per device and
+ * one for loom's own work, one kernel event per node and run. */
+Test(cli, run_trace_file, .timeout = 120)
+{
+    char t[1100];
+    const char *devs[] = {"ref", "opencl:0"};
+    for (int d = 0; d < 2; d++) {
+        json_error_t je;
+        json_t *root, *ev, *x, *names = json_object();
+        size_t i, kernels[3] = {0}, copies = 0, host = 0, nodes;
+        if (d == 1 && !have_opencl_device())
+            break;
+        snprintf(t, sizeof t, "%s/t.json", dir);
+        RUN("run", LENET, "-i", LENET_X, "--device", devs[d], "--repeat", "2", "--profile", "--json");
+        expect_code(0);
+        root = dse_json();
+        nodes = json_array_size(json_object_get(root, "profile"));
+        json_decref(root);
+        RUN("run", LENET, "-i", LENET_X, "--device", devs[d], "--repeat", "2", "--trace", t);
+        expect_code(0);
+        root = json_load_file(t, 0, &je);
+        cr_assert_not_null(root, "%s: %s", t, je.text);
+        ev = json_object_get(root, "traceEvents");
+        json_array_foreach(ev, i, x) {
+            const char *ph = json_string_value(json_object_get(x, "ph"));
+            if (!strcmp(ph, "M") && !strcmp(json_string_value(json_object_get(x, "name")), "thread_name"))
+                json_object_set(names, json_string_value(json_object_get(json_object_get(x, "args"), "name")),
+                                json_object_get(x, "tid"));
+        }
+        json_array_foreach(ev, i, x) {
+            const char *cat = json_string_value(json_object_get(x, "cat"));
+            if (strcmp(json_string_value(json_object_get(x, "ph")), "X") != 0)
+                continue;
+            cr_assert_geq(json_number_value(json_object_get(x, "ts")), 0);
+            cr_assert_geq(json_number_value(json_object_get(x, "dur")), 0);
+            cr_assert(json_is_string(json_object_get(x, "name")));
+            cr_assert_eq(json_object_get(x, "pid") != NULL, true);
+            if (!strcmp(cat, "kernel")) {
+                json_int_t run = json_integer_value(json_object_get(json_object_get(x, "args"), "run"));
+                cr_assert(run >= 0 && run < 3);
+                kernels[run]++;
+            } else if (!strncmp(cat, "copy", 4)) {
+                copies++;
+                cr_assert_gt(json_integer_value(json_object_get(json_object_get(x, "args"), "bytes")), 0);
+            } else {
+                cr_assert_str_eq(cat, "host");
+                cr_assert_eq(json_integer_value(json_object_get(x, "tid")),
+                             json_integer_value(json_object_get(names, "host (loom)")));
+                host++;
+            }
+        }
+        /* the warm-up and the two timed runs, every node each time */
+        for (int k = 0; k < 3; k++)
+            cr_assert_eq(kernels[k], nodes, "run %d: %zu kernel events for %zu nodes", k, kernels[k], nodes);
+        cr_assert_not_null(json_object_get(names, devs[d]));
+        cr_assert_geq(host, 6); /* load, inputs, plan, set inputs, three runs */
+        if (d == 1)
+            cr_assert_gt(copies, 0, "on opencl:0 the input goes to the device and the output comes back");
+        json_decref(names);
+        json_decref(root);
+    }
+    RUN("run", LENET, "-i", LENET_X, "--trace", "/nonexistent-loom-dir/t.json");
+    cr_assert_eq(res.code, 73, "%s", res.err);
 }
 
 /* loom dse MODEL: the GEMMs are the quantised model's int8 nodes. */
