@@ -2016,13 +2016,22 @@ Test(cli, bench_projection_takes_the_vsim_cycles, .timeout = 300)
     RUN("quantize", SRC "/examples/classifier/classifier.onnx", "--calib", SRC "/examples/classifier/calib_x.npy",
         "-o", q);
     expect_code(0);
-    RUN("run", q, "--device", "vsim", "-i", SRC "/examples/classifier/test_x.npy", "--json");
+    RUN("run", q, "--device", "vsim", "-i", SRC "/examples/classifier/test_x.npy", "--board", "u50", "--json");
     expect_code(0);
     root = dse_json();
     sim = json_integer_value(json_object_get(json_object_get(root, "simulated_cycles"), "per_inference"));
     pred = json_integer_value(json_object_get(json_object_get(root, "simulated_cycles"), "predicted"));
     cr_assert_gt(sim, 0);
+    /* loom run --board: the same cycles at the board's clock */
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(root, "simulated_cycles"), "board")), "u50");
+    cr_assert_float_eq(json_number_value(json_object_get(json_object_get(root, "simulated_cycles"),
+                                                         "ms_at_board_clock")),
+                       (double)sim / 300e3, 1e-12);
     json_decref(root);
+    RUN("run", q, "-i", SRC "/examples/classifier/test_x.npy", "--board", "u50");
+    expect_usage("--board projects the simulated cycles: run with --device vsim", "run");
+    RUN("run", q, "-i", SRC "/examples/classifier/test_x.npy", "--device", "vsim", "--board", "h100");
+    expect_usage("--board: h100 is not an FPGA board with a kernel clock", "run");
     /* test_x holds 20 samples: the same shapes */
     RUN("bench", q, "--devices", "none", "--boards", "u250", "--batch", "20", "--json");
     expect_code(0);

@@ -12,7 +12,8 @@
 
 static const char run_usage[] =
     "usage: loom run MODEL [--input NAME=FILE.npy]... [--out DIR] [--device NAME|auto]\n"
-    "                [--strict] [--repeat N] [--profile] [--trace FILE.json] [--json]\n"
+    "                [--strict] [--repeat N] [--profile] [--trace FILE.json]\n"
+    "                [--board NAME] [--json]\n"
     "\n"
     "Run a model once on the given inputs. Every graph input needs a value;\n"
     "the .npy shapes fix the model's symbolic dims (such as a batch size).\n"
@@ -47,6 +48,8 @@ static const char run_usage[] =
     "                             trace-event file (open it in Perfetto or\n"
     "                             chrome://tracing); devices finish each step\n"
     "                             before the next, as with --profile\n"
+    "      --board NAME           on vsim: the simulated cycles at this FPGA board's\n"
+    "                             kernel clock too (projected; see loom boards)\n"
     "      --json                 print a JSON summary on stdout instead of text\n"
     "  -v, --verbose              more messages on stderr: where the model ran\n"
     "                             (repeat for debug detail)\n"
@@ -211,6 +214,7 @@ static int ensure_dir(const char *dir)
  * TRACE_RUNS of them), each from h0 to now */
 #define TRACE_RUNS 1000
 #define O_TRACE (O_INPUT_FILE + 1)
+#define O_BOARD (O_INPUT_FILE + 2)
 #define HOST_EVENT(what)                                                                                  \
     do {                                                                                                  \
         double now_ = loom_now_us();                                                                      \
@@ -226,7 +230,11 @@ int loom_cmd_run(int argc, char **argv)
         {"strict", no_argument, NULL, 's'},       {"profile", no_argument, NULL, 'p'},
         {"repeat", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {"trace", required_argument, NULL, O_TRACE}, {NULL, 0, NULL, 0}};
+        {"trace", required_argument, NULL, O_TRACE}, {"board", required_argument, NULL, O_BOARD},
+        {NULL, 0, NULL, 0}};
+    const char *board_name = NULL;
+    loom_board *board = NULL;
+    double board_mhz = 0;
     loom_cli_host_event host[8 + TRACE_RUNS];
     size_t n_host = 0;
     const char *trace = NULL;
@@ -258,6 +266,7 @@ int loom_cmd_run(int argc, char **argv)
         case 'p': profile = true; break;
         case 'o': out_dir = optarg; break;
         case O_TRACE: trace = optarg; break;
+        case O_BOARD: board_name = optarg; break;
         case 'n': {
             char *end;
             repeat = strtol(optarg, &end, 10);
@@ -282,6 +291,23 @@ int loom_cmd_run(int argc, char **argv)
     loom_cli_logging(verbosity);
     if (trace && (rc = loom_cli_output_ok(trace)) != 0)
         goto done;
+    if (board_name) {
+        const loom_board_figure *f;
+        if (!devices || !strstr(devices, "vsim")) {
+            rc = loom_cli_usage_error("run", "--board projects the simulated cycles: run with --device vsim");
+            goto done;
+        }
+        if ((st = loom_board_load(board_name, &board)) != LOOM_OK) {
+            rc = loom_cli_fail(st);
+            goto done;
+        }
+        f = loom_board_find(board, "kernel_clock_mhz");
+        if (strcmp(loom_board_kind(board), "fpga") != 0 || !f || f->is_text || f->number <= 0) {
+            rc = loom_cli_usage_error("run", "--board: %s is not an FPGA board with a kernel clock", board_name);
+            goto done;
+        }
+        board_mhz = f->number;
+    }
     if ((st = loom_model_load(path, NULL, &m)) != LOOM_OK) {
         rc = loom_cli_fail(st);
         goto done;
@@ -442,12 +468,21 @@ int loom_cmd_run(int argc, char **argv)
                 json_object_set_new(cy, "model_error", json_real(err));
                 json_object_set_new(cy, "clock_mhz", json_real(loom_vsim_clock_mhz()));
                 json_object_set_new(cy, "ms_at_clock", json_real(ms));
+                if (board) {
+                    json_object_set_new(cy, "board", json_string(loom_board_name(board)));
+                    json_object_set_new(cy, "board_clock_mhz", json_real(board_mhz));
+                    json_object_set_new(cy, "ms_at_board_clock", json_real((double)total_c / (board_mhz * 1e3)));
+                }
                 json_object_set_new(root, "simulated_cycles", cy);
                 if (!as_json)
                     printf("simulated: %llu kernel cycles per inference over %zu node%s (cycle model %llu, "
-                           "%+.2f%%); %.3f ms at the array's %.0f MHz clock\n",
+                           "%+.2f%%); %.4g ms at the array's %.0f MHz clock\n",
                            (unsigned long long)total_c, counted, counted == 1 ? "" : "s",
                            (unsigned long long)total_p, 100.0 * err, ms, loom_vsim_clock_mhz());
+                if (!as_json && board)
+                    printf("projected on %s: %.4g ms of kernel time at its %.0f MHz kernel clock (the int8 GEMM "
+                           "nodes only; see loom bench for the whole inference)\n",
+                           loom_board_name(board), (double)total_c / (board_mhz * 1e3), board_mhz);
             }
         }
         if (profile) {
@@ -501,5 +536,6 @@ done:
     free(times);
     loom_session_free(s);
     loom_model_free(m);
+    loom_board_free(board);
     return rc;
 }
