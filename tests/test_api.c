@@ -743,3 +743,101 @@ Test(api, session_null_arguments)
     cr_assert_null(loom_session_output_tensor(NULL, 0));
     loom_model_free(m);
 }
+
+/* x[4,8] . W[8,3] -> m; |m| -> a; a + m -> y: the work each node does,
+ * the bytes a cut between nodes would copy, and the trace of two runs. */
+static loom_session *work_session(bool trace)
+{
+    tb_model *b = tb_new(13);
+    float w[24];
+    loom_session *s;
+    for (int i = 0; i < 24; i++)
+        w[i] = (float)(i % 5) - 2.0f;
+    tb_input(b, "x", LOOM_F32, 2, (int64_t[]){4, 8});
+    tb_init(b, "W", LOOM_F32, 2, (int64_t[]){8, 3}, w);
+    tb_node(b, "MatMul", "x,W", "m");
+    tb_node(b, "Abs", "m", "a");
+    tb_node(b, "Add", "a,m", "y");
+    tb_output(b, "y");
+    s = session_from_builder(b, &(loom_session_options){.devices = "ref", .trace = trace});
+    tb_free(b);
+    return s;
+}
+
+Test(api, node_work_and_cut_bytes)
+{
+    loom_session *s = work_session(false);
+    loom_node_work w;
+    uint64_t to, from;
+    bool set[3];
+    cr_assert_eq(loom_session_node_count(s), 3);
+    cr_assert_eq(loom_session_node_work(s, 0, &w), LOOM_OK);
+    cr_assert_float_eq(w.macs, 4 * 3 * 8, 0);
+    cr_assert(!w.int8);
+    cr_assert_float_eq(w.elementwise, 0, 0);
+    cr_assert_float_eq(w.bytes, 4 * (32 + 24 + 12), 0); /* x, W, m */
+    cr_assert_eq(loom_session_node_work(s, 1, &w), LOOM_OK);
+    cr_assert_float_eq(w.macs, 0, 0);
+    cr_assert_float_eq(w.elementwise, 12, 0);
+    cr_assert_float_eq(w.bytes, 4 * 24, 0);
+    cr_assert_eq(loom_session_node_work(s, 2, &w), LOOM_OK);
+    cr_assert_float_eq(w.bytes, 4 * 36, 0);
+    cr_assert_eq(loom_session_node_work(s, 3, &w), LOOM_E_INVALID_ARG);
+    /* the MatMul alone: x in (W is a weight, copied once), m out once
+     * though two nodes read it */
+    memcpy(set, (bool[]){true, false, false}, sizeof set);
+    cr_assert_eq(loom_session_cut_bytes(s, set, &to, &from), LOOM_OK);
+    cr_assert_eq(to, 4 * 32);
+    cr_assert_eq(from, 4 * 12);
+    /* the Abs alone: m in, a out */
+    memcpy(set, (bool[]){false, true, false}, sizeof set);
+    cr_assert_eq(loom_session_cut_bytes(s, set, &to, &from), LOOM_OK);
+    cr_assert_eq(to, 4 * 12);
+    cr_assert_eq(from, 4 * 12);
+    /* the Add alone: a and m in, y (a graph output) out */
+    memcpy(set, (bool[]){false, false, true}, sizeof set);
+    cr_assert_eq(loom_session_cut_bytes(s, set, &to, &from), LOOM_OK);
+    cr_assert_eq(to, 4 * 24);
+    cr_assert_eq(from, 4 * 12);
+    /* everything: the input in, the output out */
+    memcpy(set, (bool[]){true, true, true}, sizeof set);
+    cr_assert_eq(loom_session_cut_bytes(s, set, &to, &from), LOOM_OK);
+    cr_assert_eq(to, 4 * 32);
+    cr_assert_eq(from, 4 * 12);
+    cr_assert_eq(loom_session_cut_bytes(s, NULL, &to, &from), LOOM_E_INVALID_ARG);
+    loom_session_free(s);
+}
+
+Test(api, trace_records_every_step_of_every_run)
+{
+    static const char *const ops[3] = {"MatMul", "Abs", "Add"};
+    loom_session *s = work_session(true), *plain = work_session(false);
+    float x[32] = {0};
+    loom_trace_event e;
+    double last = 0, t0 = loom_now_us();
+    cr_assert_eq(loom_session_set_input_data(s, 0, x, sizeof x), LOOM_OK);
+    cr_assert_eq(loom_session_trace_count(s), 0);
+    for (int r = 0; r < 2; r++)
+        cr_assert_eq(loom_session_run(s), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom_session_trace_count(s), 6);
+    for (size_t i = 0; i < 6; i++) {
+        cr_assert(loom_session_trace_event(s, i, &e));
+        cr_assert_str_eq(e.category, "kernel");
+        cr_assert_str_eq(e.device, "ref");
+        cr_assert_eq(e.node, i % 3);
+        cr_assert_eq(e.run, (long)(i / 3));
+        cr_assert_str_eq(e.op_type, ops[i % 3]);
+        cr_assert_geq(e.start_us, t0);
+        cr_assert_geq(e.start_us, last);
+        cr_assert_geq(e.dur_us, 0);
+        last = e.start_us + e.dur_us;
+    }
+    cr_assert(!loom_session_trace_event(s, 6, &e));
+    cr_assert(!loom_session_trace_truncated(s));
+    /* without the option nothing is recorded */
+    cr_assert_eq(loom_session_set_input_data(plain, 0, x, sizeof x), LOOM_OK);
+    cr_assert_eq(loom_session_run(plain), LOOM_OK);
+    cr_assert_eq(loom_session_trace_count(plain), 0);
+    loom_session_free(s);
+    loom_session_free(plain);
+}
