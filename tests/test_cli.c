@@ -1345,6 +1345,15 @@ Test(cli, sim_usage_errors)
     expect_error_line(65, "M=20000 N=20000 K=1", "do not fit the simulated 256 MiB memory");
 }
 
+/* What loom dse --json printed, parsed by jansson. */
+static json_t *dse_json(void)
+{
+    json_error_t je;
+    json_t *root = json_loads(res.out, 0, &je);
+    cr_assert_not_null(root, "loom dse --json: %s: %s", je.text, res.out);
+    return root;
+}
+
 #ifdef LOOM_WITH_VERILATOR
 Test(cli, sim_gemm_json_reports_a_bit_exact_run)
 {
@@ -1508,14 +1517,6 @@ static void copy_into(const char *src, const char *name)
     free(text);
 }
 
-/* What loom dse --json printed, parsed by jansson. */
-static json_t *dse_json(void)
-{
-    json_error_t je;
-    json_t *root = json_loads(res.out, 0, &je);
-    cr_assert_not_null(root, "loom dse --json: %s: %s", je.text, res.out);
-    return root;
-}
 
 /* loom dse's FPGA resources (yosys) and board fit: two array sizes
  * synthesised into a private cache, their cells counted (a DSP per PE at
@@ -1725,6 +1726,51 @@ Test(cli, dse_synthesis_past_its_timeout_is_left_out, .timeout = 60)
     RUN("dse", "--gemm", "64x48x200", "--synth-timeout", "0");
     expect_usage("--synth-timeout takes seconds from 1 to 86400, not '0'", "dse");
 }
+
+/* loom dse MODEL: the GEMMs are the quantised model's int8 nodes. */
+Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
+{
+    const char *lenet = LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx";
+    const char *root;
+    char q[600];
+    tb_tmpdir("cli-dse");
+    snprintf(q, sizeof q, "%s/q.onnx", tb_tmpdir_path());
+    RUN("quantize", lenet, "--calib", LOOM_SOURCE_DIR "/tests/models/lenet/x.npy", "-o", q);
+    expect_code(0);
+    RUN("dse", "--no-synth", q, "--arrays", "16x16", "--boards", "none", "--rtl-samples", "1", "--json");
+    expect_code(0);
+    root = j_doc(res.out);
+    cr_assert_not_null(j_at(j_get(root, "gemms"), 4), "LeNet's 5 int8 nodes");
+    cr_assert_null(j_at(j_get(root, "gemms"), 5));
+    cr_assert_not_null(j_at(j_get(j_get(j_at(j_get(root, "arrays"), 0), "rtl_check"), "samples"), 0));
+    RUN("dse", "--no-synth", lenet);
+    expect_error_line(65, "no int8 Conv, Gemm or MatMul node", "loom quantize");
+    RUN("dse");
+    expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
+    RUN("dse", "--no-synth", q, "--gemm", "4x4x4");
+    expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
+    RUN("dse", "--no-synth", "--gemm", "4x4");
+    expect_usage("--gemm takes MxNxK sizes from 1 (e.g. 256x256x256), not '4x4'", "dse");
+    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--arrays", "1x4");
+    expect_usage("--arrays takes ROWSxCOLS sizes, each 2 to 64 (e.g. 8x8,16x16), not '1x4'", "dse");
+    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--boards", "a100");
+    expect_usage("--boards: a100 is a gpu board, not an FPGA one", "dse");
+    /* a GEMM the kernel does not take: 65, before any table is printed */
+    RUN("dse", "--no-synth", "--gemm", "16x16x100000", "--boards", "none");
+    expect_error_line(65, "M=16 N=16 K=100000 is outside the kernel's limits", NULL);
+    RUN("dse", "--no-synth", "/nowhere/missing.onnx");
+    expect_code(66);
+    tb_tmpdir_remove();
+}
+#else
+Test(cli, sim_gemm_without_verilator_is_unavailable)
+{
+    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4");
+    expect_error_line(69, "built without Verilator", "apt-get install verilator");
+}
+#endif
+
+/* ---- loom bench, loom run --trace ---- */
 
 /* A fake RAPL package under root whose counter rises by 1000 uJ every
  * 5 ms (0.2 W), written whole each time (a rename), until killed. */
@@ -2115,48 +2161,6 @@ Test(cli, run_trace_file, .timeout = 120)
     cr_assert_eq(res.code, 73, "%s", res.err);
 }
 
-/* loom dse MODEL: the GEMMs are the quantised model's int8 nodes. */
-Test(cli, dse_of_a_quantised_model_and_its_errors, .timeout = 120)
-{
-    const char *lenet = LOOM_SOURCE_DIR "/tests/models/lenet/model.onnx";
-    const char *root;
-    char q[600];
-    tb_tmpdir("cli-dse");
-    snprintf(q, sizeof q, "%s/q.onnx", tb_tmpdir_path());
-    RUN("quantize", lenet, "--calib", LOOM_SOURCE_DIR "/tests/models/lenet/x.npy", "-o", q);
-    expect_code(0);
-    RUN("dse", "--no-synth", q, "--arrays", "16x16", "--boards", "none", "--rtl-samples", "1", "--json");
-    expect_code(0);
-    root = j_doc(res.out);
-    cr_assert_not_null(j_at(j_get(root, "gemms"), 4), "LeNet's 5 int8 nodes");
-    cr_assert_null(j_at(j_get(root, "gemms"), 5));
-    cr_assert_not_null(j_at(j_get(j_get(j_at(j_get(root, "arrays"), 0), "rtl_check"), "samples"), 0));
-    RUN("dse", "--no-synth", lenet);
-    expect_error_line(65, "no int8 Conv, Gemm or MatMul node", "loom quantize");
-    RUN("dse");
-    expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
-    RUN("dse", "--no-synth", q, "--gemm", "4x4x4");
-    expect_usage("give a MODEL.onnx or --gemm, one of the two", "dse");
-    RUN("dse", "--no-synth", "--gemm", "4x4");
-    expect_usage("--gemm takes MxNxK sizes from 1 (e.g. 256x256x256), not '4x4'", "dse");
-    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--arrays", "1x4");
-    expect_usage("--arrays takes ROWSxCOLS sizes, each 2 to 64 (e.g. 8x8,16x16), not '1x4'", "dse");
-    RUN("dse", "--no-synth", "--gemm", "4x4x4", "--boards", "a100");
-    expect_usage("--boards: a100 is a gpu board, not an FPGA one", "dse");
-    /* a GEMM the kernel does not take: 65, before any table is printed */
-    RUN("dse", "--no-synth", "--gemm", "16x16x100000", "--boards", "none");
-    expect_error_line(65, "M=16 N=16 K=100000 is outside the kernel's limits", NULL);
-    RUN("dse", "--no-synth", "/nowhere/missing.onnx");
-    expect_code(66);
-    tb_tmpdir_remove();
-}
-#else
-Test(cli, sim_gemm_without_verilator_is_unavailable)
-{
-    RUN("sim", "gemm", "-M", "4", "-N", "4", "-K", "4");
-    expect_error_line(69, "built without Verilator", "apt-get install verilator");
-}
-#endif
 
 /* ---- loom boards ---- */
 

@@ -29,6 +29,17 @@
 #define GPU_LAUNCH_US 5.0
 #define CPU_LAUNCH_US 2.0
 
+/* notes are said once, whatever the number of batches */
+static void note_once(json_t *notes, const char *text)
+{
+    const json_t *x;
+    size_t i;
+    json_array_foreach(notes, i, x)
+        if (!strcmp(json_string_value(x), text))
+            return;
+    json_array_append_new(notes, json_string(text));
+}
+
 static double fig(const loom_board *b, const char *key)
 {
     const loom_board_figure *f = loom_board_find(b, key);
@@ -273,7 +284,7 @@ static json_t *project_fpga(const loom_board *bd, const card_run *r, const bench
     if (clk <= 0 || bw <= 0) {
         snprintf(note, sizeof note, "%s: no kernel_clock_mhz or memory_bandwidth_gbps figure: not projected",
                  loom_board_name(bd));
-        json_array_append_new(notes, json_string(note));
+        note_once(notes, note);
         json_decref(nodes);
         return NULL;
     }
@@ -363,7 +374,7 @@ static json_t *project_roofline(const loom_board *bd, const loom_session *s, con
     if (f32 <= 0 || bw <= 0) {
         snprintf(note, sizeof note, "%s: no peak_fp32_tflops or memory_bandwidth_gbps figure: not projected",
                  loom_board_name(bd));
-        json_array_append_new(notes, json_string(note));
+        note_once(notes, note);
         json_decref(nodes);
         return NULL;
     }
@@ -418,17 +429,26 @@ int bench_project(const bench_setup *b, const bench_projection *p, json_t *rows,
     for (size_t k = 0; k < p->n_boards; k++)
         any_fpga |= !strcmp(loom_board_kind(p->boards[k]), "fpga");
     if (any_fpga && !p->use_model && !vsim)
-        json_array_append_new(notes, json_string("vsim is not built or not healthy here: the FPGA boards' cycles "
-                                                 "are the analytic cycle model's"));
+        note_once(notes, "vsim is not built or not healthy here: the FPGA boards' cycles are the analytic cycle "
+                         "model's");
     if (p->n_boards == 0)
         return 0;
-    if ((rc = card_run_make(b, p, any_fpga && vsim, &r)) != 0) {
-        card_run_free(&r);
-        return rc;
-    }
-    if ((st = loom_session_cut_bytes(r.s, r.card, &up, &down)) != LOOM_OK) {
-        card_run_free(&r);
-        return loom_cli_fail(st);
+    if (any_fpga) {
+        if ((rc = card_run_make(b, p, vsim, &r)) != 0) {
+            card_run_free(&r);
+            return rc;
+        }
+        if ((st = loom_session_cut_bytes(r.s, r.card, &up, &down)) != LOOM_OK) {
+            card_run_free(&r);
+            return loom_cli_fail(st);
+        }
+    } else {
+        /* rooflines only: the shapes, no run */
+        loom_session_options so = {.input_shapes = b->shapes, .input_shape_count = b->n_shapes,
+                                   .devices = p->host, .infer_only = true};
+        memset(&r, 0, sizeof r);
+        if ((st = loom_session_create(b->model, &so, &r.s)) != LOOM_OK)
+            return loom_cli_fail(st);
     }
     for (size_t k = 0; k < p->n_boards; k++) {
         const loom_board *bd = p->boards[k];
