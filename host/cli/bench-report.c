@@ -215,7 +215,7 @@ static void provenance_rows(page_buf *b, const json_t *rows, bool projected)
 static int write_html(const json_t *root, const char *path)
 {
     page_buf b = {0};
-    const char *why = page_charts_missing(), *model = json_string_value(json_object_get(root, "model"));
+    const char *model = json_string_value(json_object_get(root, "model"));
     const json_t *x;
     size_t i;
     page_puts(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>loom bench: ");
@@ -237,15 +237,9 @@ static int write_html(const json_t *root, const char *path)
                   "per-action energies times the work counted (a lower bound). <b>Projected</b>: a device that "
                   "is not here, in rows of its own. Bold rows are on the Pareto front of latency and energy per "
                   "inference.</p>\n");
-    if (why) {
-        page_puts(&b, "<p class=\"note\">No charts: ");
-        page_esc(&b, why);
-        page_puts(&b, ".</p>\n");
-    } else {
-        page_puts(&b, "<div class=\"charts\"><div><canvas id=\"c_lat_energy\"></canvas></div><div><canvas "
+    page_charts(&b, "<div class=\"charts\"><div><canvas id=\"c_lat_energy\"></canvas></div><div><canvas "
                       "id=\"c_ipj\"></canvas></div><div class=\"wide\"><canvas id=\"c_layers\"></canvas></div>"
                       "</div>\n");
-    }
     page_puts(&b, "<h2>Every figure</h2>\n<table><tr><th class=\"l\">row</th><th class=\"l\">device or board</th>"
                   "<th class=\"l\">kind</th><th>batch</th><th>latency ms</th><th>p90 ms</th><th>p99 ms</th>"
                   "<th>inferences/s</th><th>J/inference</th><th>J/inference above idle</th><th class=\"l\">energy"

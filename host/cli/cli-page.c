@@ -196,3 +196,15 @@ int page_report(const json_t *root, const char *dir, const char *stem,
     fprintf(stderr, "loom: %s: report written to %s/index.html (with %s.json and %s.csv)\n", stem, dir, stem, stem);
     return 0;
 }
+
+void page_charts(page_buf *b, const char *divs)
+{
+    const char *why = page_charts_missing();
+    if (why) {
+        page_puts(b, "<p class=\"note\">No charts: ");
+        page_esc(b, why);
+        page_puts(b, ".</p>\n");
+    } else {
+        page_puts(b, divs);
+    }
+}

@@ -32,6 +32,9 @@ void page_cell_num(page_buf *b, const json_t *o, const char *k, const char *fmt)
  * then (when Chart.js could be read) Chart.js and script, then the
  * closing tags. why_no_charts: NULL, or why there are none. */
 void page_finish(page_buf *b, const json_t *data, const char *id, const char *script);
+/* The charts' place: divs (the canvases' HTML) when Chart.js can be read,
+ * else a note saying why there are no charts. */
+void page_charts(page_buf *b, const char *divs);
 /* NULL when Chart.js can be read ($LOOM_CHARTJS, else Debian's file),
  * else why not (for the page's note). */
 const char *page_charts_missing(void);

@@ -147,7 +147,7 @@ static int write_html(const json_t *root, const char *path)
     page_buf b = {0};
     const json_t *ja, *jb;
     size_t i, k;
-    const char *why = page_charts_missing(), *title = json_string_value(json_object_get(root, "model"));
+    const char *title = json_string_value(json_object_get(root, "model"));
     json_t *copy = json_deep_copy(root);
     if (!title)
         title = json_string_value(json_object_get(root, "gemms_given"));
@@ -172,15 +172,9 @@ static int write_html(const json_t *root, const char *path)
     page_esc(&b, title);
     page_printf(&b, ": %zu int8 GEMM%s per inference.</p>\n", json_array_size(json_object_get(root, "gemms")),
              json_array_size(json_object_get(root, "gemms")) == 1 ? "" : "s");
-    if (why) {
-        page_puts(&b, "<p class=\"note\">No charts: ");
-        page_esc(&b, why);
-        page_puts(&b, ".</p>\n");
-    } else {
-        page_puts(&b, "<div class=\"charts\"><div><canvas id=\"c_lat_energy\"></canvas></div><div><canvas "
+    page_charts(&b, "<div class=\"charts\"><div><canvas id=\"c_lat_energy\"></canvas></div><div><canvas "
                    "id=\"c_ipj\"></canvas></div><div><canvas id=\"c_res\"></canvas></div><div><canvas "
                    "id=\"c_cycles\"></canvas></div></div>\n");
-    }
     /* arrays */
     page_puts(&b, "<h2>Array sizes</h2>\n<p class=\"note\">Cycles: the analytic cycle model, checked against the "
                "Verilated RTL on sampled GEMMs where the size is built. Resources: ");
