@@ -12,8 +12,7 @@
 #include "cli-bench.h"
 #include "cli-page.h"
 
-/* A row's latency per run, ms: a measured row's median, a projection. */
-static double row_ms(const json_t *r)
+double bench_row_ms(const json_t *r)
 {
     const json_t *l = json_object_get(r, "latency_ms");
     return json_is_number(l) ? json_number_value(l) : json_number_value(json_object_get(l, "p50"));
@@ -60,7 +59,7 @@ static void csv_rows(page_buf *b, const json_t *rows, bool projected)
         if (projected) {
             if (json_object_get(r, "card"))
                 page_printf(b, "%d", (int)json_integer_value(json_object_get(json_object_get(r, "card"), "nodes")));
-            page_printf(b, ",%.9g,,,%.9g,", row_ms(r), row_ms(r));
+            page_printf(b, ",%.9g,,,%.9g,", bench_row_ms(r), bench_row_ms(r));
         } else {
             page_printf(b, "%d,", (int)json_integer_value(json_object_get(r, "nodes_on_device")));
             csv_num(b, l, "p50");
@@ -170,7 +169,7 @@ static void table_rows(page_buf *b, const json_t *rows, bool projected)
         page_puts(b, "</td><td class=\"l\">");
         page_esc(b, json_string_value(json_object_get(r, "kind")));
         page_printf(b, "</td><td>%d</td>", (int)json_integer_value(json_object_get(r, "batch")));
-        page_printf(b, "<td>%.4g</td>", row_ms(r));
+        page_printf(b, "<td>%.4g</td>", bench_row_ms(r));
         if (projected) {
             page_puts(b, "<td>-</td><td>-</td>");
         } else {

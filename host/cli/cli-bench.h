@@ -44,6 +44,10 @@ typedef struct {
  * (the message printed). notes gets what the reader should know. */
 int bench_project(const bench_setup *b, const bench_projection *p, json_t *rows, json_t *notes);
 
+/* A row's latency per run, ms: a measured row's median, a projection's
+ * figure. */
+double bench_row_ms(const json_t *r);
+
 /* loom bench --report DIR (bench-report.c) and --csv (to stdout, or a
  * file) */
 int bench_report(const json_t *root, const char *dir);

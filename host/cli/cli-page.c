@@ -168,7 +168,6 @@ int page_report(const json_t *root, const char *dir, const char *stem,
                 int (*csv)(const json_t *, const char *), int (*html)(const json_t *, const char *))
 {
     char path[4096];
-    char *text;
     int rc;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         loom_cli_errorf("%s: cannot make the report folder: %s", dir, strerror(errno));
@@ -179,13 +178,7 @@ int page_report(const json_t *root, const char *dir, const char *stem,
         return LOOM_EXIT_CANTCREAT;
     }
     snprintf(path, sizeof path, "%s/%s.json", dir, stem);
-    if (!(text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER))) {
-        loom_cli_errorf("%s: out of memory", path);
-        return LOOM_EXIT_SOFTWARE;
-    }
-    rc = loom_cli_write_whole(path, text, strlen(text));
-    free(text);
-    if (rc)
+    if ((rc = loom_cli_write_json(path, root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != 0)
         return rc;
     snprintf(path, sizeof path, "%s/%s.csv", dir, stem);
     if ((rc = csv(root, path)) != 0)

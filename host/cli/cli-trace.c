@@ -32,7 +32,6 @@ int loom_cli_write_trace(const char *path, const loom_session *s, const loom_cli
     json_t *root = json_object(), *events = json_array(), *tracks = json_object();
     size_t n = loom_session_trace_count(s);
     double t0 = n_host ? host[0].start_us : 0;
-    char *text;
     int rc, host_tid;
     loom_trace_event e;
     if (n && loom_session_trace_event(s, 0, &e) && (!n_host || e.start_us < t0))
@@ -65,13 +64,7 @@ int loom_cli_write_trace(const char *path, const loom_session *s, const loom_cli
                         json_pack("{s:s, s:b}", "tool", "loom run --trace", "truncated",
                                   loom_session_trace_truncated(s)));
     json_decref(tracks);
-    text = json_dumps(root, JSON_COMPACT);
+    rc = loom_cli_write_json(path, root, JSON_COMPACT);
     json_decref(root);
-    if (!text) {
-        loom_cli_errorf("%s: out of memory writing the trace", path);
-        return LOOM_EXIT_SOFTWARE;
-    }
-    rc = loom_cli_write_whole(path, text, strlen(text));
-    free(text);
     return rc;
 }

@@ -275,3 +275,16 @@ void loom_cli_progress_on_terminal(void)
     if (isatty(STDERR_FILENO))
         loom_progress_set(progress, NULL);
 }
+
+int loom_cli_write_json(const char *path, const json_t *j, size_t flags)
+{
+    char *text = json_dumps(j, flags);
+    int rc;
+    if (!text) {
+        loom_cli_errorf("%s: out of memory", path);
+        return LOOM_EXIT_SOFTWARE;
+    }
+    rc = loom_cli_write_whole(path, text, strlen(text));
+    free(text);
+    return rc;
+}

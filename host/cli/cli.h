@@ -65,6 +65,9 @@ int loom_cli_place_file(const char *from, const char *to);
 /* n bytes of data into path, whole or not at all (written beside it, then
  * renamed): 0, or the message printed and 73. */
 int loom_cli_write_whole(const char *path, const void *data, size_t n);
+/* j as JSON (json_dumps flags) into path, whole or not at all: 0, or the
+ * message printed and the exit code. */
+int loom_cli_write_json(const char *path, const json_t *j, size_t flags);
 /* loom dse --report DIR: dse.json, dse.csv and index.html (cli-report.c) */
 int loom_cli_dse_report(const json_t *root, const char *dir);
 /* The first string at key in a dse result's per-array "resources"

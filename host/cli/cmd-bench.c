@@ -523,12 +523,6 @@ static void print_table(const json_t *root)
 /* The Pareto front over (latency per run, energy per inference) of every
  * row with an energy figure, measured and projected alike: "pareto":
  * true on a row no other row matches on both and beats on one. */
-static double pareto_ms(const json_t *r)
-{
-    const json_t *l = json_object_get(r, "latency_ms");
-    return json_is_number(l) ? json_number_value(l) : json_number_value(json_object_get(l, "p50"));
-}
-
 static void mark_pareto(json_t *root)
 {
     static const char *const sets[2] = {"devices", "projected"};
@@ -537,7 +531,7 @@ static void mark_pareto(json_t *root)
         size_t i;
         json_array_foreach(json_object_get(root, sets[a]), i, r) {
             const json_t *e = json_object_get(json_object_get(r, "energy"), "per_inference_j"), *q;
-            double ms = pareto_ms(r), j;
+            double ms = bench_row_ms(r), j;
             bool front = json_is_number(e);
             if (!front)
                 continue;
@@ -546,7 +540,7 @@ static void mark_pareto(json_t *root)
                 size_t k;
                 json_array_foreach(json_object_get(root, sets[b2]), k, q) {
                     const json_t *e2 = json_object_get(json_object_get(q, "energy"), "per_inference_j");
-                    double ms2 = pareto_ms(q), j2 = json_number_value(e2);
+                    double ms2 = bench_row_ms(q), j2 = json_number_value(e2);
                     if (q != r && json_is_number(e2) && ms2 <= ms && j2 <= j && (ms2 < ms || j2 < j))
                         front = false;
                 }

@@ -683,19 +683,6 @@ static void point_path(char *buf, size_t size, const char *dir, size_t k)
 }
 
 /* j into path, whole or not at all (beside it first, then renamed). */
-static int write_json(const json_t *j, const char *path)
-{
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    int rc;
-    if (!text) {
-        loom_cli_errorf("%s: out of memory", path);
-        return LOOM_EXIT_SOFTWARE;
-    }
-    rc = loom_cli_write_whole(path, text, strlen(text));
-    free(text);
-    return rc;
-}
-
 /* s in single quotes for sh */
 static void put_quoted(FILE *f, const char *s)
 {
@@ -720,7 +707,7 @@ static int emit_slurm(const char *dir, json_t *root, int n_arrays, char **argv, 
         return LOOM_EXIT_CANTCREAT;
     }
     snprintf(path, sizeof path, "%s/sweep.json", dir);
-    if ((rc = write_json(root, path)) != 0)
+    if ((rc = loom_cli_write_json(path, root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != 0)
         return rc;
     snprintf(path, sizeof path, "%s/sweep.sh", dir);
     if ((rc = loom_cli_output_ok(path)) != 0)
@@ -1104,7 +1091,7 @@ int loom_cmd_dse(int argc, char **argv)
         if (out_dir) {
             char path[1100];
             point_path(path, sizeof path, out_dir, (size_t)a);
-            rc = write_json(ja, path);
+            rc = loom_cli_write_json(path, ja, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             json_decref(ja);
             if (rc == 0)
                 printf("%s: written\n", path);
