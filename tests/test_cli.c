@@ -883,10 +883,10 @@ static void run_broken(breaker brk, int code, const char *frag1, const char *fra
 
 static void brk_raw_data(tb_model *b) { tb_proto(b)->graph->initializer[0]->raw_data.len = 3; }
 static void brk_negative_dim(tb_model *b) { tb_proto(b)->graph->initializer[0]->dims[0] = -2; }
-static void brk_dtype(tb_model *b) { tb_proto(b)->graph->initializer[0]->data_type = 10; }
+static void brk_dtype(tb_model *b) { tb_proto(b)->graph->initializer[0]->data_type = 14; }
 static void brk_unknown_op(tb_model *b) { tb_proto(b)->graph->node[0]->op_type = "FooBar"; }
 static void brk_dangling(tb_model *b) { tb_proto(b)->graph->node[0]->input[0] = "nobody"; }
-static void brk_opset(tb_model *b) { tb_proto(b)->opset_import[0]->version = 18; }
+static void brk_opset(tb_model *b) { tb_proto(b)->opset_import[0]->version = 29; }
 static void brk_overflow(tb_model *b)
 {
     Onnx__TensorProto *t = tb_proto(b)->graph->initializer[0];
@@ -937,10 +937,10 @@ Test(cli, malformed_models_exit_65_with_one_line)
 {
     run_broken(brk_raw_data, 65, "initializer \"W\"", "raw_data is 3 bytes, expected 8");
     run_broken(brk_negative_dim, 65, "initializer \"W\"", "negative");
-    run_broken(brk_dtype, 65, "initializer \"W\"", "float16");
+    run_broken(brk_dtype, 65, "initializer \"W\"", "complex64");
     run_broken(brk_unknown_op, 65, "FooBar", "Relu_0");
     run_broken(brk_dangling, 65, "\"nobody\"", "not produced");
-    run_broken(brk_opset, 65, "opset 18", NULL);
+    run_broken(brk_opset, 65, "opset 29", NULL);
     run_broken(brk_overflow, 65, "initializer \"W\"", "overflow");
     run_broken(brk_cycle, 65, "cycle", NULL);
     run_broken(brk_attr_type, 65, "attribute \"axis\"", "float");

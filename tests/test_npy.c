@@ -371,6 +371,41 @@ Test(npy, round_trip_bool)
     round_trip("bool.npy", LOOM_BOOL, 2, (int64_t[]){2, 3}, v);
 }
 
+Test(npy, round_trip_16_and_64_bit_dtypes)
+{
+    /* each with numpy's descr in the saved header */
+    const uint16_t h[3] = {0x3c00, 0xc000, 0x7c00}; /* float16 1, -2, inf */
+    const double d[2] = {1.0 / 3.0, -1e300};
+    const int16_t i16[2] = {INT16_MIN, INT16_MAX};
+    const uint16_t u16[2] = {0, UINT16_MAX};
+    const uint32_t u32[2] = {0, UINT32_MAX};
+    const uint64_t u64[2] = {1, UINT64_MAX};
+    const struct {
+        loom_dtype dt;
+        const void *v;
+        const char *descr;
+    } cases[] = {{LOOM_F16, h, "'<f2'"},    {LOOM_F64, d, "'<f8'"},    {LOOM_I16, i16, "'<i2'"},
+                 {LOOM_U16, u16, "'<u2'"}, {LOOM_U32, u32, "'<u4'"}, {LOOM_U64, u64, "'<u8'"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[32], hdr[200] = "";
+        unsigned char buf[256];
+        int64_t dims[1] = {cases[i].dt == LOOM_F16 ? 3 : 2};
+        snprintf(name, sizeof name, "w%zu.npy", i);
+        round_trip(name, cases[i].dt, 1, dims, cases[i].v);
+        read_bytes(tpath(name), buf, sizeof buf);
+        memcpy(hdr, buf + 10, 60);
+        cr_assert(strstr(hdr, cases[i].descr) != NULL, "%s: %s", loom_dtype_name(cases[i].dt), hdr);
+    }
+}
+
+Test(npy, bfloat16_has_no_npy_type)
+{
+    loom_tensor *t = make(LOOM_BF16, 1, (int64_t[]){1}, (uint16_t[]){0x3f80});
+    cr_assert_eq(loom_npy_save(tpath("bf.npy"), t), LOOM_E_DTYPE);
+    cr_assert(strstr(loom_last_error(), "bfloat16") != NULL, "%s", loom_last_error());
+    loom_tensor_free(t);
+}
+
 Test(npy, round_trip_scalars)
 {
     const float f = -2.5f;
@@ -599,11 +634,11 @@ Test(npy, big_endian_float32)
                      sizeof six, LOOM_E_DTYPE, "'>f4'", "not supported");
 }
 
-Test(npy, float64_unsupported)
+Test(npy, complex64_unsupported)
 {
-    const double d[6] = {1, 2, 3, 4, 5, 6};
-    expect_fail_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", d,
-                     sizeof d, LOOM_E_DTYPE, "'<f8'", "not supported");
+    const float d[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    expect_fail_dict("{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3), }", d,
+                     sizeof d, LOOM_E_DTYPE, "'<c8'", "not supported");
 }
 
 Test(npy, negative_dim)

@@ -27,8 +27,10 @@ __all__ = ["Error", "Model", "Session", "version", "devices", "load", "partition
 _E_INVALID_ARG, _E_SHAPE, _E_DTYPE = 1, 103, 105
 
 # loom dtype numbers (ONNX TensorProto.DataType) <-> numpy
-_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 6: np.int32, 7: np.int64, 9: np.bool_}
-_NUMBERS = {np.dtype(v): k for k, v in _DTYPES.items()}
+_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64,
+           9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64,
+           16: np.uint16}  # bfloat16: numpy has none; its bit patterns come back as uint16
+_NUMBERS = {np.dtype(v): k for k, v in _DTYPES.items() if k != 16}
 
 
 class Error(Exception):
@@ -278,8 +280,8 @@ class _Tensors:
             for a in arrays:
                 a = np.ascontiguousarray(a)
                 if a.dtype not in _NUMBERS:
-                    raise Error(_E_DTYPE, "arrays of dtype %s are not supported (float32, uint8, int8, int32, int64, "
-                                     "bool)" % a.dtype)
+                    raise Error(_E_DTYPE, "arrays of dtype %s are not supported (float16, float32, float64, "
+                                     "int8 to int64, uint8 to uint64, bool)" % a.dtype)
                 h = _capi.c_void_p()
                 dims = (_capi.c_int64 * max(1, a.ndim))(*a.shape)
                 _check(lib.loom_tensor_create(_NUMBERS[a.dtype], a.ndim, dims, h))

@@ -114,13 +114,21 @@ void loom_progress_set(loom_progress_fn fn, void *user);
 /* ---------------------------------------------------------------------- */
 
 /* Values follow ONNX TensorProto.DataType. */
+/* float16 and bfloat16 are held as their 16-bit patterns (uint16_t). */
 #define LOOM_DTYPE_MAP(X)                                                    \
     X(F32, 1, float, "float32")                                              \
     X(U8, 2, uint8_t, "uint8")                                               \
     X(I8, 3, int8_t, "int8")                                                 \
+    X(U16, 4, uint16_t, "uint16")                                            \
+    X(I16, 5, int16_t, "int16")                                              \
     X(I32, 6, int32_t, "int32")                                              \
     X(I64, 7, int64_t, "int64")                                              \
-    X(BOOL, 9, uint8_t, "bool")
+    X(BOOL, 9, uint8_t, "bool")                                              \
+    X(F16, 10, uint16_t, "float16")                                          \
+    X(F64, 11, double, "float64")                                            \
+    X(U32, 12, uint32_t, "uint32")                                           \
+    X(U64, 13, uint64_t, "uint64")                                           \
+    X(BF16, 16, uint16_t, "bfloat16")
 
 typedef enum {
     LOOM_DTYPE_INVALID = 0,

@@ -113,6 +113,17 @@ loom_tensor *loom__tensor_ref(loom_tensor *t);
 loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims,
                              loom_tensor **out);
 bool loom__dtype_valid(loom_dtype dtype);
+/* float16, bfloat16, float32, float64 */
+bool loom__dtype_is_float(loom_dtype dtype);
+/* int8 ... uint64 (not bool) */
+bool loom__dtype_is_int(loom_dtype dtype);
+bool loom__dtype_is_unsigned(loom_dtype dtype);
+/* IEEE half and bfloat16 bit patterns; narrowing rounds to nearest even,
+ * overflows to infinity, keeps NaN a NaN. */
+float loom__f16_to_f32(uint16_t h);
+uint16_t loom__f32_to_f16(float f);
+float loom__bf16_to_f32(uint16_t h);
+uint16_t loom__f32_to_bf16(float f);
 /* Format "[2,3,4]" into buf. */
 const char *loom__shape_str(int rank, const int64_t *dims, char *buf, size_t size);
 

@@ -38,6 +38,92 @@ bool loom__dtype_valid(loom_dtype dtype)
     return loom_dtype_size(dtype) != 0;
 }
 
+bool loom__dtype_is_float(loom_dtype dtype)
+{
+    return dtype == LOOM_F32 || dtype == LOOM_F16 || dtype == LOOM_BF16 || dtype == LOOM_F64;
+}
+
+bool loom__dtype_is_unsigned(loom_dtype dtype)
+{
+    return dtype == LOOM_U8 || dtype == LOOM_U16 || dtype == LOOM_U32 || dtype == LOOM_U64;
+}
+
+bool loom__dtype_is_int(loom_dtype dtype)
+{
+    return loom__dtype_is_unsigned(dtype) || dtype == LOOM_I8 || dtype == LOOM_I16 ||
+           dtype == LOOM_I32 || dtype == LOOM_I64;
+}
+
+static float f32_of_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static uint32_t bits_of_f32(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+float loom__f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    if (exp == 0x1f) /* inf, NaN */
+        return f32_of_bits(sign | 0x7f800000u | (man << 13));
+    if (exp == 0) { /* zero, subnormal: man * 2^-24 */
+        float v = (float)man * 5.9604644775390625e-8f;
+        return sign ? -v : v;
+    }
+    return f32_of_bits(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+uint16_t loom__f32_to_f16(float f)
+{
+    uint32_t u = bits_of_f32(f), sign = (u >> 16) & 0x8000u, man = u & 0x7fffffu;
+    int32_t exp = (int32_t)((u >> 23) & 0xffu);
+    if (exp == 0xff) /* inf; NaN stays a (quiet) NaN */
+        return (uint16_t)(sign | 0x7c00u | (man ? 0x200u | (man >> 13) : 0));
+    exp -= 127 - 15;
+    if (exp >= 0x1f)
+        return (uint16_t)(sign | 0x7c00u);
+    if (exp <= 0) { /* subnormal half, or zero */
+        uint32_t m, shift, half, rest;
+        if (exp < -10)
+            return (uint16_t)sign;
+        m = man | 0x800000u;
+        shift = (uint32_t)(14 - exp);
+        half = 1u << (shift - 1);
+        rest = m & ((1u << shift) - 1);
+        m >>= shift;
+        if (rest > half || (rest == half && (m & 1u)))
+            m++;
+        return (uint16_t)(sign | m);
+    }
+    {
+        uint32_t h = sign | ((uint32_t)exp << 10) | (man >> 13), rest = man & 0x1fffu;
+        if (rest > 0x1000u || (rest == 0x1000u && (h & 1u)))
+            h++; /* may carry into the exponent, up to infinity: correct */
+        return (uint16_t)h;
+    }
+}
+
+float loom__bf16_to_f32(uint16_t h)
+{
+    return f32_of_bits((uint32_t)h << 16);
+}
+
+uint16_t loom__f32_to_bf16(float f)
+{
+    uint32_t u = bits_of_f32(f);
+    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu))
+        return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
 bool loom__numel(int rank, const int64_t *dims, int64_t *out)
 {
     /* The product of the non-zero dims must stay below 2^62 too: a shape

@@ -86,7 +86,44 @@ struct loom_session {
     loom__device *failed_dev; /* the device behind the last plan failure */
     loom_status broken;       /* a failed re-plan left no plan: every run fails */
     char broken_msg[512];
+    struct loom__deferred *deferred; /* inputs whose values decide shapes (below) */
 };
+
+/*
+ * Inputs whose values decide shapes or attributes (a Reshape's shape, a
+ * Slice's starts, a ReduceSum's axes that are graph inputs): the passes
+ * need them as constants, so the plan is made when they are known, at
+ * the first run, with those inputs bound to their values; a run with
+ * other values makes (or takes from the cache) a plan for those. The
+ * session's contents are always the current plan's: the others are kept
+ * in the cache, swapped in when their values come back.
+ */
+#define DEFER_CACHE 8
+/* graph inputs a deferred session can bind (models with more inputs
+ * refuse run-time shapes, as before) */
+#define LOOM__MAX_BOUND 256
+
+typedef struct {
+    loom_tensor **key;   /* the bound inputs' values, one per value input */
+    int nkey;
+    loom_session *parked; /* the plan's session; NULL while it is the current one */
+    unsigned long used;   /* for evicting the least recently used */
+} loom__deferred_plan;
+
+typedef struct loom__deferred {
+    const loom_model *model;
+    loom_session_options opts;   /* a deep copy */
+    loom_input_shape *shapes;
+    int64_t *shape_dims;
+    char *devices;
+    int *value_inputs;           /* graph input positions */
+    int n_value_inputs;
+    loom__deferred_plan plans[DEFER_CACHE + 1]; /* [0]: the session before any plan */
+    int n_plans, cur;
+    unsigned long clock;
+} loom__deferred;
+
+static void deferred_free(loom__deferred *d);
 
 /* ---- plan ---- */
 
@@ -449,6 +486,10 @@ void loom_session_free(loom_session *s)
 {
     if (!s)
         return;
+    if (s->deferred) {
+        deferred_free(s->deferred);
+        s->deferred = NULL;
+    }
     if (s->g)
         plan_free(s);
     if (s->vals && s->g)
@@ -466,22 +507,80 @@ void loom_session_free(loom_session *s)
     free(s);
 }
 
-loom_status loom_session_create(const loom_model *m, const loom_session_options *opts,
-                                loom_session **out)
+/* Mark in need[] the graph inputs (positions in g->inputs) that value v
+ * is computed from. */
+static loom_status inputs_behind(const loom__graph *g, int v, bool *need)
+{
+    bool *seen = loom__calloc((size_t)g->n_values, sizeof *seen);
+    int *stack = loom__calloc((size_t)g->n_values + 1, sizeof *stack);
+    int top = 0;
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    }
+    stack[top++] = v;
+    seen[v] = true;
+    while (top) {
+        int x = stack[--top];
+        const loom__value *val = &g->values[x];
+        if (val->is_input && !val->is_initializer) {
+            for (int i = 0; i < g->n_inputs; i++)
+                if (g->inputs[i] == x)
+                    need[i] = true;
+            continue;
+        }
+        if (val->producer < 0)
+            continue;
+        for (int k = 0; k < g->nodes[val->producer].n_inputs; k++) {
+            int y = g->nodes[val->producer].inputs[k];
+            if (y >= 0 && !seen[y]) {
+                seen[y] = true;
+                stack[top++] = y;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    return LOOM_OK;
+}
+
+/* A session of m with the graph inputs at positions pos[0..nbound) bound
+ * to the values val[] (constants of the plan). When the passes fail for
+ * want of a value computed from graph inputs, need[] (one per graph input,
+ * may be NULL) marks those inputs. */
+static loom_status session_build(const loom_model *m, const loom_session_options *opts, const int *pos,
+                                 loom_tensor *const *val, int nbound, bool *need, loom_session **out)
 {
     loom_session *s;
     loom_status st;
 
-    if (!m || !out)
-        return loom__err(LOOM_E_INVALID_ARG, "loom_session_create: NULL argument");
     *out = NULL;
     s = calloc(1, sizeof *s);
     if (!s)
         return loom__err(LOOM_E_NOMEM, "out of memory");
-    if ((st = loom__graph_clone(m->graph, &s->g)) != LOOM_OK ||
-        (st = loom__passes_run(s->g, opts)) != LOOM_OK ||
-        (st = loom__partition_devices(opts ? opts->devices : NULL, opts && opts->strict, &s->popts)) !=
-            LOOM_OK)
+    if ((st = loom__graph_clone(m->graph, &s->g)) != LOOM_OK)
+        goto fail;
+    for (int k = 0; k < nbound; k++) {
+        loom_tensor *c;
+        if ((st = loom__tensor_new(val[k]->dtype, val[k]->rank, val[k]->dims, &c)) != LOOM_OK)
+            goto fail;
+        memcpy(c->data, val[k]->data, c->nbytes);
+        loom__value_set_constant(&s->g->values[s->g->inputs[pos[k]]], c);
+        s->g->values[s->g->inputs[pos[k]]].is_input = true;
+    }
+    if ((st = loom__passes_run(s->g, opts)) != LOOM_OK) {
+        if (need && st == LOOM_E_MODEL_UNSUPPORTED && s->g->needs_value >= 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", loom_last_error());
+            if (inputs_behind(s->g, s->g->needs_value, need) != LOOM_OK)
+                goto fail;
+            st = loom__err(st, "%s", msg);
+        }
+        goto fail;
+    }
+    if ((st = loom__partition_devices(opts ? opts->devices : NULL, opts && opts->strict, &s->popts)) !=
+        LOOM_OK)
         goto fail;
     for (int i = 0; i < s->g->n_nodes; i++)
         s->live_nodes += !s->g->nodes[i].dead;
@@ -507,6 +606,243 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
     return LOOM_OK;
 fail:
     loom_session_free(s);
+    return st;
+}
+
+static void deferred_free(loom__deferred *d)
+{
+    for (int j = 0; j < d->n_plans; j++) {
+        loom_session_free(d->plans[j].parked);
+        for (int k = 0; d->plans[j].key && k < d->plans[j].nkey; k++)
+            loom_tensor_free(d->plans[j].key[k]);
+        free(d->plans[j].key);
+    }
+    free(d->shapes);
+    free(d->shape_dims);
+    free(d->devices);
+    free(d->value_inputs);
+    free(d);
+}
+
+/* The session before any plan: the graph with its inputs' shapes and a
+ * host tensor for each input, no nodes; runs make the plans. */
+static loom_status deferred_session(const loom_model *m, const loom_session_options *opts,
+                                    const bool *need, loom_session **out)
+{
+    loom_session *s = calloc(1, sizeof *s);
+    loom__deferred *d = calloc(1, sizeof *d);
+    size_t ndims = 0;
+    loom_status st;
+
+    *out = NULL;
+    if (!s || !d) {
+        free(s);
+        free(d);
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    }
+    s->deferred = d;
+    d->model = m;
+    if (opts)
+        d->opts = *opts;
+    for (size_t k = 0; opts && k < opts->input_shape_count; k++)
+        ndims += (size_t)(opts->input_shapes[k].rank > 0 ? opts->input_shapes[k].rank : 0);
+    d->shapes = loom__calloc(d->opts.input_shape_count + 1, sizeof *d->shapes);
+    d->shape_dims = loom__calloc(ndims + 1, sizeof *d->shape_dims);
+    d->value_inputs = loom__calloc((size_t)m->graph->n_inputs + 1, sizeof *d->value_inputs);
+    d->devices = opts && opts->devices ? loom__strdup(opts->devices) : NULL;
+    if (!d->shapes || !d->shape_dims || !d->value_inputs || (opts && opts->devices && !d->devices)) {
+        st = loom__err(LOOM_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    /* names point into the model's graph, which outlives the session */
+    for (size_t k = 0, used = 0; k < d->opts.input_shape_count; k++) {
+        const loom_input_shape *b = &opts->input_shapes[k];
+        int gi = loom__graph_find_value(m->graph, b->name);
+        d->shapes[k] = *b;
+        d->shapes[k].name = gi >= 0 ? m->graph->values[gi].name : b->name;
+        if (b->rank > 0 && b->dims) {
+            memcpy(d->shape_dims + used, b->dims, (size_t)b->rank * sizeof *b->dims);
+            d->shapes[k].dims = d->shape_dims + used;
+            used += (size_t)b->rank;
+        }
+    }
+    d->opts.input_shapes = d->shapes;
+    d->opts.devices = d->devices;
+    for (int i = 0; i < m->graph->n_inputs; i++)
+        if (need[i])
+            d->value_inputs[d->n_value_inputs++] = i;
+    d->n_plans = 1;
+    d->cur = 0;
+    if ((st = loom__graph_clone(m->graph, &s->g)) != LOOM_OK ||
+        (st = loom__pass_specialize(s->g, opts)) != LOOM_OK)
+        goto fail;
+    s->infer_only = opts && opts->infer_only;
+    if (!(s->vals = loom__calloc((size_t)s->g->n_values, sizeof *s->vals))) {
+        st = loom__err(LOOM_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < s->g->n_inputs; i++) {
+        const loom__value *v = &s->g->values[s->g->inputs[i]];
+        if ((st = loom__tensor_new(v->dtype, v->rank, v->dims, &s->vals[s->g->inputs[i]])) != LOOM_OK)
+            goto fail;
+    }
+    *out = s;
+    return LOOM_OK;
+fail:
+    loom_session_free(s);
+    return st;
+}
+
+/* Make the session's contents plan j's (parking the current one). */
+static void deferred_swap_in(loom_session *s, int j)
+{
+    loom__deferred *d = s->deferred;
+    loom_session *shell = d->plans[j].parked, tmp = *s;
+    *s = *shell;
+    *shell = tmp;
+    s->deferred = d;
+    shell->deferred = NULL;
+    d->plans[d->cur].parked = shell;
+    d->plans[j].parked = NULL;
+    d->cur = j;
+    /* the inputs the caller set go with the contents */
+    for (int i = 0; i < s->g->n_inputs; i++) {
+        const loom_tensor *from = shell->vals[shell->g->inputs[i]];
+        loom_tensor *to = s->vals[s->g->inputs[i]];
+        if (from && to && from != to && from->nbytes == to->nbytes && to->nbytes)
+            memcpy(to->data, from->data, to->nbytes);
+    }
+}
+
+static bool key_matches(const loom_session *s, const loom__deferred_plan *p, int n_value_inputs)
+{
+    const loom__deferred *d = s->deferred;
+    if (!p->key || p->nkey != n_value_inputs)
+        return false;
+    for (int k = 0; k < n_value_inputs; k++) {
+        const loom_tensor *t = s->vals[s->g->inputs[d->value_inputs[k]]];
+        if (!t || t->nbytes != p->key[k]->nbytes || memcmp(t->data, p->key[k]->data, t->nbytes))
+            return false;
+    }
+    return true;
+}
+
+/* Before a run of a session whose plans depend on input values: make the
+ * plan for the values set now the current one. */
+static loom_status deferred_prepare(loom_session *s)
+{
+    loom__deferred *d = s->deferred;
+    const loom__graph *mg = d->model->graph;
+    loom_tensor *vals[LOOM__MAX_BOUND];
+    bool need[LOOM__MAX_BOUND];
+    loom_session *fresh = NULL;
+    loom__deferred_plan *p;
+    int j;
+    loom_status st;
+
+    if (key_matches(s, &d->plans[d->cur], d->n_value_inputs)) {
+        d->plans[d->cur].used = ++d->clock;
+        return LOOM_OK;
+    }
+    for (j = 1; j < d->n_plans; j++)
+        if (j != d->cur && key_matches(s, &d->plans[j], d->n_value_inputs)) {
+            deferred_swap_in(s, j);
+            d->plans[j].used = ++d->clock;
+            return LOOM_OK;
+        }
+    /* a new plan: bind the value inputs; the passes may ask for more */
+    for (;;) {
+        bool grew = false;
+        for (int k = 0; k < d->n_value_inputs; k++)
+            vals[k] = s->vals[s->g->inputs[d->value_inputs[k]]];
+        memset(need, 0, sizeof need);
+        st = session_build(d->model, &d->opts, d->value_inputs, vals, d->n_value_inputs, need, &fresh);
+        if (st == LOOM_OK)
+            break;
+        for (int i = 0; i < mg->n_inputs && i < LOOM__MAX_BOUND; i++) {
+            bool have = false;
+            for (int k = 0; k < d->n_value_inputs; k++)
+                have |= d->value_inputs[k] == i;
+            if (need[i] && !have) {
+                d->value_inputs[d->n_value_inputs++] = i;
+                grew = true;
+            }
+        }
+        if (!grew)
+            return st;
+        /* plans keyed on fewer inputs can no longer be matched */
+        for (j = 1; j < d->n_plans; j++)
+            if (j != d->cur) {
+                loom_session_free(d->plans[j].parked);
+                d->plans[j].parked = NULL;
+                for (int k = 0; d->plans[j].key && k < d->plans[j].nkey; k++)
+                    loom_tensor_free(d->plans[j].key[k]);
+                free(d->plans[j].key);
+                d->plans[j].key = NULL;
+            }
+    }
+    /* a slot: a new one, else the least recently used (never 0 or cur) */
+    if (d->n_plans <= DEFER_CACHE) {
+        j = d->n_plans++;
+    } else {
+        j = d->cur == 1 ? 2 : 1;
+        for (int i = 1; i < d->n_plans; i++)
+            if (i != d->cur && d->plans[i].used < d->plans[j].used)
+                j = i;
+        loom_session_free(d->plans[j].parked);
+    }
+    p = &d->plans[j];
+    for (int k = 0; p->key && k < p->nkey; k++)
+        loom_tensor_free(p->key[k]);
+    free(p->key);
+    p->parked = fresh;
+    p->nkey = d->n_value_inputs;
+    p->key = loom__calloc((size_t)d->n_value_inputs, sizeof *p->key);
+    st = p->key ? LOOM_OK : loom__err(LOOM_E_NOMEM, "out of memory");
+    for (int k = 0; st == LOOM_OK && k < d->n_value_inputs; k++) {
+        const loom_tensor *t = s->vals[s->g->inputs[d->value_inputs[k]]];
+        if ((st = loom__tensor_new(t->dtype, t->rank, t->dims, &p->key[k])) == LOOM_OK)
+            memcpy(p->key[k]->data, t->data, t->nbytes);
+    }
+    if (st != LOOM_OK) {
+        /* an unusable slot: no key, so it never matches */
+        for (int k = 0; p->key && k < p->nkey; k++)
+            loom_tensor_free(p->key[k]);
+        free(p->key);
+        p->key = NULL;
+        return st;
+    }
+    p->used = ++d->clock;
+    deferred_swap_in(s, j);
+    return LOOM_OK;
+}
+
+loom_status loom_session_create(const loom_model *m, const loom_session_options *opts,
+                                loom_session **out)
+{
+    bool *need;
+    loom_status st;
+    bool any = false;
+
+    if (!m || !out)
+        return loom__err(LOOM_E_INVALID_ARG, "loom_session_create: NULL argument");
+    *out = NULL;
+    need = loom__calloc((size_t)m->graph->n_inputs + 1, sizeof *need);
+    if (!need)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    st = session_build(m, opts, NULL, NULL, 0, need, out);
+    for (int i = 0; st != LOOM_OK && i < m->graph->n_inputs; i++)
+        any |= need[i];
+    if (st != LOOM_OK && any && m->graph->n_inputs <= LOOM__MAX_BOUND) {
+        /* shapes that depend on input values: planned at the first run */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", loom_last_error());
+        if (opts && opts->infer_only)
+            st = loom__err(st, "%s (an input's value decides it: known when the model runs)", msg);
+        else
+            st = deferred_session(m, opts, need, out);
+    }
+    free(need);
     return st;
 }
 
@@ -829,6 +1165,11 @@ loom_status loom_session_run(loom_session *s)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: NULL session");
     if (s->infer_only)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_run: the session was made with infer_only");
+    if (s->deferred) {
+        loom_status st = deferred_prepare(s);
+        if (st != LOOM_OK)
+            return st;
+    }
     if (s->broken)
         return loom__err(s->broken, "the session could not be planned again after a device failed: %s",
                          s->broken_msg);

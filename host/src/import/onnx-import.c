@@ -18,7 +18,10 @@
 #include "ir/model.h"
 
 #define LOOM__OPSET_MIN 7
-#define LOOM__OPSET_MAX 17
+/* the newest default-domain opset of the onnx 1.23 package (its
+ * onnx.defs.onnx_opset_version()); ops whose meaning changed on the way
+ * read the model's opset (ops/infer-*.c) */
+#define LOOM__OPSET_MAX 28
 #define LOOM__DEFAULT_MAX_FILE ((size_t)2 << 30)
 #define LOOM__DEFAULT_MAX_NESTING 64
 /* protobuf-c recurses once per level: never let a caller ask for more */

@@ -27,6 +27,13 @@ loom_dtype loom__dtype_from_onnx(int32_t t)
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return LOOM_I32;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: return LOOM_I64;
     case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return LOOM_BOOL;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: return LOOM_U16;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: return LOOM_I16;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: return LOOM_F16;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return LOOM_F64;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: return LOOM_U32;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return LOOM_U64;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: return LOOM_BF16;
     default: return LOOM_DTYPE_INVALID;
     }
 }
@@ -200,6 +207,8 @@ static size_t typed_count(const Onnx__TensorProto *tp, loom_dtype dt, const char
     switch (dt) {
     case LOOM_F32: *field = "float_data"; return tp->n_float_data;
     case LOOM_I64: *field = "int64_data"; return tp->n_int64_data;
+    case LOOM_F64: *field = "double_data"; return tp->n_double_data;
+    case LOOM_U32: case LOOM_U64: *field = "uint64_data"; return tp->n_uint64_data;
     default: *field = "int32_data"; return tp->n_int32_data;
     }
 }
@@ -219,6 +228,43 @@ static loom_status read_typed(const loom__import_ctx *ctx, const Onnx__TensorPro
         if (tp->n_int64_data != (size_t)n)
             return count_mismatch(ctx, what, "int64_data", tp->n_int64_data, n);
         memcpy(t->data, tp->int64_data, t->nbytes);
+        return LOOM_OK;
+    case LOOM_F64:
+        if (tp->n_double_data != (size_t)n)
+            return count_mismatch(ctx, what, "double_data", tp->n_double_data, n);
+        memcpy(t->data, tp->double_data, t->nbytes);
+        return LOOM_OK;
+    case LOOM_U32:
+    case LOOM_U64:
+        if (tp->n_uint64_data != (size_t)n)
+            return count_mismatch(ctx, what, "uint64_data", tp->n_uint64_data, n);
+        for (int64_t i = 0; i < n; i++) {
+            if (t->dtype == LOOM_U64) {
+                ((uint64_t *)t->data)[i] = tp->uint64_data[i];
+            } else if (tp->uint64_data[i] > UINT32_MAX) {
+                return loom__err(LOOM_E_MODEL_INVALID, "%s: %s: uint64_data[%lld] does not fit uint32",
+                                 ctx->source, what, (long long)i);
+            } else {
+                ((uint32_t *)t->data)[i] = (uint32_t)tp->uint64_data[i];
+            }
+        }
+        return LOOM_OK;
+    case LOOM_I16:
+    case LOOM_U16:
+    case LOOM_F16:
+    case LOOM_BF16:
+        /* int32_data holds each value (float16/bfloat16: its bit pattern) */
+        if (tp->n_int32_data != (size_t)n)
+            return count_mismatch(ctx, what, "int32_data", tp->n_int32_data, n);
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v = tp->int32_data[i];
+            bool fits = t->dtype == LOOM_I16 ? v >= INT16_MIN && v <= INT16_MAX : v >= 0 && v <= UINT16_MAX;
+            if (!fits)
+                return loom__err(LOOM_E_MODEL_INVALID,
+                                 "%s: %s: int32_data[%lld] = %d does not fit %s", ctx->source,
+                                 what, (long long)i, v, loom_dtype_name(t->dtype));
+            ((uint16_t *)t->data)[i] = (uint16_t)v;
+        }
         return LOOM_OK;
     case LOOM_I32:
     case LOOM_I8:

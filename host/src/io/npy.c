@@ -27,6 +27,8 @@ static const struct {
 } npy_types[] = {
     {"<f4", LOOM_F32}, {"|i1", LOOM_I8}, {"<i1", LOOM_I8}, {"|u1", LOOM_U8},
     {"<u1", LOOM_U8}, {"<i4", LOOM_I32}, {"<i8", LOOM_I64}, {"|b1", LOOM_BOOL},
+    {"<f2", LOOM_F16}, {"<f8", LOOM_F64}, {"<i2", LOOM_I16}, {"<u2", LOOM_U16},
+    {"<u4", LOOM_U32}, {"<u8", LOOM_U64},
 };
 
 static const char *descr_of(loom_dtype dt)
@@ -38,7 +40,13 @@ static const char *descr_of(loom_dtype dt)
     case LOOM_I32: return "<i4";
     case LOOM_I64: return "<i8";
     case LOOM_BOOL: return "|b1";
-    default: return NULL;
+    case LOOM_F16: return "<f2";
+    case LOOM_F64: return "<f8";
+    case LOOM_I16: return "<i2";
+    case LOOM_U16: return "<u2";
+    case LOOM_U32: return "<u4";
+    case LOOM_U64: return "<u8";
+    default: return NULL; /* bfloat16: numpy has no such type */
     }
 }
 
@@ -167,8 +175,9 @@ static loom_status parse_header(hdr_cursor *c, loom_dtype *dtype, int *rank,
                     break;
             if (i == sizeof npy_types / sizeof npy_types[0])
                 return loom__err(LOOM_E_DTYPE,
-                                 "%s: npy dtype '%s' is not supported (float32 '<f4', int8 '|i1', "
-                                 "uint8 '|u1', int32 '<i4', int64 '<i8', bool '|b1')",
+                                 "%s: npy dtype '%s' is not supported (float32 '<f4', float16 '<f2', "
+                                 "float64 '<f8', int8 '|i1', uint8 '|u1', int16 '<i2', uint16 '<u2', "
+                                 "int32 '<i4', uint32 '<u4', int64 '<i8', uint64 '<u8', bool '|b1')",
                                  c->path, val);
             *dtype = npy_types[i].dtype;
             have_descr = true;

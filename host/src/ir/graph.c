@@ -28,12 +28,18 @@ bool loom__op_from_name(const char *name, loom__op *out)
     return false;
 }
 
+void loom__graph_needs_value(const loom__graph *g, int v)
+{
+    ((loom__graph *)g)->needs_value = v; /* the one field inference writes */
+}
+
 loom__graph *loom__graph_new(const char *source)
 {
     loom__graph *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
     g->max_tensor_bytes = UINT64_MAX;
+    g->needs_value = -1;
     g->source = loom__strdup(source ? source : "<memory>");
     if (!g->source) {
         free(g);
@@ -219,6 +225,7 @@ loom_status loom__graph_clone(const loom__graph *src, loom__graph **out)
         return loom__err(LOOM_E_NOMEM, "out of memory copying the graph");
     g->opset = src->opset;
     g->max_tensor_bytes = src->max_tensor_bytes;
+    g->needs_value = -1;
     g->source = dup_or_null(src->source, &ok);
     g->values = loom__calloc((size_t)src->n_values, sizeof *g->values);
     g->nodes = loom__calloc((size_t)src->n_nodes, sizeof *g->nodes);

@@ -89,10 +89,19 @@ typedef struct {
 } loom__norm_params;
 
 typedef struct {
-    int naxes;
+    int naxes;                   /* 0: reduce nothing (noop_with_empty_axes) */
     int64_t axes[LOOM_MAX_RANK]; /* sorted, normalised */
     bool keepdims;
+    bool select_last;            /* ArgMax/ArgMin: the last index of ties */
 } loom__reduce_params;
+
+/* The attributes of the elementwise math ops (ref-math.c): alpha, beta,
+ * gamma as each op names them; mode: Gelu 1 = tanh approximation, Mod 1 =
+ * fmod, BitShift 1 = left, IsInf bit 0 = +inf, bit 1 = -inf. */
+typedef struct {
+    float alpha, beta, gamma;
+    int mode;
+} loom__math_params;
 
 typedef enum { LOOM__PAD_CONSTANT, LOOM__PAD_REFLECT, LOOM__PAD_EDGE } loom__pad_mode;
 
@@ -141,6 +150,7 @@ typedef union {
     loom__clip_params clip;
     loom__cast_params cast;
     loom__bn_params bn;
+    loom__math_params math;
 } loom__params;
 
 typedef struct {
@@ -186,7 +196,15 @@ typedef struct loom__graph {
     int *outputs;
     int n_outputs;
     uint64_t max_tensor_bytes; /* largest tensor a pass may create */
+    /* set by shape inference when it failed because this value (an index)
+     * must be a constant and is not: the session then binds the graph
+     * inputs it comes from to their run-time values (exec/session.c) */
+    int needs_value;
 } loom__graph;
+
+/* Record on g (which inference otherwise only reads) that value v had to
+ * be a constant. */
+void loom__graph_needs_value(const loom__graph *g, int v);
 
 loom__graph *loom__graph_new(const char *source);
 void loom__graph_free(loom__graph *g);

@@ -18,12 +18,13 @@ static loom_status infer_binary(loom__graph *g, loom__node *n)
     a = loom__in(g, n, 0);
     b = loom__in(g, n, 1);
     if (n->op == LOOM__OP_Pow) {
-        /* base float32; exponent float32 or integer (opset 12+) */
-        if ((st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        /* base and exponent float or integer (opset 12+) */
+        if ((st = loom__check_dtype(g, n, 0, LOOM__DT_NUM)) != LOOM_OK ||
             (st = loom__check_dtype(g, n, 1, LOOM__DT_NUM)) != LOOM_OK)
             return st;
     } else {
-        if ((st = loom__check_dtype(g, n, 0, LOOM__DT_NUM)) != LOOM_OK)
+        if ((st = loom__check_dtype(g, n, 0, n->op == LOOM__OP_Equal ? LOOM__DT_ANY : LOOM__DT_NUM)) !=
+            LOOM_OK)
             return st;
         if (a->dtype != b->dtype)
             return loom__node_err(g, n, LOOM_E_DTYPE, "inputs have different dtypes (%s and %s)",
@@ -95,12 +96,21 @@ static loom_status infer_clip(loom__graph *g, loom__node *n)
     } else {
         if ((st = loom__check_arity(g, n, 1, 3, 1)) != LOOM_OK)
             return st;
-        if (loom__in(g, n, 1) && (st = loom__const_float(g, n, 1, "min", &p->min)) != LOOM_OK)
-            return st;
-        if (loom__in(g, n, 2) && (st = loom__const_float(g, n, 2, "max", &p->max)) != LOOM_OK)
-            return st;
+        /* bounds: constants, or values of x's dtype only known at run
+         * time (the kernel reads them then) */
+        x = loom__in(g, n, 0);
+        for (int i = 1; i <= 2; i++) {
+            const loom__value *b = loom__in(g, n, i);
+            if (!b)
+                continue;
+            if (b->dtype != x->dtype || (b->rank > 1) || (b->rank == 1 && b->dims[0] != 1))
+                return loom__node_err(g, n, LOOM_E_SHAPE, "%s must be one value of the input's dtype",
+                                      i == 1 ? "min" : "max");
+            if (b->constant && x->dtype == LOOM_F32)
+                memcpy(i == 1 ? &p->min : &p->max, b->constant->data, sizeof(float));
+        }
     }
-    if ((st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK)
+    if ((st = loom__check_dtype(g, n, 0, g->opset < 12 ? LOOM__DT_FLOAT : LOOM__DT_NUM)) != LOOM_OK)
         return st;
     x = loom__in(g, n, 0);
     loom__set_output(g, n, 0, x->dtype, x->rank, x->dims);

@@ -51,7 +51,7 @@ static loom_status infer_gemm(loom__graph *g, loom__node *n)
                                   loom__shape_str(c->rank, c->dims, s1, sizeof s1), (long long)M,
                                   (long long)N);
     }
-    loom__set_output(g, n, 0, LOOM_F32, 2, dims);
+    loom__set_output(g, n, 0, a->dtype, 2, dims);
     return LOOM_OK;
 }
 
@@ -96,7 +96,7 @@ static loom_status infer_matmul(loom__graph *g, loom__node *n)
         dims[rank++] = da[ra - 2];
     if (b->rank > 1)
         dims[rank++] = db[rb - 1];
-    loom__set_output(g, n, 0, LOOM_F32, rank, dims);
+    loom__set_output(g, n, 0, a->dtype, rank, dims);
     return LOOM_OK;
 }
 
@@ -148,7 +148,7 @@ static loom_status infer_softmax(loom__graph *g, loom__node *n)
     if ((st = loom__attr_int(g, n, "axis", g->opset < 13 ? 1 : -1, &axis)) != LOOM_OK ||
         (st = loom__norm_axis(g, n, "axis", axis, x->rank, &n->p.softmax.axis)) != LOOM_OK)
         return st;
-    loom__set_output(g, n, 0, LOOM_F32, x->rank, x->dims);
+    loom__set_output(g, n, 0, x->dtype, x->rank, x->dims);
     return LOOM_OK;
 }
 
@@ -194,7 +194,7 @@ static loom_status infer_layernorm(loom__graph *g, loom__node *n)
                               loom__shape_str(x->rank - (int)n->p.norm.axis, x->dims + n->p.norm.axis, s3,
                                               sizeof s3));
     }
-    loom__set_output(g, n, 0, LOOM_F32, x->rank, x->dims);
+    loom__set_output(g, n, 0, x->dtype, x->rank, x->dims);
     for (int i = 0; i < x->rank; i++)
         stat_dims[i] = i < n->p.norm.axis ? x->dims[i] : 1;
     loom__set_output(g, n, 1, LOOM_F32, x->rank, stat_dims);
@@ -236,60 +236,7 @@ static loom_status infer_batchnorm(loom__graph *g, loom__node *n)
             return loom__node_err(g, n, LOOM_E_SHAPE, "input \"%s\" must have shape [%lld]",
                                   v->name, (long long)x->dims[1]);
     }
-    loom__set_output(g, n, 0, LOOM_F32, x->rank, x->dims);
-    return LOOM_OK;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static loom_status infer_reduce(loom__graph *g, loom__node *n)
-{
-    loom__reduce_params *p = &n->p.reduce;
-    const loom__value *x;
-    const int64_t *axes;
-    size_t naxes;
-    int64_t keep, dims[LOOM_MAX_RANK];
-    int rank = 0;
-    loom_status st;
-
-    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
-        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
-        (st = loom__attr_ints(g, n, "axes", &axes, &naxes)) != LOOM_OK ||
-        (st = loom__attr_int(g, n, "keepdims", 1, &keep)) != LOOM_OK)
-        return st;
-    x = loom__in(g, n, 0);
-    p->keepdims = keep != 0;
-    if (naxes > (size_t)x->rank)
-        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "%zu axes for rank %d", naxes, x->rank);
-    if (naxes == 0) {
-        p->naxes = x->rank;
-        for (int i = 0; i < x->rank; i++)
-            p->axes[i] = i;
-    } else {
-        p->naxes = (int)naxes;
-        for (size_t i = 0; i < naxes; i++)
-            if ((st = loom__norm_axis(g, n, "axis", axes[i], x->rank, &p->axes[i])) != LOOM_OK)
-                return st;
-        qsort(p->axes, naxes, sizeof p->axes[0], cmp_i64);
-        for (size_t i = 1; i < naxes; i++)
-            if (p->axes[i] == p->axes[i - 1])
-                return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "axis %lld is repeated",
-                                      (long long)p->axes[i]);
-    }
-    for (int i = 0, k = 0; i < x->rank; i++) {
-        bool reduced = k < p->naxes && p->axes[k] == i;
-        if (reduced)
-            k++;
-        if (!reduced)
-            dims[rank++] = x->dims[i];
-        else if (p->keepdims)
-            dims[rank++] = 1;
-    }
-    loom__set_output(g, n, 0, LOOM_F32, rank, dims);
+    loom__set_output(g, n, 0, x->dtype, x->rank, x->dims);
     return LOOM_OK;
 }
 
@@ -442,7 +389,7 @@ static loom_status infer_conv(loom__graph *g, loom__node *n)
     memcpy(p->dilations, win.dilations, sizeof p->dilations);
     memcpy(p->pads, win.pads, sizeof p->pads);
     dims[1] = w->dims[0];
-    loom__set_output(g, n, 0, LOOM_F32, x->rank, dims);
+    loom__set_output(g, n, 0, x->dtype, x->rank, dims);
     return LOOM_OK;
 }
 
@@ -463,8 +410,8 @@ static loom_status infer_pool(loom__graph *g, loom__node *n)
         return st;
     if (n->n_outputs > 1 && n->outputs[1] >= 0)
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "the Indices output is not supported");
-    if (n->op == LOOM__OP_AveragePool && loom__attr_find(n, "dilations"))
-        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "dilations are not supported here");
+    if (n->op == LOOM__OP_AveragePool && g->opset < 19 && loom__attr_find(n, "dilations"))
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "dilations need opset 19");
     x = loom__in(g, n, 0);
     if ((st = window_read(g, n, x, NULL, ceil_mode != 0, &win, dims)) != LOOM_OK)
         return st;
@@ -475,7 +422,7 @@ static loom_status infer_pool(loom__graph *g, loom__node *n)
     memcpy(p->pads, win.pads, sizeof p->pads);
     p->count_include_pad = cip != 0;
     dims[1] = x->dims[1];
-    loom__set_output(g, n, 0, LOOM_F32, x->rank, dims);
+    loom__set_output(g, n, 0, x->dtype, x->rank, dims);
     return LOOM_OK;
 }
 
@@ -492,7 +439,7 @@ static loom_status infer_global_pool(loom__graph *g, loom__node *n)
     x = loom__in(g, n, 0);
     for (int i = 0; i < x->rank; i++)
         dims[i] = i < 2 ? x->dims[i] : 1;
-    loom__set_output(g, n, 0, LOOM_F32, x->rank, dims);
+    loom__set_output(g, n, 0, x->dtype, x->rank, dims);
     return LOOM_OK;
 }
 
@@ -501,10 +448,9 @@ loom_status loom__infer_nn(loom__graph *g, loom__node *n)
     switch (n->op) {
     case LOOM__OP_Gemm: return infer_gemm(g, n);
     case LOOM__OP_MatMul: return infer_matmul(g, n);
-    case LOOM__OP_Softmax: return infer_softmax(g, n);
+    case LOOM__OP_Softmax: case LOOM__OP_LogSoftmax: case LOOM__OP_Hardmax: return infer_softmax(g, n);
     case LOOM__OP_LayerNormalization: return infer_layernorm(g, n);
     case LOOM__OP_BatchNormalization: return infer_batchnorm(g, n);
-    case LOOM__OP_ReduceMean: return infer_reduce(g, n);
     case LOOM__OP_Conv: return infer_conv(g, n);
     case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: return infer_pool(g, n);
     case LOOM__OP_GlobalAveragePool: return infer_global_pool(g, n);

@@ -22,9 +22,9 @@ loom_status loom__infer_quant(loom__graph *g, loom__node *n)
 
     if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
         (st = loom__check_dtype(g, n, 0,
-                                quant ? LOOM__DT_FLOAT
+                                quant ? LOOM__DT_F32
                                       : LOOM__DT(LOOM_I8) | LOOM__DT(LOOM_U8) | LOOM__DT(LOOM_I32))) != LOOM_OK ||
-        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK)
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_F32)) != LOOM_OK)
         return st;
     x = loom__in(g, n, 0);
     scale = loom__in(g, n, 1);
@@ -61,8 +61,26 @@ loom_status loom__infer_quant(loom__graph *g, loom__node *n)
                                       "scale[%lld] is %g: scales must be positive and finite", (long long)i,
                                       (double)s[i]);
     }
+    {
+        /* opset 21: blocked quantisation and an explicit output type */
+        int64_t block = 0, want = 0;
+        if ((st = loom__attr_int(g, n, "block_size", 0, &block)) != LOOM_OK ||
+            (st = loom__attr_int(g, n, "output_dtype", 0, &want)) != LOOM_OK)
+            return st;
+        if (block != 0)
+            return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
+                                  "blocked quantisation (block_size %lld) is not supported",
+                                  (long long)block);
+        out_dtype = quant ? (zp ? zp->dtype : LOOM_U8) : LOOM_F32;
+        if (quant && !zp && (want == LOOM_I8 || want == LOOM_U8))
+            out_dtype = (loom_dtype)want;
+        if (want != 0 && want != (int64_t)out_dtype)
+            return loom__node_err(g, n, zp || !quant ? LOOM_E_MODEL_INVALID : LOOM_E_DTYPE,
+                                  "output_dtype %lld: %s", (long long)want,
+                                  zp || !quant ? "differs from the type the inputs give"
+                                               : "loom quantises to int8 or uint8");
+    }
     n->p.axis.axis = axis;
-    out_dtype = quant ? (zp ? zp->dtype : LOOM_U8) : LOOM_F32;
     loom__set_output(g, n, 0, out_dtype, x->rank, x->dims);
     return LOOM_OK;
 }

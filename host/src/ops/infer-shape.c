@@ -23,6 +23,47 @@ static void set_const_output(loom__graph *g, loom__node *n, int i, loom_tensor *
     memcpy(v->dims, t->dims, sizeof t->dims);
 }
 
+/* Pad's axes (input 3, opset 18): *pads holds begin/end for those axes
+ * only; widen it to every dim (the others unpadded). Frees *pads on error. */
+static loom_status pads_on_axes(const loom__graph *g, const loom__node *n, int rank,
+                                int64_t **pads, size_t *npads)
+{
+    int64_t *axes, *full;
+    size_t naxes;
+    loom_status st;
+
+    if ((st = loom__const_ints(g, n, 3, "axes", &axes, &naxes)) != LOOM_OK) {
+        free(*pads);
+        return st;
+    }
+    full = loom__malloc(2 * (size_t)(rank ? rank : 1) * sizeof *full);
+    if (!full) {
+        free(axes);
+        free(*pads);
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    }
+    memset(full, 0, 2 * (size_t)rank * sizeof *full);
+    st = *npads == 2 * naxes ? LOOM_OK
+                             : loom__node_err(g, n, LOOM_E_SHAPE, "has %zu pads for %zu axes", *npads, naxes);
+    for (size_t i = 0; st == LOOM_OK && i < naxes; i++) {
+        int64_t a;
+        if ((st = loom__norm_axis(g, n, "axis", axes[i], rank, &a)) == LOOM_OK) {
+            full[a] = (*pads)[i];
+            full[a + rank] = (*pads)[i + naxes];
+        }
+    }
+    free(axes);
+    free(*pads);
+    if (st != LOOM_OK) {
+        free(full);
+        *pads = NULL;
+        return st;
+    }
+    *pads = full;
+    *npads = 2 * (size_t)rank;
+    return LOOM_OK;
+}
+
 static loom_status infer_pad(loom__graph *g, loom__node *n)
 {
     loom__pad_params *p = &n->p.pad;
@@ -55,22 +96,26 @@ static loom_status infer_pad(loom__graph *g, loom__node *n)
         if (x->dtype == LOOM_F32)
             memcpy(p->value, &value, sizeof value);
     } else {
-        if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
+        if ((st = loom__check_arity(g, n, 2, g->opset >= 18 ? 4 : 3, 1)) != LOOM_OK ||
             (st = loom__const_ints(g, n, 1, "pads", &pads, &npads)) != LOOM_OK)
+            return st;
+        if (loom__in(g, n, 3) && (st = pads_on_axes(g, n, x->rank, &pads, &npads)) != LOOM_OK)
             return st;
         if (loom__in(g, n, 2)) {
             const loom__value *cv = loom__in(g, n, 2);
-            if (!cv->constant || cv->constant->numel != 1) {
+            int64_t one;
+            /* a constant, or a value the kernel reads at run time */
+            if (!loom__numel(cv->rank, cv->dims, &one) || one != 1) {
                 free(pads);
-                return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
-                                      "constant_value must be a constant scalar");
+                return loom__node_err(g, n, LOOM_E_SHAPE, "constant_value must be a single value");
             }
-            if (cv->constant->dtype != x->dtype) {
+            if (cv->dtype != x->dtype) {
                 free(pads);
                 return loom__node_err(g, n, LOOM_E_DTYPE, "constant_value is %s, the data %s",
-                                      loom_dtype_name(cv->constant->dtype), loom_dtype_name(x->dtype));
+                                      loom_dtype_name(cv->dtype), loom_dtype_name(x->dtype));
             }
-            memcpy(p->value, cv->constant->data, cv->constant->nbytes);
+            if (cv->constant)
+                memcpy(p->value, cv->constant->data, cv->constant->nbytes);
         }
     }
     if ((st = loom__attr_string(g, n, "mode", "constant", &mode)) != LOOM_OK) {
@@ -297,6 +342,34 @@ static loom_status infer_split(loom__graph *g, loom__node *n)
             memcpy(sizes, attr_sizes, count * sizeof *sizes);
         }
     }
+    if (g->opset >= 18) {
+        /* opset 18: num_outputs instead of split; uneven splits leave the
+         * last chunk smaller (chunks of ceil(dim / num_outputs)) */
+        int64_t num = -1;
+        if ((st = loom__attr_int(g, n, "num_outputs", -1, &num)) != LOOM_OK) {
+            free(sizes);
+            return st;
+        }
+        if (num != -1 && sizes) {
+            free(sizes);
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "has both split and num_outputs");
+        }
+        if (!sizes && num != (int64_t)n->n_outputs)
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID,
+                                  "num_outputs is %lld for %d outputs (opset 18 needs one of split or num_outputs)",
+                                  (long long)num, n->n_outputs);
+        if (!sizes) {
+            int64_t dim = x->dims[p->axis], chunk = (dim + num - 1) / num, left = dim;
+            for (int i = 0; i < n->n_outputs; i++) {
+                p->sizes[i] = left < chunk ? left : chunk;
+                left -= p->sizes[i];
+            }
+            if (num > dim && dim > 0)
+                return loom__node_err(g, n, LOOM_E_SHAPE, "dim %lld cannot make %lld chunks",
+                                      (long long)dim, (long long)num);
+            goto shapes;
+        }
+    }
     if (sizes) {
         if (count != (size_t)n->n_outputs) {
             free(sizes);
@@ -323,6 +396,7 @@ static loom_status infer_split(loom__graph *g, loom__node *n)
         for (int i = 0; i < n->n_outputs; i++)
             p->sizes[i] = x->dims[p->axis] / n->n_outputs;
     }
+shapes:
     memcpy(dims, x->dims, sizeof dims);
     for (int i = 0; i < n->n_outputs; i++) {
         dims[p->axis] = p->sizes[i];
@@ -444,7 +518,7 @@ static loom_status infer_gather(loom__graph *g, loom__node *n)
     loom_status st;
 
     if ((st = loom__check_arity(g, n, 2, 2, 1)) != LOOM_OK ||
-        (st = loom__check_dtype(g, n, 1, LOOM__DT_INT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_INDEX)) != LOOM_OK ||
         (st = loom__check_rank(g, n, 0, 1, LOOM_MAX_RANK)) != LOOM_OK ||
         (st = loom__attr_int(g, n, "axis", 0, &axis)) != LOOM_OK)
         return st;
@@ -727,6 +801,8 @@ static loom_status scalar_of(const loom__graph *g, const loom__node *n, int i, i
 {
     const loom__value *v = loom__in(g, n, i);
     const loom_tensor *t = v->constant;
+    if (!t)
+        loom__graph_needs_value(g, n->inputs[i]);
     if (!t || t->numel != 1)
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "input \"%s\" must be a constant scalar",
                               v->name);
@@ -750,7 +826,7 @@ static loom_status infer_range(loom__graph *g, loom__node *n)
     loom_status st;
 
     if ((st = loom__check_arity(g, n, 3, 3, 1)) != LOOM_OK ||
-        (st = loom__check_dtype(g, n, 0, LOOM__DT_NUM)) != LOOM_OK)
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_F32 | LOOM__DT_INDEX)) != LOOM_OK)
         return st;
     dt = loom__in(g, n, 0)->dtype;
     if (loom__in(g, n, 1)->dtype != dt || loom__in(g, n, 2)->dtype != dt)

@@ -26,7 +26,22 @@
     /* quantisation (QDQ models) */                                          \
     X(QuantizeLinear) X(DequantizeLinear)                                    \
     /* constants and shapes */                                               \
-    X(Constant) X(ConstantOfShape) X(Shape) X(Range)
+    X(Constant) X(ConstantOfShape) X(Shape) X(Range)                         \
+    /* elementwise math on every numeric dtype (ref-math.c) */               \
+    X(Floor) X(Ceil) X(Round) X(Sign) X(Sin) X(Cos) X(Tan) X(Asin) X(Acos)   \
+    X(Atan) X(Sinh) X(Cosh) X(Asinh) X(Acosh) X(Atanh) X(Softplus)          \
+    X(Softsign) X(Mish) X(HardSigmoid) X(HardSwish) X(LeakyRelu) X(Elu)      \
+    X(Selu) X(Celu) X(ThresholdedRelu) X(Gelu) X(Shrink) X(IsNaN) X(IsInf)   \
+    X(Not) X(BitwiseNot)                                                     \
+    X(And) X(Or) X(Xor) X(Mod) X(LessOrEqual) X(GreaterOrEqual) X(PRelu)     \
+    X(BitShift) X(BitwiseAnd) X(BitwiseOr) X(BitwiseXor)                     \
+    X(Sum) X(Mean) X(Max) X(Min)                                             \
+    /* reductions (ref-reduce.c) */                                          \
+    X(ReduceSum) X(ReduceMax) X(ReduceMin) X(ReduceProd) X(ReduceL1)         \
+    X(ReduceL2) X(ReduceLogSum) X(ReduceLogSumExp) X(ReduceSumSquare)        \
+    X(ArgMax) X(ArgMin) X(LogSoftmax) X(Hardmax)                             \
+    /* types and sizes */                                                    \
+    X(CastLike) X(Size)
 
 /* loom's own int8 nodes, made by the QDQ lowering pass (passes/lower-qdq.c)
  * from QuantizeLinear/DequantizeLinear patterns; never read from or written

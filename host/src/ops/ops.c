@@ -18,7 +18,7 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
         return loom__infer_elementwise(g, n);
     case LOOM__OP_Gemm: case LOOM__OP_MatMul: case LOOM__OP_Softmax:
     case LOOM__OP_LayerNormalization: case LOOM__OP_BatchNormalization:
-    case LOOM__OP_ReduceMean: case LOOM__OP_Conv: case LOOM__OP_MaxPool:
+    case LOOM__OP_Conv: case LOOM__OP_MaxPool:
     case LOOM__OP_AveragePool: case LOOM__OP_GlobalAveragePool:
         return loom__infer_nn(g, n);
     case LOOM__OP_Pad: case LOOM__OP_Flatten: case LOOM__OP_Reshape: case LOOM__OP_Transpose:
@@ -29,6 +29,14 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
         return loom__infer_shape_ops(g, n);
     case LOOM__OP_QuantizeLinear: case LOOM__OP_DequantizeLinear:
         return loom__infer_quant(g, n);
+    case LOOM__OP_ReduceMean:
+        return loom__infer_math(g, n);
+    case LOOM__OP_LogSoftmax: case LOOM__OP_Hardmax:
+        return loom__infer_nn(g, n);
+    default:
+        if (n->op > LOOM__OP_Range && n->op < LOOM__OP_COUNT)
+            return loom__infer_math(g, n); /* the ops after Range in op-list.h */
+        break;
     case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
         return LOOM_OK; /* made after inference, shapes set (passes/lower-qdq.c) */
     case LOOM__OP_COUNT: case LOOM__OP_ALL:
@@ -146,10 +154,12 @@ loom_status loom__const_ints(const loom__graph *g, const loom__node *n, int i, c
     if (!v)
         return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "%s (input %d) is missing", what, i);
     t = v->constant;
-    if (!t)
+    if (!t) {
+        loom__graph_needs_value(g, n->inputs[i]);
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
                               "%s \"%s\" must be a constant (it is computed at run time)", what,
                               v->name);
+    }
     if (t->dtype != LOOM_I64 && t->dtype != LOOM_I32)
         return loom__node_err(g, n, LOOM_E_DTYPE, "%s \"%s\" has dtype %s, expected int64", what,
                               v->name, loom_dtype_name(t->dtype));
@@ -171,12 +181,19 @@ loom_status loom__const_float(const loom__graph *g, const loom__node *n, int i, 
                               float *out)
 {
     const loom__value *v = loom__in(g, n, i);
+    if (v && !v->constant)
+        loom__graph_needs_value(g, n->inputs[i]);
     if (!v || !v->constant)
         return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "%s must be a constant", what);
-    if (v->constant->dtype != LOOM_F32 || v->constant->numel != 1)
-        return loom__node_err(g, n, LOOM_E_SHAPE, "%s \"%s\" must be a single float32 value", what,
+    if (!loom__dtype_is_float(v->constant->dtype) || v->constant->numel != 1)
+        return loom__node_err(g, n, LOOM_E_SHAPE, "%s \"%s\" must be a single float value", what,
                               v->name);
-    *out = *(const float *)v->constant->data;
+    switch (v->constant->dtype) {
+    case LOOM_F16: *out = loom__f16_to_f32(*(const uint16_t *)v->constant->data); break;
+    case LOOM_BF16: *out = loom__bf16_to_f32(*(const uint16_t *)v->constant->data); break;
+    case LOOM_F64: *out = (float)*(const double *)v->constant->data; break;
+    default: *out = *(const float *)v->constant->data; break;
+    }
     return LOOM_OK;
 }
 

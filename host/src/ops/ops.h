@@ -27,11 +27,15 @@ loom_status loom__check_arity(const loom__graph *g, const loom__node *n, int min
                               int max_out);
 /* Input i must have one of the dtypes in mask (bit per loom_dtype). */
 #define LOOM__DT(d) (1u << (d))
-#define LOOM__DT_FLOAT LOOM__DT(LOOM_F32)
-#define LOOM__DT_INT (LOOM__DT(LOOM_I32) | LOOM__DT(LOOM_I64))
+#define LOOM__DT_F32 LOOM__DT(LOOM_F32)
+/* float16, bfloat16 and float64 run the float32 kernels widened (ref.c) */
+#define LOOM__DT_FLOAT (LOOM__DT_F32 | LOOM__DT(LOOM_F16) | LOOM__DT(LOOM_BF16) | LOOM__DT(LOOM_F64))
+/* what index inputs (Gather, ...) may be */
+#define LOOM__DT_INDEX (LOOM__DT(LOOM_I32) | LOOM__DT(LOOM_I64))
+#define LOOM__DT_UINT (LOOM__DT(LOOM_U8) | LOOM__DT(LOOM_U16) | LOOM__DT(LOOM_U32) | LOOM__DT(LOOM_U64))
+#define LOOM__DT_INT (LOOM__DT_INDEX | LOOM__DT_UINT | LOOM__DT(LOOM_I8) | LOOM__DT(LOOM_I16))
 #define LOOM__DT_NUM (LOOM__DT_FLOAT | LOOM__DT_INT)
-#define LOOM__DT_ANY                                                                           \
-    (LOOM__DT_NUM | LOOM__DT(LOOM_I8) | LOOM__DT(LOOM_U8) | LOOM__DT(LOOM_BOOL))
+#define LOOM__DT_ANY (LOOM__DT_NUM | LOOM__DT(LOOM_BOOL))
 loom_status loom__check_dtype(const loom__graph *g, const loom__node *n, int i, unsigned mask);
 loom_status loom__check_rank(const loom__graph *g, const loom__node *n, int i, int min_rank,
                              int max_rank);
@@ -56,7 +60,7 @@ loom_status loom__norm_axis(const loom__graph *g, const loom__node *n, const cha
  * malloc'ed copy, *count its length. Error if not constant. */
 loom_status loom__const_ints(const loom__graph *g, const loom__node *n, int i, const char *what,
                              int64_t **out, size_t *count);
-/* Input i as a constant scalar float (one element of f32). */
+/* Input i as a constant scalar float (one element of any float dtype). */
 loom_status loom__const_float(const loom__graph *g, const loom__node *n, int i, const char *what,
                               float *out);
 
@@ -82,5 +86,6 @@ loom_status loom__infer_elementwise(loom__graph *g, loom__node *n);
 loom_status loom__infer_nn(loom__graph *g, loom__node *n);
 loom_status loom__infer_shape_ops(loom__graph *g, loom__node *n);
 loom_status loom__infer_quant(loom__graph *g, loom__node *n);
+loom_status loom__infer_math(loom__graph *g, loom__node *n);
 
 #endif /* LOOM_OPS_H */

@@ -257,6 +257,10 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
             return *why = "float32 outputs below 2^31 elements only", false;
     }
     switch (n->op) {
+    case LOOM__OP_Clip:
+        if ((loom__in(g, n, 1) && !is_const(g, n, 1)) || (loom__in(g, n, 2) && !is_const(g, n, 2)))
+            return *why = "min and max computed at run time", false;
+        return true;
     case LOOM__OP_Dropout:
         if (n->n_outputs > 1 && n->outputs[1] >= 0)
             return *why = "the mask output is not implemented", false;
@@ -307,6 +311,8 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
     case LOOM__OP_MaxPool: case LOOM__OP_AveragePool:
         if (n->p.pool.spatial != 2)
             return *why = "only 2-D pooling", false;
+        if (n->op == LOOM__OP_AveragePool && (n->p.pool.dilations[0] != 1 || n->p.pool.dilations[1] != 1))
+            return *why = "AveragePool's dilations (opset 19) run on ref", false;
         if (!window_fits(2, n->p.pool.kernel, n->p.pool.strides, n->p.pool.dilations, n->p.pool.pads,
                          loom__in(g, n, 0)))
             return *why = "window attributes too large for int", false;

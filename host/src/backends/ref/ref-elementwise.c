@@ -62,23 +62,25 @@ static bool has_zero(const loom_tensor *t)
 loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in,
                              loom_tensor *const *out)
 {
+    if (n->op == LOOM__OP_Pow && in[0]->dtype != LOOM_F32)
+        return loom__ref_math_binary(n, in, out);
     if (n->op == LOOM__OP_Pow) {
         switch (in[1]->dtype) {
         case LOOM_F32: BINARY_LOOP(float, float, float, powf(x0, x1)); break;
         case LOOM_I32: BINARY_LOOP(float, int32_t, float, powf(x0, (float)x1)); break;
         case LOOM_I64: BINARY_LOOP(float, int64_t, float, powf(x0, (float)x1)); break;
-        default: return loom__err(LOOM_E_DTYPE, "Pow exponent dtype %s", loom_dtype_name(in[1]->dtype));
+        default: return loom__ref_math_binary(n, in, out);
         }
         return LOOM_OK;
     }
     /* integer division truncates toward zero (as C, and onnxruntime) */
-    if (n->op == LOOM__OP_Div && in[0]->dtype != LOOM_F32 && has_zero(in[1]))
+    if (n->op == LOOM__OP_Div && (in[0]->dtype == LOOM_I32 || in[0]->dtype == LOOM_I64) && has_zero(in[1]))
         return loom__err(LOOM_E_DATA_INVALID, "integer division by zero");
     switch (in[0]->dtype) {
     case LOOM_F32: FLOAT_CASES(float); break;
     case LOOM_I32: INT_CASES(int32_t, uint32_t); break;
     case LOOM_I64: INT_CASES(int64_t, uint64_t); break;
-    default: return loom__err(LOOM_E_DTYPE, "%s on %s", loom__op_name(n->op), loom_dtype_name(in[0]->dtype));
+    default: return loom__ref_math_binary(n, in, out);
     }
     return LOOM_OK;
 }
@@ -148,7 +150,7 @@ loom_status loom__ref_unary(const loom__node *n, const loom_tensor *const *in,
         break;
     case LOOM_I32: INT_UNARY_CASES(int32_t, uint32_t); break;
     case LOOM_I64: INT_UNARY_CASES(int64_t, uint64_t); break;
-    default: return loom__err(LOOM_E_DTYPE, "%s on %s", loom__op_name(n->op), loom_dtype_name(in[0]->dtype));
+    default: return loom__ref_math_unary(n, in, out);
     }
     return LOOM_OK;
 }
@@ -158,70 +160,35 @@ loom_status loom__ref_clip(const loom__node *n, const loom_tensor *const *in,
 {
     /* Min(max, Max(x, min)): with min > max every value becomes max */
     float lo = n->p.clip.min, hi = n->p.clip.max;
+    if (in[0]->dtype != LOOM_F32 || loom__opt_in(n, in, 1) || loom__opt_in(n, in, 2))
+        return loom__ref_math_clip(n, in, out);
     UNARY_LOOP(float, (x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x));
     return LOOM_OK;
 }
 
-/* Element i of t as double / as int64 (exact for every integer dtype). */
-static double load_f64(const loom_tensor *t, int64_t i)
-{
-    switch (t->dtype) {
-    case LOOM_F32: return ((const float *)t->data)[i];
-    case LOOM_I8: return ((const int8_t *)t->data)[i];
-    case LOOM_U8: case LOOM_BOOL: return ((const uint8_t *)t->data)[i];
-    case LOOM_I32: return ((const int32_t *)t->data)[i];
-    case LOOM_I64: return (double)((const int64_t *)t->data)[i];
-    default: return 0;
-    }
-}
-
-static int64_t load_i64(const loom_tensor *t, int64_t i)
-{
-    switch (t->dtype) {
-    case LOOM_I8: return ((const int8_t *)t->data)[i];
-    case LOOM_U8: case LOOM_BOOL: return ((const uint8_t *)t->data)[i];
-    case LOOM_I32: return ((const int32_t *)t->data)[i];
-    case LOOM_I64: return ((const int64_t *)t->data)[i];
-    default: {
-        /* float -> integer: truncate toward zero, NaN -> 0, saturate */
-        double v = ((const float *)t->data)[i];
-        if (v != v)
-            return 0;
-        if (v >= 9.2233720368547758e18)
-            return INT64_MAX;
-        if (v <= -9.2233720368547758e18)
-            return INT64_MIN;
-        return (int64_t)v;
-    }
-    }
-}
-
+/* Cast (and CastLike) between any two dtypes, as numpy's astype: floats
+ * round to the nearest target value, floats to integers truncate toward
+ * zero (NaN 0, saturated to int64 first), integers wrap modulo 2^bits,
+ * anything to bool is "not zero" (NaN is true). */
 loom_status loom__ref_cast(const loom__node *n, const loom_tensor *const *in,
                            loom_tensor *const *out)
 {
     const loom_tensor *x = in[0];
     loom_tensor *y = out[0];
+    bool from_float = loom__dtype_is_float(x->dtype), to_float = loom__dtype_is_float(y->dtype);
     (void)n;
     for (int64_t i = 0; i < x->numel; i++) {
-        switch (y->dtype) {
-        case LOOM_F32:
-            ((float *)y->data)[i] = x->dtype == LOOM_I64 ? (float)((const int64_t *)x->data)[i]
-                                                         : (float)load_f64(x, i);
-            break;
-        case LOOM_BOOL:
-            ((uint8_t *)y->data)[i] = x->dtype == LOOM_F32 ? load_f64(x, i) != 0.0 : load_i64(x, i) != 0;
-            break;
-        default: {
-            /* integer targets wrap modulo 2^bits, as numpy's astype */
-            uint64_t v = (uint64_t)load_i64(x, i);
-            if (y->dtype == LOOM_I8 || y->dtype == LOOM_U8)
-                ((uint8_t *)y->data)[i] = (uint8_t)v;
-            else if (y->dtype == LOOM_I32)
-                ((uint32_t *)y->data)[i] = (uint32_t)v;
-            else
-                ((uint64_t *)y->data)[i] = v;
-            break;
-        }
+        if (from_float) {
+            loom__ref_set_f(y, i, loom__ref_get_f(x, i));
+        } else if (to_float && y->dtype != LOOM_F64) {
+            /* one rounding, straight from the integer */
+            float v = x->dtype == LOOM_U64 ? (float)(uint64_t)loom__ref_get_i(x, i)
+                                           : (float)loom__ref_get_i(x, i);
+            loom__ref_set_f(y, i, v);
+        } else if (to_float) {
+            loom__ref_set_f(y, i, loom__ref_get_f(x, i));
+        } else {
+            loom__ref_set_i(y, i, loom__ref_get_i(x, i));
         }
     }
     return LOOM_OK;

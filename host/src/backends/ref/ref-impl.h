@@ -46,6 +46,18 @@ static inline const loom_tensor *loom__opt_in(const loom__node *n, const loom_te
     return i < n->n_inputs ? in[i] : NULL;
 }
 
+/* Element i of any tensor, widened: as double (float16/bfloat16/float32/
+ * float64 exactly, integers rounded above 2^53), and as int64 (integers
+ * exactly, uint64 as its bits; floats truncated toward zero, saturated,
+ * NaN 0). */
+double loom__ref_get_f(const loom_tensor *t, int64_t i);
+int64_t loom__ref_get_i(const loom_tensor *t, int64_t i);
+/* Store into element i in t's dtype: set_f rounds to a float dtype
+ * (integer dtypes: as set_i of the truncated value), set_i wraps modulo
+ * 2^bits (float dtypes: converted; bool: v != 0). */
+void loom__ref_set_f(loom_tensor *t, int64_t i, double v);
+void loom__ref_set_i(loom_tensor *t, int64_t i, int64_t v);
+
 /* The fused activation of a Gemm/MatMul/Conv (node->act), in place. */
 void loom__ref_act(float *y, int64_t n, int act);
 
@@ -66,7 +78,6 @@ loom_status loom__ref_matmul(const loom__node *n, const loom_tensor *const *in, 
 loom_status loom__ref_softmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_layernorm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_batchnorm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
-loom_status loom__ref_reduce_mean(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_global_avg_pool(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
@@ -76,5 +87,16 @@ loom_status loom__ref_concat(const loom__node *n, const loom_tensor *const *in, 
 loom_status loom__ref_split(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_slice(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_gather(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+/* ref-math.c: every numeric dtype (float16/bfloat16 computed in double) */
+loom_status loom__ref_math_unary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_math_binary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_math_variadic(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_math_clip(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+/* ref-reduce.c */
+loom_status loom__ref_reduce(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_argminmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_log_softmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_hardmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_size(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 
 #endif /* LOOM_REF_IMPL_H */

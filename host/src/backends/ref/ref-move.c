@@ -31,6 +31,8 @@ loom_status loom__ref_pad(const loom__node *n, const loom_tensor *const *in,
     loom_tensor *y = out[0];
     size_t es = loom_dtype_size(x->dtype);
     int64_t idx[LOOM_MAX_RANK] = {0}, xs[LOOM_MAX_RANK];
+    /* constant_value (opset 11+) may be computed at run time */
+    const char *fill = loom__opt_in(n, in, 2) ? (const char *)in[2]->data : (const char *)p->value;
 
     loom__contiguous_strides(x->rank, x->dims, xs);
     for (int64_t o = 0; o < y->numel; o++) {
@@ -40,7 +42,7 @@ loom_status loom__ref_pad(const loom__node *n, const loom_tensor *const *in,
             src = i < 0 ? -1 : src + i * xs[d];
         }
         memcpy((char *)y->data + o * (int64_t)es,
-               src < 0 ? (const char *)p->value : (const char *)x->data + src * (int64_t)es, es);
+               src < 0 ? fill : (const char *)x->data + src * (int64_t)es, es);
         for (int d = x->rank - 1; d >= 0; d--) {
             if (++idx[d] < y->dims[d])
                 break;

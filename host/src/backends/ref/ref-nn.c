@@ -92,48 +92,6 @@ loom_status loom__ref_batchnorm(const loom__node *n, const loom_tensor *const *i
     return LOOM_OK;
 }
 
-loom_status loom__ref_reduce_mean(const loom__node *n, const loom_tensor *const *in,
-                                  loom_tensor *const *out)
-{
-    const loom__reduce_params *p = &n->p.reduce;
-    const loom_tensor *x = in[0];
-    const float *X = x->data;
-    float *Y = out[0]->data;
-    int64_t ostride[LOOM_MAX_RANK], idx[LOOM_MAX_RANK] = {0}, off = 0, count = 1, s = 1;
-    int64_t onumel = out[0]->numel;
-    bool reduced[LOOM_MAX_RANK] = {false};
-    double *acc;
-
-    for (int k = 0; k < p->naxes; k++) {
-        reduced[p->axes[k]] = true;
-        count *= x->dims[p->axes[k]];
-    }
-    /* output element stride for each input dim; 0 along reduced dims */
-    for (int d = x->rank - 1; d >= 0; d--) {
-        ostride[d] = reduced[d] ? 0 : s;
-        if (!reduced[d])
-            s *= x->dims[d];
-    }
-    acc = calloc((size_t)(onumel ? onumel : 1), sizeof *acc);
-    if (!acc)
-        return loom__err(LOOM_E_NOMEM, "ReduceMean: out of memory");
-    for (int64_t i = 0; i < x->numel; i++) {
-        acc[off] += X[i];
-        for (int d = x->rank - 1; d >= 0; d--) {
-            idx[d]++;
-            off += ostride[d];
-            if (idx[d] < x->dims[d])
-                break;
-            off -= ostride[d] * x->dims[d];
-            idx[d] = 0;
-        }
-    }
-    for (int64_t i = 0; i < onumel; i++)
-        Y[i] = count ? (float)(acc[i] / (double)count) : NAN;
-    free(acc);
-    return LOOM_OK;
-}
-
 /* Window geometry padded to 3 spatial dims (leading dims of size 1). */
 typedef struct {
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
@@ -202,14 +160,14 @@ loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in,
 }
 
 /* One pooling window along one dim: [lo, hi) in input coordinates and
- * the element count PyTorch divides by with count_include_pad (the window
- * clipped to the padded extent). */
+ * the element count PyTorch divides by with count_include_pad (the taps
+ * of the window, dilated, that lie within the padded extent). */
 static void pool_range(const geom3 *g, int i, int64_t o, int64_t *lo, int64_t *hi, int64_t *padded)
 {
     int64_t start = o * g->s[i] - g->pb[i];
     int64_t end = start + (g->k[i] - 1) * g->d[i] + 1;
     int64_t pend = end < g->in[i] + g->pe[i] ? end : g->in[i] + g->pe[i];
-    *padded = pend - start;
+    *padded = (pend - start + g->d[i] - 1) / g->d[i];
     *lo = start;
     *hi = end;
 }
