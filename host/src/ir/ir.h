@@ -136,6 +136,15 @@ typedef struct {
     float epsilon;
 } loom__bn_params;
 
+/* The ops of ref-data.c and ref-norm.c: an axis and a few op-specific
+ * numbers, named where each op parses them (ops/infer-data.c). */
+typedef struct {
+    int64_t axis;
+    int64_t i[4];
+    float f[4];
+    int mode;
+} loom__misc_params;
+
 typedef union {
     loom__gemm_params gemm;
     loom__conv_params conv;
@@ -151,6 +160,7 @@ typedef union {
     loom__cast_params cast;
     loom__bn_params bn;
     loom__math_params math;
+    loom__misc_params misc;
 } loom__params;
 
 typedef struct {

@@ -23,7 +23,7 @@ static loom_status unary_params(loom__graph *g, loom__node *n)
     switch (n->op) {
     case LOOM__OP_HardSigmoid: a = 0.2f; b = 0.5f; break;
     case LOOM__OP_LeakyRelu: a = 0.01f; break;
-    case LOOM__OP_Elu: case LOOM__OP_Celu: case LOOM__OP_ThresholdedRelu: a = 1.0f; break;
+    case LOOM__OP_Elu: case LOOM__OP_Celu: case LOOM__OP_ThresholdedRelu: case LOOM__OP_Swish: a = 1.0f; break;
     case LOOM__OP_Selu: a = 1.67326319217681884765625f; c = 1.05070102214813232421875f; break;
     case LOOM__OP_Shrink: a = 0.5f; an = "lambd"; bn = "bias"; break;
     case LOOM__OP_Gelu:
@@ -87,7 +87,7 @@ static loom_status infer_binary(loom__graph *g, loom__node *n)
     memset(&n->p.math, 0, sizeof n->p.math);
     switch (n->op) {
     case LOOM__OP_And: case LOOM__OP_Or: case LOOM__OP_Xor: mask = DT_BOOL; break;
-    case LOOM__OP_BitShift: mask = LOOM__DT_UINT; break;
+    case LOOM__OP_BitShift: mask = g->opset >= 28 ? LOOM__DT_INT : LOOM__DT_UINT; break;
     case LOOM__OP_BitwiseAnd: case LOOM__OP_BitwiseOr: case LOOM__OP_BitwiseXor:
         mask = LOOM__DT_INT | DT_BOOL;
         break;

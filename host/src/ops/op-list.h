@@ -41,7 +41,15 @@
     X(ReduceL2) X(ReduceLogSum) X(ReduceLogSumExp) X(ReduceSumSquare)        \
     X(ArgMax) X(ArgMin) X(LogSoftmax) X(Hardmax)                             \
     /* types and sizes */                                                    \
-    X(CastLike) X(Size)
+    X(CastLike) X(Size)                                                      \
+    /* indexing and rearranging (ref-data.c) */                              \
+    X(GatherElements) X(GatherND) X(ScatterElements) X(ScatterND) X(Trilu)   \
+    X(Tile) X(CumSum) X(CumProd) X(OneHot) X(DepthToSpace) X(SpaceToDepth)   \
+    X(EyeLike) X(TopK) X(ReverseSequence)                                    \
+    /* normalisations and activations over slices (ref-norm.c) */            \
+    X(LRN) X(RMSNormalization) X(InstanceNormalization)                      \
+    X(GroupNormalization) X(LpNormalization) X(MeanVarianceNormalization)    \
+    X(GlobalMaxPool) X(Swish)
 
 /* loom's own int8 nodes, made by the QDQ lowering pass (passes/lower-qdq.c)
  * from QuantizeLinear/DequantizeLinear patterns; never read from or written

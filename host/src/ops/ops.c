@@ -33,9 +33,19 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
         return loom__infer_math(g, n);
     case LOOM__OP_LogSoftmax: case LOOM__OP_Hardmax:
         return loom__infer_nn(g, n);
+    case LOOM__OP_GatherElements: case LOOM__OP_GatherND: case LOOM__OP_ScatterElements:
+    case LOOM__OP_ScatterND: case LOOM__OP_Trilu: case LOOM__OP_Tile: case LOOM__OP_CumSum:
+    case LOOM__OP_CumProd: case LOOM__OP_OneHot: case LOOM__OP_DepthToSpace:
+    case LOOM__OP_SpaceToDepth: case LOOM__OP_EyeLike: case LOOM__OP_TopK:
+    case LOOM__OP_ReverseSequence:
+        return loom__infer_data(g, n);
+    case LOOM__OP_LRN: case LOOM__OP_RMSNormalization: case LOOM__OP_InstanceNormalization:
+    case LOOM__OP_GroupNormalization: case LOOM__OP_LpNormalization:
+    case LOOM__OP_MeanVarianceNormalization: case LOOM__OP_GlobalMaxPool:
+        return loom__infer_norm(g, n);
     default:
         if (n->op > LOOM__OP_Range && n->op < LOOM__OP_COUNT)
-            return loom__infer_math(g, n); /* the ops after Range in op-list.h */
+            return loom__infer_math(g, n); /* the math ops after Range in op-list.h */
         break;
     case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
         return LOOM_OK; /* made after inference, shapes set (passes/lower-qdq.c) */

@@ -87,5 +87,7 @@ loom_status loom__infer_nn(loom__graph *g, loom__node *n);
 loom_status loom__infer_shape_ops(loom__graph *g, loom__node *n);
 loom_status loom__infer_quant(loom__graph *g, loom__node *n);
 loom_status loom__infer_math(loom__graph *g, loom__node *n);
+loom_status loom__infer_data(loom__graph *g, loom__node *n);
+loom_status loom__infer_norm(loom__graph *g, loom__node *n);
 
 #endif /* LOOM_OPS_H */

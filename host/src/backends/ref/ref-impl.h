@@ -26,6 +26,17 @@ void loom__bcast_begin(loom__bcast_it *it, const loom_tensor *out, const loom_te
                        int n_in);
 bool loom__bcast_row(loom__bcast_it *it, int64_t *off);
 
+/* For each element of a tensor in C order, the offset of its group: the
+ * element of the tensor with the reduced dims removed (the output of a
+ * reduction over them). begin returns the group size (elements per group). */
+typedef struct {
+    int rank;
+    int64_t dims[LOOM_MAX_RANK], ostride[LOOM_MAX_RANK], idx[LOOM_MAX_RANK], off;
+} loom__reduce_it;
+
+int64_t loom__reduce_begin(loom__reduce_it *it, int rank, const int64_t *dims, const bool *reduced);
+void loom__reduce_next(loom__reduce_it *it);
+
 /* Copy an n-d view: dst gets dims (C order), element i of dst comes from
  * src[src_offset + sum(idx[d] * src_strides[d])] (strides in elements,
  * may be 0 or negative). */
@@ -98,5 +109,8 @@ loom_status loom__ref_argminmax(const loom__node *n, const loom_tensor *const *i
 loom_status loom__ref_log_softmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_hardmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_size(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+/* ref-data.c, ref-norm.c */
+loom_status loom__ref_data(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_norm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 
 #endif /* LOOM_REF_IMPL_H */

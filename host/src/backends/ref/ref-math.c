@@ -58,6 +58,7 @@ static double unary_f(const loom__node *n, double x)
             return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
         return 0.5 * x * (1.0 + erf(x * 0.7071067811865476));
     case LOOM__OP_Shrink: return x < -p->alpha ? x + p->beta : x > p->alpha ? x - p->beta : 0.0;
+    case LOOM__OP_Swish: return x / (1.0 + exp(-p->alpha * x));
     default: return NAN;
     }
 }
@@ -186,7 +187,13 @@ static bool binary_i(const loom__node *n, bool u, int64_t a, int64_t b, int64_t 
     case LOOM__OP_Or: case LOOM__OP_BitwiseOr: *y = a | b; return true;
     case LOOM__OP_Xor: case LOOM__OP_BitwiseXor: *y = a ^ b; return true;
     case LOOM__OP_BitShift:
-        *y = ub >= 64 ? 0 : n->p.math.mode == 1 ? (int64_t)(ua << ub) : (int64_t)(ua >> ub);
+        /* signed right shifts are arithmetic, as numpy's */
+        if (n->p.math.mode == 1)
+            *y = ub >= 64 ? 0 : (int64_t)(ua << ub);
+        else if (u)
+            *y = ub >= 64 ? 0 : (int64_t)(ua >> ub);
+        else
+            *y = ub >= 64 ? (a < 0 ? -1 : 0) : a >> ub;
         return true;
     default: *y = 0; return true;
     }

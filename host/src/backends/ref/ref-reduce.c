@@ -7,43 +7,12 @@
 
 #include "backends/ref/ref-impl.h"
 
-/* For each input element in C order, the offset of its output element:
- * strides of the output along every input dim (0 along reduced ones). */
-typedef struct {
-    int rank;
-    int64_t dims[LOOM_MAX_RANK], ostride[LOOM_MAX_RANK], idx[LOOM_MAX_RANK], off;
-} reduce_it;
-
-static int64_t reduce_begin(reduce_it *it, const loom_tensor *x, const loom__reduce_params *p)
+static int64_t reduce_begin(loom__reduce_it *it, const loom_tensor *x, const loom__reduce_params *p)
 {
     bool reduced[LOOM_MAX_RANK] = {false};
-    int64_t s = 1, count = 1;
-    it->rank = x->rank;
-    it->off = 0;
-    for (int k = 0; k < p->naxes; k++) {
+    for (int k = 0; k < p->naxes; k++)
         reduced[p->axes[k]] = true;
-        count *= x->dims[p->axes[k]];
-    }
-    for (int d = x->rank - 1; d >= 0; d--) {
-        it->dims[d] = x->dims[d];
-        it->idx[d] = 0;
-        it->ostride[d] = reduced[d] ? 0 : s;
-        if (!reduced[d])
-            s *= x->dims[d];
-    }
-    return count;
-}
-
-static void reduce_next(reduce_it *it)
-{
-    for (int d = it->rank - 1; d >= 0; d--) {
-        it->idx[d]++;
-        it->off += it->ostride[d];
-        if (it->idx[d] < it->dims[d])
-            return;
-        it->off -= it->ostride[d] * it->dims[d];
-        it->idx[d] = 0;
-    }
+    return loom__reduce_begin(it, x->rank, x->dims, reduced);
 }
 
 static bool int_accumulates(loom__op op)
@@ -56,7 +25,7 @@ static loom_status reduce_int(const loom__node *n, const loom_tensor *x, loom_te
 {
     bool u = loom__dtype_is_unsigned(x->dtype) || x->dtype == LOOM_BOOL;
     int64_t *acc = malloc((size_t)(y->numel ? y->numel : 1) * sizeof *acc);
-    reduce_it it;
+    loom__reduce_it it;
     if (!acc)
         return loom__err(LOOM_E_NOMEM, "%s: out of memory", loom__op_name(n->op));
     for (int64_t i = 0; i < y->numel; i++) {
@@ -80,7 +49,7 @@ static loom_status reduce_int(const loom__node *n, const loom_tensor *x, loom_te
         }
     }
     reduce_begin(&it, x, &n->p.reduce);
-    for (int64_t i = 0; i < x->numel; i++, reduce_next(&it)) {
+    for (int64_t i = 0; i < x->numel; i++, loom__reduce_next(&it)) {
         int64_t v = loom__ref_get_i(x, i), *a = &acc[it.off];
         switch (n->op) {
         case LOOM__OP_ReduceSum: *a = (int64_t)((uint64_t)*a + (uint64_t)v); break;
@@ -104,7 +73,7 @@ loom_status loom__ref_reduce(const loom__node *n, const loom_tensor *const *in,
     loom_tensor *y = out[0];
     int64_t count, ny = y->numel ? y->numel : 1;
     double *acc, *mx = NULL;
-    reduce_it it;
+    loom__reduce_it it;
     loom__op op = n->op;
 
     if (!loom__dtype_is_float(x->dtype) && int_accumulates(op))
@@ -125,7 +94,7 @@ loom_status loom__ref_reduce(const loom__node *n, const loom_tensor *const *in,
     }
     count = reduce_begin(&it, x, &n->p.reduce);
     if (mx) { /* log-sum-exp shifted by the largest finite value */
-        for (int64_t i = 0; i < x->numel; i++, reduce_next(&it)) {
+        for (int64_t i = 0; i < x->numel; i++, loom__reduce_next(&it)) {
             double v = loom__ref_get_f(x, i);
             if (isfinite(v) && v > mx[it.off])
                 mx[it.off] = v;
@@ -135,7 +104,7 @@ loom_status loom__ref_reduce(const loom__node *n, const loom_tensor *const *in,
                 mx[i] = 0.0;
         reduce_begin(&it, x, &n->p.reduce);
     }
-    for (int64_t i = 0; i < x->numel; i++, reduce_next(&it)) {
+    for (int64_t i = 0; i < x->numel; i++, loom__reduce_next(&it)) {
         double v = loom__ref_get_f(x, i), *a = &acc[it.off];
         switch (op) {
         case LOOM__OP_ReduceProd: *a *= v; break;

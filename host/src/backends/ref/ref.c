@@ -50,6 +50,7 @@ static loom__kernel_fn kernel_of(loom__op op)
     case LOOM__OP_HardSwish: case LOOM__OP_LeakyRelu: case LOOM__OP_Elu: case LOOM__OP_Selu:
     case LOOM__OP_Celu: case LOOM__OP_ThresholdedRelu: case LOOM__OP_Gelu: case LOOM__OP_Shrink:
     case LOOM__OP_IsNaN: case LOOM__OP_IsInf: case LOOM__OP_Not: case LOOM__OP_BitwiseNot:
+    case LOOM__OP_Swish:
         return loom__ref_math_unary;
     case LOOM__OP_And: case LOOM__OP_Or: case LOOM__OP_Xor: case LOOM__OP_Mod:
     case LOOM__OP_LessOrEqual: case LOOM__OP_GreaterOrEqual: case LOOM__OP_PRelu:
@@ -67,6 +68,16 @@ static loom__kernel_fn kernel_of(loom__op op)
     case LOOM__OP_LogSoftmax: return loom__ref_log_softmax;
     case LOOM__OP_Hardmax: return loom__ref_hardmax;
     case LOOM__OP_Size: return loom__ref_size;
+    case LOOM__OP_GatherElements: case LOOM__OP_GatherND: case LOOM__OP_ScatterElements:
+    case LOOM__OP_ScatterND: case LOOM__OP_Trilu: case LOOM__OP_Tile: case LOOM__OP_CumSum:
+    case LOOM__OP_CumProd: case LOOM__OP_OneHot: case LOOM__OP_DepthToSpace:
+    case LOOM__OP_SpaceToDepth: case LOOM__OP_EyeLike: case LOOM__OP_TopK:
+    case LOOM__OP_ReverseSequence:
+        return loom__ref_data;
+    case LOOM__OP_LRN: case LOOM__OP_RMSNormalization: case LOOM__OP_InstanceNormalization:
+    case LOOM__OP_GroupNormalization: case LOOM__OP_LpNormalization:
+    case LOOM__OP_MeanVarianceNormalization: case LOOM__OP_GlobalMaxPool:
+        return loom__ref_norm;
     case LOOM__OP_Range: case LOOM__OP_COUNT: case LOOM__OP_ALL:
         break;
     }
@@ -237,6 +248,35 @@ void loom__ref_set_f(loom_tensor *t, int64_t i, double v)
         loom__ref_set_i(t, i, k);
         break;
     }
+    }
+}
+
+int64_t loom__reduce_begin(loom__reduce_it *it, int rank, const int64_t *dims, const bool *reduced)
+{
+    int64_t s = 1, count = 1;
+    it->rank = rank;
+    it->off = 0;
+    for (int d = rank - 1; d >= 0; d--) {
+        it->dims[d] = dims[d];
+        it->idx[d] = 0;
+        it->ostride[d] = reduced[d] ? 0 : s;
+        if (reduced[d])
+            count *= dims[d];
+        else
+            s *= dims[d];
+    }
+    return count;
+}
+
+void loom__reduce_next(loom__reduce_it *it)
+{
+    for (int d = it->rank - 1; d >= 0; d--) {
+        it->idx[d]++;
+        it->off += it->ostride[d];
+        if (it->idx[d] < it->dims[d])
+            return;
+        it->off -= it->ostride[d] * it->dims[d];
+        it->idx[d] = 0;
     }
 }
 
