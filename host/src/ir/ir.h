@@ -145,6 +145,16 @@ typedef struct {
     int mode;
 } loom__misc_params;
 
+/* Attention (opset 23+): dims as 4-D [batch, heads, sequence, head size]
+ * whatever the inputs' rank, and the attributes. */
+typedef struct {
+    bool three_d, causal, has_scale;
+    float scale, softcap;
+    int qk_mode;
+    int64_t B, Hq, Hkv, Sq, Skv, past, Dh, Dv;
+    int64_t left, right; /* sliding window; -1 unbounded */
+} loom__attn_params;
+
 typedef union {
     loom__gemm_params gemm;
     loom__conv_params conv;
@@ -161,6 +171,7 @@ typedef union {
     loom__bn_params bn;
     loom__math_params math;
     loom__misc_params misc;
+    loom__attn_params attn;
 } loom__params;
 
 typedef struct {

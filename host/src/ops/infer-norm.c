@@ -29,6 +29,47 @@ static loom_status per_channel(const loom__graph *g, const loom__node *n, int i,
     return LOOM_OK;
 }
 
+/* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss: scores
+ * [N, C, d...], integer targets [N, d...], optional weights [C]. */
+static loom_status infer_loss(loom__graph *g, loom__node *n)
+{
+    loom__misc_params *p = &n->p.misc;
+    const loom__value *x, *t, *w;
+    const char *red;
+    bool sce = n->op == LOOM__OP_SoftmaxCrossEntropyLoss;
+    loom_status st;
+
+    memset(p, 0, sizeof *p);
+    if ((st = loom__check_arity(g, n, 2, 3, sce ? 2 : 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_INDEX)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 2, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 2, LOOM_MAX_RANK)) != LOOM_OK ||
+        (st = loom__attr_string(g, n, "reduction", "mean", &red)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "ignore_index", 0, &p->i[0])) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    t = loom__in(g, n, 1);
+    w = loom__in(g, n, 2);
+    p->i[1] = loom__attr_find(n, "ignore_index") != NULL;
+    if (strcmp(red, "none") == 0)
+        p->mode = 0;
+    else if (strcmp(red, "sum") == 0)
+        p->mode = 1;
+    else if (strcmp(red, "mean") == 0)
+        p->mode = 2;
+    else
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "reduction \"%s\" is not valid", red);
+    if (t->rank != x->rank - 1 || t->dims[0] != x->dims[0] ||
+        memcmp(t->dims + 1, x->dims + 2, (size_t)(t->rank - 1) * sizeof *t->dims))
+        return loom__node_err(g, n, LOOM_E_SHAPE, "target must be the scores' shape without C");
+    if (w && (w->rank != 1 || w->dims[0] != x->dims[1]))
+        return loom__node_err(g, n, LOOM_E_SHAPE, "weight must have one value per class");
+    loom__set_output(g, n, 0, x->dtype, p->mode ? 0 : t->rank, t->dims);
+    loom__set_output(g, n, 1, x->dtype, x->rank, x->dims);
+    return LOOM_OK;
+}
+
 loom_status loom__infer_norm(loom__graph *g, loom__node *n)
 {
     loom__misc_params *p = &n->p.misc;
@@ -38,6 +79,8 @@ loom_status loom__infer_norm(loom__graph *g, loom__node *n)
     int max_in = n->op == LOOM__OP_RMSNormalization ? 2
                  : n->op == LOOM__OP_InstanceNormalization || n->op == LOOM__OP_GroupNormalization ? 3 : 1;
 
+    if (n->op == LOOM__OP_NegativeLogLikelihoodLoss || n->op == LOOM__OP_SoftmaxCrossEntropyLoss)
+        return infer_loss(g, n);
     memset(p, 0, sizeof *p);
     if ((st = loom__check_arity(g, n, max_in, max_in, 1)) != LOOM_OK ||
         (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||

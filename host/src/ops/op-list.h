@@ -49,7 +49,11 @@
     /* normalisations and activations over slices (ref-norm.c) */            \
     X(LRN) X(RMSNormalization) X(InstanceNormalization)                      \
     X(GroupNormalization) X(LpNormalization) X(MeanVarianceNormalization)    \
-    X(GlobalMaxPool) X(Swish)
+    X(GlobalMaxPool) X(Swish)                                                \
+    /* attention (ref-attention.c) */                                        \
+    X(Attention) X(RotaryEmbedding)                                          \
+    /* losses (ref-loss.c) */                                                \
+    X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss)
 
 /* loom's own int8 nodes, made by the QDQ lowering pass (passes/lower-qdq.c)
  * from QuantizeLinear/DequantizeLinear patterns; never read from or written

@@ -42,7 +42,10 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
     case LOOM__OP_LRN: case LOOM__OP_RMSNormalization: case LOOM__OP_InstanceNormalization:
     case LOOM__OP_GroupNormalization: case LOOM__OP_LpNormalization:
     case LOOM__OP_MeanVarianceNormalization: case LOOM__OP_GlobalMaxPool:
+    case LOOM__OP_NegativeLogLikelihoodLoss: case LOOM__OP_SoftmaxCrossEntropyLoss:
         return loom__infer_norm(g, n);
+    case LOOM__OP_Attention: case LOOM__OP_RotaryEmbedding:
+        return loom__infer_attention(g, n);
     default:
         if (n->op > LOOM__OP_Range && n->op < LOOM__OP_COUNT)
             return loom__infer_math(g, n); /* the math ops after Range in op-list.h */

@@ -89,5 +89,6 @@ loom_status loom__infer_quant(loom__graph *g, loom__node *n);
 loom_status loom__infer_math(loom__graph *g, loom__node *n);
 loom_status loom__infer_data(loom__graph *g, loom__node *n);
 loom_status loom__infer_norm(loom__graph *g, loom__node *n);
+loom_status loom__infer_attention(loom__graph *g, loom__node *n);
 
 #endif /* LOOM_OPS_H */

@@ -112,5 +112,7 @@ loom_status loom__ref_size(const loom__node *n, const loom_tensor *const *in, lo
 /* ref-data.c, ref-norm.c */
 loom_status loom__ref_data(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_norm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_attention(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_loss(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 
 #endif /* LOOM_REF_IMPL_H */

@@ -78,6 +78,8 @@ static loom__kernel_fn kernel_of(loom__op op)
     case LOOM__OP_GroupNormalization: case LOOM__OP_LpNormalization:
     case LOOM__OP_MeanVarianceNormalization: case LOOM__OP_GlobalMaxPool:
         return loom__ref_norm;
+    case LOOM__OP_Attention: case LOOM__OP_RotaryEmbedding: return loom__ref_attention;
+    case LOOM__OP_NegativeLogLikelihoodLoss: case LOOM__OP_SoftmaxCrossEntropyLoss: return loom__ref_loss;
     case LOOM__OP_Range: case LOOM__OP_COUNT: case LOOM__OP_ALL:
         break;
     }
