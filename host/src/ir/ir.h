@@ -76,6 +76,7 @@ typedef struct {
     int64_t kernel[3], strides[3], dilations[3];
     int64_t pads[6];
     bool count_include_pad;
+    int64_t p;           /* LpPool's norm */
 } loom__pool_params;
 
 typedef struct {
@@ -155,6 +156,24 @@ typedef struct {
     int64_t left, right; /* sliding window; -1 unbounded */
 } loom__attn_params;
 
+/* Resize / Upsample: one scale and roi interval per input dim. */
+typedef enum { LOOM__RS_NEAREST, LOOM__RS_LINEAR, LOOM__RS_CUBIC } loom__resize_mode;
+typedef enum {
+    LOOM__CT_HALF_PIXEL, LOOM__CT_ASYMMETRIC, LOOM__CT_ALIGN_CORNERS, LOOM__CT_PYTORCH_HALF_PIXEL,
+    LOOM__CT_TF_CROP_AND_RESIZE, LOOM__CT_HALF_PIXEL_SYMMETRIC
+} loom__coord_mode;
+typedef enum { LOOM__NR_PREFER_FLOOR, LOOM__NR_PREFER_CEIL, LOOM__NR_FLOOR, LOOM__NR_CEIL } loom__nearest_mode;
+
+typedef struct {
+    loom__resize_mode mode;
+    loom__coord_mode coord;
+    loom__nearest_mode nearest;
+    bool exclude_outside, antialias;
+    float cubic_a, extrapolation;
+    double scale[LOOM_MAX_RANK];
+    double roi[2 * LOOM_MAX_RANK]; /* starts..., ends... */
+} loom__resize_params;
+
 typedef union {
     loom__gemm_params gemm;
     loom__conv_params conv;
@@ -172,6 +191,7 @@ typedef union {
     loom__math_params math;
     loom__misc_params misc;
     loom__attn_params attn;
+    loom__resize_params resize;
 } loom__params;
 
 typedef struct {

@@ -355,3 +355,67 @@ loom_status loom__infer_data(loom__graph *g, loom__node *n)
     default: return loom__node_err(g, n, LOOM_E_INTERNAL, "not a data op");
     }
 }
+
+/* ---- BitCast, CenterCropPad, Einsum (called from ops.c) ---- */
+
+loom_status loom__infer_bitcast(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t to;
+    loom_status st;
+    if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_ANY)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "to", 0, &to)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    /* never to bool: a byte other than 0 or 1 is no bool */
+    if (to < 1 || to > 64 || !loom__dtype_valid((loom_dtype)to) || to == LOOM_BOOL)
+        return loom__node_err(g, n, LOOM_E_DTYPE, "bit cast to ONNX type %lld is not supported", (long long)to);
+    if (loom_dtype_size((loom_dtype)to) != loom_dtype_size(x->dtype))
+        return loom__node_err(g, n, LOOM_E_DTYPE, "%s and %s differ in width", loom_dtype_name(x->dtype),
+                              loom_dtype_name((loom_dtype)to));
+    loom__set_output(g, n, 0, (loom_dtype)to, x->rank, x->dims);
+    return LOOM_OK;
+}
+
+/* CenterCropPad: p.misc.i[0] is a mask of the changed axes; the output's
+ * dims are the shapes asked for. */
+loom_status loom__infer_center_crop_pad(loom__graph *g, loom__node *n)
+{
+    const loom__value *x;
+    int64_t *shape, axes[LOOM_MAX_RANK], dims[LOOM_MAX_RANK];
+    const int64_t *ax;
+    size_t count, naxes;
+    loom_status st;
+    memset(&n->p.misc, 0, sizeof n->p.misc);
+    if ((st = loom__check_arity(g, n, 2, 2, 1)) != LOOM_OK ||
+        (st = loom__attr_ints(g, n, "axes", &ax, &naxes)) != LOOM_OK ||
+        (st = loom__const_ints(g, n, 1, "shape", &shape, &count)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    st = LOOM_OK;
+    if (!ax) {
+        naxes = (size_t)x->rank;
+        for (int d = 0; d < x->rank; d++)
+            axes[d] = d;
+    } else if (naxes > (size_t)x->rank) {
+        st = loom__node_err(g, n, LOOM_E_MODEL_INVALID, "%zu axes for rank %d", naxes, x->rank);
+    } else {
+        for (size_t k = 0; k < naxes && st == LOOM_OK; k++)
+            st = loom__norm_axis(g, n, "axis", ax[k], x->rank, &axes[k]);
+    }
+    if (st == LOOM_OK && count != naxes)
+        st = loom__node_err(g, n, LOOM_E_SHAPE, "shape has %zu values for %zu axes", count, naxes);
+    memcpy(dims, x->dims, sizeof dims);
+    for (size_t k = 0; st == LOOM_OK && k < naxes; k++) {
+        if (shape[k] < 0 || shape[k] > ((int64_t)1 << 40))
+            st = loom__node_err(g, n, LOOM_E_SHAPE, "shape[%zu] = %lld is invalid", k, (long long)shape[k]);
+        dims[axes[k]] = shape[k];
+    }
+    free(shape);
+    if (st == LOOM_OK)
+        st = loom__check_size(g, n, "output", x->dtype, x->rank, dims);
+    if (st == LOOM_OK)
+        loom__set_output(g, n, 0, x->dtype, x->rank, dims);
+    return st;
+}

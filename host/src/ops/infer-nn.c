@@ -349,6 +349,76 @@ static loom_status window_read(const loom__graph *g, const loom__node *n, const 
     return LOOM_OK;
 }
 
+/* ConvTranspose: x [N, C, spatial...], W [C, M/group, k...]. Pads come
+ * from the attribute, or from auto_pad and output_shape as the ONNX
+ * reference derives them; output_shape, when given, is the output. */
+static loom_status infer_conv_transpose(loom__graph *g, loom__node *n)
+{
+    loom__conv_params *p = &n->p.conv;
+    const loom__value *x, *w, *b;
+    int64_t outpad[3], oshape[3], dims[LOOM_MAX_RANK];
+    const int64_t *os;
+    size_t nos;
+    const char *auto_pad;
+    int s;
+    loom_status st;
+
+    memset(p, 0, sizeof *p);
+    if ((st = loom__check_arity(g, n, 2, 3, 1)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 0, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 2, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_rank(g, n, 0, 3, 5)) != LOOM_OK ||
+        (st = loom__attr_int(g, n, "group", 1, &p->group)) != LOOM_OK ||
+        (st = loom__attr_string(g, n, "auto_pad", "NOTSET", &auto_pad)) != LOOM_OK ||
+        (st = loom__attr_ints(g, n, "output_shape", &os, &nos)) != LOOM_OK)
+        return st;
+    x = loom__in(g, n, 0);
+    w = loom__in(g, n, 1);
+    b = loom__in(g, n, 2);
+    s = x->rank - 2;
+    p->spatial = s;
+    if (w->rank != x->rank || p->group < 1 || x->dims[1] % p->group || w->dims[0] != x->dims[1])
+        return loom__node_err(g, n, LOOM_E_SHAPE, "weights must be [C, M/group, kernel...] for the input's C");
+    for (int i = 0; i < s; i++)
+        p->kernel[i] = w->dims[2 + i];
+    if ((st = read_ints_attr(g, n, "strides", (size_t)s, 1, p->strides, 1)) != LOOM_OK ||
+        (st = read_ints_attr(g, n, "dilations", (size_t)s, 1, p->dilations, 1)) != LOOM_OK ||
+        (st = read_ints_attr(g, n, "output_padding", (size_t)s, 0, outpad, 0)) != LOOM_OK ||
+        (st = read_ints_attr(g, n, "pads", (size_t)(2 * s), 0, p->pads, 0)) != LOOM_OK)
+        return st;
+    if (os && nos != (size_t)s && nos != (size_t)x->rank)
+        return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "output_shape has %zu values for %d spatial dims", nos, s);
+    for (int i = 0; i < s; i++) {
+        int64_t extent = (p->kernel[i] - 1) * p->dilations[i] + 1;
+        int64_t full = p->strides[i] * (x->dims[2 + i] - 1) + outpad[i] + extent;
+        oshape[i] = os ? os[nos - (size_t)s + (size_t)i] : -1;
+        if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
+            int64_t total;
+            if (oshape[i] < 0)
+                oshape[i] = x->dims[2 + i] * p->strides[i];
+            total = full - oshape[i];
+            p->pads[i] = auto_pad[5] == 'U' ? total / 2 : total - total / 2;
+            p->pads[i + s] = total - p->pads[i];
+        } else if (strcmp(auto_pad, "NOTSET") != 0 && strcmp(auto_pad, "VALID") != 0) {
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "auto_pad \"%s\" is not valid", auto_pad);
+        }
+        if (oshape[i] < 0)
+            oshape[i] = full - p->pads[i] - p->pads[i + s];
+        if (oshape[i] < 0)
+            return loom__node_err(g, n, LOOM_E_SHAPE, "spatial dim %d would be negative", i);
+        dims[2 + i] = oshape[i];
+    }
+    dims[0] = x->dims[0];
+    dims[1] = w->dims[1] * p->group;
+    if (b && (b->rank != 1 || b->dims[0] != dims[1]))
+        return loom__node_err(g, n, LOOM_E_SHAPE, "B must have one value per output channel");
+    if ((st = loom__check_size(g, n, "output", x->dtype, x->rank, dims)) != LOOM_OK)
+        return st;
+    loom__set_output(g, n, 0, x->dtype, x->rank, dims);
+    return LOOM_OK;
+}
+
 static loom_status infer_conv(loom__graph *g, loom__node *n)
 {
     loom__conv_params *p = &n->p.conv;
@@ -421,6 +491,12 @@ static loom_status infer_pool(loom__graph *g, loom__node *n)
     memcpy(p->dilations, win.dilations, sizeof p->dilations);
     memcpy(p->pads, win.pads, sizeof p->pads);
     p->count_include_pad = cip != 0;
+    if (n->op == LOOM__OP_LpPool) {
+        if ((st = loom__attr_int(g, n, "p", 2, &p->p)) != LOOM_OK)
+            return st;
+        if (p->p < 1 || p->p > 64)
+            return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "p = %lld is invalid", (long long)p->p);
+    }
     dims[1] = x->dims[1];
     loom__set_output(g, n, 0, x->dtype, x->rank, dims);
     return LOOM_OK;
@@ -452,7 +528,8 @@ loom_status loom__infer_nn(loom__graph *g, loom__node *n)
     case LOOM__OP_LayerNormalization: return infer_layernorm(g, n);
     case LOOM__OP_BatchNormalization: return infer_batchnorm(g, n);
     case LOOM__OP_Conv: return infer_conv(g, n);
-    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: return infer_pool(g, n);
+    case LOOM__OP_ConvTranspose: return infer_conv_transpose(g, n);
+    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: case LOOM__OP_LpPool: return infer_pool(g, n);
     case LOOM__OP_GlobalAveragePool: return infer_global_pool(g, n);
     default: break;
     }

@@ -84,3 +84,48 @@ loom_status loom__infer_quant(loom__graph *g, loom__node *n)
     loom__set_output(g, n, 0, out_dtype, x->rank, x->dims);
     return LOOM_OK;
 }
+
+/* QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp): int8
+ * or uint8 operands, numpy.matmul's shapes; scales a scalar each (b's and
+ * y's may be one per output column). */
+loom_status loom__infer_qlinear_matmul(loom__graph *g, loom__node *n)
+{
+    const loom__value *a, *b, *yzp;
+    loom__matmul_shape ms;
+    int64_t dims[LOOM_MAX_RANK];
+    int rank = 0;
+    loom_status st;
+    const unsigned q8 = LOOM__DT(LOOM_I8) | LOOM__DT(LOOM_U8);
+
+    if ((st = loom__check_arity(g, n, 8, 8, 1)) != LOOM_OK || (st = loom__check_dtype(g, n, 0, q8)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 3, q8)) != LOOM_OK || (st = loom__check_dtype(g, n, 7, q8)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 4, LOOM__DT_FLOAT)) != LOOM_OK ||
+        (st = loom__check_dtype(g, n, 6, LOOM__DT_FLOAT)) != LOOM_OK)
+        return st;
+    a = loom__in(g, n, 0);
+    b = loom__in(g, n, 3);
+    yzp = loom__in(g, n, 7);
+    if (a->rank < 1 || b->rank < 1 || (a->rank > 1 && b->rank > 1 && a->dims[a->rank - 1] != b->dims[b->rank - 2]) ||
+        (a->rank == 1 && b->rank > 1 && a->dims[0] != b->dims[b->rank - 2]) ||
+        (b->rank == 1 && a->dims[a->rank - 1] != b->dims[0]))
+        return loom__node_err(g, n, LOOM_E_SHAPE, "a and b do not multiply");
+    loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
+    for (int d = 0; d < ms.rank; d++)
+        dims[rank++] = ms.dims[d];
+    if (a->rank > 1)
+        dims[rank++] = ms.M;
+    if (b->rank > 1)
+        dims[rank++] = ms.N;
+    for (int i = 1; i < 8; i++) {
+        const loom__value *v = loom__in(g, n, i);
+        int64_t numel;
+        if (i == 3)
+            continue;
+        if (!loom__numel(v->rank, v->dims, &numel) || (numel != 1 && !((i >= 4) && numel == ms.N)))
+            return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
+                                  "scales and zero points must be scalars (b's and y's: or one per column)");
+    }
+    loom__set_output(g, n, 0, yzp->dtype, rank, dims);
+    return LOOM_OK;
+}

@@ -53,7 +53,10 @@
     /* attention (ref-attention.c) */                                        \
     X(Attention) X(RotaryEmbedding)                                          \
     /* losses (ref-loss.c) */                                                \
-    X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss)
+    X(NegativeLogLikelihoodLoss) X(SoftmaxCrossEntropyLoss)                  \
+    /* resampling (ref-resize.c) */                                          \
+    X(Resize) X(Upsample) X(ConvTranspose) X(LpPool)                         \
+    X(BitCast) X(CenterCropPad) X(QLinearMatMul) X(Einsum)
 
 /* loom's own int8 nodes, made by the QDQ lowering pass (passes/lower-qdq.c)
  * from QuantizeLinear/DequantizeLinear patterns; never read from or written

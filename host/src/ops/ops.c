@@ -31,7 +31,7 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
         return loom__infer_quant(g, n);
     case LOOM__OP_ReduceMean:
         return loom__infer_math(g, n);
-    case LOOM__OP_LogSoftmax: case LOOM__OP_Hardmax:
+    case LOOM__OP_LogSoftmax: case LOOM__OP_Hardmax: case LOOM__OP_ConvTranspose: case LOOM__OP_LpPool:
         return loom__infer_nn(g, n);
     case LOOM__OP_GatherElements: case LOOM__OP_GatherND: case LOOM__OP_ScatterElements:
     case LOOM__OP_ScatterND: case LOOM__OP_Trilu: case LOOM__OP_Tile: case LOOM__OP_CumSum:
@@ -46,6 +46,12 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
         return loom__infer_norm(g, n);
     case LOOM__OP_Attention: case LOOM__OP_RotaryEmbedding:
         return loom__infer_attention(g, n);
+    case LOOM__OP_Resize: case LOOM__OP_Upsample:
+        return loom__infer_resize(g, n);
+    case LOOM__OP_Einsum: return loom__infer_einsum(g, n);
+    case LOOM__OP_BitCast: return loom__infer_bitcast(g, n);
+    case LOOM__OP_CenterCropPad: return loom__infer_center_crop_pad(g, n);
+    case LOOM__OP_QLinearMatMul: return loom__infer_qlinear_matmul(g, n);
     default:
         if (n->op > LOOM__OP_Range && n->op < LOOM__OP_COUNT)
             return loom__infer_math(g, n); /* the math ops after Range in op-list.h */

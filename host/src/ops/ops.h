@@ -90,5 +90,10 @@ loom_status loom__infer_math(loom__graph *g, loom__node *n);
 loom_status loom__infer_data(loom__graph *g, loom__node *n);
 loom_status loom__infer_norm(loom__graph *g, loom__node *n);
 loom_status loom__infer_attention(loom__graph *g, loom__node *n);
+loom_status loom__infer_resize(loom__graph *g, loom__node *n);
+loom_status loom__infer_einsum(loom__graph *g, loom__node *n);
+loom_status loom__infer_bitcast(loom__graph *g, loom__node *n);
+loom_status loom__infer_center_crop_pad(loom__graph *g, loom__node *n);
+loom_status loom__infer_qlinear_matmul(loom__graph *g, loom__node *n);
 
 #endif /* LOOM_OPS_H */

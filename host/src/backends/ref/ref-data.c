@@ -342,6 +342,31 @@ static loom_status reverse_sequence(const loom__node *n, const loom_tensor *cons
     return LOOM_OK;
 }
 
+/* CenterCropPad: each dim centred, cropped or padded with zeros (an odd
+ * difference leaves the extra element at the end). */
+static loom_status center_crop_pad(const loom_tensor *const *in, loom_tensor *const *out)
+{
+    const loom_tensor *x = in[0];
+    loom_tensor *y = out[0];
+    size_t es = loom_dtype_size(x->dtype);
+    int64_t idx[LOOM_MAX_RANK], shift[LOOM_MAX_RANK];
+    for (int d = 0; d < x->rank; d++) /* x index = y index + shift */
+        shift[d] = y->dims[d] <= x->dims[d] ? (x->dims[d] - y->dims[d]) / 2 : -((y->dims[d] - x->dims[d]) / 2);
+    memset(y->data, 0, y->nbytes);
+    for (int64_t o = 0; o < y->numel; o++) {
+        bool inside = true;
+        unravel(o, y->rank, y->dims, idx);
+        for (int d = 0; d < y->rank; d++) {
+            idx[d] += shift[d];
+            inside &= idx[d] >= 0 && idx[d] < x->dims[d];
+        }
+        if (inside)
+            memcpy((char *)y->data + o * (int64_t)es, (const char *)x->data + ravel(x->rank, x->dims, idx) * (int64_t)es,
+                   es);
+    }
+    return LOOM_OK;
+}
+
 loom_status loom__ref_data(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out)
 {
     switch (n->op) {
@@ -355,6 +380,8 @@ loom_status loom__ref_data(const loom__node *n, const loom_tensor *const *in, lo
     case LOOM__OP_EyeLike: return eyelike(n, in, out);
     case LOOM__OP_TopK: return topk(n, in, out);
     case LOOM__OP_ReverseSequence: return reverse_sequence(n, in, out);
+    case LOOM__OP_CenterCropPad: return center_crop_pad(in, out);
+    case LOOM__OP_BitCast: memcpy(out[0]->data, in[0]->data, in[0]->nbytes); return LOOM_OK;
     default: return loom__err(LOOM_E_INTERNAL, "%s is not a data op", loom__op_name(n->op));
     }
 }

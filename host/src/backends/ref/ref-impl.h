@@ -114,5 +114,9 @@ loom_status loom__ref_data(const loom__node *n, const loom_tensor *const *in, lo
 loom_status loom__ref_norm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_attention(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_loss(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_resize(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_conv_transpose(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_einsum(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
+loom_status loom__ref_qlinear_matmul(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 
 #endif /* LOOM_REF_IMPL_H */

@@ -1,5 +1,5 @@
-/* ref-nn.c - Softmax, LayerNormalization, BatchNormalization, ReduceMean,
- * Conv and the pools, as direct loops. Spatial ops treat 1-D and 2-D
+/* ref-nn.c - Softmax, LayerNormalization, BatchNormalization, Conv,
+ * ConvTranspose and the pools, as direct loops. Spatial ops treat 1-D and 2-D
  * inputs as 3-D with leading unit dims. */
 #include <math.h>
 #include <stdlib.h>
@@ -183,7 +183,7 @@ loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in,
     float *Y = out[0]->data;
     int8_t *Y8 = out[0]->data;
     int64_t planes = x->dims[0] * x->dims[1];
-    bool is_max = n->op == LOOM__OP_MaxPool;
+    bool is_max = n->op == LOOM__OP_MaxPool, lp = n->op == LOOM__OP_LpPool;
     geom3 g;
 
     geom_init(&g, x, out[0], p->spatial, p->kernel, p->strides, p->dilations, p->pads);
@@ -210,7 +210,7 @@ loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in,
                                 int64_t xi = xo + (id * g.in[1] + ih) * g.in[2] + iw;
                                 v = i8 ? (float)X8[xi] : X[xi];
                                 mx = v > mx ? v : mx;
-                                sum += v;
+                                sum += lp ? pow(fabs((double)v), (double)p->p) : v;
                                 real++;
                             }
                         }
@@ -220,6 +220,8 @@ loom_status loom__ref_pool(const loom__node *n, const loom_tensor *const *in,
                         Y8[yi] = (int8_t)(real ? mx : -128.0f);
                     else if (is_max)
                         Y[yi] = mx;
+                    else if (lp)
+                        Y[yi] = (float)pow(sum, 1.0 / (double)p->p);
                     else {
                         int64_t div = p->count_include_pad ? padded[0] * padded[1] * padded[2] : real;
                         Y[yi] = div ? (float)(sum / (double)div) : 0.0f;
@@ -243,5 +245,58 @@ loom_status loom__ref_global_avg_pool(const loom__node *n, const loom_tensor *co
             sum += X[pl * len + k];
         Y[pl] = len ? (float)(sum / (double)len) : NAN;
     }
+    return LOOM_OK;
+}
+
+/* ConvTranspose: every input element scatters into the outputs its
+ * kernel taps reach, o = i * stride + k * dilation - pad_begin. */
+loom_status loom__ref_conv_transpose(const loom__node *n, const loom_tensor *const *in,
+                                     loom_tensor *const *out)
+{
+    const loom__conv_params *p = &n->p.conv;
+    const loom_tensor *x = in[0], *w = in[1], *b = loom__opt_in(n, in, 2);
+    loom_tensor *y = out[0];
+    int s = p->spatial;
+    int64_t N = x->dims[0], C = x->dims[1], M = y->dims[1], G = p->group, cg = C / G, mg = M / G;
+    int64_t isz = loom__span(x->dims, 2, x->rank), osz = loom__span(y->dims, 2, y->rank);
+    int64_t ksz = loom__span(w->dims, 2, w->rank);
+    double *acc = calloc((size_t)(y->numel ? y->numel : 1), sizeof *acc);
+
+    if (!acc)
+        return loom__err(LOOM_E_NOMEM, "ConvTranspose: out of memory");
+    for (int64_t bn = 0; bn < N; bn++)
+        for (int64_t c = 0; c < C; c++) {
+            int64_t grp = c / cg;
+            for (int64_t i = 0; i < isz; i++) {
+                double xv = loom__ref_get_f(x, (bn * C + c) * isz + i);
+                int64_t ii[3] = {0, 0, 0};
+                int64_t r = i;
+                for (int d = s - 1; d >= 0; d--) {
+                    ii[d] = r % x->dims[2 + d];
+                    r /= x->dims[2 + d];
+                }
+                for (int64_t k = 0; k < ksz; k++) {
+                    int64_t kk[3] = {0, 0, 0}, o = 0, rk = k;
+                    bool inside = true;
+                    for (int d = s - 1; d >= 0; d--) {
+                        kk[d] = rk % p->kernel[d];
+                        rk /= p->kernel[d];
+                    }
+                    for (int d = 0; d < s; d++) {
+                        int64_t od = ii[d] * p->strides[d] + kk[d] * p->dilations[d] - p->pads[d];
+                        inside &= od >= 0 && od < y->dims[2 + d];
+                        o = o * y->dims[2 + d] + od;
+                    }
+                    if (!inside)
+                        continue;
+                    for (int64_t m = 0; m < mg; m++)
+                        acc[(bn * M + grp * mg + m) * osz + o] +=
+                            xv * loom__ref_get_f(w, (c * mg + m) * ksz + k);
+                }
+            }
+        }
+    for (int64_t i = 0; i < y->numel; i++)
+        loom__ref_set_f(y, i, acc[i] + (b ? loom__ref_get_f(b, (i / osz) % M) : 0.0));
+    free(acc);
     return LOOM_OK;
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "backends/ref/ref-impl.h"
+#include "ops/ops.h"
 
 /* scale/zero-point index of element i: 0 per tensor, else its slice
  * along the axis */
@@ -68,6 +69,41 @@ loom_status loom__ref_dequantize(const loom__node *n, const loom_tensor *const *
         default: v = ((const int32_t *)x->data)[i]; if (zp) z = ((const int32_t *)zp->data)[c]; break;
         }
         y[i] = (float)((int64_t)v - z) * sv[c];
+    }
+    return LOOM_OK;
+}
+
+/* Element of a scalar-or-per-column parameter for column j. */
+static double per_col(const loom_tensor *t, int64_t j)
+{
+    return loom__ref_get_f(t, t->numel == 1 ? 0 : j);
+}
+
+loom_status loom__ref_qlinear_matmul(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out)
+{
+    const loom_tensor *a = in[0], *b = in[3];
+    loom_tensor *y = out[0];
+    loom__matmul_shape ms;
+    bool y8 = y->dtype == LOOM_I8;
+    (void)n;
+    loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
+    for (int64_t t = 0; t < ms.batches; t++) {
+        int64_t ia, ib;
+        loom__matmul_batch(&ms, t, &ia, &ib);
+        for (int64_t i = 0; i < ms.M; i++)
+            for (int64_t j = 0; j < ms.N; j++) {
+                int64_t acc = 0, azp = loom__ref_get_i(in[2], 0), bzp = loom__ref_get_i(in[5], in[5]->numel == 1 ? 0 : j);
+                float sc;
+                double v;
+                for (int64_t k = 0; k < ms.K; k++)
+                    acc += (loom__ref_get_i(a, (ia * ms.M + i) * ms.K + k) - azp) *
+                           (loom__ref_get_i(b, (ib * ms.K + k) * ms.N + j) - bzp);
+                /* the scales combine in float32, as the reference's arrays */
+                sc = (float)((float)loom__ref_get_f(in[1], 0) * (float)per_col(in[4], j)) / (float)per_col(in[6], j);
+                v = nearbyint((double)acc * (double)sc + (double)loom__ref_get_i(in[7], in[7]->numel == 1 ? 0 : j));
+                v = y8 ? fmin(127.0, fmax(-128.0, v)) : fmin(255.0, fmax(0.0, v));
+                loom__ref_set_f(y, (t * ms.M + i) * ms.N + j, v);
+            }
     }
     return LOOM_OK;
 }

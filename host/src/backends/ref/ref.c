@@ -32,7 +32,7 @@ static loom__kernel_fn kernel_of(loom__op op)
     case LOOM__OP_LayerNormalization: return loom__ref_layernorm;
     case LOOM__OP_BatchNormalization: return loom__ref_batchnorm;
     case LOOM__OP_Conv: return loom__ref_conv;
-    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: return loom__ref_pool;
+    case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: case LOOM__OP_LpPool: return loom__ref_pool;
     case LOOM__OP_GlobalAveragePool: return loom__ref_global_avg_pool;
     case LOOM__OP_Pad: return loom__ref_pad;
     case LOOM__OP_Transpose: return loom__ref_transpose;
@@ -80,6 +80,11 @@ static loom__kernel_fn kernel_of(loom__op op)
         return loom__ref_norm;
     case LOOM__OP_Attention: case LOOM__OP_RotaryEmbedding: return loom__ref_attention;
     case LOOM__OP_NegativeLogLikelihoodLoss: case LOOM__OP_SoftmaxCrossEntropyLoss: return loom__ref_loss;
+    case LOOM__OP_Resize: case LOOM__OP_Upsample: return loom__ref_resize;
+    case LOOM__OP_ConvTranspose: return loom__ref_conv_transpose;
+    case LOOM__OP_Einsum: return loom__ref_einsum;
+    case LOOM__OP_BitCast: case LOOM__OP_CenterCropPad: return loom__ref_data;
+    case LOOM__OP_QLinearMatMul: return loom__ref_qlinear_matmul;
     case LOOM__OP_Range: case LOOM__OP_COUNT: case LOOM__OP_ALL:
         break;
     }
@@ -96,7 +101,7 @@ static bool widened(loom__op op)
     case LOOM__OP_Gemm: case LOOM__OP_MatMul: case LOOM__OP_Softmax:
     case LOOM__OP_LayerNormalization: case LOOM__OP_BatchNormalization: case LOOM__OP_Conv:
     case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: case LOOM__OP_GlobalAveragePool:
-    case LOOM__OP_QuantizeLinear: case LOOM__OP_DequantizeLinear:
+    case LOOM__OP_QuantizeLinear: case LOOM__OP_DequantizeLinear: case LOOM__OP_LpPool:
         return true;
     default:
         return false;
