@@ -16,9 +16,14 @@ Each case ends in one class:
   wrong    loom ran and an output differs (value, shape, dtype, or missing)
   crash    a signal, a timeout, or an internal error (exit 70)
 
+With --fixtures, loom's own PyTorch exports (tests/models) run too, raised
+to opsets 18 and 25 by ONNX's version converter and converted to float16,
+against PyTorch's outputs.
+
 Prints the counts, the largest refusal classes and every wrong or crashed
 case, writes WORK/conformance.json, and exits 1 when anything is wrong or
-crashed, or when fewer cases pass than --floor.
+crashed, when a light or exported model is refused, or when fewer node
+cases pass than --floor.
 """
 import argparse
 import collections
@@ -233,6 +238,56 @@ def light_cases():
         yield c.name, m, [(inputs, outs)], c.rtol, c.atol
 
 
+FIXTURES = ("lenet", "resblock", "transformer14", "transformer17")
+
+
+def to_float16(model):
+    """The model with every float32 tensor float16 (what conversion tools
+    for hub models do): initializers, Constant values, graph inputs,
+    outputs and value infos, and Casts to float."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    f32, f16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+
+    def tensor16(t):
+        if t.data_type == f32:
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float16), t.name))
+
+    g = m.graph
+    for t in g.initializer:
+        tensor16(t)
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        if vi.type.tensor_type.elem_type == f32:
+            vi.type.tensor_type.elem_type = f16
+    for node in g.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.TENSOR:
+                tensor16(a.t)
+            if node.op_type == "Cast" and a.name == "to" and a.i == f32:
+                a.i = f16
+    onnx.checker.check_model(m)
+    return m
+
+
+def exported_cases(fixtures):
+    """PyTorch exports (tests/models, opsets 13-17) as current exporters
+    and hub conversions write them: raised to opsets 18 and 25 by ONNX's
+    version converter, and the opset 18 one converted to float16; the
+    expected outputs are PyTorch's (float32)."""
+    import onnx.version_converter as vc
+    for name in FIXTURES:
+        d = os.path.join(fixtures, name)
+        base = onnx.load(os.path.join(d, "model.onnx"))
+        x = np.load(os.path.join(d, "x.npy"))
+        y = np.load(os.path.join(d, "y.npy"))
+        for opset in (18, 25):
+            m = vc.convert_version(base, opset)
+            yield "%s_opset%d" % (name, opset), m, [([x], [y])], 1e-4, 1e-5
+        m16 = to_float16(vc.convert_version(base, 18))
+        tol = 1e-2 * max(1.0, float(np.abs(y).max()))
+        yield "%s_opset18_float16" % name, m16, [([x.astype(np.float16)], [y.astype(np.float16)])], 1e-2, tol
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--loom", required=True, help="the loom executable")
@@ -244,6 +299,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=60, help="seconds per case")
     ap.add_argument("--only", default="", help="regular expression on case names")
     ap.add_argument("--no-light", action="store_true", help="node cases only")
+    ap.add_argument("--fixtures", default="",
+                    help="tests/models: also run its PyTorch exports raised to opsets 18 and 25, and as float16")
     ap.add_argument("--verbose", action="store_true", help="print every refusal too")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -253,6 +310,8 @@ def main():
     suites = [("node", node_cases())]
     if not a.no_light:
         suites.append(("light", light_cases()))
+    if a.fixtures:
+        suites.append(("exported", exported_cases(a.fixtures)))
     report = {"onnx": onnx.__version__, "device": a.device, "suites": {}}
     failed = False
     for suite, cases in suites:
@@ -279,12 +338,15 @@ def main():
         for r in results:
             if r["cls"] in ("wrong", "crash") or (a.verbose and r["cls"] == "refused"):
                 print("  %-7s %s: %s" % (r["cls"], r["name"], r["why"]))
-        if suite == "light":
+        if suite != "node":
             for r in results:
                 print("  %-7s %s %s" % (r["cls"], r["name"], r["why"]))
         report["suites"][suite] = {"counts": dict(counts), "refusals": dict(reasons),
                                    "cases": results}
         if counts["wrong"] or counts["crash"]:
+            failed = True
+        if suite != "node" and counts["refused"]:
+            print("FAIL: every %s model must run" % suite)
             failed = True
         if suite == "node" and counts["pass"] < a.floor:
             print("FAIL: %d node cases pass, below the floor of %d" % (counts["pass"], a.floor))
