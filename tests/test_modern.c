@@ -137,6 +137,33 @@ Test(ops18, reduce_axes_as_input_and_noop_with_empty_axes)
     expect_bytes(y, (const float[]){1, 4, 9, 16, 25, 36}, 24);
 }
 
+Test(ops18, reduce_sum_with_an_empty_axes_tensor)
+{
+    /* an empty axes input is no axes: everything, or (noop) nothing */
+    loom_tensor *x = T_F32(2, DIMS(2, 2), 1, 2, 3, 4);
+    Onnx__NodeProto *n;
+    tb_model *b = tb_new(13);
+    loom_tensor *y;
+    input_like(b, "x", x);
+    tb_init(b, "axes", LOOM_I64, 1, DIMS(0), NULL);
+    n = tb_node(b, "ReduceSum", "x,axes", "y");
+    tb_attr_int(b, n, "keepdims", 0);
+    tb_output(b, "y");
+    y = run1(b, 1, &x);
+    expect_dims(y, LOOM_F32, 0, NULL);
+    expect_bytes(y, (const float[]){10}, 4);
+    x = T_F32(2, DIMS(2, 2), 1, 2, 3, 4);
+    b = tb_new(13);
+    input_like(b, "x", x);
+    tb_init(b, "axes", LOOM_I64, 1, DIMS(0), NULL);
+    n = tb_node(b, "ReduceSum", "x,axes", "y");
+    tb_attr_int(b, n, "noop_with_empty_axes", 1);
+    tb_output(b, "y");
+    y = run1(b, 1, &x);
+    expect_dims(y, LOOM_F32, 2, DIMS(2, 2));
+    expect_bytes(y, (const float[]){1, 2, 3, 4}, 16);
+}
+
 Test(ops18, reduce_max_of_nothing_is_the_types_minimum)
 {
     loom_tensor *x = mk(LOOM_I32, 2, DIMS(2, 0), NULL, 0);

@@ -215,7 +215,9 @@ static loom_status infer_reduce(loom__graph *g, loom__node *n)
         return loom__node_err(g, n, LOOM_E_MODEL_INVALID, "%zu axes for rank %d", naxes, x->rank);
     }
     if (naxes == 0) {
-        /* no axes: all of them, or none with noop_with_empty_axes */
+        /* no axes (absent, or an empty tensor): all of them, or none
+         * with noop_with_empty_axes */
+        free(axes);
         p->naxes = noop ? 0 : x->rank;
         for (int i = 0; i < p->naxes; i++)
             p->axes[i] = i;
