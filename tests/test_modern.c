@@ -270,6 +270,11 @@ Test(runtime_shapes, reshape_to_a_shape_given_at_run_time_replans_and_caches)
     bytes = tb_pack(b, &len);
     cr_assert_eq(loom_model_load_buffer(bytes, len, "rt.onnx", NULL, NULL, &m), LOOM_OK, "%s",
                  loom_last_error());
+    /* inspecting such a model cannot plan it, and says why */
+    cr_assert_eq(loom_session_create(m, &(loom_session_options){.infer_only = true}, &s),
+                 LOOM_E_MODEL_UNSUPPORTED);
+    cr_assert_null(s);
+    cr_assert(strstr(loom_last_error(), "graph input's value") != NULL, "%s", loom_last_error());
     cr_assert_eq(loom_session_create(m, &(loom_session_options){.devices = "ref"}, &s), LOOM_OK, "%s",
                  loom_last_error());
     set_and_run(s, x, T_I64(1, DIMS(2), 2, 3));

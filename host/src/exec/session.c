@@ -838,7 +838,8 @@ loom_status loom_session_create(const loom_model *m, const loom_session_options 
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", loom_last_error());
         if (opts && opts->infer_only)
-            st = loom__err(st, "%s (an input's value decides it: known when the model runs)", msg);
+            st = loom__err(st, "%s: it comes from a graph input's value, so the plan is made when the model runs "
+                               "(loom run does that)", msg);
         else
             st = deferred_session(m, opts, need, out);
     }
