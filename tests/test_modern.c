@@ -16,6 +16,7 @@
 #include "loom/loom.h"
 #include "onnx-builder.h"
 #include "op-test.h"
+#include "tmpdir.h"
 
 #define T_U16(rank, dims, ...) mk(LOOM_U16, rank, dims, (const uint16_t[]){__VA_ARGS__}, NARGS(uint16_t, __VA_ARGS__))
 
@@ -95,6 +96,30 @@ Test(dtypes, uint16_arithmetic_wraps_and_compares_unsigned)
     in[1] = T_U16(1, DIMS(2), 2, 3);
     y = run1(single(13, "Greater", 2, in, NULL), 2, in);
     expect_bytes(y, (const uint8_t[]){1, 0}, 2);
+}
+
+Test(dtypes, tensorproto_files_carry_bfloat16)
+{
+    const uint16_t v[3] = {0x3f80, 0x4049, 0xc000}; /* bfloat16 1, 3.140625, -2 */
+    loom_tensor *t = mk(LOOM_BF16, 2, DIMS(1, 3), v, 3), *back = NULL;
+    FILE *f;
+    tb_tmpdir("pb");
+    cr_assert_eq(loom_tensor_save_pb(tb_tpath("t.pb"), "t", t), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom_tensor_load_pb(tb_tpath("t.pb"), &back), LOOM_OK, "%s", loom_last_error());
+    expect_dims(back, LOOM_BF16, 2, DIMS(1, 3));
+    expect_bytes(back, v, sizeof v);
+    loom_tensor_free(t);
+    /* not a TensorProto, and no file: clear errors, no tensor */
+    f = fopen(tb_tpath("bad.pb"), "wb");
+    cr_assert_not_null(f);
+    fputs("\xff\xff\xff\xff not protobuf", f);
+    fclose(f);
+    back = NULL;
+    cr_assert_eq(loom_tensor_load_pb(tb_tpath("bad.pb"), &back), LOOM_E_DATA_INVALID);
+    cr_assert_null(back);
+    cr_assert(strstr(loom_last_error(), "bad.pb") != NULL, "%s", loom_last_error());
+    cr_assert_eq(loom_tensor_load_pb(tb_tpath("none.pb"), &back), LOOM_E_NOT_FOUND);
+    tb_tmpdir_remove();
 }
 
 /* ---- new operators ---- */

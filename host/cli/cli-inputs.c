@@ -93,8 +93,16 @@ int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *c
         loom_cli_input *it = &in->items[k];
         loom_value_info vi;
         bool fits;
-        if ((st = loom_npy_peek(it->path, &it->dtype, &it->rank, it->dims)) != LOOM_OK)
+        if (loom_cli_is_pb(it->path)) {
+            /* an ONNX TensorProto: read whole, here */
+            if ((st = loom_tensor_load_pb(it->path, &it->t)) != LOOM_OK)
+                return loom_cli_fail(st);
+            it->dtype = loom_tensor_dtype(it->t);
+            it->rank = loom_tensor_rank(it->t);
+            memcpy(it->dims, loom_tensor_dims(it->t), sizeof(int64_t) * (size_t)it->rank);
+        } else if ((st = loom_npy_peek(it->path, &it->dtype, &it->rank, it->dims)) != LOOM_OK) {
             return loom_cli_fail(st);
+        }
         for (size_t i = 0; i < loom_model_input_count(m); i++) {
             loom_model_input(m, i, &vi);
             if (strcmp(vi.name, it->name) != 0)
@@ -117,6 +125,8 @@ int loom_cli_inputs_load(loom_cli_inputs *in, const loom_model *m, const char *c
     }
     for (int k = 0; read_data && k < in->n; k++) {
         loom_cli_input *it = &in->items[k];
+        if (it->t)
+            continue; /* a .pb, read above */
         if ((st = loom_npy_load(it->path, &it->t)) != LOOM_OK)
             return loom_cli_fail(st);
         if (loom_tensor_dtype(it->t) != it->dtype || loom_tensor_rank(it->t) != it->rank ||

@@ -12,6 +12,12 @@
 
 #include "cli.h"
 
+bool loom_cli_is_pb(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 3 && strcmp(path + n - 3, ".pb") == 0;
+}
+
 int loom_cli_exit_code(loom_status st)
 {
     switch (st) {

@@ -27,6 +27,8 @@ enum {
 
 /* Exit code for a library status. */
 int loom_cli_exit_code(loom_status st);
+/* path ends in ".pb": an ONNX TensorProto file instead of a .npy */
+bool loom_cli_is_pb(const char *path);
 /* Print "loom: error: <msg>" on one line (control characters become '?'). */
 void loom_cli_print_error(const char *msg);
 /* Print loom_last_error() that way; return the exit code for st. */

@@ -29,14 +29,18 @@ static const char run_usage[] =
     "  -i, --input NAME=FILE.npy  value of graph input NAME (a model with a\n"
     "                             single input also takes -i FILE.npy); NAME is\n"
     "                             the longest part before an '=' that names an\n"
-    "                             input, so names and paths may hold '='\n"
+    "                             input, so names and paths may hold '='; a\n"
+    "                             FILE.pb is an ONNX TensorProto (any dtype,\n"
+    "                             bfloat16 too)\n"
     "      --input-file FILE.npy  the only input's file, its name never split at '='\n"
     "  -o, --out DIR              write DIR/<output>.npy for every graph output\n"
     "                             (characters outside [A-Za-z0-9._-] become '_',\n"
     "                             names over 200 bytes are cut and end in a hash,\n"
     "                             and a name already taken gets -2, -3, ...: one\n"
-    "                             file per output, each listed with its output);\n"
-    "                             DIR is created if it does not exist\n"
+    "                             file per output, each listed with its output;\n"
+    "                             bfloat16 outputs, which .npy cannot hold, as\n"
+    "                             DIR/<output>.pb TensorProtos); DIR is created\n"
+    "                             if it does not exist\n"
     "  -n, --repeat N             after one warm-up run, time N more runs and\n"
     "                             report the latency per run\n"
     "  -p, --profile              time every node (each device finishes a node\n"
@@ -137,8 +141,9 @@ static char **output_paths(const loom_session *s, const char *dir)
             }
             ok = ok && json_object_set_new(taken, name, json_true()) == 0 &&
                  (files[i] = malloc(strlen(dir) + strlen(name) + 8)) != NULL;
+            /* bfloat16 has no .npy type: an ONNX TensorProto file */
             if (ok)
-                sprintf(files[i], "%s/%s.npy", dir, name);
+                sprintf(files[i], "%s/%s.%s", dir, name, vi.dtype == LOOM_BF16 ? "pb" : "npy");
         }
     free(safe);
     json_decref(own);
@@ -174,7 +179,11 @@ static int write_outputs(const loom_session *s, char **files)
         }
         sprintf(partial[done], "%.*s.%s.partial-%ld", (int)dir_len, files[done], files[done] + dir_len,
                 (long)getpid());
-        if ((st = loom_npy_save(partial[done], loom_session_output_tensor(s, done))) != LOOM_OK) {
+        loom_value_info vi;
+        loom_session_output(s, done, &vi);
+        st = loom_cli_is_pb(files[done]) ? loom_tensor_save_pb(partial[done], vi.name, loom_session_output_tensor(s, done))
+                                         : loom_npy_save(partial[done], loom_session_output_tensor(s, done));
+        if (st != LOOM_OK) {
             /* the message names the partial file: name the output's */
             loom_cli_errorf("%s: %s", files[done], strstr(loom_last_error(), ": ") ? strstr(loom_last_error(), ": ") + 2
                                                                                   : loom_last_error());

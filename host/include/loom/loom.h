@@ -170,6 +170,14 @@ loom_status loom_npy_load(const char *path, loom_tensor **out);
 loom_status loom_npy_peek(const char *path, loom_dtype *dtype, int *rank, int64_t *dims);
 loom_status loom_npy_save(const char *path, const loom_tensor *t);
 
+/* Single ONNX TensorProto files (.pb, the files of ONNX's test data sets):
+ * every dtype loom has, bfloat16 included (numpy has none). Loading
+ * validates the file like any untrusted input (external data is
+ * refused); saving stores name (may be NULL) and writes a temporary file
+ * renamed into place. */
+loom_status loom_tensor_load_pb(const char *path, loom_tensor **out);
+loom_status loom_tensor_save_pb(const char *path, const char *name, const loom_tensor *t);
+
 /* ---------------------------------------------------------------------- */
 /* Devices                                                                 */
 /* ---------------------------------------------------------------------- */
