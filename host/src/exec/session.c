@@ -567,7 +567,6 @@ static loom_status session_build(const loom_model *m, const loom_session_options
             goto fail;
         memcpy(c->data, val[k]->data, c->nbytes);
         loom__value_set_constant(&s->g->values[s->g->inputs[pos[k]]], c);
-        s->g->values[s->g->inputs[pos[k]]].is_input = true;
     }
     if ((st = loom__passes_run(s->g, opts)) != LOOM_OK) {
         if (need && st == LOOM_E_MODEL_UNSUPPORTED && s->g->needs_value >= 0) {

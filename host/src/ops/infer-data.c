@@ -8,35 +8,6 @@
 
 #include "ops/ops.h"
 
-/* Input i as a constant scalar of any numeric dtype. */
-static loom_status const_scalar(const loom__graph *g, const loom__node *n, int i, const char *what,
-                                double *out)
-{
-    const loom__value *v = loom__in(g, n, i);
-    const loom_tensor *t = v ? v->constant : NULL;
-    if (v && !t)
-        loom__graph_needs_value(g, n->inputs[i]);
-    if (!t)
-        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
-                              "%s must be a constant (it is computed at run time)", what);
-    if (t->numel != 1 || t->rank > 1)
-        return loom__node_err(g, n, LOOM_E_SHAPE, "%s must be a single value", what);
-    switch (t->dtype) {
-    case LOOM_F32: *out = *(const float *)t->data; break;
-    case LOOM_F64: *out = *(const double *)t->data; break;
-    case LOOM_I32: *out = *(const int32_t *)t->data; break;
-    case LOOM_I64: *out = (double)*(const int64_t *)t->data; break;
-    case LOOM_U32: *out = *(const uint32_t *)t->data; break;
-    case LOOM_I16: *out = *(const int16_t *)t->data; break;
-    case LOOM_U16: *out = *(const uint16_t *)t->data; break;
-    case LOOM_I8: *out = *(const int8_t *)t->data; break;
-    case LOOM_U8: *out = *(const uint8_t *)t->data; break;
-    default:
-        return loom__node_err(g, n, LOOM_E_DTYPE, "%s has dtype %s", what, loom_dtype_name(t->dtype));
-    }
-    return LOOM_OK;
-}
-
 static loom_status reduction_mode(const loom__graph *g, const loom__node *n, int *mode)
 {
     static const char *const names[] = {"none", "add", "mul", "max", "min"};
@@ -136,7 +107,7 @@ static loom_status infer_trilu(loom__graph *g, loom__node *n)
         (st = loom__check_rank(g, n, 0, 2, LOOM_MAX_RANK)) != LOOM_OK ||
         (st = loom__attr_int(g, n, "upper", 1, &upper)) != LOOM_OK)
         return st;
-    if (loom__in(g, n, 1) && (st = const_scalar(g, n, 1, "k", &k)) != LOOM_OK)
+    if (loom__in(g, n, 1) && (st = loom__const_scalar(g, n, 1, "k", &k)) != LOOM_OK)
         return st;
     x = loom__in(g, n, 0);
     n->p.misc.i[0] = (int64_t)k;
@@ -180,7 +151,7 @@ static loom_status infer_cumulative(loom__graph *g, loom__node *n)
         (st = loom__check_rank(g, n, 0, 1, LOOM_MAX_RANK)) != LOOM_OK ||
         (st = loom__attr_int(g, n, "exclusive", 0, &excl)) != LOOM_OK ||
         (st = loom__attr_int(g, n, "reverse", 0, &rev)) != LOOM_OK ||
-        (st = const_scalar(g, n, 1, "axis", &axis)) != LOOM_OK)
+        (st = loom__const_scalar(g, n, 1, "axis", &axis)) != LOOM_OK)
         return st;
     x = loom__in(g, n, 0);
     if ((st = loom__norm_axis(g, n, "axis", (int64_t)axis, x->rank, &n->p.misc.axis)) != LOOM_OK)
@@ -200,7 +171,7 @@ static loom_status infer_onehot(loom__graph *g, loom__node *n)
     if ((st = loom__check_arity(g, n, 3, 3, 1)) != LOOM_OK ||
         (st = loom__check_dtype(g, n, 0, LOOM__DT_NUM)) != LOOM_OK ||
         (st = loom__attr_int(g, n, "axis", -1, &axis)) != LOOM_OK ||
-        (st = const_scalar(g, n, 1, "depth", &depth)) != LOOM_OK)
+        (st = loom__const_scalar(g, n, 1, "depth", &depth)) != LOOM_OK)
         return st;
     x = loom__in(g, n, 0);
     vals = loom__in(g, n, 2);
@@ -293,7 +264,7 @@ static loom_status infer_topk(loom__graph *g, loom__node *n)
     x = loom__in(g, n, 0);
     if (g->opset >= 10) {
         double kv;
-        if ((st = const_scalar(g, n, 1, "K", &kv)) != LOOM_OK)
+        if ((st = loom__const_scalar(g, n, 1, "K", &kv)) != LOOM_OK)
             return st;
         k = (int64_t)kv;
     } else if ((st = loom__attr_int(g, n, "k", -1, &k)) != LOOM_OK) {

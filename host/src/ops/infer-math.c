@@ -139,8 +139,6 @@ static loom_status infer_variadic(loom__graph *g, loom__node *n)
     loom_status st;
     unsigned mask = n->op == LOOM__OP_Sum || n->op == LOOM__OP_Mean ? LOOM__DT_FLOAT : LOOM__DT_NUM;
 
-    if (n->op == LOOM__OP_Sum && g->opset >= 13)
-        mask = LOOM__DT_FLOAT; /* Sum stays float in every opset */
     if ((st = loom__check_arity(g, n, 1, 1 << 16, 1)) != LOOM_OK)
         return st;
     x = loom__in(g, n, 0);
@@ -296,11 +294,25 @@ static loom_status infer_castlike(loom__graph *g, loom__node *n)
     return LOOM_OK;
 }
 
+/* Size: known from the shape, so a constant here (as Shape is). */
 static loom_status infer_size(loom__graph *g, loom__node *n)
 {
+    const loom__value *x;
+    loom__value *y;
+    loom_tensor *t;
+    int64_t numel;
     loom_status st;
     if ((st = loom__check_arity(g, n, 1, 1, 1)) != LOOM_OK)
         return st;
+    x = loom__in(g, n, 0);
+    if (!loom__numel(x->rank, x->dims, &numel))
+        return loom__node_err(g, n, LOOM_E_LIMIT, "the input's size overflows");
+    if ((st = loom__tensor_new(LOOM_I64, 0, NULL, &t)) != LOOM_OK)
+        return st;
+    *(int64_t *)t->data = numel;
+    y = loom__out(g, n, 0);
+    loom_tensor_free(y->constant);
+    y->constant = t;
     loom__set_output(g, n, 0, LOOM_I64, 0, NULL);
     return LOOM_OK;
 }

@@ -7,41 +7,6 @@
 
 #include "ops/ops.h"
 
-/* Input i as constant numbers (any float or integer dtype); *count 0 when
- * the input is omitted or empty. */
-static loom_status const_numbers(const loom__graph *g, const loom__node *n, int i, const char *what,
-                                 double *out, size_t cap, size_t *count)
-{
-    const loom__value *v = loom__in(g, n, i);
-    const loom_tensor *t;
-    *count = 0;
-    if (!v)
-        return LOOM_OK;
-    if (!(t = v->constant)) {
-        int64_t numel;
-        if (loom__numel(v->rank, v->dims, &numel) && numel == 0)
-            return LOOM_OK;
-        loom__graph_needs_value(g, n->inputs[i]);
-        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
-                              "%s \"%s\" must be a constant (it is computed at run time)", what, v->name);
-    }
-    if ((size_t)t->numel > cap)
-        return loom__node_err(g, n, LOOM_E_SHAPE, "%s has %lld values, at most %zu", what, (long long)t->numel, cap);
-    for (int64_t k = 0; k < t->numel; k++) {
-        switch (t->dtype) {
-        case LOOM_F32: out[k] = ((const float *)t->data)[k]; break;
-        case LOOM_F64: out[k] = ((const double *)t->data)[k]; break;
-        case LOOM_F16: out[k] = loom__f16_to_f32(((const uint16_t *)t->data)[k]); break;
-        case LOOM_I64: out[k] = (double)((const int64_t *)t->data)[k]; break;
-        case LOOM_I32: out[k] = ((const int32_t *)t->data)[k]; break;
-        default:
-            return loom__node_err(g, n, LOOM_E_DTYPE, "%s has dtype %s", what, loom_dtype_name(t->dtype));
-        }
-    }
-    *count = (size_t)t->numel;
-    return LOOM_OK;
-}
-
 static loom_status pick(const loom__graph *g, const loom__node *n, const char *attr, const char *def,
                         const char *const *names, int count, int *out)
 {
@@ -93,7 +58,7 @@ loom_status loom__infer_resize(loom__graph *g, loom__node *n)
             for (size_t k = 0; k < a->count; k++)
                 scales[k] = a->floats[k];
             nscales = a->count;
-        } else if ((st = const_numbers(g, n, 1, "scales", scales, LOOM_MAX_RANK, &nscales)) != LOOM_OK) {
+        } else if ((st = loom__const_numbers(g, n, 1, "scales", scales, LOOM_MAX_RANK, &nscales)) != LOOM_OK) {
             return st;
         }
     } else {
@@ -111,9 +76,9 @@ loom_status loom__infer_resize(loom__graph *g, loom__node *n)
         if ((st = loom__attr_int(g, n, "antialias", 0, &v)) != LOOM_OK)
             return st;
         p->antialias = v != 0 && mode != LOOM__RS_NEAREST;
-        if ((si == 2 && (st = const_numbers(g, n, 1, "roi", roi, 2 * LOOM_MAX_RANK, &nroi)) != LOOM_OK) ||
-            (st = const_numbers(g, n, si, "scales", scales, LOOM_MAX_RANK, &nscales)) != LOOM_OK ||
-            (si == 2 && (st = const_numbers(g, n, 3, "sizes", sizes, LOOM_MAX_RANK, &nsizes)) != LOOM_OK))
+        if ((si == 2 && (st = loom__const_numbers(g, n, 1, "roi", roi, 2 * LOOM_MAX_RANK, &nroi)) != LOOM_OK) ||
+            (st = loom__const_numbers(g, n, si, "scales", scales, LOOM_MAX_RANK, &nscales)) != LOOM_OK ||
+            (si == 2 && (st = loom__const_numbers(g, n, 3, "sizes", sizes, LOOM_MAX_RANK, &nsizes)) != LOOM_OK))
             return st;
         if (coord != LOOM__CT_TF_CROP_AND_RESIZE)
             nroi = 0; /* roi only matters there */

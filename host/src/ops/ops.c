@@ -196,6 +196,64 @@ loom_status loom__const_ints(const loom__graph *g, const loom__node *n, int i, c
     return LOOM_OK;
 }
 
+loom_status loom__const_numbers(const loom__graph *g, const loom__node *n, int i, const char *what,
+                                double *out, size_t cap, size_t *count)
+{
+    const loom__value *v = loom__in(g, n, i);
+    const loom_tensor *t;
+    *count = 0;
+    if (!v)
+        return LOOM_OK;
+    if (!(t = v->constant)) {
+        int64_t numel;
+        if (loom__numel(v->rank, v->dims, &numel) && numel == 0)
+            return LOOM_OK;
+        loom__graph_needs_value(g, n->inputs[i]);
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED,
+                              "%s \"%s\" must be a constant (it is computed at run time)", what, v->name);
+    }
+    if ((size_t)t->numel > cap)
+        return loom__node_err(g, n, LOOM_E_SHAPE, "%s has %lld values, at most %zu", what, (long long)t->numel, cap);
+    for (int64_t k = 0; k < t->numel; k++) {
+        const void *d = t->data;
+        switch (t->dtype) {
+        case LOOM_F32: out[k] = ((const float *)d)[k]; break;
+        case LOOM_F64: out[k] = ((const double *)d)[k]; break;
+        case LOOM_F16: out[k] = loom__f16_to_f32(((const uint16_t *)d)[k]); break;
+        case LOOM_BF16: out[k] = loom__bf16_to_f32(((const uint16_t *)d)[k]); break;
+        case LOOM_I64: out[k] = (double)((const int64_t *)d)[k]; break;
+        case LOOM_I32: out[k] = ((const int32_t *)d)[k]; break;
+        case LOOM_U32: out[k] = ((const uint32_t *)d)[k]; break;
+        case LOOM_I16: out[k] = ((const int16_t *)d)[k]; break;
+        case LOOM_U16: out[k] = ((const uint16_t *)d)[k]; break;
+        case LOOM_I8: out[k] = ((const int8_t *)d)[k]; break;
+        case LOOM_U8: out[k] = ((const uint8_t *)d)[k]; break;
+        default:
+            return loom__node_err(g, n, LOOM_E_DTYPE, "%s has dtype %s", what, loom_dtype_name(t->dtype));
+        }
+    }
+    *count = (size_t)t->numel;
+    return LOOM_OK;
+}
+
+loom_status loom__const_scalar(const loom__graph *g, const loom__node *n, int i, const char *what,
+                               double *out)
+{
+    const loom__value *v = loom__in(g, n, i);
+    size_t count;
+    loom_status st;
+    if (!v)
+        return loom__node_err(g, n, LOOM_E_MODEL_UNSUPPORTED, "%s must be a constant (it is computed at run time)",
+                              what);
+    if (v->rank > 1 || (v->constant && v->constant->numel != 1))
+        return loom__node_err(g, n, LOOM_E_SHAPE, "%s must be a single value", what);
+    if ((st = loom__const_numbers(g, n, i, what, out, 1, &count)) != LOOM_OK)
+        return st;
+    if (count != 1)
+        return loom__node_err(g, n, LOOM_E_SHAPE, "%s must be a single value", what);
+    return LOOM_OK;
+}
+
 loom_status loom__const_float(const loom__graph *g, const loom__node *n, int i, const char *what,
                               float *out)
 {

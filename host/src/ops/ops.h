@@ -60,6 +60,15 @@ loom_status loom__norm_axis(const loom__graph *g, const loom__node *n, const cha
  * malloc'ed copy, *count its length. Error if not constant. */
 loom_status loom__const_ints(const loom__graph *g, const loom__node *n, int i, const char *what,
                              int64_t **out, size_t *count);
+/* Input i as constant numbers of any numeric dtype, as doubles: at most
+ * cap of them into out, *count how many (0 when the input is omitted or
+ * an empty tensor). A value computed at run time is an error, recorded
+ * with loom__graph_needs_value. */
+loom_status loom__const_numbers(const loom__graph *g, const loom__node *n, int i, const char *what,
+                                double *out, size_t cap, size_t *count);
+/* Input i as one constant number of any numeric dtype (present, one value). */
+loom_status loom__const_scalar(const loom__graph *g, const loom__node *n, int i, const char *what,
+                               double *out);
 /* Input i as a constant scalar float (one element of any float dtype). */
 loom_status loom__const_float(const loom__graph *g, const loom__node *n, int i, const char *what,
                               float *out);

@@ -108,7 +108,6 @@ loom_status loom__ref_reduce(const loom__node *n, const loom_tensor *const *in, 
 loom_status loom__ref_argminmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_log_softmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_hardmax(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
-loom_status loom__ref_size(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 /* ref-data.c, ref-norm.c */
 loom_status loom__ref_data(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);
 loom_status loom__ref_norm(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);

@@ -74,7 +74,7 @@ loom_status loom__ref_norm(const loom__node *n, const loom_tensor *const *in, lo
     const loom_tensor *x = in[0];
     loom_tensor *y = out[0];
     bool red[LOOM_MAX_RANK] = {false};
-    int64_t dims[LOOM_MAX_RANK], groups;
+    int64_t dims[LOOM_MAX_RANK], groups, spatial;
     int rank = x->rank;
     double *mean = NULL, *var = NULL;
     loom__reduce_it it;
@@ -143,19 +143,18 @@ loom_status loom__ref_norm(const loom__node *n, const loom_tensor *const *in, lo
                      &var, &groups);
     if (st != LOOM_OK)
         return st;
+    spatial = loom__span(x->dims, 2, x->rank);
     loom__reduce_begin(&it, rank, dims, red);
     for (int64_t i = 0; i < x->numel; i++, loom__reduce_next(&it)) {
         double v = loom__ref_get_f(x, i), m = mean[it.off], r;
+        int64_t c = x->rank > 1 ? (i / spatial) % x->dims[1] : 0; /* the channel */
         switch (n->op) {
         case LOOM__OP_RMSNormalization: r = v / sqrt(var[it.off] + p->f[0]); break;
         case LOOM__OP_MeanVarianceNormalization: r = (v - m) / (sqrt(var[it.off] - m * m) + 1e-9); break;
-        case LOOM__OP_InstanceNormalization: {
-            int64_t c = (i / loom__span(x->dims, 2, x->rank)) % x->dims[1];
+        case LOOM__OP_InstanceNormalization:
             r = (v - m) / sqrt(var[it.off] + p->f[0]) * loom__ref_get_f(in[1], c) + loom__ref_get_f(in[2], c);
             break;
-        }
         default: { /* GroupNormalization */
-            int64_t c = (i / loom__span(x->dims, 2, x->rank)) % x->dims[1];
             int64_t k = p->mode ? c / (x->dims[1] / p->i[0]) : c;
             r = (v - m) / sqrt(var[it.off] + p->f[0]) * loom__ref_get_f(in[1], k) + loom__ref_get_f(in[2], k);
             break;

@@ -1,5 +1,5 @@
-/* ref-reduce.c - the Reduce* family, ArgMax/ArgMin, LogSoftmax, Hardmax
- * and Size, on every numeric dtype. Floats accumulate in double; integer
+/* ref-reduce.c - the Reduce* family, ArgMax/ArgMin, LogSoftmax and Hardmax,
+ * on every numeric dtype. Floats accumulate in double; integer
  * sums, products and extremes in 64 bits, wrapping into the output's
  * width as numpy does. */
 #include <math.h>
@@ -218,13 +218,5 @@ loom_status loom__ref_hardmax(const loom__node *n, const loom_tensor *const *in,
             if (len)
                 loom__ref_set_f(out[0], base + best * inner, 1.0);
         }
-    return LOOM_OK;
-}
-
-loom_status loom__ref_size(const loom__node *n, const loom_tensor *const *in,
-                           loom_tensor *const *out)
-{
-    (void)n;
-    *(int64_t *)out[0]->data = in[0]->numel;
     return LOOM_OK;
 }

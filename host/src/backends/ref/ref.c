@@ -67,7 +67,6 @@ static loom__kernel_fn kernel_of(loom__op op)
     case LOOM__OP_ArgMax: case LOOM__OP_ArgMin: return loom__ref_argminmax;
     case LOOM__OP_LogSoftmax: return loom__ref_log_softmax;
     case LOOM__OP_Hardmax: return loom__ref_hardmax;
-    case LOOM__OP_Size: return loom__ref_size;
     case LOOM__OP_GatherElements: case LOOM__OP_GatherND: case LOOM__OP_ScatterElements:
     case LOOM__OP_ScatterND: case LOOM__OP_Trilu: case LOOM__OP_Tile: case LOOM__OP_CumSum:
     case LOOM__OP_CumProd: case LOOM__OP_OneHot: case LOOM__OP_DepthToSpace:
@@ -85,7 +84,7 @@ static loom__kernel_fn kernel_of(loom__op op)
     case LOOM__OP_Einsum: return loom__ref_einsum;
     case LOOM__OP_BitCast: case LOOM__OP_CenterCropPad: return loom__ref_data;
     case LOOM__OP_QLinearMatMul: return loom__ref_qlinear_matmul;
-    case LOOM__OP_Range: case LOOM__OP_COUNT: case LOOM__OP_ALL:
+    case LOOM__OP_Range: case LOOM__OP_Size: case LOOM__OP_COUNT: case LOOM__OP_ALL:
         break;
     }
     return NULL;

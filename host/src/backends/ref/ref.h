@@ -15,7 +15,7 @@ typedef loom_status (*loom__kernel_fn)(const loom__node *n, const loom_tensor *c
                                        loom_tensor *const *out);
 
 /* The kernel for op, or NULL for ops whose outputs shape inference
- * always makes constant (Constant, ConstantOfShape, Shape, Range). */
+ * always makes constant (Constant, ConstantOfShape, Shape, Range, Size). */
 loom__kernel_fn loom__ref_kernel(loom__op op);
 
 /* The int8 GEMM of the kernel ABI as a device provides it. */
