@@ -795,7 +795,7 @@ Test(cli, newline_in_unknown_command)
 Test(cli, run_repeat_json_latency)
 {
     const char *root, *lat, *out0;
-    double mn, med, mean, mx;
+    double mn, med, mean, mx, p90;
     RUN("run", LENET, "-i", LENET_X, "--repeat", "5", "--json", "--device", "ref");
     expect_code(0);
     cr_assert_str_empty(res.err, "stderr: %s", res.err);
@@ -814,6 +814,8 @@ Test(cli, run_repeat_json_latency)
     med = j_num(j_get(lat, "median_us"));
     mean = j_num(j_get(lat, "mean_us"));
     mx = j_num(j_get(lat, "max_us"));
+    p90 = j_num(j_get(lat, "p90_us"));
+    cr_assert(med <= p90 && p90 <= mx, "median %g p90 %g max %g", med, p90, mx);
     cr_assert(mn > 0, "min %g", mn);
     cr_assert(mn <= med && med <= mx, "min %g median %g max %g", mn, med, mx);
     cr_assert(mn <= mean && mean <= mx, "min %g mean %g max %g", mn, mean, mx);
@@ -834,15 +836,16 @@ Test(cli, run_json_without_repeat_has_no_latency)
 Test(cli, run_repeat_text)
 {
     const char *p;
-    double mn, med, mean, mx;
+    double mn, med, p90, mean, mx;
     RUN("run", LENET, "-i", LENET_X, "-n", "3");
     expect_code(0);
     p = line_starting(res.out, "latency over 3 runs: ");
     cr_assert_not_null(p, "%s", res.out);
-    cr_assert_eq(sscanf(p, "latency over 3 runs: min %lf us, median %lf us, mean %lf us, max %lf us",
-                        &mn, &med, &mean, &mx),
-                 4, "%s", p);
-    cr_assert(mn > 0 && mn <= med && med <= mx && mn <= mean && mean <= mx, "%s", p);
+    cr_assert_eq(sscanf(p, "latency over 3 runs: min %lf us, median %lf us, p90 %lf us, mean %lf us, max %lf us",
+                        &mn, &med, &p90, &mean, &mx),
+                 5, "%s", p);
+    cr_assert(mn > 0 && mn <= med && med <= p90 && p90 <= mx && mn <= mean && mean <= mx, "%s", p);
+    cr_assert_eq(p90, mx, "p90 of 3 runs is the largest (nearest rank): %s", p); /* ceil(0.9 * 3) = 3 */
 }
 
 /* ---------------------------------------------------------------------- */

@@ -42,7 +42,8 @@ static const char run_usage[] =
     "                             DIR/<output>.pb TensorProtos); DIR is created\n"
     "                             if it does not exist\n"
     "  -n, --repeat N             after one warm-up run, time N more runs and\n"
-    "                             report the latency per run\n"
+    "                             report the latency per run (min, median, p90,\n"
+    "                             mean, max)\n"
     "  -p, --profile              time every node (each device finishes a node\n"
     "                             before the next starts) over the --repeat runs\n"
     "                             (one run after the warm-up without --repeat)\n"
@@ -447,12 +448,14 @@ int loom_cmd_run(int argc, char **argv)
             json_object_set_new(lat, "runs", json_integer(repeat));
             json_object_set_new(lat, "min_us", json_real(times[0]));
             json_object_set_new(lat, "median_us", json_real(times[repeat / 2]));
+            json_object_set_new(lat, "p90_us", json_real(times[(9 * repeat + 9) / 10 - 1])); /* nearest rank */
             json_object_set_new(lat, "mean_us", json_real(sum / (double)repeat));
             json_object_set_new(lat, "max_us", json_real(times[repeat - 1]));
             json_object_set_new(root, "latency", lat);
             if (!as_json)
-                printf("latency over %ld runs: min %.2f us, median %.2f us, mean %.2f us, max %.2f us\n",
-                       repeat, times[0], times[repeat / 2], sum / (double)repeat, times[repeat - 1]);
+                printf("latency over %ld runs: min %.2f us, median %.2f us, p90 %.2f us, mean %.2f us, max %.2f us\n",
+                       repeat, times[0], times[repeat / 2], times[(9 * repeat + 9) / 10 - 1], sum / (double)repeat,
+                       times[repeat - 1]);
         }
         {
             /* cycle-accurate devices: simulated cycles per inference, the
