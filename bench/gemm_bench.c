@@ -537,7 +537,8 @@ typedef struct {
     int M, N, K;
     cl_mem A, B, bias, C;
     int lda, ldb, ldc, a_off, b_off, c_off;
-    int has_bias, act;
+    int has_bias, act; /* has_bias: 0 none, 1 bias[n], 2 bias[m] */
+    float act_a, act_b;
 } gemm_args;
 
 static cl_int gemm_enqueue(const cl_env *e, const loom_gemm *g,
@@ -561,6 +562,8 @@ static cl_int gemm_enqueue(const cl_env *e, const loom_gemm *g,
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->ldc));
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->c_off));
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->act));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(float), &a->act_a));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(float), &a->act_b));
     size_t global[2], local[2];
     gemm_geometry(&g->knobs, a->M, a->N, global, local);
     return clEnqueueNDRangeKernel(e->queue, k, 2, NULL, global, local, 0,
@@ -771,6 +774,12 @@ static double act_ref(int act, double x)
         return tanh(x);
     case LOOM_ACT_GELU:
         return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case LOOM_ACT_CLIP: /* the sweep's bounds */
+        return x < -0.5 ? -0.5 : (x > 0.5 ? 0.5 : x);
+    case LOOM_ACT_HARDSWISH:
+        return x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
+    case LOOM_ACT_SILU:
+        return x / (1.0 + exp(-x));
     default:
         return x;
     }
@@ -790,20 +799,22 @@ static double check_case(const cl_env *e, const loom_gemm *g, int M, int N,
     size_t nb = (size_t)b_off + (size_t)(K - 1) * ldb + N + pad;
     size_t nc = (size_t)c_off + (size_t)(M - 1) * ldc + N + pad + 16;
     float *hA = xmalloc(na * sizeof(float)), *hB = xmalloc(nb * sizeof(float));
-    float *hbias = xmalloc((size_t)N * sizeof(float));
+    int nbias = has_bias == 2 ? M : N;
+    float *hbias = xmalloc((size_t)nbias * sizeof(float));
     float *hC = xmalloc(nc * sizeof(float));
     fill(hA, na);
     fill(hB, nb);
-    fill(hbias, (size_t)N);
+    fill(hbias, (size_t)nbias);
     for (size_t i = 0; i < nc; i++)
         hC[i] = guard;
 
     gemm_args a = {.M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
                    .a_off = a_off, .b_off = b_off, .c_off = c_off,
-                   .has_bias = has_bias, .act = act};
+                   .has_bias = has_bias, .act = act, .act_a = -0.5f,
+                   .act_b = 0.5f};
     a.A = buffer_from(e, hA, na);
     a.B = buffer_from(e, hB, nb);
-    a.bias = has_bias ? buffer_from(e, hbias, (size_t)N) : NULL;
+    a.bias = has_bias ? buffer_from(e, hbias, (size_t)nbias) : NULL;
     a.C = buffer_from(e, hC, nc);
     CL_TRY(gemm_enqueue(e, g, &a));
     read_buffer(e, a.C, hC, nc);
@@ -829,8 +840,8 @@ static double check_case(const cl_env *e, const loom_gemm *g, int M, int N,
                 scale += fabs(x);
             }
             if (has_bias) {
-                s += hbias[n];
-                scale += fabs(hbias[n]);
+                s += hbias[has_bias == 2 ? m : n];
+                scale += fabs(hbias[has_bias == 2 ? m : n]);
             }
             double r = act_ref(act, s);
             double got = hC[c_off + (size_t)m * ldc + n];
@@ -862,17 +873,21 @@ static int check_sweep(const cl_env *e, const loom_gemm *g, FILE *out,
         {9, 16, 3},     {200, 48, 100}, {31, 1, 7},      {1, 33, 2},
         {130, 100, 700}, {5, 2000, 3},
     };
-    static const char *act_names[] = {"none", "relu", "lut", "sigmoid",
-                                      "tanh", "gelu"};
-    static const int acts[] = {LOOM_ACT_NONE, LOOM_ACT_RELU, LOOM_ACT_SIGMOID,
-                               LOOM_ACT_TANH, LOOM_ACT_GELU};
+    static const char *act_names[] = {"none", "relu",      "lut", "sigmoid",
+                                      "tanh", "gelu",      "clip",
+                                      "hardswish", "silu"};
+    static const int acts[] = {LOOM_ACT_NONE,      LOOM_ACT_RELU,
+                               LOOM_ACT_SIGMOID,   LOOM_ACT_TANH,
+                               LOOM_ACT_GELU,      LOOM_ACT_CLIP,
+                               LOOM_ACT_HARDSWISH, LOOM_ACT_SILU};
     int fails = 0, cases = 0;
     double worst_all = 0.0;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++)
-            for (int variant = 0; variant < 2; variant++) {
+            for (int variant = 0; variant < 3; variant++) {
                 int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-                /* variant 0: tight, no bias; 1: bias, padding, offsets */
+                /* variant 0: tight, no bias; 1: bias per column, padding,
+                 * offsets; 2: the same with bias per row */
                 int has_bias = variant, pad = variant ? 3 : 0;
                 int off = variant ? 5 : 0;
                 double tol = (2.0 * K + 32.0) * FLT_EPSILON;

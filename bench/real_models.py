@@ -41,7 +41,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOOM = os.path.join(ROOT, "build", "loom")
 CACHE = os.path.join(ROOT, "build", "bench-models")
 VENV = os.path.join(ROOT, "build", "bench-venv")
-ORT_PIN = "onnxruntime==1.20.1"
+ORT_PIN = "onnxruntime==1.32.0"
 
 LATENCY_MODELS = ["resnet18", "resnet50", "resnet50_b4", "mobilenet_v2", "efficientnet_b0", "bert4", "gpt"]
 THROUGHPUT_MODELS = ["resnet18_b8", "mobilenet_v2_b8"]
@@ -222,7 +222,9 @@ def spawn(cmd, env, timeout):
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         t0 = time.monotonic()
+        hwm = None
         while True:
+            hwm = _vm_hwm_kib(p.pid) or hwm
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
@@ -235,7 +237,23 @@ def spawn(cmd, env, timeout):
         out.seek(0)
         err.seek(0)
         rc = os.waitstatus_to_exitcode(status) if status != -1 else 124
-        return rc, out.read().decode(), err.read().decode(), ru.ru_maxrss / 1024.0
+        return rc, out.read().decode(), err.read().decode(), (hwm or ru.ru_maxrss) / 1024.0
+
+
+def _vm_hwm_kib(pid):
+    """The process's peak RSS so far (VmHWM, KiB), or None once it has gone.
+
+    Not wait4's ru_maxrss: on Linux that starts from this (parent) process's
+    own peak, inherited through fork and kept across exec, so every child
+    would report at least the size of the Python that spawned it."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def last_line(text):
@@ -370,16 +388,20 @@ def report(rows, args, peers):
 
 
 def main():
+    global LOOM
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default=",".join(LATENCY_MODELS + THROUGHPUT_MODELS))
+    ap.add_argument("--models", default=",".join(LATENCY_MODELS + THROUGHPUT_MODELS),
+                    help="comma-separated (default: all)")
     ap.add_argument("--devices", default="auto,opencl:0,ref", help="loom devices, comma-separated")
     ap.add_argument("--peers", default="ort,torch", help="ort, torch, or both (comma-separated)")
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per peer and model (default 10)")
+    ap.add_argument("--threads", type=int, default=2, help="threads for every peer (default 2)")
     ap.add_argument("--budget", type=float, default=20.0,
                     help="seconds of timed runs per peer and model: fewer runs (at least 3) where slower")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per process")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--loom", metavar="PATH", default=LOOM,
+                    help="the loom binary (default: build/loom; another build to compare before/after)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--worker-model", help=argparse.SUPPRESS)
     ap.add_argument("--worker-inputs", help=argparse.SUPPRESS)
@@ -394,6 +416,7 @@ def main():
     for m in models:
         if m not in LATENCY_MODELS + THROUGHPUT_MODELS:
             sys.exit(f"unknown model '{m}' (known: {', '.join(LATENCY_MODELS + THROUGHPUT_MODELS)})")
+    LOOM = args.loom
     if not os.access(LOOM, os.X_OK):
         sys.exit(f"{LOOM} not found: build loom first (see README)")
     if "ort" in peers:

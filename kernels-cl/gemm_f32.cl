@@ -4,13 +4,16 @@
  *
  *   C[c_off + m*ldc + n] =
  *       act( sum_k A[a_off + m*lda + k] * B[b_off + k*ldb + n]
- *            + (has_bias ? bias[n] : 0) )
+ *            + (has_bias == 1 ? bias[n] : has_bias == 2 ? bias[m] : 0) )
  *
  * for 0 <= m < M, 0 <= n < N; all operands row-major; any M, N, K >= 1;
- * act one of LOOM_ACT_NONE, RELU, SIGMOID, TANH, GELU (kernel-abi.h; GELU
- * is the erf form). Nothing outside that M x N window of C is written, and
- * nothing is read outside the M x K window of A, the K x N window of B and
- * bias[0 .. N) (not read at all when has_bias is 0: the host may then pass
+ * act any fp32 LOOM_ACT_* of kernel-abi.h (GELU is the erf form; CLIP
+ * clamps to [act_a, act_b]; the others ignore act_a and act_b). Bias per
+ * column (has_bias 1: a Gemm's bias row) or per row (has_bias 2: a
+ * convolution computed as W . col, one output channel per row). Nothing
+ * outside that M x N window of C is written, and nothing is read outside
+ * the M x K window of A, the K x N window of B and bias[0 .. N) or
+ * bias[0 .. M) (not read at all when has_bias is 0: the host may then pass
  * a NULL buffer). So the host needs no padding, no copies and no alignment
  * beyond that of float; offsets and leading dimensions are free (lda >= K,
  * ldb >= N, ldc >= N).
@@ -285,21 +288,7 @@ static inline loom_gemm_vec loom_gemm_load_clamped(__global const float *row,
     return x;
 }
 
-static inline loom_gemm_vec loom_gemm_act(loom_gemm_vec x, int act)
-{
-    switch (act) {
-    case LOOM_ACT_RELU:
-        return fmax(x, (loom_gemm_vec)(0.0f));
-    case LOOM_ACT_SIGMOID:
-        return 1.0f / (1.0f + exp(-x));
-    case LOOM_ACT_TANH:
-        return tanh(x);
-    case LOOM_ACT_GELU:
-        return 0.5f * x * (1.0f + erf(x * M_SQRT1_2_F));
-    default:
-        return x;
-    }
-}
+LOOM_CL_ACT(loom_gemm_act, loom_gemm_vec) /* loom-cl.h */
 
 /* One rank-1 update of the register tile: acc[r][v] += a[r] * b[v]. */
 static inline void loom_gemm_rank1(loom_gemm_vec acc[GEMM_MWI][GEMM_NV],
@@ -349,7 +338,8 @@ void loom_gemm_f32(int M, int N, int K,
                    __global const float *A, int lda, int a_off,
                    __global const float *B, int ldb, int b_off,
                    __global const float *bias, int has_bias,
-                   __global float *C, int ldc, int c_off, int act)
+                   __global float *C, int ldc, int c_off, int act,
+                   float act_a, float act_b)
 {
     const int lid_n = get_local_id(0);
     const int lid_m = get_local_id(1);
@@ -370,7 +360,7 @@ void loom_gemm_f32(int M, int N, int K,
     A += a_off;
     B += b_off + n_grp;
     C += c_off + n_grp;
-    if (has_bias)
+    if (has_bias == 1)
         bias += n_grp;
 
     int col[GEMM_NV]; /* columns of the item's vectors, from n_grp */
@@ -506,17 +496,19 @@ void loom_gemm_f32(int M, int N, int K,
     loom_gemm_vec bv[GEMM_NV];
 #pragma unroll
     for (int v = 0; v < GEMM_NV; v++)
-        bv[v] = !has_bias ? (loom_gemm_vec)(0.0f)
-                : edge    ? loom_gemm_load_clamped(bias, col[v], n_left)
-                          : GEMM_VLOAD(bias + col[v]);
+        bv[v] = has_bias != 1 ? (loom_gemm_vec)(0.0f)
+                : edge        ? loom_gemm_load_clamped(bias, col[v], n_left)
+                              : GEMM_VLOAD(bias + col[v]);
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++) {
         if (m0 + r >= M)
             break;
         __global float *cr = C + (size_t)(m0 + r) * ldc;
+        const float br = has_bias == 2 ? bias[m0 + r] : 0.0f;
 #pragma unroll
         for (int v = 0; v < GEMM_NV; v++) {
-            const loom_gemm_vec y = loom_gemm_act(acc[r][v] + bv[v], act);
+            const loom_gemm_vec y =
+                loom_gemm_act(acc[r][v] + bv[v] + br, act, act_a, act_b);
             if (col[v] >= n_skip && col[v] + GEMM_VW <= n_left) {
                 GEMM_VSTORE(y, cr + col[v]);
             } else {

@@ -16,8 +16,11 @@
  *       __global const float *A, int lda, int a_off,
  *       __global const float *B, int ldb, int b_off,
  *       __global const float *bias, int has_bias,
- *       __global float *C, int ldc, int c_off, int act)
- *     C = act(A.B + bias), act in LOOM_ACT_{NONE,RELU,SIGMOID,TANH,GELU}.
+ *       __global float *C, int ldc, int c_off, int act,
+ *       float act_a, float act_b)
+ *     C = act(A.B + bias), act any fp32 LOOM_ACT_* with its parameters
+ *     act_a, act_b; bias per column (bias[n], has_bias 1) or per row
+ *     (bias[m], has_bias 2), as loom_gemm_f32.
  *
  *   loom_gemm_i8_systolic(int M, int N, int K,
  *       __global const char *A, int lda, int a_off,
@@ -183,17 +186,7 @@
 LOOM_SYS_DEFINE_TILE(f32, float, float)
 LOOM_SYS_DEFINE_TILE(i8, char, int)
 
-/* The fp32 activations of the kernel ABI, applied to acc + bias. */
-static inline float loom_sys_act_f32(float x, int act)
-{
-    switch (act) {
-    case LOOM_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case LOOM_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
-    case LOOM_ACT_TANH: return tanh(x);
-    case LOOM_ACT_GELU: return 0.5f * x * (1.0f + erf(x * M_SQRT1_2_F));
-    default: return x;
-    }
-}
+/* loom_act_f32(): in loom-cl.h, shared with the other fp32 kernels. */
 
 /* loom_i8_epilogue(): in loom-cl.h, shared with the other int8 kernels. */
 
@@ -202,7 +195,8 @@ void loom_gemm_f32_systolic(int M, int N, int K,
                             __global const float *A, int lda, int a_off,
                             __global const float *B, int ldb, int b_off,
                             __global const float *bias, int has_bias,
-                            __global float *C, int ldc, int c_off, int act)
+                            __global float *C, int ldc, int c_off, int act,
+                            float act_a, float act_b)
 {
     A += a_off;
     B += b_off;
@@ -219,8 +213,10 @@ void loom_gemm_f32_systolic(int M, int N, int K,
 #pragma unroll
                 for (int j = 0; j < SYS_COLS; j++)
                     if (i < rows && j < cols) {
-                        float v = acc[i][j] + (has_bias ? bias[n0 + j] : 0.0f);
-                        C[(size_t)(m0 + i) * ldc + n0 + j] = loom_sys_act_f32(v, act);
+                        float v = acc[i][j] + (has_bias == 2   ? bias[m0 + i]
+                                               : has_bias ? bias[n0 + j]
+                                                          : 0.0f);
+                        C[(size_t)(m0 + i) * ldc + n0 + j] = loom_act_f32(v, act, act_a, act_b);
                     }
         }
 }

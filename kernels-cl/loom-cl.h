@@ -38,6 +38,31 @@
 #endif
 
 #ifdef __OPENCL_C_VERSION__
+/* LOOM_CL_ACT(NAME, T) defines T NAME(T x, int act, float a, float b): the
+ * fp32 activations of the kernel ABI (LOOM_ACT_*, loom/kernel-abi.h) on a
+ * float or floatN, computed as the reference computes the unfused ops
+ * (Clip keeps NaN; HardSwish and SiLU as x times the gate). One definition
+ * for every fp32 epilogue (GEMM, systolic GEMM, direct convolution). */
+#define LOOM_CL_ACT(NAME, T)                                                             \
+static inline T NAME(T x, int act, float a, float b)                                    \
+{                                                                                       \
+    switch (act) {                                                                      \
+    case LOOM_ACT_RELU: return fmax(x, (T)(0.0f));                                      \
+    case LOOM_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));                              \
+    case LOOM_ACT_TANH: return tanh(x);                                                 \
+    case LOOM_ACT_GELU: return 0.5f * x * (1.0f + erf(x * M_SQRT1_2_F));                \
+    case LOOM_ACT_CLIP: {                                                               \
+        const T lo = select(x, (T)(a), x < (T)(a));                                     \
+        return select(lo, (T)(b), lo > (T)(b));                                         \
+    }                                                                                   \
+    case LOOM_ACT_HARDSWISH: return x * fmax((T)(0.0f), fmin((T)(1.0f), x / 6.0f + 0.5f)); \
+    case LOOM_ACT_SILU: return x * (1.0f / (1.0f + exp(-x)));                           \
+    default: return x;                                                                  \
+    }                                                                                   \
+}
+
+LOOM_CL_ACT(loom_act_f32, float)
+
 /* The int8 epilogue of the kernel ABI (loom/kernel-abi.h): requantise,
  * then NONE, RELU or the LUT. One copy for every int8 kernel. */
 static inline char loom_i8_epilogue(int acc, int mult, int shift, int act, __global const char *lut)

@@ -508,7 +508,9 @@ typedef struct {
 static tol_t tol_k_act(double K, const char *act)
 {
     tol_t t = tol_k(K);
-    t.ulps = !act || strcmp(act, "Relu") == 0 ? 0 : (strcmp(act, "Tanh") == 0 ? 7 : 8.5);
+    t.ulps = !act || strcmp(act, "Relu") == 0 || strcmp(act, "Clip") == 0 ? 0
+             : strcmp(act, "Tanh") == 0                                ? 7
+                                                                       : 8.5;
     return t;
 }
 
@@ -516,8 +518,18 @@ static tol_t tol_k_act(double K, const char *act)
  * op name diff() expects ("Gemm" or "Gemm+Relu") goes into opname. */
 static void finish_act(tb_model *b, const char *op, const char *act, char *opname, size_t size)
 {
-    if (act)
+    if (act && strcmp(act, "Clip") == 0) {
+        /* ReLU6, as exporters write it: constant min and max inputs */
+        tb_node(b, "Clip", "t,clip_lo,clip_hi", "y");
+        tb_init(b, "clip_lo", LOOM_F32, 0, NULL, (const float[]){0.0f});
+        tb_init(b, "clip_hi", LOOM_F32, 0, NULL, (const float[]){6.0f});
+    } else if (act && strcmp(act, "SiLU") == 0) {
+        /* x * sigmoid(x) as two nodes, as exporters write it */
+        tb_node(b, "Sigmoid", "t", "gate");
+        tb_node(b, "Mul", "gate,t", "y");
+    } else if (act) {
         tb_node(b, act, "t", "y");
+    }
     tb_output(b, "y");
     snprintf(opname, size, "%s%s%s", op, act ? "+" : "", act ? act : "");
 }
@@ -852,6 +864,16 @@ static void conv_all(uint64_t seed)
         {1, 2, 7, 8, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, true, "SAME_UPPER", NULL},
         {2, 2, 6, 5, 4, 2, 2, 3, 2, 0, 0, 0, 0, 1, 1, 2, false, "SAME_LOWER", NULL},
         {1, 65, 3, 3, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL},   /* K = 585 */
+        /* the direct kernel (every grouped layer) and the im2col rows past
+         * one work-group along the width */
+        {1, 1, 5, 6, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL},    /* one channel */
+        {2, 3, 13, 11, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, true, NULL, NULL},  /* depthwise 3, stride 2 */
+        {1, 7, 15, 70, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 7, true, NULL, NULL},  /* depthwise 7, dilation, wide */
+        {1, 7, 9, 37, 14, 5, 3, 2, 1, 2, 1, 0, 1, 1, 2, 7, false, NULL, NULL}, /* multiplier 2, odd window */
+        {2, 7, 6, 5, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL, NULL},    /* pointwise, batch 2 */
+        {1, 3, 9, 70, 5, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL},   /* wide im2col rows */
+        {2, 6, 8, 9, 4, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 2, true, NULL, NULL},    /* strided 1x1, groups 2 */
+        {1, 3, 8, 9, 4, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, NULL, NULL},    /* padded 1x1 */
     };
     rng_t r = {seed};
     stats_t st = {0};
@@ -877,7 +899,7 @@ Test(opencl_systolic, conv)
 
 static void fused_all(uint64_t seed)
 {
-    static const char *const acts[] = {"Relu", "Sigmoid", "Tanh"};
+    static const char *const acts[] = {"Relu", "Sigmoid", "Tanh", "Clip", "SiLU", "HardSwish"};
     rng_t r = {seed};
     stats_t st = {0};
     require_opencl();
@@ -885,6 +907,7 @@ static void fused_all(uint64_t seed)
         const char *act = acts[a];
         conv_case c1 = {2, 4, 10, 9, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, true, NULL, act};
         conv_case c2 = {1, 8, 9, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, false, NULL, act};
+        conv_case c3 = {2, 7, 5, 9, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL, act}; /* pointwise */
         gemm_diff(&r, &st, 33, 65, 17,
                   (gemm_case){.trans_b = 1, .alpha = 1.5f, .beta = 1, .bias = BIAS_N, .b_const = true, .act = act});
         gemm_diff(&r, &st, 7, 100, 129, (gemm_case){.alpha = 1, .beta = 1, .act = act});
@@ -894,6 +917,7 @@ static void fused_all(uint64_t seed)
         matmul_act(&r, &st, 1, DIMS(33), 2, DIMS(33, 17), BOTH_INPUTS, act);
         conv_diff(&r, &st, &c1);
         conv_diff(&r, &st, &c2);
+        conv_diff(&r, &st, &c3);
     }
     stats_log("fused activations", &st);
 }

@@ -62,14 +62,20 @@ typedef int32_t loom_i32_t;
 #define LOOM_REQUANT_SHIFT_MAX 31
 
 /* The `act` kernel argument. int8: NONE, RELU or LUT, applied after
- * requantisation. fp32: NONE, RELU, SIGMOID, TANH or GELU (the erf form,
- * x * (1 + erf(x / sqrt(2))) / 2), applied to acc + bias. */
+ * requantisation. fp32: NONE, RELU, SIGMOID, TANH, GELU (the erf form,
+ * x * (1 + erf(x / sqrt(2))) / 2), CLIP (min(max(x, a), b) with the two
+ * float parameters a and b: ReLU6 is a = 0, b = 6), HARDSWISH
+ * (x * max(0, min(1, x / 6 + 1 / 2))) or SILU (x * sigmoid(x)), applied
+ * to acc + bias. */
 #define LOOM_ACT_NONE 0
 #define LOOM_ACT_RELU 1
 #define LOOM_ACT_LUT 2
 #define LOOM_ACT_SIGMOID 3
 #define LOOM_ACT_TANH 4
 #define LOOM_ACT_GELU 5
+#define LOOM_ACT_CLIP 6
+#define LOOM_ACT_HARDSWISH 7
+#define LOOM_ACT_SILU 8
 
 /* Saturating requantisation of one accumulator; see above. */
 static inline int loom_requant(loom_i32_t acc, loom_i32_t mult,

@@ -859,8 +859,7 @@ loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_pl
     n = &s->g->nodes[s->order[i]];
     out->name = n->name;
     out->op_type = n->op_type;
-    out->fused = n->act == LOOM_ACT_RELU ? "Relu" : n->act == LOOM_ACT_SIGMOID ? "Sigmoid"
-               : n->act == LOOM_ACT_TANH ? "Tanh" : n->act == LOOM_ACT_LUT ? "LUT" : "";
+    out->fused = loom__act_name(n->act);
     out->device = n->device ? n->device->name : "";
     out->reason = n->why;
     out->subgraph = n->subgraph;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "loom/kernel-abi.h"
 
 static const char *const op_names[] = {
 #define LOOM__OP_NAME(name) #name,
@@ -512,4 +513,19 @@ loom_status loom__attr_string(const loom__graph *g, const loom__node *n, const c
         return wrong_type(g, n, a, "string");
     *out = a->s;
     return LOOM_OK;
+}
+
+const char *loom__act_name(int act)
+{
+    switch (act) {
+    case LOOM_ACT_RELU: return "Relu";
+    case LOOM_ACT_LUT: return "LUT";
+    case LOOM_ACT_SIGMOID: return "Sigmoid";
+    case LOOM_ACT_TANH: return "Tanh";
+    case LOOM_ACT_GELU: return "Gelu";
+    case LOOM_ACT_CLIP: return "Clip";
+    case LOOM_ACT_HARDSWISH: return "HardSwish";
+    case LOOM_ACT_SILU: return "SiLU";
+    default: return "";
+    }
 }

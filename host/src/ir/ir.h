@@ -219,6 +219,7 @@ typedef struct {
     int index;            /* position in the model file (labels unnamed nodes) */
     bool dead;            /* folded away, fused into another node, or unused */
     int act;              /* LOOM_ACT_* fused into Gemm/MatMul/Conv by the fuse pass */
+    float act_a, act_b;   /* its parameters: LOOM_ACT_CLIP's min and max */
     /* written by the partitioner */
     struct loom__device *device;
     int subgraph;
@@ -269,6 +270,9 @@ loom__node *loom__graph_add_node(loom__graph *g, int n_inputs, int n_outputs);
 
 /* "node \"conv1\" (Conv)" or "node #3 (Conv)" into buf. */
 const char *loom__node_label(const loom__graph *g, const loom__node *n, char *buf, size_t size);
+/* The op a fused LOOM_ACT_* stands for ("Relu", "Clip", ...; "SiLU" for
+ * Sigmoid then Mul), "" for none. */
+const char *loom__act_name(int act);
 #define LOOM__LABEL_MAX 300
 
 /* Sort nodes topologically (stable: keeps file order where legal) and set

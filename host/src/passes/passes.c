@@ -179,21 +179,68 @@ loom_status loom__pass_infer_fold(loom__graph *g)
     return LOOM_OK;
 }
 
-static int act_of(loom__op op)
+/* The activation a fuses as, with its parameters; LOOM_ACT_NONE when it
+ * does not (Clip with bounds known only at run time). */
+static int act_of(const loom__graph *g, const loom__node *a, float *pa, float *pb)
 {
-    switch (op) {
+    *pa = *pb = 0.0f;
+    switch (a->op) {
     case LOOM__OP_Relu: return LOOM_ACT_RELU;
     case LOOM__OP_Sigmoid: return LOOM_ACT_SIGMOID;
     case LOOM__OP_Tanh: return LOOM_ACT_TANH;
+    case LOOM__OP_HardSwish: return LOOM_ACT_HARDSWISH;
+    case LOOM__OP_Gelu: return a->p.math.mode == 0 ? LOOM_ACT_GELU : LOOM_ACT_NONE;
+    case LOOM__OP_Clip:
+        for (int i = 1; i < a->n_inputs && i <= 2; i++) {
+            const loom__value *b = loom__in(g, a, i);
+            if (b && !b->constant)
+                return LOOM_ACT_NONE;
+        }
+        *pa = a->p.clip.min;
+        *pb = a->p.clip.max;
+        return LOOM_ACT_CLIP;
     default: return LOOM_ACT_NONE;
     }
+}
+
+/* SiLU as exporters write it: s = Sigmoid(v), y = Mul(v, s) (either
+ * order), v read by those two nodes only and s by the Mul only. The Mul's
+ * index, or -1. */
+static int silu_mul(const loom__graph *g, int v, const int *readers, int sig)
+{
+    const loom__node *s = &g->nodes[sig];
+    int sv;
+    if (s->dead || s->op != LOOM__OP_Sigmoid || s->n_outputs != 1 || (sv = s->outputs[0]) < 0 ||
+        readers[sv] != 1)
+        return -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const loom__node *m = &g->nodes[i];
+        if (m->dead || m->op != LOOM__OP_Mul || m->n_inputs != 2 || m->n_outputs != 1 || m->outputs[0] < 0)
+            continue;
+        if ((m->inputs[0] == v && m->inputs[1] == sv) || (m->inputs[0] == sv && m->inputs[1] == v))
+            return i;
+    }
+    return -1;
+}
+
+/* n now writes the output of its last fused node; the fused nodes are gone */
+static void absorb(loom__graph *g, int i, loom__node *last, loom__node *also)
+{
+    loom__node *n = &g->nodes[i];
+    char lbl[LOOM__LABEL_MAX];
+    n->outputs[0] = last->outputs[0];
+    g->values[last->outputs[0]].producer = i;
+    last->dead = true;
+    if (also)
+        also->dead = true;
+    loom__log(LOOM_LOG_DEBUG, "%s: fused %s%s into %s", g->source, also ? "Sigmoid then " : "", last->op_type,
+              loom__node_label(g, n, lbl, sizeof lbl));
 }
 
 loom_status loom__pass_fuse(loom__graph *g)
 {
     int *readers = loom__calloc((size_t)g->n_values, sizeof *readers);
     int *reader = loom__malloc((size_t)(g->n_values ? g->n_values : 1) * sizeof *reader);
-    char lbl[LOOM__LABEL_MAX];
     if (!readers || !reader) {
         free(readers);
         free(reader);
@@ -206,31 +253,45 @@ loom_status loom__pass_fuse(loom__graph *g)
         for (int k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0) {
                 readers[n->inputs[k]]++;
-                reader[n->inputs[k]] = i;
+                reader[n->inputs[k]] = i; /* the last reader */
             }
     }
     for (int k = 0; k < g->n_outputs; k++)
         readers[g->outputs[k]] += 2; /* a graph output must keep its value */
     for (int i = 0; i < g->n_nodes; i++) {
         loom__node *n = &g->nodes[i], *a;
-        int v, act;
+        int v, act, mul;
+        float pa, pb;
         if (n->dead || n->act || n->n_outputs != 1 || loom__outputs_constant(g, n) ||
             (n->op != LOOM__OP_Gemm && n->op != LOOM__OP_MatMul && n->op != LOOM__OP_Conv))
             continue;
         v = n->outputs[0];
+        if (g->values[v].dtype != LOOM_F32)
+            continue; /* the fused activations are float ones */
+        if (readers[v] == 2) {
+            /* SiLU: find the Sigmoid among v's two readers */
+            for (int j = 0; j < g->n_nodes; j++) {
+                a = &g->nodes[j];
+                if (a->dead || a->op != LOOM__OP_Sigmoid || a->n_inputs < 1 || a->inputs[0] != v)
+                    continue;
+                if ((mul = silu_mul(g, v, readers, j)) >= 0) {
+                    n->act = LOOM_ACT_SILU;
+                    absorb(g, i, &g->nodes[mul], a);
+                }
+                break;
+            }
+            continue;
+        }
         if (readers[v] != 1)
             continue;
         a = &g->nodes[reader[v]];
-        act = act_of(a->op);
+        act = act_of(g, a, &pa, &pb);
         if (!act || a->dead || a->inputs[0] != v || a->n_outputs != 1 || a->outputs[0] < 0)
             continue;
-        /* n now writes the activation's output; the activation is gone */
         n->act = act;
-        n->outputs[0] = a->outputs[0];
-        g->values[a->outputs[0]].producer = i;
-        a->dead = true;
-        loom__log(LOOM_LOG_DEBUG, "%s: fused %s into %s", g->source, a->op_type,
-                  loom__node_label(g, n, lbl, sizeof lbl));
+        n->act_a = pa;
+        n->act_b = pb;
+        absorb(g, i, a, NULL);
     }
     free(readers);
     free(reader);

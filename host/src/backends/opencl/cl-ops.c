@@ -216,6 +216,14 @@ static bool window_fits(int spatial, const int64_t *kernel, const int64_t *strid
     return true;
 }
 
+/* A 1x1 convolution at stride 1 without padding reads its input as the
+ * GEMM operand itself: no im2col. */
+static bool pointwise(const loom__conv_params *p)
+{
+    return p->kernel[0] == 1 && p->kernel[1] == 1 && p->strides[0] == 1 && p->strides[1] == 1 &&
+           p->pads[0] == 0 && p->pads[1] == 0 && p->pads[2] == 0 && p->pads[3] == 0;
+}
+
 bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node *n, const char **why)
 {
     const loom__cl_dev *cd = dev->priv;
@@ -233,7 +241,7 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
     if ((n->op == LOOM__OP_Gemm || n->op == LOOM__OP_MatMul || n->op == LOOM__OP_Conv) && !t->systolic &&
         (size_t)(loom__cl_knob(t, "GEMM_WGM", 1) * loom__cl_knob(t, "GEMM_WGN", 1)) > cd->max_wg)
         return *why = "the GEMM work-group is larger than the device allows", false;
-    if ((n->op == LOOM__OP_Conv || n->op == LOOM__OP_LoomQConv) &&
+    if (n->op == LOOM__OP_LoomQConv &&
         (size_t)(loom__cl_knob(t, "TR_TILE", 16) * loom__cl_knob(t, "TR_TILE", 16)) > cd->max_wg)
         return *why = "the transpose work-group is larger than the device allows", false;
     /* every tensor and its buffer within the device's largest allocation */
@@ -300,9 +308,12 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
             return *why = "weights and bias must be constants", false;
         if (!window_fits(2, p->kernel, p->strides, p->dilations, p->pads, x))
             return *why = "window attributes too large for int", false;
-        /* the im2col scratch matrix: [OH*OW, C/G*KH*KW] floats */
+        /* the im2col scratch matrix: OH*OW x C/G*KH*KW elements (none for
+         * a float grouped or pointwise layer) */
         ck = x->dims[1] / p->group * p->kernel[0] * p->kernel[1];
         pixels = y->dims[2] * y->dims[3];
+        if (n->op == LOOM__OP_Conv && (p->group > 1 || pointwise(p)))
+            return true;
         if (ck * pixels >= ((int64_t)1 << 31) - (1 << 20) ||
             (uint64_t)(ck * pixels) * 4 + LOOM__CL_GUARD > cd->max_alloc)
             return *why = "its im2col matrix is larger than the device's largest allocation", false;
@@ -353,6 +364,9 @@ bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__n
 
 static const loom__cl_tuning *tuning(const loom__device *dev);
 
+/* The direct convolution's arithmetic rate as a share of the GEMM's. */
+#define CL_DIRECT_CONV_SHARE 0.25
+
 static double gemm_us(const loom__device *dev, double M, double N, double K)
 {
     const loom__cl_tuning *t = tuning(dev);
@@ -382,12 +396,17 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         return (double)ms.batches * gemm_us(dev, (double)ms.M, (double)ms.N, (double)ms.K) + mem_us;
     }
     case LOOM__OP_Conv: {
+        /* as lower_conv_f32: grouped ones direct, in one launch; else per
+         * image an im2col (none when pointwise) and a GEMM */
         const loom__value *x = loom__in(g, n, 0);
         const loom__conv_params *p = &n->p.conv;
-        double G = (double)p->group, P = (double)(y->dims[2] * y->dims[3]);
+        double P = (double)(y->dims[2] * y->dims[3]), M = (double)y->dims[1], B = (double)x->dims[0];
         double CK = (double)(x->dims[1] / p->group * p->kernel[0] * p->kernel[1]);
-        double per = 2 * dev->launch_us + gemm_us(dev, P, (double)y->dims[1] / G, CK);
-        return (double)x->dims[0] * G * per + mem_us;
+        double gf = dev->gflops > 0 ? dev->gflops : 1, bw = dev->mem_gbps > 0 ? dev->mem_gbps : 1;
+        if (p->group > 1)
+            return dev->launch_us + 2.0 * B * M * P * CK / (gf * CL_DIRECT_CONV_SHARE) / 1e3 + mem_us;
+        return B * (gemm_us(dev, M, P, CK) + (pointwise(p) ? 0.0 : dev->launch_us + 8.0 * CK * P / bw / 1e3)) +
+               mem_us;
     }
     default:
         return dev->launch_us + mem_us;
@@ -424,10 +443,14 @@ static void gemm_geometry(launch *l, const loom__cl_tuning *t, int64_t M, int64_
     l->gws[1] = ((size_t)M + wm * pm - 1) / (wm * pm) * wm;
 }
 
-/* One fp32 GEMM launch: C[c_off..] = act(A[a_off..] B[b_off..] + bias). */
+/* Where a GEMM's bias applies (the kernel's has_bias). */
+enum { BIAS_NONE = 0, BIAS_COLUMN = 1, BIAS_ROW = 2 };
+
+/* One fp32 GEMM launch: C[c_off..] = act(A[a_off..] B[b_off..] + bias),
+ * act and its parameters those fused into n; bias per column or row. */
 static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int K, cl_mem A, int lda,
-                               int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, cl_mem C, int ldc,
-                               int c_off, int act)
+                               int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, int bias_mode,
+                               cl_mem C, int ldc, int c_off, const loom__node *n)
 {
     const loom__cl_tuning *t = tuning(dev);
     launch *l = add_launch(s, t->systolic ? K_loom_gemm_f32_systolic : K_loom_gemm_f32);
@@ -436,8 +459,8 @@ static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int
     a_int(l, M), a_int(l, N), a_int(l, K);
     a_mem(l, A), a_int(l, lda), a_int(l, a_off);
     a_mem(l, B), a_int(l, ldb), a_int(l, b_off);
-    a_mem(l, bias), a_int(l, bias != NULL);
-    a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, act);
+    a_mem(l, bias), a_int(l, bias ? bias_mode : BIAS_NONE);
+    a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
     gemm_geometry(l, t, M, N, "GEMM_WGM", 1, "GEMM_WGN", 1, "GEMM_MWI", 8, "GEMM_NWI", 32);
     return LOOM_OK;
 }
@@ -517,7 +540,7 @@ static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loo
         if (st != LOOM_OK)
             return st;
     }
-    return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, mem(&out[0]), N, 0, n->act);
+    return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, BIAS_COLUMN, mem(&out[0]), N, 0, n);
 }
 
 static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const loom__node *n,
@@ -533,14 +556,15 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
         loom__matmul_batch(&ms, t, &ia, &ib);
         if ((st = gemm_launch(dev, s, (int)ms.M, (int)ms.N, (int)ms.K, mem(&in[0]), (int)ms.K,
                               (int)(ia * ms.M * ms.K), mem(&in[1]), (int)ms.N, (int)(ib * ms.K * ms.N),
-                              NULL, mem(&out[0]), (int)ms.N, (int)(t * ms.M * ms.N), n->act)) != LOOM_OK)
+                              NULL, BIAS_NONE, mem(&out[0]), (int)ms.N, (int)(t * ms.M * ms.N), n)) !=
+            LOOM_OK)
             return st;
     }
     return LOOM_OK;
 }
 
-/* Per-group operands of a convolution's GEMMs, uploaded once: float
- * Conv: the bias slice; LoomQConv: the int32 bias, mult and shift slices. */
+/* Per-group operands of an int8 convolution's GEMMs, uploaded once: the
+ * int32 bias, mult and shift slices. */
 typedef struct {
     cl_mem bias, mult, shift;
 } group_operands;
@@ -548,33 +572,109 @@ typedef struct {
 static loom_status group_slices(loom__device *dev, const loom__graph *g, const loom__node *n,
                                 cl_state *s, int64_t gi, int64_t Mg, group_operands *o)
 {
+    size_t bytes = (size_t)Mg * 4;
+    loom_status st;
     memset(o, 0, sizeof *o);
-    if (n->op == LOOM__OP_LoomQConv) {
-        loom_status st;
-        size_t bytes = (size_t)Mg * 4;
-        if ((st = new_buffer(dev, s, (const int32_t *)loom__in(g, n, 2)->constant->data + gi * Mg, bytes,
-                             &o->bias)) != LOOM_OK ||
-            (st = new_buffer(dev, s, (const int32_t *)loom__in(g, n, 3)->constant->data + gi * Mg, bytes,
-                             &o->mult)) != LOOM_OK)
-            return st;
-        return new_buffer(dev, s, (const int32_t *)loom__in(g, n, 4)->constant->data + gi * Mg, bytes,
-                          &o->shift);
-    }
-    if (loom__in(g, n, 2))
-        return new_buffer(dev, s, (const float *)loom__in(g, n, 2)->constant->data + gi * Mg,
-                          (size_t)Mg * sizeof(float), &o->bias);
-    return LOOM_OK;
+    if ((st = new_buffer(dev, s, (const int32_t *)loom__in(g, n, 2)->constant->data + gi * Mg, bytes,
+                         &o->bias)) != LOOM_OK ||
+        (st = new_buffer(dev, s, (const int32_t *)loom__in(g, n, 3)->constant->data + gi * Mg, bytes,
+                         &o->mult)) != LOOM_OK)
+        return st;
+    return new_buffer(dev, s, (const int32_t *)loom__in(g, n, 4)->constant->data + gi * Mg, bytes, &o->shift);
 }
 
-static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loom__node *n,
-                              const loom__arg *in, const loom__arg *out, cl_state *s)
+/* The window attributes as the kernels' int8 argument:
+ * (KH, KW, SH, SW, PH, PW, DH, DW). */
+static void a_window(launch *l, const loom__conv_params *p)
 {
-    const bool i8 = n->op == LOOM__OP_LoomQConv;
-    const size_t es = i8 ? 1 : sizeof(float);
+    const int64_t win[8] = {p->kernel[0], p->kernel[1], p->strides[0], p->strides[1],
+                            p->pads[0],   p->pads[1],   p->dilations[0], p->dilations[1]};
+    a_int8(l, win, 8);
+}
+
+/* Dimension 0 of the row kernels (im2col_rows, conv2d_direct): the output
+ * row's pixels, in work-groups of up to 32; dimension 1 grid-strides over
+ * rows, a few work-groups per compute unit. */
+static void geom_pixel_rows(launch *l, const loom__device *dev, int64_t width, int64_t rows)
+{
+    size_t L = round_up((size_t)(width < 32 ? width : 32), 8);
+    size_t across = ((size_t)width + L - 1) / L;
+    size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 64 / across;
+    l->dims = 2;
+    l->lws[0] = L;
+    l->lws[1] = 1;
+    l->gws[0] = across * L;
+    l->gws[1] = (size_t)rows < cap ? (size_t)rows : (cap ? cap : 1);
+    l->use_lws = true;
+}
+
+/* float Conv. Grouped (depthwise included): one direct launch for the
+ * whole layer. Otherwise per image y[M, P] = W[M, CK] . col[CK, P] with
+ * the bias per row: NCHW out of the GEMM, no transpose, and the weights in
+ * their ONNX layout. */
+static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const loom__node *n,
+                                  const loom__arg *in, const loom__arg *out, cl_state *s)
+{
     const loom__conv_params *p = &n->p.conv;
     const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
     const loom_tensor *w = loom__in(g, n, 1)->constant;
-    const loom_tensor *lut = i8 && n->act == LOOM_ACT_LUT ? loom__in(g, n, 5)->constant : NULL;
+    const loom__value *bv = loom__in(g, n, 2);
+    int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    int64_t M = y->dims[1], OH = y->dims[2], OW = y->dims[3], G = p->group;
+    int64_t CK = C / G * p->kernel[0] * p->kernel[1], P = OH * OW;
+    cl_mem wb, bias = NULL, col = NULL;
+    loom_status st;
+    launch *l;
+
+    if ((st = new_buffer(dev, s, w->data, (size_t)(M * CK) * sizeof(float), &wb)) != LOOM_OK ||
+        (bv && (st = new_buffer(dev, s, bv->constant->data, (size_t)M * sizeof(float), &bias)) != LOOM_OK))
+        return st;
+    if (G > 1) {
+        if (N * M * OH >= INT32_MAX)
+            return loom__err(LOOM_E_DEVICE_FAILED, "convolution too large for int indexing");
+        if (!(l = add_launch(s, K_loom_conv2d_direct)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, M), a_int(l, G), a_window(l, p);
+        a_int(l, OH), a_int(l, OW), a_int(l, N * M * OH);
+        a_mem(l, mem(&in[0])), a_mem(l, wb), a_mem(l, bias), a_int(l, bias != NULL), a_mem(l, mem(&out[0]));
+        a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
+        geom_pixel_rows(l, dev, OW, N * M * OH);
+        return LOOM_OK;
+    }
+    if (CK * P >= ((int64_t)1 << 31) || M * P >= ((int64_t)1 << 31) || CK * OH >= INT32_MAX)
+        return loom__err(LOOM_E_DEVICE_FAILED, "im2col matrix too large for int indexing");
+    if (!pointwise(p) && (st = new_buffer(dev, s, NULL, (size_t)(CK * P) * sizeof(float), &col)) != LOOM_OK)
+        return st;
+    for (int64_t b = 0; b < N; b++) {
+        cl_mem B = mem(&in[0]);
+        int64_t b_off = b * C * H * W;
+        if (col) {
+            if (!(l = add_launch(s, K_loom_im2col_rows)))
+                return loom__err(LOOM_E_NOMEM, "out of memory");
+            a_int(l, C), a_int(l, H), a_int(l, W), a_window(l, p), a_int(l, OH), a_int(l, OW);
+            a_mem(l, mem(&in[0])), a_int(l, b_off), a_mem(l, col);
+            geom_pixel_rows(l, dev, OW, CK * OH);
+            B = col;
+            b_off = 0;
+        }
+        if ((st = gemm_launch(dev, s, (int)M, (int)P, (int)CK, wb, (int)CK, 0, B, (int)P, (int)b_off, bias,
+                              BIAS_ROW, mem(&out[0]), (int)P, (int)(b * M * P), n)) != LOOM_OK)
+            return st;
+    }
+    return LOOM_OK;
+}
+
+/* LoomQConv: per group and image, im2col, the kernel ABI's int8 GEMM
+ * colT[P, CK] . Wt[CK, Mg] (requantised per output channel: per column)
+ * and a transpose into NCHW. */
+static loom_status lower_qconv(loom__device *dev, const loom__graph *g, const loom__node *n,
+                               const loom__arg *in, const loom__arg *out, cl_state *s)
+{
+    const size_t es = 1;
+    const loom__conv_params *p = &n->p.conv;
+    const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
+    const loom_tensor *w = loom__in(g, n, 1)->constant;
+    const loom_tensor *lut = n->act == LOOM_ACT_LUT ? loom__in(g, n, 5)->constant : NULL;
     int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
     int64_t M = y->dims[1], OH = y->dims[2], OW = y->dims[3], G = p->group;
     int64_t Cg = C / G, Mg = M / G, KH = p->kernel[0], KW = p->kernel[1];
@@ -605,7 +705,7 @@ static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loo
         if ((st = group_slices(dev, g, n, s, gi, Mg, &go)) != LOOM_OK)
             return st;
         for (int64_t b = 0; b < N; b++) {
-            launch *l = add_launch(s, i8 ? K_loom_im2col_i8 : K_loom_im2col);
+            launch *l = add_launch(s, K_loom_im2col_i8);
             if (!l)
                 return loom__err(LOOM_E_NOMEM, "out of memory");
             a_int(l, Cg), a_int(l, H), a_int(l, W), a_int(l, KH), a_int(l, KW);
@@ -624,13 +724,11 @@ static loom_status lower_conv(loom__device *dev, const loom__graph *g, const loo
                 l->gws[1] = round_up((size_t)P < cap ? (size_t)P : cap, 4);
             }
             l->use_lws = true;
-            st = i8 ? i8_launch(dev, s, P, Mg, CK, col, CK, 0, wt, Mg, gi * CK * Mg, go.bias, go.mult, go.shift,
-                                tmp, Mg, 0, n->act, lut_buf)
-                    : gemm_launch(dev, s, (int)P, (int)Mg, (int)CK, col, (int)CK, 0, wt, (int)Mg,
-                                  (int)(gi * CK * Mg), go.bias, tmp, (int)Mg, 0, n->act);
+            st = i8_launch(dev, s, P, Mg, CK, col, CK, 0, wt, Mg, gi * CK * Mg, go.bias, go.mult, go.shift, tmp,
+                           Mg, 0, n->act, lut_buf);
             if (st != LOOM_OK)
                 return st;
-            l = add_launch(s, i8 ? K_loom_transpose2d_i8 : K_loom_transpose2d);
+            l = add_launch(s, K_loom_transpose2d_i8);
             if (!l)
                 return loom__err(LOOM_E_NOMEM, "out of memory");
             {
@@ -791,7 +889,8 @@ static loom_status lower(loom__device *dev, const loom__graph *g, const loom__no
         return LOOM_OK;
     case LOOM__OP_Gemm: return lower_gemm(dev, g, n, in, out, s);
     case LOOM__OP_MatMul: return lower_matmul(dev, g, n, in, out, s);
-    case LOOM__OP_Conv: case LOOM__OP_LoomQConv: return lower_conv(dev, g, n, in, out, s);
+    case LOOM__OP_Conv: return lower_conv_f32(dev, g, n, in, out, s);
+    case LOOM__OP_LoomQConv: return lower_qconv(dev, g, n, in, out, s);
     case LOOM__OP_LoomQGemm: return lower_qgemm(dev, g, n, in, out, s);
     case LOOM__OP_MaxPool: case LOOM__OP_AveragePool: return lower_pool(dev, g, n, in, out, s);
     case LOOM__OP_Transpose: case LOOM__OP_Slice: case LOOM__OP_Expand:

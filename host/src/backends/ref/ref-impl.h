@@ -70,7 +70,7 @@ void loom__ref_set_f(loom_tensor *t, int64_t i, double v);
 void loom__ref_set_i(loom_tensor *t, int64_t i, int64_t v);
 
 /* The fused activation of a Gemm/MatMul/Conv (node->act), in place. */
-void loom__ref_act(float *y, int64_t n, int act);
+void loom__ref_act(float *y, int64_t count, const loom__node *n);
 
 /* Kernel families. */
 loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in, loom_tensor *const *out);

@@ -55,7 +55,7 @@ loom_status loom__ref_gemm(const loom__node *n, const loom_tensor *const *in,
         memset(Y, 0, y->nbytes);
     }
     sgemm(&g);
-    loom__ref_act(Y, y->numel, n->act);
+    loom__ref_act(Y, y->numel, n);
     return LOOM_OK;
 }
 
@@ -78,6 +78,6 @@ loom_status loom__ref_matmul(const loom__node *n, const loom_tensor *const *in,
             .C = (float *)y->data + t * ms.M * ms.N, .alpha = 1.0f,
         });
     }
-    loom__ref_act(y->data, y->numel, n->act);
+    loom__ref_act(y->data, y->numel, n);
     return LOOM_OK;
 }

@@ -155,7 +155,7 @@ loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in,
                         Y[(((bn * M + m) * g.out[0] + od) * g.out[1] + oh) * g.out[2] + ow] = (float)acc;
                     }
         }
-    loom__ref_act(Y, out[0]->numel, n->act);
+    loom__ref_act(Y, out[0]->numel, n);
     return LOOM_OK;
 }
 

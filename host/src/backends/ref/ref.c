@@ -375,15 +375,20 @@ void loom__strided_copy(void *dst, const void *src, size_t esize, int rank, cons
     }
 }
 
-void loom__ref_act(float *y, int64_t n, int act)
+void loom__ref_act(float *y, int64_t count, const loom__node *n)
 {
-    for (int64_t i = 0; i < n; i++) {
+    const float lo = n->act_a, hi = n->act_b;
+    for (int64_t i = 0; i < count; i++) {
         float x = y[i];
-        switch (act) {
+        switch (n->act) {
         case LOOM_ACT_RELU: y[i] = x > 0.0f ? x : 0.0f; break;
         case LOOM_ACT_SIGMOID: y[i] = 1.0f / (1.0f + expf(-x)); break;
         case LOOM_ACT_TANH: y[i] = tanhf(x); break;
         case LOOM_ACT_GELU: y[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); break;
+        /* as the unfused ops compute them (Clip, HardSwish, Sigmoid then Mul) */
+        case LOOM_ACT_CLIP: y[i] = (x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x); break;
+        case LOOM_ACT_HARDSWISH: y[i] = (float)(x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5))); break;
+        case LOOM_ACT_SILU: y[i] = x * (1.0f / (1.0f + expf(-x))); break;
         default: return;
         }
     }
