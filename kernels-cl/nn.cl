@@ -1,7 +1,7 @@
 /*
  * nn.cl - neural-network kernels: softmax, layer normalisation, fp32
- * convolution (im2col rows for the GEMM, and a direct kernel for grouped
- * and depthwise layers), the int8 im2col and 2-D transpose of LoomQConv,
+ * convolution (im2col and 2-D transpose around the GEMM, and a direct
+ * kernel for grouped and depthwise layers), the int8 versions for LoomQConv,
  * max/average pooling and global average pooling. Semantics follow the
  * reference backend (host/src/backends/ref/ref-nn.c).
  *
@@ -40,11 +40,11 @@
  *   loom_softmax and loom_layernorm are safe in place (y == x);
  *   loom_global_avgpool is not (a group's y[p] may lie in another's row).
  *
- * loom_im2col_i8(int C, int H, int W, int KH, int KW, int SH, int SW, int PH,
- *                int PW, int DH, int DW, int OH, int OW,
- *                __global const char *x, int x_off,
- *                __global char *col, int col_off, int ldcol)
- *   The transposed im2col matrix of one int8 image x[C, H, W] (at x_off):
+ * loom_im2col / loom_im2col_i8(int C, int H, int W, int KH, int KW, int SH,
+ *                int SW, int PH, int PW, int DH, int DW, int OH, int OW,
+ *                __global const T *x, int x_off,
+ *                __global T *col, int col_off, int ldcol)   (T float / char)
+ *   The transposed im2col matrix of one image x[C, H, W] (at x_off):
  *     colT[p, ck] = x[c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW], or 0 where
  *     that is outside the image (padding), with p = oh * OW + ow and
  *     ck = (c * KH + kh) * KW + kw, stored at col[col_off + p * ldcol + ck];
@@ -54,19 +54,6 @@
  *     dimensions); one element per work-item with
  *     G0 = ceil(C*KH*KW / L0) * L0, G1 = ceil(OH*OW / L1) * L1;
  *     local = { L0, L1 } any, or NULL.
- *
- * loom_im2col_rows(int C, int H, int W, int8 win, int OH, int OW,
- *                  __global const float *x, int x_off, __global float *col)
- *   The im2col matrix of one image x[C, H, W] (at x_off) in the layout a
- *   convolution computed as W[M, CK] . col[CK, P] wants (output channels
- *   along rows, pixels along columns: NCHW directly, no transpose):
- *     col[ck * P + p] = x[c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW], or 0
- *     outside the image, with P = OH * OW, p = oh * OW + ow and
- *     ck = (c * KH + kh) * KW + kw.
- *   win = (KH, KW, SH, SW, PH, PW, DH, DW).
- *   2-D NDRange: dimension 0 along ow (contiguous loads at stride 1 and
- *   contiguous stores), dimension 1 grid-stride over the CK * OH rows of
- *   pixels; global and local any sizes >= 1.
  *
  * loom_conv2d_direct(int C, int H, int W, int M, int G, int8 win, int OH,
  *                    int OW, int rows, __global const float *x,
@@ -81,14 +68,13 @@
  *   zero outside the image; w in ONNX layout [M, C/G, KH, KW]; act any fp32
  *   LOOM_ACT_* (loom-cl.h's loom_act_f32); bias may be a NULL buffer when
  *   has_bias is 0. rows = batch * M * OH.
- *   2-D NDRange: dimension 0 along ow (global >= OW, any local size; items
- *   past OW compute a clamped pixel and store nothing), dimension 1
- *   grid-stride over the rows r = (b * M + m) * OH + oh with local size 1
- *   (so that a work-group shares one row: uniform loops, one weight
- *   broadcast).
+ *   1-D NDRange, grid-stride over the rows r = (b * M + m) * OH + oh of
+ *   the output, one row per work-item at a time: global any size >= 1,
+ *   local any (1 on CPUs: each row's loops are vectorised, not the
+ *   work-items). Not in place (y must not alias x).
  *
- * loom_transpose2d_i8(int rows, int cols, __global const char *x, int x_off,
- *                     __global char *y, int y_off)
+ * loom_transpose2d / loom_transpose2d_i8(int rows, int cols,
+ *                     __global const T *x, int x_off, __global T *y, int y_off)
  *   y[y_off + c * rows + r] = x[x_off + r * cols + c], through a local
  *   TR_TILE x TR_TILE tile so that both the reads and the writes are
  *   contiguous.
@@ -240,7 +226,7 @@ __kernel void loom_global_avgpool(int planes, int len, __global const float *x,
 
 /* ---- convolution through GEMM ---- */
 
-/* loom_im2col_i8 (int8 tensors; zero padding is
+/* loom_im2col / loom_im2col_i8 (float / int8 tensors; zero padding is
  * exact for int8 too: loom's activations have zero point 0):
  * col[p, ck] = x[c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW] or 0 outside,
  * p = oh*OW + ow, ck = (c*KH + kh)*KW + kw. */
@@ -266,33 +252,13 @@ __kernel void NAME(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, 
         }                                                                                     \
     }                                                                                         \
 }
+LOOM_IM2COL(loom_im2col, float)
 LOOM_IM2COL(loom_im2col_i8, char)
 
-/* loom_im2col_rows: col[ck, p], one row of pixels per (c, kh, kw). */
-__kernel void loom_im2col_rows(int C, int H, int W, int8 win, int OH, int OW,
-                               __global const float *x, int x_off, __global float *col)
-{
-    const int KH = win.s0, KW = win.s1, SH = win.s2, SW = win.s3;
-    const int PH = win.s4, PW = win.s5, DH = win.s6, DW = win.s7;
-    const int rows = C * KH * KW * OH, P = OH * OW;
-
-    x += x_off;
-    for (int t = (int)get_global_id(1); t < rows; t += (int)get_global_size(1)) {
-        const int oh = t % OH, ck = t / OH;
-        const int kw = ck % KW, kh = ck / KW % KH, c = ck / (KW * KH);
-        const int ih = oh * SH - PH + kh * DH;
-        const bool row_in = ih >= 0 && ih < H;
-        __global const float *xr = x + ((size_t)c * H + (row_in ? ih : 0)) * W;
-        __global float *out = col + (size_t)ck * P + (size_t)oh * OW;
-        for (int ow = (int)get_global_id(0); ow < OW; ow += (int)get_global_size(0)) {
-            const int iw = ow * SW - PW + kw * DW;
-            const bool inside = row_in && iw >= 0 && iw < W;
-            out[ow] = inside ? xr[clamp(iw, 0, W - 1)] : 0.0f;
-        }
-    }
-}
-
-/* loom_conv2d_direct: one output pixel per work-item and row. */
+/* loom_conv2d_direct: one output row per work-item, accumulated in place
+ * in y, one tap at a time over the row's pixels (inner loops without
+ * branches, which the CPU compilers vectorise); the column range each tap
+ * reads inside the image is computed, not tested per pixel. */
 __kernel void loom_conv2d_direct(int C, int H, int W, int M, int G, int8 win, int OH, int OW,
                                  int rows, __global const float *x, __global const float *w,
                                  __global const float *bias, int has_bias, __global float *y,
@@ -300,36 +266,46 @@ __kernel void loom_conv2d_direct(int C, int H, int W, int M, int G, int8 win, in
 {
     const int KH = win.s0, KW = win.s1, SH = win.s2, SW = win.s3;
     const int PH = win.s4, PW = win.s5, DH = win.s6, DW = win.s7;
-    const int Cg = C / G, Mg = M / G, ow = (int)get_global_id(0);
-    const int owc = min(ow, OW - 1); /* items past OW: a real pixel, not stored */
-    const int w0 = owc * SW - PW;
+    const int Cg = C / G, Mg = M / G;
 
-    for (int r = (int)get_global_id(1); r < rows; r += (int)get_global_size(1)) {
+    for (int r = (int)get_global_id(0); r < rows; r += (int)get_global_size(0)) {
         const int oh = r % OH, bm = r / OH, m = bm % M, b = bm / M;
         const int h0 = oh * SH - PH;
         __global const float *xg = x + ((size_t)b * C + (size_t)(m / Mg) * Cg) * H * W;
         __global const float *wm = w + (size_t)m * Cg * KH * KW;
-        float acc = 0.0f;
-        for (int c = 0; c < Cg; c++)
-            for (int kh = 0; kh < KH; kh++) {
-                const int ih = h0 + kh * DH;
-                if (ih < 0 || ih >= H)
-                    continue; /* the same for the whole work-group */
-                __global const float *xr = xg + ((size_t)c * H + ih) * W;
-                __global const float *wr = wm + (c * KH + kh) * KW;
-                for (int kw = 0; kw < KW; kw++) {
-                    const int iw = w0 + kw * DW;
-                    const float xv = iw >= 0 && iw < W ? xr[clamp(iw, 0, W - 1)] : 0.0f;
-                    acc = fma(xv, wr[kw], acc);
+        __global float *yr = y + (size_t)r * OW;
+        const float b0 = has_bias ? bias[m] : 0.0f;
+
+        for (int ow = 0; ow < OW; ow++)
+            yr[ow] = b0;
+        for (int kw = 0; kw < KW; kw++) {
+            /* the pixels whose input column iw = ow*SW - PW + kw*DW lies
+             * in [0, W): ow in [lo, hi) */
+            const int off = kw * DW - PW;
+            const int lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+            const int hi = W - off <= 0 ? 0 : min(OW, (W - off + SW - 1) / SW);
+            for (int c = 0; c < Cg; c++)
+                for (int kh = 0; kh < KH; kh++) {
+                    const int ih = h0 + kh * DH;
+                    if (ih < 0 || ih >= H)
+                        continue;
+                    __global const float *xr = xg + ((size_t)c * H + ih) * W + off;
+                    const float wv = wm[(c * KH + kh) * KW + kw];
+                    if (SW == 1)
+                        for (int ow = lo; ow < hi; ow++)
+                            yr[ow] = fma(xr[ow], wv, yr[ow]);
+                    else
+                        for (int ow = lo; ow < hi; ow++)
+                            yr[ow] = fma(xr[ow * SW], wv, yr[ow]);
                 }
-            }
-        acc = loom_act_f32(acc + (has_bias ? bias[m] : 0.0f), act, act_a, act_b);
-        if (ow < OW)
-            y[(size_t)r * OW + ow] = acc;
+        }
+        if (act != LOOM_ACT_NONE)
+            for (int ow = 0; ow < OW; ow++)
+                yr[ow] = loom_act_f32(yr[ow], act, act_a, act_b);
     }
 }
 
-/* loom_transpose2d_i8: y[c, r] = x[r, c] for a
+/* loom_transpose2d / loom_transpose2d_i8: y[c, r] = x[r, c] for a
  * rows x cols matrix, through a local tile. */
 #define LOOM_TRANSPOSE2D(NAME, T)                                                             \
 __kernel __attribute__((reqd_work_group_size(TR_TILE, TR_TILE, 1)))                           \
@@ -350,6 +326,7 @@ void NAME(int rows, int cols, __global const T *x, int x_off, __global T *y, int
     if (c0 + ly < cols && r0 + lx < rows)                                                     \
         y[(size_t)(c0 + ly) * rows + r0 + lx] = tile[lx][ly];                                 \
 }
+LOOM_TRANSPOSE2D(loom_transpose2d, float)
 LOOM_TRANSPOSE2D(loom_transpose2d_i8, char)
 
 /* ---- pooling ---- */
