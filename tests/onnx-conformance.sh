@@ -26,4 +26,4 @@ if ! "$venv/bin/python" -c "import onnx, sys; sys.exit(onnx.__version__ != '$onn
     fi
 fi
 exec "$venv/bin/python" "$here/onnx_conformance.py" --loom "$loom" \
-    --work "$build/onnx-conformance" --floor "$floor" "$@"
+    --work "$build/onnx-conformance" --floor "$floor" --timeout 180 "$@"
