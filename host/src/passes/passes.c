@@ -204,23 +204,24 @@ static int act_of(const loom__graph *g, const loom__node *a, float *pa, float *p
 }
 
 /* SiLU as exporters write it: s = Sigmoid(v), y = Mul(v, s) (either
- * order), v read by those two nodes only and s by the Mul only. The Mul's
- * index, or -1. */
-static int silu_mul(const loom__graph *g, int v, const int *readers, int sig)
+ * order), v read by those two nodes only and s by the Mul only. The Mul
+ * reads s, so it is v's last reader (nodes are in topological order), and
+ * the Sigmoid is the producer of its other operand. The Sigmoid's index,
+ * or -1. */
+static int silu_sigmoid(const loom__graph *g, int v, const int *readers, const int *reader)
 {
-    const loom__node *s = &g->nodes[sig];
-    int sv;
-    if (s->dead || s->op != LOOM__OP_Sigmoid || s->n_outputs != 1 || (sv = s->outputs[0]) < 0 ||
-        readers[sv] != 1)
+    const loom__node *m = &g->nodes[reader[v]], *sg;
+    int sv, sig;
+    if (m->dead || m->op != LOOM__OP_Mul || m->n_inputs != 2 || m->n_outputs != 1 || m->outputs[0] < 0 ||
+        (m->inputs[0] != v && m->inputs[1] != v))
         return -1;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const loom__node *m = &g->nodes[i];
-        if (m->dead || m->op != LOOM__OP_Mul || m->n_inputs != 2 || m->n_outputs != 1 || m->outputs[0] < 0)
-            continue;
-        if ((m->inputs[0] == v && m->inputs[1] == sv) || (m->inputs[0] == sv && m->inputs[1] == v))
-            return i;
-    }
-    return -1;
+    sv = m->inputs[0] == v ? m->inputs[1] : m->inputs[0];
+    if (sv < 0 || readers[sv] != 1 || (sig = g->values[sv].producer) < 0)
+        return -1;
+    sg = &g->nodes[sig];
+    if (sg->dead || sg->op != LOOM__OP_Sigmoid || sg->n_inputs < 1 || sg->inputs[0] != v || sg->n_outputs != 1)
+        return -1;
+    return sig;
 }
 
 /* n now writes the output of its last fused node; the fused nodes are gone */
@@ -257,10 +258,10 @@ loom_status loom__pass_fuse(loom__graph *g)
             }
     }
     for (int k = 0; k < g->n_outputs; k++)
-        readers[g->outputs[k]] += 2; /* a graph output must keep its value */
+        readers[g->outputs[k]] += 3; /* a graph output keeps its value: never 1 or 2 readers */
     for (int i = 0; i < g->n_nodes; i++) {
         loom__node *n = &g->nodes[i], *a;
-        int v, act, mul;
+        int v, act, sig;
         float pa, pb;
         if (n->dead || n->act || n->n_outputs != 1 || loom__outputs_constant(g, n) ||
             (n->op != LOOM__OP_Gemm && n->op != LOOM__OP_MatMul && n->op != LOOM__OP_Conv))
@@ -269,16 +270,9 @@ loom_status loom__pass_fuse(loom__graph *g)
         if (g->values[v].dtype != LOOM_F32)
             continue; /* the fused activations are float ones */
         if (readers[v] == 2) {
-            /* SiLU: find the Sigmoid among v's two readers */
-            for (int j = 0; j < g->n_nodes; j++) {
-                a = &g->nodes[j];
-                if (a->dead || a->op != LOOM__OP_Sigmoid || a->n_inputs < 1 || a->inputs[0] != v)
-                    continue;
-                if ((mul = silu_mul(g, v, readers, j)) >= 0) {
-                    n->act = LOOM_ACT_SILU;
-                    absorb(g, i, &g->nodes[mul], a);
-                }
-                break;
+            if ((sig = silu_sigmoid(g, v, readers, reader)) >= 0) {
+                n->act = LOOM_ACT_SILU;
+                absorb(g, i, &g->nodes[reader[v]], &g->nodes[sig]);
             }
             continue;
         }

@@ -584,6 +584,50 @@ static loom_status group_slices(loom__device *dev, const loom__graph *g, const l
     return new_buffer(dev, s, (const int32_t *)loom__in(g, n, 4)->constant->data + gi * Mg, bytes, &o->shift);
 }
 
+/* One im2col launch (loom_im2col or loom_im2col_i8): colT[P, CK] of the
+ * C channels of one image at x_off, grid-stride in both dims: a few
+ * work-groups per compute unit, not one per 16x4 patch (PoCL pays per
+ * work-group). */
+static loom_status im2col_launch(loom__device *dev, cl_state *s, int kernel, const loom__conv_params *p,
+                                 int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, cl_mem x,
+                                 int64_t x_off, cl_mem col)
+{
+    int64_t CK = C * p->kernel[0] * p->kernel[1], P = OH * OW;
+    size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 32;
+    launch *l = add_launch(s, kernel);
+    if (!l)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, p->kernel[0]), a_int(l, p->kernel[1]);
+    a_int(l, p->strides[0]), a_int(l, p->strides[1]), a_int(l, p->pads[0]), a_int(l, p->pads[1]);
+    a_int(l, p->dilations[0]), a_int(l, p->dilations[1]), a_int(l, OH), a_int(l, OW);
+    a_mem(l, x), a_int(l, x_off), a_mem(l, col), a_int(l, 0), a_int(l, CK);
+    l->dims = 2;
+    l->lws[0] = 16;
+    l->lws[1] = 4;
+    l->gws[0] = round_up((size_t)CK < 64 ? (size_t)CK : 64, 16);
+    l->gws[1] = round_up((size_t)P < cap ? (size_t)P : cap, 4);
+    l->use_lws = true;
+    return LOOM_OK;
+}
+
+/* One transpose launch (loom_transpose2d or loom_transpose2d_i8) of the
+ * rows x cols matrix x into y at y_off. */
+static loom_status transpose_launch(loom__device *dev, cl_state *s, int kernel, int64_t rows, int64_t cols,
+                                    cl_mem x, cl_mem y, int64_t y_off)
+{
+    size_t T = (size_t)loom__cl_knob(tuning(dev), "TR_TILE", 16);
+    launch *l = add_launch(s, kernel);
+    if (!l)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    a_int(l, rows), a_int(l, cols), a_mem(l, x), a_int(l, 0), a_mem(l, y), a_int(l, y_off);
+    l->dims = 2;
+    l->lws[0] = l->lws[1] = T;
+    l->gws[0] = round_up((size_t)cols, T);
+    l->gws[1] = round_up((size_t)rows, T);
+    l->use_lws = true;
+    return LOOM_OK;
+}
+
 /* The window attributes as the kernels' int8 argument:
  * (KH, KW, SH, SW, PH, PW, DH, DW). */
 static void a_window(launch *l, const loom__conv_params *p)
@@ -607,14 +651,19 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
     int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
     int64_t M = y->dims[1], OH = y->dims[2], OW = y->dims[3], G = p->group;
     int64_t CK = C / G * p->kernel[0] * p->kernel[1], P = OH * OW;
-    cl_mem wb, wt, bias = NULL, col, tmp;
+    cl_mem wb = NULL, wt, bias = NULL, col, tmp;
     loom_status st;
     launch *l;
 
-    if ((st = new_buffer(dev, s, w->data, (size_t)(M * CK) * sizeof(float), &wb)) != LOOM_OK ||
-        (bv && (st = new_buffer(dev, s, bv->constant->data, (size_t)M * sizeof(float), &bias)) != LOOM_OK))
+    if (bv && (st = new_buffer(dev, s, bv->constant->data, (size_t)M * sizeof(float), &bias)) != LOOM_OK)
+        return st;
+    /* the weights in their ONNX layout [M, CK] (direct, pointwise), or
+     * transposed to [CK, M] (im2col), never both */
+    if ((G > 1 || pointwise(p)) &&
+        (st = new_buffer(dev, s, w->data, (size_t)(M * CK) * sizeof(float), &wb)) != LOOM_OK)
         return st;
     if (G > 1) {
+        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
         if (N * M * OH >= INT32_MAX)
             return loom__err(LOOM_E_DEVICE_FAILED, "convolution too large for int indexing");
         if (!(l = add_launch(s, K_loom_conv2d_direct)))
@@ -626,9 +675,7 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
         /* rows, a few per compute unit at a time, one work-item each */
         l->dims = 1;
         l->lws[0] = 1;
-        l->gws[0] = (size_t)(N * M * OH) < (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256
-                        ? (size_t)(N * M * OH)
-                        : (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
+        l->gws[0] = (size_t)(N * M * OH) < cap ? (size_t)(N * M * OH) : cap;
         l->use_lws = true;
         return LOOM_OK;
     }
@@ -652,34 +699,13 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
         (st = new_buffer(dev, s, NULL, (size_t)(CK * P) * sizeof(float), &col)) != LOOM_OK ||
         (st = new_buffer(dev, s, NULL, (size_t)(P * M) * sizeof(float), &tmp)) != LOOM_OK)
         return st;
-    for (int64_t b = 0; b < N; b++) {
-        size_t T = (size_t)loom__cl_knob(tuning(dev), "TR_TILE", 16);
-        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 32;
-        if (!(l = add_launch(s, K_loom_im2col)))
-            return loom__err(LOOM_E_NOMEM, "out of memory");
-        a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, p->kernel[0]), a_int(l, p->kernel[1]);
-        a_int(l, p->strides[0]), a_int(l, p->strides[1]), a_int(l, p->pads[0]), a_int(l, p->pads[1]);
-        a_int(l, p->dilations[0]), a_int(l, p->dilations[1]), a_int(l, OH), a_int(l, OW);
-        a_mem(l, mem(&in[0])), a_int(l, b * C * H * W), a_mem(l, col), a_int(l, 0), a_int(l, CK);
-        /* grid-stride in both dims: a few work-groups per compute unit */
-        l->dims = 2;
-        l->lws[0] = 16;
-        l->lws[1] = 4;
-        l->gws[0] = round_up((size_t)CK < 64 ? (size_t)CK : 64, 16);
-        l->gws[1] = round_up((size_t)P < cap ? (size_t)P : cap, 4);
-        l->use_lws = true;
-        if ((st = gemm_launch(dev, s, (int)P, (int)M, (int)CK, col, (int)CK, 0, wt, (int)M, 0, bias, BIAS_COLUMN,
-                              tmp, (int)M, 0, n)) != LOOM_OK)
+    for (int64_t b = 0; b < N; b++)
+        if ((st = im2col_launch(dev, s, K_loom_im2col, p, C, H, W, OH, OW, mem(&in[0]), b * C * H * W, col)) !=
+                LOOM_OK ||
+            (st = gemm_launch(dev, s, (int)P, (int)M, (int)CK, col, (int)CK, 0, wt, (int)M, 0, bias, BIAS_COLUMN,
+                              tmp, (int)M, 0, n)) != LOOM_OK ||
+            (st = transpose_launch(dev, s, K_loom_transpose2d, P, M, tmp, mem(&out[0]), b * M * P)) != LOOM_OK)
             return st;
-        if (!(l = add_launch(s, K_loom_transpose2d)))
-            return loom__err(LOOM_E_NOMEM, "out of memory");
-        a_int(l, P), a_int(l, M), a_mem(l, tmp), a_int(l, 0), a_mem(l, mem(&out[0])), a_int(l, b * M * P);
-        l->dims = 2;
-        l->lws[0] = l->lws[1] = T;
-        l->gws[0] = round_up((size_t)M, T);
-        l->gws[1] = round_up((size_t)P, T);
-        l->use_lws = true;
-    }
     return LOOM_OK;
 }
 
@@ -689,7 +715,6 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
 static loom_status lower_qconv(loom__device *dev, const loom__graph *g, const loom__node *n,
                                const loom__arg *in, const loom__arg *out, cl_state *s)
 {
-    const size_t es = 1;
     const loom__conv_params *p = &n->p.conv;
     const loom__value *x = loom__in(g, n, 0), *y = loom__out(g, n, 0);
     const loom_tensor *w = loom__in(g, n, 1)->constant;
@@ -704,63 +729,32 @@ static loom_status lower_qconv(loom__device *dev, const loom__graph *g, const lo
 
     if (CK * P >= ((int64_t)1 << 31) || P * Mg >= ((int64_t)1 << 31))
         return loom__err(LOOM_E_DEVICE_FAILED, "im2col matrix too large for int indexing");
-    /* weights per group, transposed to [CK, Mg] */
-    buf = malloc((size_t)(G * CK * Mg) * es);
+    /* int8 weights per group, transposed to [CK, Mg] */
+    buf = malloc((size_t)(G * CK * Mg));
     if (!buf)
         return loom__err(LOOM_E_NOMEM, "out of memory");
     for (int64_t gi = 0; gi < G; gi++)
         for (int64_t m = 0; m < Mg; m++)
             for (int64_t k = 0; k < CK; k++)
-                memcpy(buf + ((gi * CK + k) * Mg + m) * (int64_t)es,
-                       (const char *)w->data + ((gi * Mg + m) * CK + k) * (int64_t)es, es);
-    st = new_buffer(dev, s, buf, (size_t)(G * CK * Mg) * es, &wt);
+                buf[(gi * CK + k) * Mg + m] = ((const char *)w->data)[(gi * Mg + m) * CK + k];
+    st = new_buffer(dev, s, buf, (size_t)(G * CK * Mg), &wt);
     free(buf);
-    if (st != LOOM_OK || (st = new_buffer(dev, s, NULL, (size_t)(CK * P) * es, &col)) != LOOM_OK ||
-        (st = new_buffer(dev, s, NULL, (size_t)(P * Mg) * es, &tmp)) != LOOM_OK ||
+    if (st != LOOM_OK || (st = new_buffer(dev, s, NULL, (size_t)(CK * P), &col)) != LOOM_OK ||
+        (st = new_buffer(dev, s, NULL, (size_t)(P * Mg), &tmp)) != LOOM_OK ||
         (lut && (st = new_buffer(dev, s, lut->data, 256, &lut_buf)) != LOOM_OK))
         return st;
     for (int64_t gi = 0; gi < G; gi++) {
         group_operands go;
         if ((st = group_slices(dev, g, n, s, gi, Mg, &go)) != LOOM_OK)
             return st;
-        for (int64_t b = 0; b < N; b++) {
-            launch *l = add_launch(s, K_loom_im2col_i8);
-            if (!l)
-                return loom__err(LOOM_E_NOMEM, "out of memory");
-            a_int(l, Cg), a_int(l, H), a_int(l, W), a_int(l, KH), a_int(l, KW);
-            a_int(l, p->strides[0]), a_int(l, p->strides[1]), a_int(l, p->pads[0]), a_int(l, p->pads[1]);
-            a_int(l, p->dilations[0]), a_int(l, p->dilations[1]), a_int(l, OH), a_int(l, OW);
-            a_mem(l, mem(&in[0])), a_int(l, (b * C + gi * Cg) * H * W);
-            a_mem(l, col), a_int(l, 0), a_int(l, CK);
-            /* grid-stride in both dims: a few work-groups per compute
-             * unit, not one per 16x4 patch (PoCL pays per work-group) */
-            l->dims = 2;
-            l->lws[0] = 16;
-            l->lws[1] = 4;
-            l->gws[0] = round_up((size_t)CK < 64 ? (size_t)CK : 64, 16);
-            {
-                size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 32;
-                l->gws[1] = round_up((size_t)P < cap ? (size_t)P : cap, 4);
-            }
-            l->use_lws = true;
-            st = i8_launch(dev, s, P, Mg, CK, col, CK, 0, wt, Mg, gi * CK * Mg, go.bias, go.mult, go.shift, tmp,
-                           Mg, 0, n->act, lut_buf);
-            if (st != LOOM_OK)
+        for (int64_t b = 0; b < N; b++)
+            if ((st = im2col_launch(dev, s, K_loom_im2col_i8, p, Cg, H, W, OH, OW, mem(&in[0]),
+                                    (b * C + gi * Cg) * H * W, col)) != LOOM_OK ||
+                (st = i8_launch(dev, s, P, Mg, CK, col, CK, 0, wt, Mg, gi * CK * Mg, go.bias, go.mult, go.shift,
+                                tmp, Mg, 0, n->act, lut_buf)) != LOOM_OK ||
+                (st = transpose_launch(dev, s, K_loom_transpose2d_i8, P, Mg, tmp, mem(&out[0]),
+                                       (b * M + gi * Mg) * P)) != LOOM_OK)
                 return st;
-            l = add_launch(s, K_loom_transpose2d_i8);
-            if (!l)
-                return loom__err(LOOM_E_NOMEM, "out of memory");
-            {
-                size_t T = (size_t)loom__cl_knob(tuning(dev), "TR_TILE", 16);
-                a_int(l, P), a_int(l, Mg), a_mem(l, tmp), a_int(l, 0);
-                a_mem(l, mem(&out[0])), a_int(l, (b * M + gi * Mg) * P);
-                l->dims = 2;
-                l->lws[0] = l->lws[1] = T;
-                l->gws[0] = round_up((size_t)Mg, T);
-                l->gws[1] = round_up((size_t)P, T);
-                l->use_lws = true;
-            }
-        }
     }
     return LOOM_OK;
 }
