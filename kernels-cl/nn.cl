@@ -338,7 +338,7 @@ __kernel void loom_pool2d(int planes, int H, int W, int OH, int OW, int KH, int 
 {
     const int n = planes * OH * OW;
 
-    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
+    LOOM_CL_FOR_EACH(i, n) {
         const int ow = i % OW, t = i / OW;
         const int oh = t % OH, plane = t / OH;
         __global const float *xp = x + (size_t)plane * H * W;
@@ -381,7 +381,7 @@ __kernel void loom_maxpool2d_i8(int planes, int H, int W, int OH, int OW, int KH
 {
     const int n = planes * OH * OW;
 
-    for (int i = (int)get_global_id(0); i < n; i += (int)get_global_size(0)) {
+    LOOM_CL_FOR_EACH(i, n) {
         const int ow = i % OW, t = i / OW;
         const int oh = t % OH, plane = t / OH;
         __global const char *xp = x + (size_t)plane * H * W;

@@ -59,7 +59,8 @@
  *     K ~ 1000.
  *   element-wise math, in ulps of ref: the OpenCL 1.2 full-profile limit
  *     plus 2 for glibc's error in ref: Sqrt 3+2 [0], Exp, Log 3+2 [0.2],
- *     Div, Reciprocal 2.5+2 [0], Tanh 5+2 [0.29], Erf, Pow 16+2 [0.056],
+ *     Div, Reciprocal 2.5+2 [0], Tanh 5+2 [0.29], Erf 16+2 [0.22: loom's own
+ *     erf, 4 ulps], Pow 16+2 [0.056],
  *     Sigmoid = 1 / (1 + exp(-x)) 3+2.5+1+2 [0.35, i.e. 3 ulp].
  *   Softmax: 8 ulps + 2 * u * (len + 8) relative, for exp and a float sum
  *     of len positive terms (relative error below (len - 1) u) [0.11].

@@ -122,6 +122,19 @@ void loom__matmul_shape_of(int ra, const int64_t *da, int rb, const int64_t *db,
     }
 }
 
+void loom__matmul_fold_rows(loom__matmul_shape *s)
+{
+    int64_t sa = 1;
+    for (int d = s->rank - 1; d >= 0; d--) {
+        if (s->sb[d] != 0 || (s->dims[d] != 1 && s->sa[d] != sa))
+            return;
+        sa *= s->dims[d];
+    }
+    s->M *= s->batches;
+    s->batches = 1;
+    s->rank = 0;
+}
+
 void loom__matmul_batch(const loom__matmul_shape *s, int64_t t, int64_t *ia, int64_t *ib)
 {
     *ia = *ib = 0;

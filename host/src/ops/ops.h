@@ -89,6 +89,11 @@ typedef struct {
 
 void loom__matmul_shape_of(int ra, const int64_t *da, int rb, const int64_t *db, loom__matmul_shape *s);
 void loom__matmul_batch(const loom__matmul_shape *s, int64_t t, int64_t *ia, int64_t *ib);
+/* When every batch shares one B matrix and A's batches are contiguous
+ * (B of rank 2, as in x[seq,batch,d] . W), the batches are rows of one
+ * [batches * M, K] . [K, N] product: fold them into M (one GEMM, not a
+ * GEMV per token). */
+void loom__matmul_fold_rows(loom__matmul_shape *s);
 
 /* Family inference functions (one per file). */
 loom_status loom__infer_elementwise(loom__graph *g, loom__node *n);
