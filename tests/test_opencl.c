@@ -355,8 +355,8 @@ static size_t nodes_on_opencl(const loom_session *s)
 
 /* Session for m on devices with ins (in graph-input order) bound and run;
  * returns the session (caller frees) with its outputs. */
-static loom_session *run_session(const loom_model *m, const char *devices, bool strict, int n_in,
-                                 loom_tensor *const *ins, const char *label)
+static loom_session *run_session_opts(const loom_model *m, const char *devices, bool strict, bool unfused,
+                                      int n_in, loom_tensor *const *ins, const char *label)
 {
     loom_input_shape shapes[8];
     loom_value_info vi[8];
@@ -373,7 +373,8 @@ static loom_session *run_session(const loom_model *m, const char *devices, bool 
     st = loom_session_create(
         m,
         &(loom_session_options){
-            .input_shapes = shapes, .input_shape_count = (size_t)n_in, .devices = devices, .strict = strict},
+            .input_shapes = shapes, .input_shape_count = (size_t)n_in, .devices = devices, .strict = strict,
+            .unfused = unfused},
         &s);
     cr_assert_eq(st, LOOM_OK, "%s on \"%s\": session: %s: %s", label, devices, loom_status_name(st),
                  loom_last_error());
@@ -385,6 +386,12 @@ static loom_session *run_session(const loom_model *m, const char *devices, bool 
     cr_assert_eq(st, LOOM_OK, "%s on \"%s\": run: %s: %s", label, devices, loom_status_name(st),
                  loom_last_error());
     return s;
+}
+
+static loom_session *run_session(const loom_model *m, const char *devices, bool strict, int n_in,
+                                 loom_tensor *const *ins, const char *label)
+{
+    return run_session_opts(m, devices, strict, false, n_in, ins, label);
 }
 
 /* Reverse the elements of every input (keeps each op's input domain). */
@@ -415,6 +422,10 @@ static void rerun(loom_session *s, const loom_model *m, int n_in, loom_tensor *c
     cr_assert_eq(st, LOOM_OK, "%s: run: %s: %s", label, loom_status_name(st), loom_last_error());
 }
 
+/* When non-zero, the number of nodes diff() expects in the opencl plan
+ * (after fusion), then reset: 1 where every node should fuse into one. */
+static size_t expect_nodes;
+
 /* Pack b, run it on "ref" and on "opencl" (both strict), check the
  * placement, compare every output within t; then run both plans again
  * with the inputs reversed (a plan is built once and run many times:
@@ -438,9 +449,23 @@ static void diff(tb_model *b, const char *op, int n_in, loom_tensor **ins, tol_t
     sr = run_session(m, "ref", true, n_in, ins, label);
     sc = run_session(m, "opencl", true, n_in, ins, label);
     expect_on_opencl(sc, op, label);
+    if (expect_nodes)
+        cr_assert_eq(loom_session_node_count(sc), expect_nodes, "%s: %zu nodes in the plan, not %zu (unfused?)",
+                     label, loom_session_node_count(sc), expect_nodes);
+    expect_nodes = 0;
     cr_assert_eq(loom_session_output_count(sc), loom_session_output_count(sr));
     for (size_t o = 0; o < loom_session_output_count(sr); o++)
         compare(label, o, loom_session_output_tensor(sr, o), loom_session_output_tensor(sc, o), t, st);
+    {
+        /* and against ref as the model's own nodes compute it (no fusion:
+         * a fused epilogue that ref and OpenCL got wrong alike fails) */
+        loom_session *su = run_session_opts(m, "ref", true, true, n_in, ins, label);
+        char ul[sizeof label + 16];
+        snprintf(ul, sizeof ul, "%s (unfused ref)", label);
+        for (size_t o = 0; o < loom_session_output_count(sr); o++)
+            compare(ul, o, loom_session_output_tensor(su, o), loom_session_output_tensor(sc, o), t, st);
+        loom_session_free(su);
+    }
     reverse_inputs(n_in, ins);
     rerun(sr, m, n_in, ins, label);
     rerun(sc, m, n_in, ins, label);
@@ -528,6 +553,17 @@ static void finish_act(tb_model *b, const char *op, const char *act, char *opnam
         /* x * sigmoid(x) as two nodes, as exporters write it */
         tb_node(b, "Sigmoid", "t", "gate");
         tb_node(b, "Mul", "gate,t", "y");
+    } else if (act && strcmp(act, "GELU") == 0) {
+        /* the erf form as PyTorch exports it: Div, Erf, Add, Mul, Mul */
+        tb_node(b, "Div", "t,sqrt2", "gd");
+        tb_node(b, "Erf", "gd", "ge");
+        tb_node(b, "Add", "ge,one", "ga");
+        tb_node(b, "Mul", "t,ga", "gm");
+        tb_node(b, "Mul", "gm,half", "y");
+        tb_init(b, "sqrt2", LOOM_F32, 0, NULL, (const float[]){1.41421354f});
+        tb_init(b, "one", LOOM_F32, 0, NULL, (const float[]){1.0f});
+        tb_init(b, "half", LOOM_F32, 0, NULL, (const float[]){0.5f});
+        act = "Gelu";
     } else if (act) {
         tb_node(b, act, "t", "y");
     }
@@ -658,12 +694,15 @@ static const char *dims_str(int rank, const int64_t *d, char *buf, size_t size)
 
 enum { BOTH_INPUTS, B_CONST, A_CONST };
 
-static void matmul_act(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb, const int64_t *db, int konst,
-                       const char *act)
+/* MatMul a x b, then a bias Add (bias 0: none; 1: c [N] + t; 2:
+ * t + c [1, N]), then act; the bias fuses into the MatMul. */
+static void matmul_bias_act(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb, const int64_t *db,
+                            int konst, int bias, const char *act)
 {
     tb_model *b = tb_new(13);
     loom_tensor *ins[2];
     int n_in = 0;
+    int64_t N = rb > 1 ? db[rb - 1] : 1;
     char sa[96], sb[96], opname[32];
 
     if (konst == A_CONST) {
@@ -678,11 +717,25 @@ static void matmul_act(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb,
         ins[n_in++] = rand_t(r, rb, db, -1, 1);
         tb_input(b, "b", LOOM_F32, rb, db);
     }
-    tb_node(b, "MatMul", "a,b", act ? "t" : "y");
+    tb_node(b, "MatMul", "a,b", bias ? "mm" : (act ? "t" : "y"));
+    if (bias == 1) {
+        init_rand(b, r, "c", 1, DIMS(N), -1, 1);
+        tb_node(b, "Add", "c,mm", act ? "t" : "y");
+    } else if (bias == 2) {
+        init_rand(b, r, "c", 2, DIMS(1, N), -1, 1);
+        tb_node(b, "Add", "mm,c", act ? "t" : "y");
+    }
     finish_act(b, "MatMul", act, opname, sizeof opname);
-    diff(b, opname, n_in, ins, tol_k_act((double)da[ra - 1], act), st, "%s [%s] x [%s]%s", opname,
-         dims_str(ra, da, sa, sizeof sa), dims_str(rb, db, sb, sizeof sb),
+    expect_nodes = 1;
+    diff(b, opname, n_in, ins, tol_k_act((double)da[ra - 1] + (bias ? 1 : 0), act), st, "%s%s [%s] x [%s]%s",
+         opname, bias ? " (bias Add)" : "", dims_str(ra, da, sa, sizeof sa), dims_str(rb, db, sb, sizeof sb),
          konst == B_CONST ? " (B const)" : (konst == A_CONST ? " (A const)" : ""));
+}
+
+static void matmul_act(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb, const int64_t *db, int konst,
+                       const char *act)
+{
+    matmul_bias_act(r, st, ra, da, rb, db, konst, 0, act);
 }
 
 static void matmul_diff(rng_t *r, stats_t *st, int ra, const int64_t *da, int rb, const int64_t *db, int konst)
@@ -716,6 +769,10 @@ static void matmul_batched(uint64_t seed)
     matmul_diff(&r, &st, 5, DIMS(2, 1, 2, 3, 4), 5, DIMS(1, 3, 1, 4, 5), BOTH_INPUTS);
     matmul_diff(&r, &st, 3, DIMS(1, 33, 129), 4, DIMS(2, 3, 129, 17), BOTH_INPUTS);
     matmul_diff(&r, &st, 2, DIMS(17, 33), 3, DIMS(3, 33, 65), A_CONST);
+    /* a bias Add fused in; the batches folded into rows when B is 2-D */
+    matmul_bias_act(&r, &st, 3, DIMS(65, 1, 33), 2, DIMS(33, 129), B_CONST, 1, NULL);
+    matmul_bias_act(&r, &st, 4, DIMS(2, 3, 5, 17), 2, DIMS(17, 7), BOTH_INPUTS, 2, NULL);
+    matmul_bias_act(&r, &st, 3, DIMS(2, 5, 17), 3, DIMS(2, 17, 7), BOTH_INPUTS, 1, NULL);
     stats_log("MatMul batched", &st);
 }
 
@@ -900,7 +957,7 @@ Test(opencl_systolic, conv)
 
 static void fused_all(uint64_t seed)
 {
-    static const char *const acts[] = {"Relu", "Sigmoid", "Tanh", "Clip", "SiLU", "HardSwish"};
+    static const char *const acts[] = {"Relu", "Sigmoid", "Tanh", "Clip", "SiLU", "HardSwish", "GELU"};
     rng_t r = {seed};
     stats_t st = {0};
     require_opencl();
@@ -916,6 +973,9 @@ static void fused_all(uint64_t seed)
         matmul_act(&r, &st, 3, DIMS(2, 17, 33), 2, DIMS(33, 65), B_CONST, act);
         matmul_act(&r, &st, 3, DIMS(3, 7, 5), 3, DIMS(3, 5, 9), BOTH_INPUTS, act);
         matmul_act(&r, &st, 1, DIMS(33), 2, DIMS(33, 17), BOTH_INPUTS, act);
+        /* a bias Add between (fused too), rows folded ([S, B, d] . W) */
+        matmul_bias_act(&r, &st, 3, DIMS(17, 1, 65), 2, DIMS(65, 33), B_CONST, 1 + (int)(a % 2), act);
+        matmul_bias_act(&r, &st, 3, DIMS(2, 7, 5), 3, DIMS(2, 5, 9), BOTH_INPUTS, 2 - (int)(a % 2), act);
         conv_diff(&r, &st, &c1);
         conv_diff(&r, &st, &c2);
         conv_diff(&r, &st, &c3);

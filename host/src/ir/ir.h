@@ -218,7 +218,8 @@ typedef struct {
     loom__params p;
     int index;            /* position in the model file (labels unnamed nodes) */
     bool dead;            /* folded away, fused into another node, or unused */
-    int act;              /* LOOM_ACT_* fused into Gemm/MatMul/Conv by the fuse pass */
+    int act;              /* LOOM_ACT_* fused into Gemm/MatMul/Conv by the fuse pass, which
+                             also gives a MatMul a third input: a bias per column */
     float act_a, act_b;   /* its parameters: LOOM_ACT_CLIP's min and max */
     /* written by the partitioner */
     struct loom__device *device;

@@ -1,5 +1,6 @@
 /* passes.c - specialisation, shape inference with constant folding, and
  * dead-node elimination. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,17 +225,106 @@ static int silu_sigmoid(const loom__graph *g, int v, const int *readers, const i
     return sig;
 }
 
-/* n now writes the output of its last fused node; the fused nodes are gone */
-static void absorb(loom__graph *g, int i, loom__node *last, loom__node *also)
+/* The float constant value v holds when it is a single number. */
+static bool scalar_value(const loom__graph *g, int v, float *f)
+{
+    const loom__value *c = v >= 0 ? &g->values[v] : NULL;
+    if (!c || !c->constant || c->dtype != LOOM_F32 || c->constant->numel != 1)
+        return false;
+    *f = *(const float *)c->constant->data;
+    return true;
+}
+
+/* The operand of binary node b other than v, when b is an op node with
+ * one output and v one of its two operands; else -1. */
+static int other_operand(const loom__node *b, loom__op op, int v)
+{
+    if (b->dead || b->op != op || b->n_inputs != 2 || b->n_outputs != 1 || b->outputs[0] < 0 ||
+        (b->inputs[0] != v && b->inputs[1] != v))
+        return -1;
+    return b->inputs[0] == v ? b->inputs[1] : b->inputs[0];
+}
+
+/* The node producing value v, when one does and is live; else NULL. */
+static loom__node *producer_of(loom__graph *g, int v)
+{
+    int p = v >= 0 ? g->values[v].producer : -1;
+    return p >= 0 && !g->nodes[p].dead ? &g->nodes[p] : NULL;
+}
+
+static bool near(float x, float want)
+{
+    return fabsf(x - want) <= 1e-6f * fabsf(want);
+}
+
+/* GELU in its erf form as PyTorch exports it: d = Div(v, sqrt 2) (or
+ * Mul(v, 1 / sqrt 2)), e = Erf(d), a = Add(e, 1), m = Mul(v, a),
+ * y = Mul(m, 0.5); operands of the Add and the Muls in either order, each
+ * intermediate read once, v by the Div and m only. m reads v last
+ * (nodes are in topological order). Returns y, with d, e, a and m in
+ * inner[], or NULL. */
+static loom__node *gelu_erf(loom__graph *g, int v, const int *readers, const int *reader, loom__node *inner[4])
+{
+    loom__node *m = &g->nodes[reader[v]], *a, *e, *d, *y;
+    int av = other_operand(m, LOOM__OP_Mul, v), ev, dv, c;
+    float f;
+    if (av < 0 || readers[av] != 1 || readers[m->outputs[0]] != 1 || !(a = producer_of(g, av)) ||
+        a->op != LOOM__OP_Add || a->n_inputs != 2)
+        return NULL;
+    if (scalar_value(g, a->inputs[1], &f))
+        ev = a->inputs[0];
+    else if (scalar_value(g, a->inputs[0], &f))
+        ev = a->inputs[1];
+    else
+        return NULL;
+    if (f != 1.0f || ev < 0 || readers[ev] != 1 || !(e = producer_of(g, ev)) || e->op != LOOM__OP_Erf ||
+        e->n_inputs != 1 || (dv = e->inputs[0]) < 0 || readers[dv] != 1 || !(d = producer_of(g, dv)) ||
+        d->n_inputs != 2 || d->inputs[0] != v || !scalar_value(g, d->inputs[1], &f) ||
+        !((d->op == LOOM__OP_Div && near(f, 1.41421356f)) || (d->op == LOOM__OP_Mul && near(f, 0.70710678f))))
+        return NULL;
+    y = &g->nodes[reader[m->outputs[0]]];
+    if ((c = other_operand(y, LOOM__OP_Mul, m->outputs[0])) < 0 || !scalar_value(g, c, &f) || f != 0.5f)
+        return NULL;
+    inner[0] = d, inner[1] = e, inner[2] = a, inner[3] = m;
+    return y;
+}
+
+/* MatMul's bias as exporters write it: y = Add(MatMul(..), c) (either
+ * order), c a float constant of N numbers (leading dims 1) along y's last
+ * dim, and y of the MatMul's shape. The Add, or NULL. The MatMul takes c
+ * as a third input: ref and OpenCL add it per column before the
+ * activation, as the Add did. */
+static loom__node *matmul_bias(loom__graph *g, const loom__node *n, int v, const int *readers, const int *reader)
+{
+    const loom__value *mv = &g->values[v], *c, *y;
+    loom__node *a;
+    int cv;
+    if (n->op != LOOM__OP_MatMul || n->n_inputs != 2 || readers[v] != 1 || mv->rank < 1)
+        return NULL;
+    a = &g->nodes[reader[v]];
+    if ((cv = other_operand(a, LOOM__OP_Add, v)) < 0 || cv == v)
+        return NULL;
+    c = &g->values[cv];
+    y = &g->values[a->outputs[0]];
+    if (!c->constant || c->dtype != LOOM_F32 || c->rank < 1 || c->rank > mv->rank ||
+        c->dims[c->rank - 1] != mv->dims[mv->rank - 1] || c->constant->numel != mv->dims[mv->rank - 1] ||
+        y->rank != mv->rank || memcmp(y->dims, mv->dims, sizeof(int64_t) * (size_t)mv->rank) != 0)
+        return NULL;
+    return a;
+}
+
+/* n now writes the output of its last fused node; that node and the
+ * n_inner between are gone. what names them for the log. */
+static void absorb(loom__graph *g, int i, loom__node *last, loom__node *const *inner, int n_inner, const char *what)
 {
     loom__node *n = &g->nodes[i];
     char lbl[LOOM__LABEL_MAX];
     n->outputs[0] = last->outputs[0];
     g->values[last->outputs[0]].producer = i;
     last->dead = true;
-    if (also)
-        also->dead = true;
-    loom__log(LOOM_LOG_DEBUG, "%s: fused %s%s into %s", g->source, also ? "Sigmoid then " : "", last->op_type,
+    for (int k = 0; k < n_inner; k++)
+        inner[k]->dead = true;
+    loom__log(LOOM_LOG_DEBUG, "%s: fused %s into %s", g->source, what ? what : last->op_type,
               loom__node_label(g, n, lbl, sizeof lbl));
 }
 
@@ -268,11 +358,29 @@ loom_status loom__pass_fuse(loom__graph *g)
             continue;
         v = n->outputs[0];
         if (g->values[v].dtype != LOOM_F32)
-            continue; /* the fused activations are float ones */
+            continue; /* the fused epilogues are float ones */
+        if ((a = matmul_bias(g, n, v, readers, reader))) {
+            int *ins = realloc(n->inputs, 3 * sizeof *ins);
+            if (!ins) {
+                free(readers);
+                free(reader);
+                return loom__err(LOOM_E_NOMEM, "out of memory");
+            }
+            ins[2] = other_operand(a, LOOM__OP_Add, v);
+            n->inputs = ins;
+            n->n_inputs = 3;
+            absorb(g, i, a, NULL, 0, "the bias Add");
+            v = n->outputs[0];
+        }
         if (readers[v] == 2) {
+            loom__node *inner[4];
             if ((sig = silu_sigmoid(g, v, readers, reader)) >= 0) {
                 n->act = LOOM_ACT_SILU;
-                absorb(g, i, &g->nodes[reader[v]], &g->nodes[sig]);
+                inner[0] = &g->nodes[sig];
+                absorb(g, i, &g->nodes[reader[v]], inner, 1, "Sigmoid then Mul");
+            } else if ((a = gelu_erf(g, v, readers, reader, inner))) {
+                n->act = LOOM_ACT_GELU;
+                absorb(g, i, a, inner, 4, "GELU (Div, Erf, Add, Mul, Mul)");
             }
             continue;
         }
@@ -285,7 +393,7 @@ loom_status loom__pass_fuse(loom__graph *g)
         n->act = act;
         n->act_a = pa;
         n->act_b = pb;
-        absorb(g, i, a, NULL);
+        absorb(g, i, a, NULL, 0, NULL);
     }
     free(readers);
     free(reader);

@@ -171,9 +171,8 @@ static int data_inputs(loom__op op)
 {
     switch (op) {
     case LOOM__OP_Add: case LOOM__OP_Sub: case LOOM__OP_Mul: case LOOM__OP_Div: case LOOM__OP_Pow:
-    case LOOM__OP_MatMul:
         return 2;
-    case LOOM__OP_Gemm: case LOOM__OP_Conv: case LOOM__OP_LayerNormalization:
+    case LOOM__OP_Gemm: case LOOM__OP_MatMul: case LOOM__OP_Conv: case LOOM__OP_LayerNormalization:
         return 3;
     case LOOM__OP_BatchNormalization:
         return 5;
@@ -393,6 +392,7 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
         loom__matmul_shape ms;
         loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
+        loom__matmul_fold_rows(&ms);
         return (double)ms.batches * gemm_us(dev, (double)ms.M, (double)ms.N, (double)ms.K) + mem_us;
     }
     case LOOM__OP_Conv: {
@@ -548,16 +548,19 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
                                 const loom__arg *in, const loom__arg *out, cl_state *s)
 {
     const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
+    cl_mem bias = n->n_inputs > 2 ? mem(&in[2]) : NULL; /* fused from an Add: one per column */
     loom__matmul_shape ms;
     loom_status st;
 
     loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
+    loom__matmul_fold_rows(&ms);
     for (int64_t t = 0; t < ms.batches; t++) {
         int64_t ia, ib;
         loom__matmul_batch(&ms, t, &ia, &ib);
         if ((st = gemm_launch(dev, s, (int)ms.M, (int)ms.N, (int)ms.K, mem(&in[0]), (int)ms.K,
                               (int)(ia * ms.M * ms.K), mem(&in[1]), (int)ms.N, (int)(ib * ms.K * ms.N),
-                              NULL, BIAS_NONE, mem(&out[0]), (int)ms.N, (int)(t * ms.M * ms.N), n)) !=
+                              bias, bias ? BIAS_COLUMN : BIAS_NONE, mem(&out[0]), (int)ms.N,
+                              (int)(t * ms.M * ms.N), n)) !=
             LOOM_OK)
             return st;
     }

@@ -78,6 +78,13 @@ loom_status loom__ref_matmul(const loom__node *n, const loom_tensor *const *in,
             .C = (float *)y->data + t * ms.M * ms.N, .alpha = 1.0f,
         });
     }
+    if (n->n_inputs > 2 && in[2]) {
+        /* a bias the fuse pass took from an Add: added as the Add did */
+        const float *c = in[2]->data;
+        float *Y = y->data;
+        for (int64_t i = 0; i < y->numel; i++)
+            Y[i] += c[i % ms.N];
+    }
     loom__ref_act(y->data, y->numel, n);
     return LOOM_OK;
 }
