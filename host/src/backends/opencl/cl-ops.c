@@ -588,15 +588,19 @@ static loom_status group_slices(loom__device *dev, const loom__graph *g, const l
 }
 
 /* One im2col launch (loom_im2col or loom_im2col_i8): colT[P, CK] of the
- * C channels of one image at x_off, grid-stride in both dims: a few
- * work-groups per compute unit, not one per 16x4 patch (PoCL pays per
- * work-group). */
+ * C channels of one image at x_off, a pixel's row per work-item. */
 static loom_status im2col_launch(loom__device *dev, cl_state *s, int kernel, const loom__conv_params *p,
                                  int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, cl_mem x,
                                  int64_t x_off, cl_mem col)
 {
-    int64_t CK = C * p->kernel[0] * p->kernel[1], P = OH * OW;
-    size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 32;
+    int64_t CK = C * p->kernel[0] * p->kernel[1], kw = p->kernel[0] == p->kernel[1] ? p->kernel[1] : 0;
+    /* the copy for this square window, where there is one */
+    if (kernel == K_loom_im2col)
+        kernel = kw == 1 ? K_loom_im2col_k1 : kw == 3 ? K_loom_im2col_k3 : kw == 5 ? K_loom_im2col_k5
+               : kw == 7 ? K_loom_im2col_k7 : kernel;
+    else if (kernel == K_loom_im2col_i8)
+        kernel = kw == 1 ? K_loom_im2col_i8_k1 : kw == 3 ? K_loom_im2col_i8_k3 : kw == 7 ? K_loom_im2col_i8_k7
+               : kernel;
     launch *l = add_launch(s, kernel);
     if (!l)
         return loom__err(LOOM_E_NOMEM, "out of memory");
@@ -604,12 +608,7 @@ static loom_status im2col_launch(loom__device *dev, cl_state *s, int kernel, con
     a_int(l, p->strides[0]), a_int(l, p->strides[1]), a_int(l, p->pads[0]), a_int(l, p->pads[1]);
     a_int(l, p->dilations[0]), a_int(l, p->dilations[1]), a_int(l, OH), a_int(l, OW);
     a_mem(l, x), a_int(l, x_off), a_mem(l, col), a_int(l, 0), a_int(l, CK);
-    l->dims = 2;
-    l->lws[0] = 16;
-    l->lws[1] = 4;
-    l->gws[0] = round_up((size_t)CK < 64 ? (size_t)CK : 64, 16);
-    l->gws[1] = round_up((size_t)P < cap ? (size_t)P : cap, 4);
-    l->use_lws = true;
+    geom_1d(l, dev, OH * OW);
     return LOOM_OK;
 }
 

@@ -24,7 +24,9 @@
     X(loom_unary) X(loom_binary) X(loom_strided_copy) X(loom_channel_affine) \
     X(loom_softmax) X(loom_layernorm) X(loom_pool2d) X(loom_global_avgpool)   \
     X(loom_im2col) X(loom_transpose2d) X(loom_im2col_i8)                      \
-    X(loom_transpose2d_i8) X(loom_maxpool2d_i8) X(loom_conv2d_direct)
+    X(loom_transpose2d_i8) X(loom_maxpool2d_i8) X(loom_conv2d_direct)         \
+    X(loom_im2col_k1) X(loom_im2col_k3) X(loom_im2col_k5) X(loom_im2col_k7)   \
+    X(loom_im2col_i8_k1) X(loom_im2col_i8_k3) X(loom_im2col_i8_k7)
 
 typedef enum {
 #define LOOM__CL_K_ENUM(name) K_##name,
