@@ -305,7 +305,7 @@ static const char *gemm_path(const knob_set *k, int M, int N, int K)
         return "0";
     case 1:
         return (double)K * N >= knobs_get(k, "GEMM_STAGE_MIN") &&
-                       M > knobs_get(k, "GEMM_MWI")
+                       M > knobs_get(k, "GEMM_MWI") && K >= knobs_get(k, "GEMM_KWG")
                    ? "1/st"
                    : "1/in";
     default:
@@ -1230,13 +1230,15 @@ int main(int argc, char **argv)
 
     if (do_check) {
         /* The knobs as they are; in mode 1, also with B staging forced on
-         * (GEMM_STAGE_MIN=0), since the sweep's shapes are small. */
+         * (GEMM_STAGE_MIN=0, and 16-deep slices so that K >= GEMM_KWG),
+         * since the sweep's shapes are small. */
         int rc = check_sweep(&e, gemm_get(&e, &programs, &knobs, hdr),
                              stdout, json);
         if (knobs_get(&knobs, "GEMM_LOCAL") == 1) {
             knob_set forced = knobs;
             knobs_set(&forced, "GEMM_STAGE_MIN", 0);
-            fprintf(hdr, "# again with GEMM_STAGE_MIN=0\n");
+            knobs_set(&forced, "GEMM_KWG", 16);
+            fprintf(hdr, "# again with GEMM_STAGE_MIN=0 GEMM_KWG=16\n");
             rc |= check_sweep(&e, gemm_get(&e, &programs, &forced, hdr),
                               stdout, json);
         }

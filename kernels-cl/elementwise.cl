@@ -51,7 +51,8 @@
 
 #ifndef EW_FAST_PATH
 #define EW_FAST_PATH 1 /* loom_binary: skip the multi-index arithmetic when
-                          each input is whole or repeats (bias, scalar) */
+                          each input is whole or repeats (bias, channel
+                          scale, scalar) */
 #endif
 
 /* Copies an int8 vector argument into a private array: OpenCL C 1.2 has no
@@ -118,26 +119,34 @@ __kernel void loom_unary(int n, __global const float *x, __global float *y,
     }
 }
 
-/* The repeat period of an operand read with strides st over dims: P when
- * the strides are C-order contiguous over the trailing dims (extents
- * multiplying to P) and 0 over the leading ones, so that element i reads
- * element i % P: the whole operand (P = n), a bias along the last dims, a
- * scalar (P = 1). 0 for any other layout. */
-static inline int loom_ew_period(int rank, const int *dims, const int *st)
+/* Whether an operand read with strides st over dims repeats as
+ * element (i / inner) % period of a contiguous run: strides 0 over the
+ * trailing dims (their extents multiplying to inner), C-order contiguous
+ * over the next ones (to period), 0 over the leading ones. The whole
+ * operand (inner 1, period n), a bias along the last dims (inner 1), a
+ * per-channel scale of NCHW (inner H*W, period C), a scalar (period 1). */
+static inline bool loom_ew_pattern(int rank, const int *dims, const int *st, int *inner, int *period)
 {
-    int expect = 1, period = 1;
-    bool lead = false;
+    int in = 1, per = 1, phase = 0; /* 0: trailing zeros, 1: contiguous, 2: leading zeros */
+    bool ok = true;
 #pragma unroll
     for (int d = LOOM_CL_MAX_RANK - 1; d >= 0; d--)
         if (d < rank && dims[d] != 1) {
-            if (!lead && st[d] == expect)
-                expect *= dims[d];
-            else if (st[d] == 0)
-                lead = true;
+            if (phase == 0 && st[d] == 0)
+                in *= dims[d];
+            else if (phase <= 1 && st[d] == per) {
+                phase = 1;
+                per *= dims[d];
+            } else if (st[d] == 0)
+                phase = 2;
             else
-                period = 0;
+                ok = false;
         }
-    return period ? expect : 0;
+    if (per == 1)
+        in = 1; /* a scalar */
+    *inner = in;
+    *period = per;
+    return ok;
 }
 
 #ifdef LOOM_FAULT_WRONG_ADD /* test-only: LOOM_TEST_FAULT=opencl-wrong-add */
@@ -146,27 +155,71 @@ static inline int loom_ew_period(int rank, const int *dims, const int *st)
 #define LOOM_EW_ADD(x0, x1) ((x0) + (x1))
 #endif
 
-/* One element loop per layout: both operands whole (no index arithmetic),
- * both periodic (a running index each, wrapped; modulo on GPUs, where
- * work-items stride), or any strides (the multi-index of each element). */
+/* One element loop per layout: both operands whole (no index arithmetic);
+ * both repeating (loom_ew_pattern), where on CPUs a work-item's run is cut
+ * into segments along which each operand either advances by one or stays
+ * put, each segment a plain loop (on GPUs, where work-items stride, a
+ * division per element); or any strides (the multi-index of each
+ * element). */
 #if EW_CHUNKED
-#define LOOM_EW_PERIODIC_INDEX(o, p) (o = o < 0 ? i % (p) : (o + 1 == (p) ? 0 : o + 1))
+#define LOOM_EW_REPEATING(EXPR)                                                             \
+    {                                                                                       \
+        const int per_ = (n + (int)get_global_size(0) - 1) / (int)get_global_size(0);      \
+        const int s_ = (int)get_global_id(0) * per_, e_ = min(s_ + per_, n);               \
+        int ra = s_ % ia, oa = (s_ / ia) % pa, rb = s_ % ib, ob = (s_ / ib) % pb;           \
+        for (int i = s_; i < e_;) {                                                         \
+            const int la = ia == 1 ? pa - oa : ia - ra, lb = ib == 1 ? pb - ob : ib - rb;   \
+            const int len = min(min(la, lb), e_ - i);                                       \
+            __global const float *a_ = a + oa, *b_ = b + ob;                                \
+            __global float *y_ = y + i;                                                     \
+            if (ia == 1 && ib == 1) {                                                       \
+                for (int j = 0; j < len; j++) {                                             \
+                    const float x0 = a_[j], x1 = b_[j];                                     \
+                    y_[j] = (EXPR);                                                         \
+                }                                                                           \
+            } else if (ia == 1) {                                                           \
+                const float x1 = *b_;                                                       \
+                for (int j = 0; j < len; j++) {                                             \
+                    const float x0 = a_[j];                                                 \
+                    y_[j] = (EXPR);                                                         \
+                }                                                                           \
+            } else if (ib == 1) {                                                           \
+                const float x0 = *a_;                                                       \
+                for (int j = 0; j < len; j++) {                                             \
+                    const float x1 = b_[j];                                                 \
+                    y_[j] = (EXPR);                                                         \
+                }                                                                           \
+            } else {                                                                        \
+                const float x0 = *a_, x1 = *b_, r_ = (EXPR);                                \
+                for (int j = 0; j < len; j++)                                               \
+                    y_[j] = r_;                                                             \
+            }                                                                               \
+            i += len;                                                                       \
+            if (ia == 1)                                                                    \
+                oa = oa + len == pa ? 0 : oa + len;                                         \
+            else if ((ra += len) == ia)                                                     \
+                ra = 0, oa = oa + 1 == pa ? 0 : oa + 1;                                     \
+            if (ib == 1)                                                                    \
+                ob = ob + len == pb ? 0 : ob + len;                                         \
+            else if ((rb += len) == ib)                                                     \
+                rb = 0, ob = ob + 1 == pb ? 0 : ob + 1;                                     \
+        }                                                                                   \
+    }
 #else
-#define LOOM_EW_PERIODIC_INDEX(o, p) (o = i % (p))
+#define LOOM_EW_REPEATING(EXPR)                                                             \
+    LOOM_CL_FOR_EACH(i, n) {                                                                \
+        const float x0 = a[(i / ia) % pa], x1 = b[(i / ib) % pb];                           \
+        y[i] = (EXPR);                                                                      \
+    }
 #endif
 #define LOOM_EW_BINARY(EXPR)                                                                \
-    if (pa == n && pb == n) {                                                               \
+    if (whole) {                                                                            \
         LOOM_CL_FOR_EACH(i, n) {                                                            \
             const float x0 = a[i], x1 = b[i];                                               \
             y[i] = (EXPR);                                                                  \
         }                                                                                   \
-    } else if (pa && pb) {                                                                  \
-        int oa = -1, ob = -1;                                                               \
-        LOOM_CL_FOR_EACH(i, n) {                                                            \
-            const float x0 = a[LOOM_EW_PERIODIC_INDEX(oa, pa)];                             \
-            const float x1 = b[LOOM_EW_PERIODIC_INDEX(ob, pb)];                             \
-            y[i] = (EXPR);                                                                  \
-        }                                                                                   \
+    } else if (pat) {                                                                       \
+        LOOM_EW_REPEATING(EXPR)                                                             \
     } else {                                                                                \
         LOOM_CL_FOR_EACH(i, n) {                                                            \
             int oa, ob;                                                                     \
@@ -183,13 +236,17 @@ __kernel void loom_binary(int n, int rank, int8 dims, int8 sa, int8 sb,
                           __global float *y, int op)
 {
     int dv[LOOM_CL_MAX_RANK], av[LOOM_CL_MAX_RANK], bv[LOOM_CL_MAX_RANK];
-    int pa, pb;
+    int ia, pa, ib, pb;
+    bool pat, whole;
 
     loom_ew_unpack8(dims, dv);
     loom_ew_unpack8(sa, av);
     loom_ew_unpack8(sb, bv);
-    pa = EW_FAST_PATH ? loom_ew_period(rank, dv, av) : 0;
-    pb = EW_FAST_PATH ? loom_ew_period(rank, dv, bv) : 0;
+    pat = EW_FAST_PATH && loom_ew_pattern(rank, dv, av, &ia, &pa) && loom_ew_pattern(rank, dv, bv, &ib, &pb);
+    whole = pat && ia == 1 && pa == n && ib == 1 && pb == n;
+    /* a scalar stays put over the whole range */
+    ia = pa == 1 ? max(n, 1) : ia;
+    ib = pb == 1 ? max(n, 1) : ib;
     a += a_off;
     b += b_off;
     switch (op) {
@@ -210,11 +267,39 @@ __kernel void loom_strided_copy(int n, int rank, int8 dims, int8 src_strides, in
     loom_ew_unpack8(dims, dv);
     loom_ew_unpack8(src_strides, sv);
     x += src_off;
+#if EW_CHUNKED
+    /* a work-item's elements are consecutive: the multi-index of its first
+     * one, then an odometer (Transpose and Slice 5x faster on PoCL than a
+     * division per dim and element) */
+    int idx[LOOM_CL_MAX_RANK], off = 0;
+    bool first = true;
+    LOOM_CL_FOR_EACH(i, n) {
+        if (first) {
+            int t = i;
+            for (int d = rank - 1; d >= 0; d--) {
+                const int q = t / dv[d];
+                idx[d] = t - q * dv[d];
+                off += idx[d] * sv[d];
+                t = q;
+            }
+            first = false;
+        }
+        y[i] = x[off];
+        for (int d = rank - 1; d >= 0; d--) {
+            off += sv[d];
+            if (++idx[d] < dv[d])
+                break;
+            off -= sv[d] * dv[d];
+            idx[d] = 0;
+        }
+    }
+#else
     LOOM_CL_FOR_EACH(i, n) {
         int off, same;
         loom_ew_offsets(i, rank, dv, sv, sv, &off, &same);
         y[i] = x[off];
     }
+#endif
 }
 
 __kernel void loom_channel_affine(int n, int channels, int inner,

@@ -61,7 +61,8 @@
  *     L3) or is read only once (M <= GEMM_MWI); work-items of one
  *     work-group, and consecutive work-groups (dimension 0 varies
  *     fastest), share B columns or A rows in L1/L2.
- *  1  For CPUs: where B is larger (K * N >= GEMM_STAGE_MIN, M > GEMM_MWI)
+ *  1  For CPUs: where B is larger (K * N >= GEMM_STAGE_MIN, M > GEMM_MWI,
+ *     and K at least one slice deep, K >= GEMM_KWG)
  *     the work-group copies GEMM_KWG x GEMM_NWG slices of B into local
  *     memory (a packed, contiguous copy) and its work-items read A in
  *     place; elsewhere as mode 0. On PoCL a work-group runs on one core,
@@ -144,8 +145,10 @@
 #define GEMM_KWG 256
 #endif
 
-/* Mode 1 stages B only if K * N >= this many elements and M > GEMM_MWI
- * (else it reads B in place, as mode 0: B stays in cache, or is read once);
+/* Mode 1 stages B only if K * N >= this many elements, M > GEMM_MWI and
+ * K >= GEMM_KWG (else it reads B in place, as mode 0: B stays in cache, or
+ * is read once; with a shallow K the slice copies and barriers cost more
+ * than they save: 16x12544x32, 24x3136x144 2-4x slower staged on PoCL);
  * about a third of the last-level cache, in floats. */
 #ifndef GEMM_STAGE_MIN
 #define GEMM_STAGE_MIN 3145728
@@ -404,7 +407,7 @@ void loom_gemm_f32(int M, int N, int K,
     const int staged = 0;
 #elif GEMM_LOCAL == 1
     const int staged =
-        (long)K * N >= (long)GEMM_STAGE_MIN && M > GEMM_MWI;
+        (long)K * N >= (long)GEMM_STAGE_MIN && M > GEMM_MWI && K >= GEMM_KWG;
 #else
     const int staged = 1;
 #endif

@@ -828,9 +828,9 @@ Test(opencl, empty_reductions)
     stats_log("empty reductions", &st);
 }
 
-/* K * N >= GEMM_STAGE_MIN (3145728) and M > GEMM_MWI: the PoCL tuning
- * entry (GEMM_LOCAL=1) stages slices of B in local memory on this path
- * only; N = 3060 is not a multiple of the 32-column tile. */
+/* K * N >= GEMM_STAGE_MIN (3145728, or 262144 on Intel), M > GEMM_MWI
+ * and K >= GEMM_KWG (256): the PoCL tuning entries (GEMM_LOCAL=1) stage
+ * slices of B in local memory on this path only; N = 3060 is not a multiple of the 32-column tile. */
 Test(opencl, matmul_staged_large_b)
 {
     rng_t r = {114};
