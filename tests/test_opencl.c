@@ -941,6 +941,88 @@ static void conv_all(uint64_t seed)
     stats_log("Conv", &st);
 }
 
+/* A chain of three convolutions whose im2col matrices grow along it, so
+ * the device's shared scratch is regrown while the model is planned; a
+ * 3x3 conv ahead of it, small, planned first in another session. */
+static tb_model *conv_chain(rng_t *r, int links)
+{
+    static const int64_t shape[3][4] = {{8, 3, 3, 1}, {16, 8, 5, 2}, {4, 16, 3, 1}}; /* M, C, k, pad */
+    tb_model *b = tb_new(13);
+    char in[16] = "x", out[16], w[16];
+    tb_input(b, "x", LOOM_F32, 4, DIMS(1, 3, 17, 15));
+    for (int i = 0; i < links; i++) {
+        Onnx__NodeProto *n;
+        char ins[40];
+        snprintf(out, sizeof out, i == links - 1 ? "y" : "c%d", i);
+        snprintf(w, sizeof w, "w%d", i);
+        snprintf(ins, sizeof ins, "%s,%s", in, w);
+        init_rand(b, r, w, 4, DIMS(shape[i][0], shape[i][1], shape[i][2], shape[i][2]), -1, 1);
+        n = tb_node(b, "Conv", ins, out);
+        ATTR_INTS(b, n, "kernel_shape", shape[i][2], shape[i][2]);
+        ATTR_INTS(b, n, "pads", shape[i][3], shape[i][3], shape[i][3], shape[i][3]);
+        snprintf(in, sizeof in, "%s", out);
+    }
+    tb_output(b, "y");
+    return b;
+}
+
+static loom_model *load_built(tb_model *b)
+{
+    size_t len;
+    const uint8_t *bytes = tb_pack(b, &len);
+    loom_model *m = NULL;
+    cr_assert_eq(loom_model_load_buffer(bytes, len, "test.onnx", NULL, NULL, &m), LOOM_OK, "%s",
+                 loom_last_error());
+    return m;
+}
+
+/* Convolutions share the device's scratch matrices (guard mode off here:
+ * in it, each keeps its own buffer of the exact size). A session planned
+ * before another regrew the scratch still runs right, and so do both
+ * after the other ran. */
+Test(opencl, conv_shared_scratch)
+{
+    rng_t r = {131};
+    stats_t st = {0};
+    tb_model *bs, *bl;
+    loom_model *ms, *ml;
+    loom_session *s_small, *s_large, *ref_small, *ref_large;
+    loom_tensor *x;
+    require_opencl();
+    setenv("LOOM_CL_GUARD", "0", 1);
+    x = rand_t(&r, 4, DIMS(1, 3, 17, 15), -1, 1);
+    bs = conv_chain(&r, 1);
+    ms = load_built(bs);
+    s_small = run_session(ms, "opencl", true, 1, &x, "one conv");
+    ref_small = run_session(ms, "ref", true, 1, &x, "one conv on ref");
+    bl = conv_chain(&r, 3);
+    ml = load_built(bl);
+    s_large = run_session(ml, "opencl", true, 1, &x, "three convs");
+    ref_large = run_session(ml, "ref", true, 1, &x, "three convs on ref");
+    cr_assert_eq(nodes_on_opencl(s_large), 3);
+    compare("three convs", 0, loom_session_output_tensor(ref_large, 0), loom_session_output_tensor(s_large, 0),
+            tol_k(27 + 200 + 144), &st);
+    /* the first session's plan now reads the regrown scratch */
+    rerun(s_small, ms, 1, &x, "one conv, after the scratch grew");
+    compare("one conv, after the scratch grew", 0, loom_session_output_tensor(ref_small, 0),
+            loom_session_output_tensor(s_small, 0), tol_k(27), &st);
+    reverse_inputs(1, &x);
+    rerun(s_large, ml, 1, &x, "three convs, again");
+    rerun(ref_large, ml, 1, &x, "three convs on ref, again");
+    compare("three convs, again", 0, loom_session_output_tensor(ref_large, 0),
+            loom_session_output_tensor(s_large, 0), tol_k(27 + 200 + 144), &st);
+    stats_log("Conv, shared scratch", &st);
+    loom_session_free(s_small);
+    loom_session_free(s_large);
+    loom_session_free(ref_small);
+    loom_session_free(ref_large);
+    loom_model_free(ms);
+    loom_model_free(ml);
+    tb_free(bs);
+    tb_free(bl);
+    loom_tensor_free(x);
+}
+
 Test(opencl, conv)
 {
     conv_all(121);

@@ -208,6 +208,9 @@ static void cl_device_free(loom__device *dev)
     loom__cl_dev *cd = dev->priv;
     if (!cd)
         return;
+    for (int k = 0; k < 2; k++)
+        if (cd->scratch[k])
+            loom__cl_buffer_release(dev, cd->scratch[k]);
     for (int k = 0; k < K_COUNT; k++)
         if (cd->kernels[k])
             clReleaseKernel(cd->kernels[k]);

@@ -11,6 +11,7 @@
  * file; knob values come from the device's tuning entry.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ static int64_t loom__span_of(const int64_t *dims, int k)
 
 /* ---- launches ---- */
 
-typedef enum { ARG_INT, ARG_FLOAT, ARG_MEM, ARG_INT8 } karg_kind;
+typedef enum { ARG_INT, ARG_FLOAT, ARG_MEM, ARG_INT8, ARG_SCRATCH } karg_kind;
 
 typedef struct {
     karg_kind kind;
@@ -78,7 +79,22 @@ static launch *add_launch(cl_state *s, int kernel)
 
 static void a_int(launch *l, long v) { l->args[l->nargs].kind = ARG_INT; l->args[l->nargs++].u.i = (cl_int)v; }
 static void a_flt(launch *l, float v) { l->args[l->nargs].kind = ARG_FLOAT; l->args[l->nargs++].u.f = v; }
-static void a_mem(launch *l, cl_mem m) { l->args[l->nargs].kind = ARG_MEM; l->args[l->nargs++].u.m = m; }
+/* A scratch slot stands in for a cl_mem as the small integer slot + 1
+ * (never a real cl_mem); a_mem records it as such. */
+#define SCRATCH_REF(slot) ((cl_mem)(uintptr_t)((slot) + 1))
+static int scratch_slot(cl_mem m) { return (uintptr_t)m >= 1 && (uintptr_t)m <= 2 ? (int)(uintptr_t)m - 1 : -1; }
+
+static void a_mem(launch *l, cl_mem m)
+{
+    int slot = scratch_slot(m);
+    if (slot >= 0) {
+        l->args[l->nargs].kind = ARG_SCRATCH;
+        l->args[l->nargs++].u.i = slot;
+        return;
+    }
+    l->args[l->nargs].kind = ARG_MEM;
+    l->args[l->nargs++].u.m = m;
+}
 
 static void a_int8(launch *l, const int64_t *v, int n)
 {
@@ -145,6 +161,43 @@ static loom_status new_buffer(loom__device *dev, cl_state *s, const void *data, 
 {
     loom_status st = loom__cl_buffer_new(dev, data, nbytes, out);
     return st == LOOM_OK ? own(dev, s, *out) : st;
+}
+
+/* Scratch of nbytes: the device's shared slot (at least that large, grown
+ * here), or, in guard mode (LOOM_CL_GUARD=1), a buffer of exactly that
+ * size owned by the state, so that the guard bytes sit right after it. */
+static loom_status scratch_buffer(loom__device *dev, cl_state *s, int slot, size_t nbytes, cl_mem *out)
+{
+    loom__cl_dev *cd = dev->priv;
+    const char *g = getenv("LOOM_CL_GUARD");
+    cl_mem grown, old = NULL;
+    loom_status st;
+    if (g && strcmp(g, "1") == 0)
+        return new_buffer(dev, s, NULL, nbytes, out);
+    pthread_mutex_lock(&cd->lock);
+    if (cd->scratch[slot] && cd->scratch_bytes[slot] >= nbytes) {
+        pthread_mutex_unlock(&cd->lock);
+        *out = SCRATCH_REF(slot);
+        return LOOM_OK;
+    }
+    pthread_mutex_unlock(&cd->lock);
+    if ((st = loom__cl_buffer_new(dev, NULL, nbytes, &grown)) != LOOM_OK)
+        return st;
+    pthread_mutex_lock(&cd->lock);
+    if (cd->scratch[slot] && cd->scratch_bytes[slot] >= nbytes) {
+        old = grown; /* another plan grew it meanwhile */
+    } else {
+        /* launches already queued keep the old one alive (OpenCL
+         * releases a buffer when the commands using it are done) */
+        old = cd->scratch[slot];
+        cd->scratch[slot] = grown;
+        cd->scratch_bytes[slot] = nbytes;
+    }
+    pthread_mutex_unlock(&cd->lock);
+    if (old)
+        loom__cl_buffer_release(dev, old);
+    *out = SCRATCH_REF(slot);
+    return LOOM_OK;
 }
 
 /* ---- support ---- */
@@ -698,8 +751,8 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
     if ((st = derived_matrix(dev, s, &(loom_tensor){.dtype = LOOM_F32, .rank = 2, .dims = {M, CK},
                                                      .data = w->data},
                              true, 1.0f, &wt)) != LOOM_OK ||
-        (st = new_buffer(dev, s, NULL, (size_t)(CK * P) * sizeof(float), &col)) != LOOM_OK ||
-        (st = new_buffer(dev, s, NULL, (size_t)(P * M) * sizeof(float), &tmp)) != LOOM_OK)
+        (st = scratch_buffer(dev, s, 0, (size_t)(CK * P) * sizeof(float), &col)) != LOOM_OK ||
+        (st = scratch_buffer(dev, s, 1, (size_t)(P * M) * sizeof(float), &tmp)) != LOOM_OK)
         return st;
     for (int64_t b = 0; b < N; b++)
         if ((st = im2col_launch(dev, s, K_loom_im2col, p, C, H, W, OH, OW, mem(&in[0]), b * C * H * W, col)) !=
@@ -741,8 +794,8 @@ static loom_status lower_qconv(loom__device *dev, const loom__graph *g, const lo
                 buf[(gi * CK + k) * Mg + m] = ((const char *)w->data)[(gi * Mg + m) * CK + k];
     st = new_buffer(dev, s, buf, (size_t)(G * CK * Mg), &wt);
     free(buf);
-    if (st != LOOM_OK || (st = new_buffer(dev, s, NULL, (size_t)(CK * P), &col)) != LOOM_OK ||
-        (st = new_buffer(dev, s, NULL, (size_t)(P * Mg), &tmp)) != LOOM_OK ||
+    if (st != LOOM_OK || (st = scratch_buffer(dev, s, 0, (size_t)(CK * P), &col)) != LOOM_OK ||
+        (st = scratch_buffer(dev, s, 1, (size_t)(P * Mg), &tmp)) != LOOM_OK ||
         (lut && (st = new_buffer(dev, s, lut->data, 256, &lut_buf)) != LOOM_OK))
         return st;
     for (int64_t gi = 0; gi < G; gi++) {
@@ -1059,6 +1112,7 @@ loom_status loom__cl_run(loom__device *dev, void *state, const loom__node *n, co
             case ARG_MEM:
                 err = clSetKernelArg(k, (cl_uint)a, sizeof(cl_mem), ka->u.m ? &ka->u.m : NULL);
                 break;
+            case ARG_SCRATCH: err = clSetKernelArg(k, (cl_uint)a, sizeof(cl_mem), &cd->scratch[ka->u.i]); break;
             }
         }
         if (err == CL_SUCCESS) {

@@ -77,6 +77,12 @@ typedef struct {
     cl_program bin_program;
     cl_kernel bin_kernel;
     pthread_mutex_t lock;        /* kernel arguments and the queue */
+    /* scratch matrices every plan on this device shares (convolutions'
+     * im2col and GEMM results): the one in-order queue runs one launch
+     * after another, so no two users overlap. Grown at plan time, under
+     * lock; launches name a slot, resolved when they are enqueued. */
+    cl_mem scratch[2];
+    size_t scratch_bytes[2];
     /* guard mode (LOOM_CL_GUARD=1, for tests): live buffers and their
      * sizes; each has LOOM__CL_GUARD pattern bytes after its end */
     cl_mem *guarded;
