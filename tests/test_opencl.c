@@ -81,6 +81,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/exec.h"
 #include "loom/loom.h"
 #include "onnx-builder.h"
 
@@ -1021,6 +1022,77 @@ Test(opencl, conv_shared_scratch)
     tb_free(bs);
     tb_free(bl);
     loom_tensor_free(x);
+}
+
+/* The memory plan: every fixture model on OpenCL (ref for what it cannot
+ * run) gives the same outputs, bit for bit, with the plan (values whose
+ * lifetimes do not overlap share a device buffer) as with a buffer per
+ * value; the plan's steps never read a shared buffer holding another
+ * value; and the plan does share. */
+static void plan_vs_own(const char *fixture, size_t *shared)
+{
+    char path[512];
+    loom_model *m = NULL;
+    loom_tensor *x = NULL;
+    loom_session *s[2];
+    loom_value_info vi;
+    size_t bufs[2], vals[2];
+    snprintf(path, sizeof path, "%s/tests/models/%s/x.npy", LOOM_SOURCE_DIR, fixture);
+    cr_assert_eq(loom_npy_load(path, &x), LOOM_OK, "%s: %s", path, loom_last_error());
+    snprintf(path, sizeof path, "%s/tests/models/%s/model.onnx", LOOM_SOURCE_DIR, fixture);
+    cr_assert_eq(loom_model_load(path, NULL, &m), LOOM_OK, "%s: %s", path, loom_last_error());
+    cr_assert_eq(loom_model_input(m, 0, &vi), LOOM_OK);
+    for (int own = 0; own < 2; own++) {
+        loom_input_shape shape = {.name = vi.name, .rank = loom_tensor_rank(x), .dims = loom_tensor_dims(x)};
+        cr_assert_eq(loom_session_create(m,
+                                         &(loom_session_options){.input_shapes = &shape, .input_shape_count = 1,
+                                                                 .devices = "opencl", .own_buffers = own},
+                                         &s[own]),
+                     LOOM_OK, "%s: %s", fixture, loom_last_error());
+        cr_assert_eq(loom_session_set_input(s[own], vi.name, x), LOOM_OK, "%s", loom_last_error());
+        cr_assert_eq(loom_session_run(s[own]), LOOM_OK, "%s: %s", fixture, loom_last_error());
+        cr_assert_eq(loom__session_check_buffers(s[own], &bufs[own], &vals[own]), LOOM_OK, "%s%s: %s", fixture,
+                     own ? " (own buffers)" : "", loom_last_error());
+    }
+    cr_assert_gt(nodes_on_opencl(s[0]), 0, "%s: nothing on OpenCL", fixture);
+    cr_assert_eq(bufs[1], vals[1], "%s: own_buffers shares a buffer", fixture);
+    cr_assert_eq(vals[0], vals[1], "%s: the plans map different values", fixture);
+    cr_assert_eq(loom_session_output_count(s[0]), loom_session_output_count(s[1]));
+    for (size_t o = 0; o < loom_session_output_count(s[0]); o++) {
+        const loom_tensor *a = loom_session_output_tensor(s[0], o), *b = loom_session_output_tensor(s[1], o);
+        cr_assert(a && b && loom_tensor_numel(a) == loom_tensor_numel(b));
+        cr_assert(memcmp(loom_tensor_cdata(a), loom_tensor_cdata(b),
+                         (size_t)loom_tensor_numel(a) * loom_dtype_size(loom_tensor_dtype(a))) == 0,
+                  "%s: output %zu differs with the memory plan", fixture, o);
+    }
+    /* and again, on other inputs: the shared buffers hold nothing stale */
+    reverse_inputs(1, &x);
+    for (int own = 0; own < 2; own++) {
+        cr_assert_eq(loom_session_set_input(s[own], vi.name, x), LOOM_OK, "%s", loom_last_error());
+        cr_assert_eq(loom_session_run(s[own]), LOOM_OK, "%s: %s", fixture, loom_last_error());
+    }
+    for (size_t o = 0; o < loom_session_output_count(s[0]); o++) {
+        const loom_tensor *a = loom_session_output_tensor(s[0], o), *b = loom_session_output_tensor(s[1], o);
+        cr_assert(memcmp(loom_tensor_cdata(a), loom_tensor_cdata(b),
+                         (size_t)loom_tensor_numel(a) * loom_dtype_size(loom_tensor_dtype(a))) == 0,
+                  "%s: output %zu differs with the memory plan (second run)", fixture, o);
+    }
+    cr_log_info("%s: %zu values in %zu device buffers (%zu without the plan)", fixture, vals[0], bufs[0], bufs[1]);
+    *shared += vals[0] - bufs[0];
+    loom_session_free(s[0]);
+    loom_session_free(s[1]);
+    loom_model_free(m);
+    loom_tensor_free(x);
+}
+
+Test(opencl, memory_plan)
+{
+    static const char *const fixtures[] = {"lenet", "resblock", "transformer14", "transformer17", "misc", "opset7"};
+    size_t shared = 0;
+    require_opencl();
+    for (size_t i = 0; i < ARRAY_LEN(fixtures); i++)
+        plan_vs_own(fixtures[i], &shared);
+    cr_assert_gt(shared, 0, "the memory plan shared no buffer");
 }
 
 Test(opencl, conv)

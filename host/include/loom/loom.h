@@ -334,6 +334,10 @@ typedef struct {
      * device and times) for loom_session_trace_event(); devices finish
      * each step before the next starts, as with profile. */
     bool trace;
+    /* Give every value its own device buffer instead of the memory plan
+     * (values whose lifetimes do not overlap share one): for checking the
+     * plan. */
+    bool own_buffers;
 } loom_session_options;
 
 /* The session keeps its own reference to everything it needs from the

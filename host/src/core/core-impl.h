@@ -112,6 +112,8 @@ loom_tensor *loom__tensor_ref(loom_tensor *t);
 /* Tensor with the given shape whose data is uninitialised. */
 loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims,
                              loom_tensor **out);
+/* The same, all zeros (calloc: pages untouched until written). */
+loom_status loom__tensor_new_zero(loom_dtype dtype, int rank, const int64_t *dims, loom_tensor **out);
 bool loom__dtype_valid(loom_dtype dtype);
 /* float16, bfloat16, float32, float64 */
 bool loom__dtype_is_float(loom_dtype dtype);

@@ -179,8 +179,8 @@ void *loom__calloc(size_t count, size_t size)
     return calloc(count ? count : 1, size ? size : 1);
 }
 
-loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims,
-                             loom_tensor **out)
+static loom_status tensor_alloc(loom_dtype dtype, int rank, const int64_t *dims, bool zero,
+                                loom_tensor **out)
 {
     char sbuf[LOOM__SHAPE_STR_MAX];
     loom_tensor *t;
@@ -203,7 +203,7 @@ loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims,
     t = calloc(1, sizeof *t);
     if (!t)
         return loom__err(LOOM_E_NOMEM, "tensor: out of memory");
-    t->data = loom__malloc((size_t)nbytes);
+    t->data = zero ? loom__calloc(1, (size_t)nbytes) : loom__malloc((size_t)nbytes);
     if (!t->data) {
         free(t);
         return loom__err(LOOM_E_NOMEM, "tensor: cannot allocate %llu bytes for %s",
@@ -221,16 +221,25 @@ loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims,
     return LOOM_OK;
 }
 
+loom_status loom__tensor_new(loom_dtype dtype, int rank, const int64_t *dims, loom_tensor **out)
+{
+    return tensor_alloc(dtype, rank, dims, false, out);
+}
+
+/* Zeros from calloc: large ones are fresh pages the process does not hold
+ * until they are written (a session's host copy of a value that lives on
+ * a device costs no memory unless it comes home). */
+loom_status loom__tensor_new_zero(loom_dtype dtype, int rank, const int64_t *dims, loom_tensor **out)
+{
+    return tensor_alloc(dtype, rank, dims, true, out);
+}
+
 loom_status loom_tensor_create(loom_dtype dtype, int rank, const int64_t *dims,
                                loom_tensor **out)
 {
-    loom_status st;
     if (!out)
         return loom__err(LOOM_E_INVALID_ARG, "loom_tensor_create: out is NULL");
-    st = loom__tensor_new(dtype, rank, dims, out);
-    if (st == LOOM_OK)
-        memset((*out)->data, 0, (*out)->nbytes);
-    return st;
+    return loom__tensor_new_zero(dtype, rank, dims, out);
 }
 
 loom_tensor *loom__tensor_ref(loom_tensor *t)

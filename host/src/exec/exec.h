@@ -22,4 +22,13 @@ const loom_tensor *loom__session_value(const loom_session *s, const char *name);
  * loom_session_node_output_count(s, i). The caller frees them. */
 loom_status loom__session_node_reference(const loom_session *s, size_t i, loom_tensor **outs, size_t n_outs);
 
+/* Checks the memory plan by walking the plan's steps: every device
+ * buffer a step reads (a kernel's input, a download) holds the value it
+ * is read as, and no kernel writes over one of its inputs: no two values
+ * sharing a buffer are live at once.
+ * LOOM_E_INTERNAL naming the first clash, else LOOM_OK with *buffers the
+ * device buffers made and *values the values mapped to them (more values
+ * than buffers: some are shared). */
+loom_status loom__session_check_buffers(const loom_session *s, size_t *buffers, size_t *values);
+
 #endif

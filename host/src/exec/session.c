@@ -15,6 +15,7 @@
  * inputs, which stay on the host: the same outputs, later. Strict sessions
  * report the failure instead (LOOM_E_DEVICE_FAILED).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,20 @@ typedef struct {
     loom__step *steps;
     int n_steps, cap_steps;
     loom__arg *args;        /* pool behind steps' in/out */
-    void **dbuf;            /* [value * n_devs + d]: device buffers */
+    void **dbuf;            /* [value * n_devs + d]: device buffers (shared by values
+                               whose lifetimes do not overlap: see pool) */
     loom__device *devs[LOOM__MAX_DEVICES]; /* devices the plan uses */
     int n_devs;
+    /* the memory plan: every device buffer the plan made, and which value
+     * holds it while the plan is built (-1: free for the next value that
+     * fits); a value's buffer goes back after the last node reading it */
+    struct pool_buf {
+        void *buf;
+        size_t bytes;
+        int d, holder;
+    } *pool;
+    int n_pool, cap_pool;
+    int *last_use;          /* [value]: last node index reading it; INT_MAX: kept */
 } loom__plan;
 
 struct loom_session {
@@ -71,6 +83,7 @@ struct loom_session {
     bool infer_only;
     bool profile;
     bool keep_values;         /* every node's outputs come home after it runs */
+    bool own_buffers;         /* no memory plan: a device buffer per value */
     bool ran;                 /* a run has completed */
     double *node_us;          /* profile: total per graph node index */
     uint64_t *node_cycles;    /* per graph node: kernel cycles, all runs (cycle-accurate devices) */
@@ -144,11 +157,10 @@ static void plan_free(loom_session *s)
         if (st->kind == STEP_KERNEL && st->state && st->dev->backend->release)
             st->dev->backend->release(st->dev, st->state);
     }
-    if (p->dbuf)
-        for (int v = 0; v < s->g->n_values; v++)
-            for (int d = 0; d < p->n_devs; d++)
-                if (p->dbuf[v * LOOM__MAX_DEVICES + d])
-                    p->devs[d]->backend->buffer_free(p->devs[d], p->dbuf[v * LOOM__MAX_DEVICES + d]);
+    for (int i = 0; i < p->n_pool; i++)
+        p->devs[p->pool[i].d]->backend->buffer_free(p->devs[p->pool[i].d], p->pool[i].buf);
+    free(p->pool);
+    free(p->last_use);
     free(p->steps);
     free(p->args);
     free(p->dbuf);
@@ -177,10 +189,8 @@ static loom_status host_tensor(loom_session *s, int v, loom_tensor **out)
     if (!s->vals[v]) {
         if (val->constant)
             s->vals[v] = loom__tensor_ref(val->constant);
-        else if ((st = loom__tensor_new(val->dtype, val->rank, val->dims, &s->vals[v])) != LOOM_OK)
+        else if ((st = loom__tensor_new_zero(val->dtype, val->rank, val->dims, &s->vals[v])) != LOOM_OK)
             return loom__err_prefix(st, "%s: tensor \"%s\"", s->g->source, val->name);
-        else
-            memset(s->vals[v]->data, 0, s->vals[v]->nbytes);
     }
     *out = s->vals[v];
     return LOOM_OK;
@@ -209,18 +219,83 @@ static loom_status dev_err(loom_session *s, loom__device *dev, loom_status st, c
 }
 
 /* The device buffer of value v on device slot d, allocated on first use. */
+/* Value v's buffer on device slot d: the smallest free one of the pool
+ * that holds it (values whose last reader has run gave theirs back), else
+ * a new one. Constants keep theirs (uploaded once, read every run). */
 static loom_status device_buffer(loom_session *s, int v, int d, void **out)
 {
     loom__plan *p = &s->plan;
     loom__device *dev = p->devs[d];
     void **buf = &p->dbuf[v * LOOM__MAX_DEVICES + d];
+    size_t need;
+    int best = -1;
     loom_tensor *t;
     loom_status st;
     if ((st = host_tensor(s, v, &t)) != LOOM_OK)
         return st;
-    if (!*buf && (st = dev->backend->buffer_alloc(dev, t->nbytes ? t->nbytes : 1, buf)) != LOOM_OK)
-        return dev_err(s, dev, st, "allocating a buffer");
+    if (*buf) {
+        *out = *buf;
+        return LOOM_OK;
+    }
+    need = t->nbytes ? t->nbytes : 1;
+    for (int i = 0; !s->g->values[v].constant && i < p->n_pool; i++)
+        if (p->pool[i].holder < 0 && p->pool[i].d == d && p->pool[i].bytes >= need &&
+            (best < 0 || p->pool[i].bytes < p->pool[best].bytes))
+            best = i;
+    if (best < 0) {
+        if (p->n_pool == p->cap_pool) {
+            int cap = p->cap_pool ? 2 * p->cap_pool : 16;
+            struct pool_buf *grown = realloc(p->pool, (size_t)cap * sizeof *grown);
+            if (!grown)
+                return loom__err(LOOM_E_NOMEM, "out of memory building the plan");
+            p->pool = grown;
+            p->cap_pool = cap;
+        }
+        if ((st = dev->backend->buffer_alloc(dev, need, &p->pool[p->n_pool].buf)) != LOOM_OK)
+            return dev_err(s, dev, st, "allocating a buffer");
+        p->pool[p->n_pool].bytes = need;
+        p->pool[p->n_pool].d = d;
+        best = p->n_pool++;
+    }
+    p->pool[best].holder = v;
+    *buf = p->pool[best].buf;
     *out = *buf;
+    return LOOM_OK;
+}
+
+/* Before node i: buffers of values no node from i on reads go back to the
+ * pool (not a value read by node i itself: no kernel writes its output
+ * over an input it is still reading). The value stays mapped to it in
+ * dbuf for the steps before i that use it; none after i does. */
+static void release_dead(loom__plan *p, int i, bool *dev_valid)
+{
+    for (int k = 0; p->last_use && k < p->n_pool; k++) {
+        int v = p->pool[k].holder;
+        if (v >= 0 && p->last_use[v] < i) {
+            p->pool[k].holder = -1;
+            dev_valid[v * LOOM__MAX_DEVICES + p->pool[k].d] = false;
+        }
+    }
+}
+
+/* The memory plan's lifetimes: the last live node reading each value;
+ * constants, graph outputs and (keep_values, own_buffers) every value are
+ * never given back. */
+static loom_status plan_lifetimes(loom_session *s, bool share)
+{
+    const loom__graph *g = s->g;
+    int *last = loom__malloc((size_t)(g->n_values ? g->n_values : 1) * sizeof *last);
+    if (!last)
+        return loom__err(LOOM_E_NOMEM, "out of memory building the plan");
+    for (int v = 0; v < g->n_values; v++)
+        last[v] = share && !g->values[v].constant ? -1 : INT_MAX;
+    for (int i = 0; share && i < g->n_nodes; i++)
+        for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].n_inputs; k++)
+            if (g->nodes[i].inputs[k] >= 0 && last[g->nodes[i].inputs[k]] != INT_MAX)
+                last[g->nodes[i].inputs[k]] = i;
+    for (int k = 0; k < g->n_outputs; k++)
+        last[g->outputs[k]] = INT_MAX;
+    s->plan.last_use = last;
     return LOOM_OK;
 }
 
@@ -293,12 +368,15 @@ static loom_status build_plan(loom_session *s)
         host_valid[v] = g->values[v].is_input || g->values[v].constant;
         producer_slot[v] = -1;
     }
+    if ((st = plan_lifetimes(s, !s->keep_values && !s->own_buffers)) != LOOM_OK)
+        goto done;
     for (int i = 0; i < g->n_nodes; i++) {
         const loom__node *n = &g->nodes[i];
         loom__step step = {.kind = STEP_KERNEL, .node = n, .dev = n->device};
         int d;
         if (n->dead)
             continue;
+        release_dead(p, i, dev_valid);
         d = dev_slot(p, n->device);
         step.in = &p->args[used_args];
         used_args += (size_t)n->n_inputs;
@@ -366,6 +444,70 @@ done:
     free(host_valid);
     free(dev_valid);
     free(producer_slot);
+    return st;
+}
+
+/* ---- the memory plan's check ---- */
+
+static int pool_index(const loom__plan *p, const void *buf)
+{
+    for (int i = 0; buf && i < p->n_pool; i++)
+        if (p->pool[i].buf == buf)
+            return i;
+    return -1;
+}
+
+loom_status loom__session_check_buffers(const loom_session *s, size_t *buffers, size_t *values)
+{
+    const loom__plan *p = &s->plan;
+    const loom__graph *g = s->g;
+    int *owner = loom__malloc((size_t)(p->n_pool ? p->n_pool : 1) * sizeof *owner);
+    loom_status st = LOOM_OK;
+    size_t mapped = 0;
+    if (!owner)
+        return loom__err(LOOM_E_NOMEM, "out of memory");
+    for (int i = 0; i < p->n_pool; i++) /* constants: there from plan time */
+        owner[i] = p->pool[i].holder >= 0 && g->values[p->pool[i].holder].constant ? p->pool[i].holder : -1;
+    for (int i = 0; i < p->n_steps && st == LOOM_OK; i++) {
+        const loom__step *step = &p->steps[i];
+        if (step->kind == STEP_KERNEL) {
+            const loom__node *n = step->node;
+            for (int k = 0; k < n->n_inputs && st == LOOM_OK; k++) {
+                int b = pool_index(p, step->in[k].buf);
+                if (b >= 0 && owner[b] != n->inputs[k])
+                    st = loom__err(LOOM_E_INTERNAL, "memory plan: step %d reads \"%s\" from a buffer holding %s", i,
+                                   g->values[n->inputs[k]].name, owner[b] >= 0 ? g->values[owner[b]].name : "nothing");
+            }
+            for (int k = 0; k < n->n_outputs; k++) {
+                int b = pool_index(p, step->out[k].buf);
+                for (int j = 0; b >= 0 && j < n->n_inputs && st == LOOM_OK; j++)
+                    if (step->in[j].buf == step->out[k].buf)
+                        st = loom__err(LOOM_E_INTERNAL, "memory plan: step %d writes \"%s\" over its input \"%s\"",
+                                       i, g->values[n->outputs[k]].name, g->values[n->inputs[j]].name);
+                if (b >= 0)
+                    owner[b] = n->outputs[k];
+            }
+        } else {
+            int d = -1, b;
+            for (int k = 0; k < p->n_devs; k++)
+                if (p->devs[k] == step->dev)
+                    d = k;
+            b = d >= 0 ? pool_index(p, p->dbuf[step->value * LOOM__MAX_DEVICES + d]) : -1;
+            if (b >= 0 && step->kind == STEP_UPLOAD)
+                owner[b] = step->value;
+            else if (b >= 0 && owner[b] != step->value)
+                st = loom__err(LOOM_E_INTERNAL, "memory plan: step %d downloads \"%s\" from a buffer holding %s", i,
+                               g->values[step->value].name, owner[b] >= 0 ? g->values[owner[b]].name : "nothing");
+        }
+    }
+    free(owner);
+    for (int v = 0; p->dbuf && v < g->n_values; v++)
+        for (int d = 0; d < p->n_devs; d++)
+            mapped += p->dbuf[v * LOOM__MAX_DEVICES + d] != NULL;
+    if (buffers)
+        *buffers = (size_t)p->n_pool;
+    if (values)
+        *values = mapped;
     return st;
 }
 
@@ -587,6 +729,7 @@ static loom_status session_build(const loom_model *m, const loom_session_options
     s->profile = opts && opts->profile;
     s->trace = opts && opts->trace;
     s->keep_values = opts && opts->keep_values;
+    s->own_buffers = opts && opts->own_buffers;
     if (s->profile && !(s->node_us = loom__calloc((size_t)s->g->n_nodes, sizeof *s->node_us))) {
         st = loom__err(LOOM_E_NOMEM, "out of memory");
         goto fail;
