@@ -65,7 +65,7 @@ class SessionOptions(Structure):
     _fields_ = [("input_shapes", POINTER(InputShape)), ("input_shape_count", c_size_t),
                 ("max_tensor_bytes", c_uint64), ("infer_only", c_bool), ("devices", c_char_p),
                 ("strict", c_bool), ("profile", c_bool), ("keep_values", c_bool), ("qdq_float", c_bool),
-                ("unfused", c_bool), ("trace", c_bool)]
+                ("unfused", c_bool), ("trace", c_bool), ("own_buffers", c_bool)]
 
 
 class NodePlacement(Structure):
