@@ -547,6 +547,7 @@ static cl_int gemm_enqueue(const cl_env *e, const loom_gemm *g,
     cl_kernel k = g->kern;
     int i = 0;
     cl_mem bias = a->bias; /* NULL when has_bias is 0, as the host passes */
+    const int one = 1, zero = 0;
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->M));
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->N));
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->K));
@@ -564,6 +565,10 @@ static cl_int gemm_enqueue(const cl_env *e, const loom_gemm *g,
     CL_TRY(clSetKernelArg(k, i++, sizeof(int), &a->act));
     CL_TRY(clSetKernelArg(k, i++, sizeof(float), &a->act_a));
     CL_TRY(clSetKernelArg(k, i++, sizeof(float), &a->act_b));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &one)); /* batches, and their strides */
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &zero));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &zero));
+    CL_TRY(clSetKernelArg(k, i++, sizeof(int), &zero));
     size_t global[2], local[2];
     gemm_geometry(&g->knobs, a->M, a->N, global, local);
     return clEnqueueNDRangeKernel(e->queue, k, 2, NULL, global, local, 0,

@@ -7,6 +7,9 @@
  *            + (has_bias == 1 ? bias[n] : has_bias == 2 ? bias[m] : 0) )
  *
  * for 0 <= m < M, 0 <= n < N; all operands row-major; any M, N, K >= 1;
+ * and that for each matrix t < batches of a batch, A, B and C advanced by
+ * t * batch_a, t * batch_b, t * batch_c elements (0: the same matrix for
+ * every t; bias is shared); batches is the NDRange's global size 2;
  * act any fp32 LOOM_ACT_* of kernel-abi.h (GELU is the erf form; CLIP
  * clamps to [act_a, act_b]; the others ignore act_a and act_b). Bias per
  * column (has_bias 1: a Gemm's bias row) or per row (has_bias 2: a
@@ -27,12 +30,14 @@
  *   GEMM_KWG=256 GEMM_PREFETCH=1 GEMM_STAGE_MIN=3145728
  * OpenCL C 1.2, no extensions.
  *
- * ---- Launch geometry (2-D NDRange, no global offset) ----
+ * ---- Launch geometry (3-D NDRange, no global offset) ----
  *
  *   local[0]  = GEMM_WGN
  *   local[1]  = GEMM_WGM
+ *   local[2]  = 1
  *   global[0] = ceil(N / (GEMM_NWI * GEMM_WGN)) * GEMM_WGN
  *   global[1] = ceil(M / (GEMM_MWI * GEMM_WGM)) * GEMM_WGM
+ *   global[2] = batches
  *
  * with ceil(a / b) = (a + b - 1) / b in integers. Dimension 0 runs along N,
  * dimension 1 along M. The kernel declares reqd_work_group_size(GEMM_WGN,
@@ -342,7 +347,8 @@ void loom_gemm_f32(int M, int N, int K,
                    __global const float *B, int ldb, int b_off,
                    __global const float *bias, int has_bias,
                    __global float *C, int ldc, int c_off, int act,
-                   float act_a, float act_b)
+                   float act_a, float act_b, int batches, int batch_a,
+                   int batch_b, int batch_c)
 {
     const int lid_n = get_local_id(0);
     const int lid_m = get_local_id(1);
@@ -360,9 +366,12 @@ void loom_gemm_f32(int M, int N, int K,
     const int edge = n_grp + GEMM_NWG > N;
     const int n_skip = n_store - n_grp; /* leading columns not stored */
 
-    A += a_off;
-    B += b_off + n_grp;
-    C += c_off + n_grp;
+    /* matrix get_group_id(2) of a batch (batches == global size 2) */
+    const size_t t = get_group_id(2);
+    (void)batches;
+    A += a_off + t * (size_t)batch_a;
+    B += b_off + t * (size_t)batch_b + n_grp;
+    C += c_off + t * (size_t)batch_c + n_grp;
     if (has_bias == 1)
         bias += n_grp;
 

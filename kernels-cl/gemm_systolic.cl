@@ -17,10 +17,12 @@
  *       __global const float *B, int ldb, int b_off,
  *       __global const float *bias, int has_bias,
  *       __global float *C, int ldc, int c_off, int act,
- *       float act_a, float act_b)
+ *       float act_a, float act_b, int batches, int batch_a,
+ *       int batch_b, int batch_c)
  *     C = act(A.B + bias), act any fp32 LOOM_ACT_* with its parameters
  *     act_a, act_b; bias per column (bias[n], has_bias 1) or per row
- *     (bias[m], has_bias 2), as loom_gemm_f32.
+ *     (bias[m], has_bias 2), as loom_gemm_f32; for batches matrices,
+ *     matrix t at A, B, C advanced by t times batch_a, batch_b, batch_c.
  *
  *   loom_gemm_i8_systolic(int M, int N, int K,
  *       __global const char *A, int lda, int a_off,
@@ -196,29 +198,32 @@ void loom_gemm_f32_systolic(int M, int N, int K,
                             __global const float *B, int ldb, int b_off,
                             __global const float *bias, int has_bias,
                             __global float *C, int ldc, int c_off, int act,
-                            float act_a, float act_b)
+                            float act_a, float act_b, int batches, int batch_a,
+                            int batch_b, int batch_c)
 {
+    /* the matrices of a batch one after another (see gemm_f32.cl) */
     A += a_off;
     B += b_off;
     C += c_off;
-    for (int m0 = 0; m0 < M; m0 += SYS_ROWS)
-        for (int n0 = 0; n0 < N; n0 += SYS_COLS) {
-            const int rows = min(SYS_ROWS, M - m0), cols = min(SYS_COLS, N - n0);
-            float acc[SYS_ROWS][SYS_COLS];
+    for (int t = 0; t < batches; t++, A += batch_a, B += batch_b, C += batch_c)
+        for (int m0 = 0; m0 < M; m0 += SYS_ROWS)
+            for (int n0 = 0; n0 < N; n0 += SYS_COLS) {
+                const int rows = min(SYS_ROWS, M - m0), cols = min(SYS_COLS, N - n0);
+                float acc[SYS_ROWS][SYS_COLS];
 
-            loom_sys_tile_f32(rows, cols, K, A + (size_t)m0 * lda, lda, B + n0, ldb, acc);
-            /* drain: bias and activation, stores masked at the edges */
+                loom_sys_tile_f32(rows, cols, K, A + (size_t)m0 * lda, lda, B + n0, ldb, acc);
+                /* drain: bias and activation, stores masked at the edges */
 #pragma unroll
-            for (int i = 0; i < SYS_ROWS; i++)
+                for (int i = 0; i < SYS_ROWS; i++)
 #pragma unroll
-                for (int j = 0; j < SYS_COLS; j++)
-                    if (i < rows && j < cols) {
-                        float v = acc[i][j] + (has_bias == 2   ? bias[m0 + i]
-                                               : has_bias ? bias[n0 + j]
-                                                          : 0.0f);
-                        C[(size_t)(m0 + i) * ldc + n0 + j] = loom_act_f32(v, act, act_a, act_b);
-                    }
-        }
+                    for (int j = 0; j < SYS_COLS; j++)
+                        if (i < rows && j < cols) {
+                            float v = acc[i][j] + (has_bias == 2   ? bias[m0 + i]
+                                                   : has_bias ? bias[n0 + j]
+                                                              : 0.0f);
+                            C[(size_t)(m0 + i) * ldc + n0 + j] = loom_act_f32(v, act, act_a, act_b);
+                        }
+            }
 }
 
 __kernel LOOM_SYS_TASK

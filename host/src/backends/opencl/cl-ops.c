@@ -48,7 +48,7 @@ typedef struct {
     karg args[MAX_KARGS];
     int nargs;
     cl_uint dims;
-    size_t gws[2], lws[2];
+    size_t gws[3], lws[3];
     bool use_lws;
     /* copies */
     cl_mem src, dst;
@@ -446,7 +446,11 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         loom__matmul_shape ms;
         loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
         loom__matmul_fold_rows(&ms);
-        return (double)ms.batches * gemm_us(dev, (double)ms.M, (double)ms.N, (double)ms.K) + mem_us;
+        /* one launch for a uniform batch (lower_matmul), else one each */
+        return (double)ms.batches * gemm_us(dev, (double)ms.M, (double)ms.N, (double)ms.K) -
+               (uniform_batches(&ms, true) >= 0 && uniform_batches(&ms, false) >= 0 ? (ms.batches - 1) * dev->launch_us
+                                                                                   : 0.0) +
+               mem_us;
     }
     case LOOM__OP_Conv: {
         /* as lower_conv_f32: grouped ones direct, in one launch; else per
@@ -501,10 +505,12 @@ static void gemm_geometry(launch *l, const loom__cl_tuning *t, int64_t M, int64_
 enum { BIAS_NONE = 0, BIAS_COLUMN = 1, BIAS_ROW = 2 };
 
 /* One fp32 GEMM launch: C[c_off..] = act(A[a_off..] B[b_off..] + bias),
- * act and its parameters those fused into n; bias per column or row. */
-static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int K, cl_mem A, int lda,
-                               int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, int bias_mode,
-                               cl_mem C, int ldc, int c_off, const loom__node *n)
+ * act and its parameters those fused into n; bias per column or row;
+ * for `batches` matrices, t-th at the offsets plus t times ba, bb, bc. */
+static loom_status gemm_batch_launch(loom__device *dev, cl_state *s, int M, int N, int K, cl_mem A, int lda,
+                                     int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, int bias_mode,
+                                     cl_mem C, int ldc, int c_off, const loom__node *n, int batches, int ba,
+                                     int bb, int bc)
 {
     const loom__cl_tuning *t = tuning(dev);
     launch *l = add_launch(s, t->systolic ? K_loom_gemm_f32_systolic : K_loom_gemm_f32);
@@ -515,8 +521,22 @@ static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int
     a_mem(l, B), a_int(l, ldb), a_int(l, b_off);
     a_mem(l, bias), a_int(l, bias ? bias_mode : BIAS_NONE);
     a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
+    a_int(l, batches), a_int(l, ba), a_int(l, bb), a_int(l, bc);
     gemm_geometry(l, t, M, N, "GEMM_WGM", 1, "GEMM_WGN", 1, "GEMM_MWI", 8, "GEMM_NWI", 32);
+    if (!t->systolic) {
+        l->dims = 3;
+        l->gws[2] = (size_t)batches;
+        l->lws[2] = 1;
+    }
     return LOOM_OK;
+}
+
+static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int K, cl_mem A, int lda,
+                               int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, int bias_mode,
+                               cl_mem C, int ldc, int c_off, const loom__node *n)
+{
+    return gemm_batch_launch(dev, s, M, N, K, A, lda, a_off, B, ldb, b_off, bias, bias_mode, C, ldc, c_off, n,
+                             1, 0, 0, 0);
 }
 
 /* One launch of the kernel ABI's int8 GEMM (loom_gemm_i8, or the
@@ -597,6 +617,20 @@ static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loo
     return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, BIAS_COLUMN, mem(&out[0]), N, 0, n);
 }
 
+/* 1 when batch t reads matrix t of operand A (a) or B (!a) for every t,
+ * 0 when every batch reads matrix 0 (broadcast), else -1. */
+static int uniform_batches(const loom__matmul_shape *ms, bool a)
+{
+    bool all_t = true, all_0 = true;
+    for (int64_t t = 0; t < ms->batches; t++) {
+        int64_t ia, ib;
+        loom__matmul_batch(ms, t, &ia, &ib);
+        all_t = all_t && (a ? ia : ib) == t;
+        all_0 = all_0 && (a ? ia : ib) == 0;
+    }
+    return all_t ? 1 : all_0 ? 0 : -1;
+}
+
 static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const loom__node *n,
                                 const loom__arg *in, const loom__arg *out, cl_state *s)
 {
@@ -607,6 +641,13 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
 
     loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
     loom__matmul_fold_rows(&ms);
+    if (ms.batches > 1 && ms.batches < 65536 && uniform_batches(&ms, true) >= 0 &&
+        uniform_batches(&ms, false) >= 0)
+        /* one launch for the batch (attention's per-head products) */
+        return gemm_batch_launch(dev, s, (int)ms.M, (int)ms.N, (int)ms.K, mem(&in[0]), (int)ms.K, 0, mem(&in[1]),
+                                 (int)ms.N, 0, bias, bias ? BIAS_COLUMN : BIAS_NONE, mem(&out[0]), (int)ms.N, 0, n,
+                                 (int)ms.batches, uniform_batches(&ms, true) * (int)(ms.M * ms.K),
+                                 uniform_batches(&ms, false) * (int)(ms.K * ms.N), (int)(ms.M * ms.N));
     for (int64_t t = 0; t < ms.batches; t++) {
         int64_t ia, ib;
         loom__matmul_batch(&ms, t, &ia, &ib);
