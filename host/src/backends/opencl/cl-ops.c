@@ -430,6 +430,20 @@ static double gemm_us(const loom__device *dev, double M, double N, double K)
     return dev->launch_us + 2.0 * pm * pn * K / (dev->gflops > 0 ? dev->gflops : 1) / 1e3;
 }
 
+/* 1 when batch t reads matrix t of operand A (a) or B (!a) for every t,
+ * 0 when every batch reads matrix 0 (broadcast), else -1. */
+static int uniform_batches(const loom__matmul_shape *ms, bool a)
+{
+    bool all_t = true, all_0 = true;
+    for (int64_t t = 0; t < ms->batches; t++) {
+        int64_t ia, ib;
+        loom__matmul_batch(ms, t, &ia, &ib);
+        all_t = all_t && (a ? ia : ib) == t;
+        all_0 = all_0 && (a ? ia : ib) == 0;
+    }
+    return all_t ? 1 : all_0 ? 0 : -1;
+}
+
 double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__node *n)
 {
     const loom__value *y = loom__out(g, n, 0);
@@ -615,20 +629,6 @@ static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loo
             return st;
     }
     return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, BIAS_COLUMN, mem(&out[0]), N, 0, n);
-}
-
-/* 1 when batch t reads matrix t of operand A (a) or B (!a) for every t,
- * 0 when every batch reads matrix 0 (broadcast), else -1. */
-static int uniform_batches(const loom__matmul_shape *ms, bool a)
-{
-    bool all_t = true, all_0 = true;
-    for (int64_t t = 0; t < ms->batches; t++) {
-        int64_t ia, ib;
-        loom__matmul_batch(ms, t, &ia, &ib);
-        all_t = all_t && (a ? ia : ib) == t;
-        all_0 = all_0 && (a ? ia : ib) == 0;
-    }
-    return all_t ? 1 : all_0 ? 0 : -1;
 }
 
 static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const loom__node *n,
