@@ -218,7 +218,6 @@ static loom_status dev_err(loom_session *s, loom__device *dev, loom_status st, c
     return loom__err_prefix(st, "device %s: %s", dev->name, what);
 }
 
-/* The device buffer of value v on device slot d, allocated on first use. */
 /* Value v's buffer on device slot d: the smallest free one of the pool
  * that holds it (values whose last reader has run gave theirs back), else
  * a new one. Constants keep theirs (uploaded once, read every run). */
