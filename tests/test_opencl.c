@@ -933,6 +933,8 @@ static void conv_all(uint64_t seed)
         {1, 3, 9, 70, 5, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1, true, NULL, NULL},   /* wide im2col rows */
         {2, 6, 8, 9, 4, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 2, true, NULL, NULL},    /* strided 1x1, groups 2 */
         {1, 3, 8, 9, 4, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, NULL, NULL},    /* padded 1x1 */
+        {1, 3, 23, 21, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, true, NULL, NULL},  /* 7x7 stem, im2col_k7 */
+        {2, 4, 9, 10, 3, 5, 5, 1, 2, 2, 1, 2, 1, 1, 1, 1, false, NULL, NULL}, /* 5x5, im2col_k5 */
     };
     rng_t r = {seed};
     stats_t st = {0};
