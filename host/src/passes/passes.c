@@ -291,20 +291,20 @@ static loom__node *gelu_erf(loom__graph *g, int v, const int *readers, const int
 
 /* MatMul's bias as exporters write it: y = Add(MatMul(..), c) (either
  * order), c a float constant of N numbers (leading dims 1) along y's last
- * dim, and y of the MatMul's shape. The Add, or NULL. The MatMul takes c
- * as a third input: ref and OpenCL add it per column before the
- * activation, as the Add did. */
-static loom__node *matmul_bias(loom__graph *g, const loom__node *n, int v, const int *readers, const int *reader)
+ * dim, and y of the MatMul's shape. The Add (c's value in *cv), or NULL.
+ * The MatMul takes c as a third input: ref and OpenCL add it per column
+ * before the activation, as the Add did. */
+static loom__node *matmul_bias(loom__graph *g, const loom__node *n, int v, const int *readers, const int *reader,
+                               int *cv)
 {
     const loom__value *mv = &g->values[v], *c, *y;
     loom__node *a;
-    int cv;
     if (n->op != LOOM__OP_MatMul || n->n_inputs != 2 || readers[v] != 1 || mv->rank < 1)
         return NULL;
     a = &g->nodes[reader[v]];
-    if ((cv = other_operand(a, LOOM__OP_Add, v)) < 0 || cv == v)
+    if ((*cv = other_operand(a, LOOM__OP_Add, v)) < 0 || *cv == v)
         return NULL;
-    c = &g->values[cv];
+    c = &g->values[*cv];
     y = &g->values[a->outputs[0]];
     if (!c->constant || c->dtype != LOOM_F32 || c->rank < 1 || c->rank > mv->rank ||
         c->dims[c->rank - 1] != mv->dims[mv->rank - 1] || c->constant->numel != mv->dims[mv->rank - 1] ||
@@ -351,7 +351,7 @@ loom_status loom__pass_fuse(loom__graph *g)
         readers[g->outputs[k]] += 3; /* a graph output keeps its value: never 1 or 2 readers */
     for (int i = 0; i < g->n_nodes; i++) {
         loom__node *n = &g->nodes[i], *a;
-        int v, act, sig;
+        int v, act, sig, cv;
         float pa, pb;
         if (n->dead || n->act || n->n_outputs != 1 || loom__outputs_constant(g, n) ||
             (n->op != LOOM__OP_Gemm && n->op != LOOM__OP_MatMul && n->op != LOOM__OP_Conv))
@@ -359,14 +359,14 @@ loom_status loom__pass_fuse(loom__graph *g)
         v = n->outputs[0];
         if (g->values[v].dtype != LOOM_F32)
             continue; /* the fused epilogues are float ones */
-        if ((a = matmul_bias(g, n, v, readers, reader))) {
+        if ((a = matmul_bias(g, n, v, readers, reader, &cv))) {
             int *ins = realloc(n->inputs, 3 * sizeof *ins);
             if (!ins) {
                 free(readers);
                 free(reader);
                 return loom__err(LOOM_E_NOMEM, "out of memory");
             }
-            ins[2] = other_operand(a, LOOM__OP_Add, v);
+            ins[2] = cv;
             n->inputs = ins;
             n->n_inputs = 3;
             absorb(g, i, a, NULL, 0, "the bias Add");

@@ -208,7 +208,7 @@ static void cl_device_free(loom__device *dev)
     loom__cl_dev *cd = dev->priv;
     if (!cd)
         return;
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < LOOM__CL_SCRATCH_SLOTS; k++)
         if (cd->scratch[k])
             loom__cl_buffer_release(dev, cd->scratch[k]);
     for (int k = 0; k < K_COUNT; k++)
@@ -229,7 +229,7 @@ static void cl_device_free(loom__device *dev)
 
 /* ---- buffers and copies ---- */
 
-static bool guard_mode(void)
+bool loom__cl_guard_mode(void)
 {
     const char *g = getenv("LOOM_CL_GUARD");
     return g && strcmp(g, "1") == 0;
@@ -317,7 +317,7 @@ static loom_status host_room(loom__device *dev, size_t bytes)
 loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbytes, cl_mem *out)
 {
     loom__cl_dev *cd = dev->priv;
-    bool guard = guard_mode();
+    bool guard = loom__cl_guard_mode();
     size_t total = nbytes + (guard ? LOOM__CL_GUARD : 0);
     cl_int err = CL_SUCCESS;
     loom_status st = LOOM_OK;

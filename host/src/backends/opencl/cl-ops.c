@@ -82,7 +82,10 @@ static void a_flt(launch *l, float v) { l->args[l->nargs].kind = ARG_FLOAT; l->a
 /* A scratch slot stands in for a cl_mem as the small integer slot + 1
  * (never a real cl_mem); a_mem records it as such. */
 #define SCRATCH_REF(slot) ((cl_mem)(uintptr_t)((slot) + 1))
-static int scratch_slot(cl_mem m) { return (uintptr_t)m >= 1 && (uintptr_t)m <= 2 ? (int)(uintptr_t)m - 1 : -1; }
+static int scratch_slot(cl_mem m)
+{
+    return (uintptr_t)m >= 1 && (uintptr_t)m <= LOOM__CL_SCRATCH_SLOTS ? (int)(uintptr_t)m - 1 : -1;
+}
 
 static void a_mem(launch *l, cl_mem m)
 {
@@ -169,10 +172,9 @@ static loom_status new_buffer(loom__device *dev, cl_state *s, const void *data, 
 static loom_status scratch_buffer(loom__device *dev, cl_state *s, int slot, size_t nbytes, cl_mem *out)
 {
     loom__cl_dev *cd = dev->priv;
-    const char *g = getenv("LOOM_CL_GUARD");
     cl_mem grown, old = NULL;
     loom_status st;
-    if (g && strcmp(g, "1") == 0)
+    if (loom__cl_guard_mode())
         return new_buffer(dev, s, NULL, nbytes, out);
     pthread_mutex_lock(&cd->lock);
     if (cd->scratch[slot] && cd->scratch_bytes[slot] >= nbytes) {
@@ -430,18 +432,23 @@ static double gemm_us(const loom__device *dev, double M, double N, double K)
     return dev->launch_us + 2.0 * pm * pn * K / (dev->gflops > 0 ? dev->gflops : 1) / 1e3;
 }
 
-/* 1 when batch t reads matrix t of operand A (a) or B (!a) for every t,
- * 0 when every batch reads matrix 0 (broadcast), else -1. */
-static int uniform_batches(const loom__matmul_shape *ms, bool a)
+/* Whether a MatMul's batches run as one batched GEMM launch: batch t
+ * reads matrix t, or matrix 0 for every t (broadcast), of each operand;
+ * sa, sb get 1 or 0 accordingly (matrices to advance per batch). */
+static bool uniform_batches(const loom__matmul_shape *ms, int *sa, int *sb)
 {
-    bool all_t = true, all_0 = true;
+    bool a_t = true, a_0 = true, b_t = true, b_0 = true;
+    if (ms->batches < 2 || ms->batches >= 65536)
+        return false;
     for (int64_t t = 0; t < ms->batches; t++) {
         int64_t ia, ib;
         loom__matmul_batch(ms, t, &ia, &ib);
-        all_t = all_t && (a ? ia : ib) == t;
-        all_0 = all_0 && (a ? ia : ib) == 0;
+        a_t = a_t && ia == t, a_0 = a_0 && ia == 0;
+        b_t = b_t && ib == t, b_0 = b_0 && ib == 0;
     }
-    return all_t ? 1 : all_0 ? 0 : -1;
+    *sa = a_t ? 1 : 0;
+    *sb = b_t ? 1 : 0;
+    return (a_t || a_0) && (b_t || b_0);
 }
 
 double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__node *n)
@@ -458,13 +465,12 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         /* one GEMM launch per (broadcast) batch matrix */
         const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
         loom__matmul_shape ms;
+        int sa, sb;
         loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
         loom__matmul_fold_rows(&ms);
         /* one launch for a uniform batch (lower_matmul), else one each */
         return (double)ms.batches * gemm_us(dev, (double)ms.M, (double)ms.N, (double)ms.K) -
-               (uniform_batches(&ms, true) >= 0 && uniform_batches(&ms, false) >= 0 ? (ms.batches - 1) * dev->launch_us
-                                                                                   : 0.0) +
-               mem_us;
+               (uniform_batches(&ms, &sa, &sb) ? (double)(ms.batches - 1) * dev->launch_us : 0.0) + mem_us;
     }
     case LOOM__OP_Conv: {
         /* as lower_conv_f32: grouped ones direct, in one launch; else per
@@ -637,17 +643,17 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
     const loom__value *a = loom__in(g, n, 0), *b = loom__in(g, n, 1);
     cl_mem bias = n->n_inputs > 2 ? mem(&in[2]) : NULL; /* fused from an Add: one per column */
     loom__matmul_shape ms;
+    int sa, sb;
     loom_status st;
 
     loom__matmul_shape_of(a->rank, a->dims, b->rank, b->dims, &ms);
     loom__matmul_fold_rows(&ms);
-    if (ms.batches > 1 && ms.batches < 65536 && uniform_batches(&ms, true) >= 0 &&
-        uniform_batches(&ms, false) >= 0)
+    if (uniform_batches(&ms, &sa, &sb))
         /* one launch for the batch (attention's per-head products) */
         return gemm_batch_launch(dev, s, (int)ms.M, (int)ms.N, (int)ms.K, mem(&in[0]), (int)ms.K, 0, mem(&in[1]),
                                  (int)ms.N, 0, bias, bias ? BIAS_COLUMN : BIAS_NONE, mem(&out[0]), (int)ms.N, 0, n,
-                                 (int)ms.batches, uniform_batches(&ms, true) * (int)(ms.M * ms.K),
-                                 uniform_batches(&ms, false) * (int)(ms.K * ms.N), (int)(ms.M * ms.N));
+                                 (int)ms.batches, sa * (int)(ms.M * ms.K), sb * (int)(ms.K * ms.N),
+                                 (int)(ms.M * ms.N));
     for (int64_t t = 0; t < ms.batches; t++) {
         int64_t ia, ib;
         loom__matmul_batch(&ms, t, &ia, &ib);

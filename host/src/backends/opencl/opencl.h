@@ -17,6 +17,9 @@
 #include "backends/backend.h"
 #include "loom-cl.h"
 
+/* Shared scratch matrices per device (see loom__cl_dev.scratch). */
+#define LOOM__CL_SCRATCH_SLOTS 2
+
 /* The kernels of the program, by name. */
 #define LOOM__CL_KERNELS(X)                                                  \
     X(loom_gemm_f32) X(loom_gemm_f32_systolic) X(loom_gemm_i8)               \
@@ -81,8 +84,8 @@ typedef struct {
      * im2col and GEMM results): the one in-order queue runs one launch
      * after another, so no two users overlap. Grown at plan time, under
      * lock; launches name a slot, resolved when they are enqueued. */
-    cl_mem scratch[2];
-    size_t scratch_bytes[2];
+    cl_mem scratch[LOOM__CL_SCRATCH_SLOTS];
+    size_t scratch_bytes[LOOM__CL_SCRATCH_SLOTS];
     /* guard mode (LOOM_CL_GUARD=1, for tests): live buffers and their
      * sizes; each has LOOM__CL_GUARD pattern bytes after its end */
     cl_mem *guarded;
@@ -106,6 +109,7 @@ loom_status loom__cl_fail(cl_int err, const char *call);
 loom_status loom__cl_buffer_new(loom__device *dev, const void *data, size_t nbytes, cl_mem *out);
 void loom__cl_buffer_release(loom__device *dev, cl_mem m);
 loom_status loom__cl_guard_verify(loom__device *dev);
+bool loom__cl_guard_mode(void); /* LOOM_CL_GUARD=1 */
 
 /* Wait for ev (and release it) within the timeout (LOOM_CL_TIMEOUT);
  * LOOM_E_DEVICE_FAILED naming what on a timeout or a failed command. */
