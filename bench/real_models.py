@@ -24,7 +24,10 @@ dependency of loom) and for PyTorch. Latency is per inference after warm-up
 than --budget / N), peak RSS is the process's maximum resident set (wait4),
 and loom's outputs are checked against ONNX Runtime's (max relative error).
 The summary is the loom-auto / ONNX Runtime latency ratio per model and its
-geometric mean over the latency models.
+geometric mean over the latency models; beside it, auto against the fastest
+single-device placement measured in the same run (auto/best), and the cost
+model's predicted latency (loom run --json's latency.predicted_us) against
+auto's measured one (pred/auto).
 """
 import argparse
 import json
@@ -283,7 +286,7 @@ def run_loom(folder, names, device, args, env, out_dir):
     for s in doc["subgraphs"]:
         placed[s["device"]] = placed.get(s["device"], 0) + s.get("nodes", 0)
     return {"runs": lat["runs"], "median_us": lat["median_us"], "p90_us": lat["p90_us"], "rss_mib": rss,
-            "placed": placed}
+            "placed": placed, "predicted_us": lat.get("predicted_us")}
 
 
 def run_peer(peer, folder, names, args, env, out_dir):
@@ -346,6 +349,7 @@ def report(rows, args, peers):
           f"loom {' '.join(args.devices)}; {', '.join(peers)}")
     cols = [("loom " + d, d) for d in args.devices] + [(p, p) for p in peers]
     head = f"{'model':16}" + "".join(f" {c[0]:>26}" for c in cols) + f" {'auto/ORT':>9} {'auto/torch':>10}"
+    head += f" {'auto/best':>9} {'pred/auto':>9}"
     print(head)
     print(f"{'':16}" + "".join(f" {'median':>9} {'p90':>8} {'RSS':>7}" for _ in cols))
     ratios = []
@@ -361,6 +365,17 @@ def report(rows, args, peers):
             ratios.append(ro)
         line += f" {ro:9.2f}" if ro else f" {'-':>9}"
         line += f" {rt:10.2f}" if rt else f" {'-':>10}"
+        # auto against the fastest single-device placement measured (each
+        # device named alone, ref taking what it cannot run), and the cost
+        # model's predicted latency against auto's measured one
+        singles = [r["res"][d]["median_us"] for d in args.devices
+                   if d != "auto" and "," not in d and "median_us" in (r["res"].get(d) or {})]
+        ok = auto and "median_us" in auto
+        r["auto_over_best"] = auto["median_us"] / min(singles) if ok and singles else None
+        r["predicted_over_auto"] = (auto["predicted_us"] / auto["median_us"]
+                                    if ok and auto.get("predicted_us") else None)
+        for k, w in (("auto_over_best", 9), ("predicted_over_auto", 9)):
+            line += f" {r[k]:{w}.2f}" if r[k] else f" {'-':>{w}}"
         print(line)
     if ratios:
         print(f"geometric mean of auto/ONNX Runtime over {len(ratios)} latency models: "

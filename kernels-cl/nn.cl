@@ -326,6 +326,90 @@ __kernel void loom_conv2d_direct(int C, int H, int W, int M, int G, int8 win, in
     }
 }
 
+/* loom_dwconv2d_kK: depthwise convolution (each output channel reads its
+ * own input channel: G == C == M), one output row per work-item (a few
+ * per compute unit at a time), each pixel accumulated in a register. The
+ * K x K window is a literal (0: KH x KW from win, at run time), so its
+ * loops unroll and its weights sit in registers. Columns whose window
+ * lies inside the image, [lo, hi), read their taps without tests (rows
+ * outside the image are skipped as a range); the few border columns test
+ * each tap. The activation is a pass over the finished row, its switch
+ * outside the loop (inside, PoCL computes every case for every element).
+ * On PoCL this ran 4-6x faster than one output element per step with the
+ * window tests per element (144 channels at 56 x 56: 8.8 -> 1.5 ns an
+ * output for 3 x 3, 16 -> 3.5 for 5 x 5). */
+#define LOOM_DWCONV(NAME, KS)                                                                  \
+__kernel void NAME(int planes, int C, int H, int W, int OH, int OW, int8 win,                   \
+                   __global const float *x, __global const float *w,                           \
+                   __global const float *bias, int has_bias, __global float *y,                \
+                   int act, float act_a, float act_b)                                          \
+{                                                                                              \
+    const int KH = KS ? KS : win.s0, KW = KS ? KS : win.s1, SH = win.s2, SW = win.s3;          \
+    const int PH = win.s4, PW = win.s5, DH = win.s6, DW = win.s7;                              \
+    const int rows = planes * OH, reach = (KW - 1) * DW;                                       \
+    /* ow in [lo, hi): ow * SW - PW >= 0 and ow * SW - PW + reach < W */                       \
+    const int lo = min(OW, (PW + SW - 1) / SW);                                                \
+    const int hi = W - 1 - reach + PW >= 0 ? max(lo, min(OW, (W - 1 - reach + PW) / SW + 1)) : lo; \
+                                                                                               \
+    for (int r = (int)get_global_id(0); r < rows; r += (int)get_global_size(0)) {              \
+        const int oh = r % OH, plane = r / OH, m = plane % C, h0 = oh * SH - PH;               \
+        __global const float *xp = x + (size_t)plane * H * W;                                  \
+        __global const float *wm = w + (size_t)m * KH * KW;                                    \
+        __global float *yr = y + (size_t)r * OW;                                               \
+        const float b0 = has_bias ? bias[m] : 0.0f;                                            \
+        float wk[KS ? KS * KS : 1];                                                            \
+        int k0 = 0, k1 = KH; /* the window rows inside the image */                            \
+        if (KS)                                                                                \
+            for (int k = 0; k < KS * KS; k++)                                                  \
+                wk[k] = wm[k];                                                                 \
+        while (k0 < KH && h0 + k0 * DH < 0)                                                    \
+            k0++;                                                                              \
+        while (k1 > k0 && h0 + (k1 - 1) * DH >= H)                                             \
+            k1--;                                                                              \
+        for (int ow = 0; ow < OW; ow++) {                                                      \
+            float acc = b0;                                                                    \
+            if (ow == lo)                                                                      \
+                ow = hi;                                                                       \
+            if (ow >= OW)                                                                      \
+                break;                                                                         \
+            for (int kh = k0; kh < k1; kh++)                                                   \
+                for (int kw = 0; kw < KW; kw++) {                                              \
+                    const int iw = ow * SW - PW + kw * DW;                                     \
+                    if (iw >= 0 && iw < W)                                                     \
+                        acc = fma(xp[(size_t)(h0 + kh * DH) * W + iw],                         \
+                                  KS ? wk[kh * KW + kw] : wm[kh * KW + kw], acc);              \
+                }                                                                              \
+            yr[ow] = acc;                                                                      \
+        }                                                                                      \
+        if (KS && k0 == 0 && k1 == KH) {                                                       \
+            __global const float *xr = xp + (size_t)h0 * W - PW;                               \
+            for (int ow = lo; ow < hi; ow++) {                                                 \
+                float acc = b0;                                                                \
+                for (int kh = 0; kh < KH; kh++)                                                \
+                    for (int kw = 0; kw < KW; kw++)                                            \
+                        acc = fma(xr[kh * DH * W + ow * SW + kw * DW], wk[kh * KW + kw], acc); \
+                yr[ow] = acc;                                                                  \
+            }                                                                                  \
+        } else {                                                                               \
+            for (int ow = lo; ow < hi; ow++) {                                                 \
+                float acc = b0;                                                                \
+                for (int kh = k0; kh < k1; kh++)                                               \
+                    for (int kw = 0; kw < KW; kw++)                                            \
+                        acc = fma(xp[(size_t)(h0 + kh * DH) * W + ow * SW - PW + kw * DW],     \
+                                  KS ? wk[kh * KW + kw] : wm[kh * KW + kw], acc);              \
+                yr[ow] = acc;                                                                  \
+            }                                                                                  \
+        }                                                                                      \
+        if (act != LOOM_ACT_NONE)                                                              \
+            for (int ow = 0; ow < OW; ow++)                                                    \
+                yr[ow] = loom_act_f32(yr[ow], act, act_a, act_b);                              \
+    }                                                                                          \
+}
+
+LOOM_DWCONV(loom_dwconv2d, 0)
+LOOM_DWCONV(loom_dwconv2d_k3, 3)
+LOOM_DWCONV(loom_dwconv2d_k5, 5)
+
 /* loom_transpose2d / loom_transpose2d_i8: y[c, r] = x[r, c] for a
  * rows x cols matrix, through a local tile. */
 #define LOOM_TRANSPOSE2D(NAME, T)                                                             \

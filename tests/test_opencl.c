@@ -935,6 +935,12 @@ static void conv_all(uint64_t seed)
         {1, 3, 8, 9, 4, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, NULL, NULL},    /* padded 1x1 */
         {1, 3, 23, 21, 5, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, true, NULL, NULL},  /* 7x7 stem, im2col_k7 */
         {2, 4, 9, 10, 3, 5, 5, 1, 2, 2, 1, 2, 1, 1, 1, 1, false, NULL, NULL}, /* 5x5, im2col_k5 */
+        /* loom_dwconv2d: the 5x5 copy, the run-time window, epilogues */
+        {1, 5, 11, 13, 5, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 5, true, NULL, NULL},  /* depthwise 5x5, stride 2 */
+        {2, 3, 9, 8, 3, 3, 5, 1, 1, 1, 2, 0, 2, 1, 1, 3, true, NULL, NULL},   /* depthwise 3x5, asymmetric */
+        {1, 7, 7, 9, 7, 5, 5, 1, 1, 4, 4, 4, 4, 2, 2, 7, false, NULL, NULL},  /* 5x5 dilated, all border */
+        {1, 6, 10, 11, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6, true, NULL, "Clip"}, /* ReLU6, MobileNet's */
+        {1, 5, 8, 9, 5, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 5, true, NULL, "SiLU"},   /* EfficientNet's */
     };
     rng_t r = {seed};
     stats_t st = {0};

@@ -13,7 +13,9 @@ static const char partition_usage[] =
     "Show where every node of the model would run and why: the device each\n"
     "node is placed on, the reason the partitioner recorded, and the\n"
     "subgraphs (consecutive nodes on one device) with the copies at their\n"
-    "boundaries. Nothing is run.\n"
+    "boundaries, each with the cost model's predicted time (from the devices'\n"
+    "rates: measured once per machine in auto mode, see loom devices --rates).\n"
+    "The model is not run.\n"
     "\n"
     "  -d, --devices LIST         devices in priority order, comma-separated\n"
     "                             (default: auto, every device in fallback order;\n"
@@ -93,6 +95,7 @@ int loom_cmd_partition(int argc, char **argv)
             json_object_set_new(o, "device", json_string(p.device));
             json_object_set_new(o, "subgraph", json_integer(p.subgraph));
             json_object_set_new(o, "reason", json_string(p.reason));
+            json_object_set_new(o, "predicted_us", json_real(loom_session_node_predicted_us(s, i)));
             json_array_append_new(nodes, o);
         }
         for (size_t i = 0; i < loom_session_subgraph_count(s); i++) {
@@ -106,22 +109,24 @@ int loom_cmd_partition(int argc, char **argv)
             json_object_set_new(o, "bytes_in", json_integer((json_int_t)g.bytes_in));
             json_object_set_new(o, "copies_out", json_integer((json_int_t)g.copies_out));
             json_object_set_new(o, "bytes_out", json_integer((json_int_t)g.bytes_out));
+            json_object_set_new(o, "predicted_us", json_real(loom_session_subgraph_predicted_us(s, i)));
             json_array_append_new(sgs, o);
         }
+        json_object_set_new(root, "predicted_us", json_real(loom_session_predicted_us(s)));
         json_object_set_new(root, "nodes", nodes);
         json_object_set_new(root, "subgraphs", sgs);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);
     } else {
-        printf("%-4s %-28s %-20s %-10s %s\n", "#", "NODE", "OP", "DEVICE", "REASON");
+        printf("%-4s %-28s %-20s %-10s %12s  %s\n", "#", "NODE", "OP", "DEVICE", "PREDICTED", "REASON");
         for (size_t i = 0; i < loom_session_node_count(s); i++) {
             loom_node_placement p;
             char op[64];
             loom_session_placement(s, i, &p);
             snprintf(op, sizeof op, "%s%s%s", p.op_type, *p.fused ? "+" : "", p.fused);
-            printf("%-4zu %-28.28s %-20.20s %-10s %s\n", i, *p.name ? p.name : "-", op, p.device,
-                   p.reason);
+            printf("%-4zu %-28.28s %-20.20s %-10s %9.1f us  %s\n", i, *p.name ? p.name : "-", op, p.device,
+                   loom_session_node_predicted_us(s, i), p.reason);
         }
         printf("\nsubgraphs: %zu\n", loom_session_subgraph_count(s));
         for (size_t i = 0; i < loom_session_subgraph_count(s); i++) {
@@ -132,8 +137,9 @@ int loom_cmd_partition(int argc, char **argv)
             if (g.copies_in || g.copies_out)
                 printf(", copies in %zu (%llu bytes), out %zu (%llu bytes)", g.copies_in,
                        (unsigned long long)g.bytes_in, g.copies_out, (unsigned long long)g.bytes_out);
-            putchar('\n');
+            printf(", predicted %.1f us\n", loom_session_subgraph_predicted_us(s, i));
         }
+        printf("predicted per run: %.1f us\n", loom_session_predicted_us(s));
     }
 done:
     loom_cli_inputs_free(&inputs);

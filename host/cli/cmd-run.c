@@ -47,7 +47,9 @@ static const char run_usage[] =
     "  -p, --profile              time every node (each device finishes a node\n"
     "                             before the next starts) over the --repeat runs\n"
     "                             (one run after the warm-up without --repeat)\n"
-    "                             and print where the time went\n"
+    "                             and print where the time went, each node's\n"
+    "                             time beside the cost model's prediction (see\n"
+    "                             loom devices --rates)\n"
     "      --trace FILE.json      write every run's kernels and copies, one track\n"
     "                             per device, and loom's own host work as a Chrome\n"
     "                             trace-event file (open it in Perfetto or\n"
@@ -451,11 +453,13 @@ int loom_cmd_run(int argc, char **argv)
             json_object_set_new(lat, "p90_us", json_real(times[(9 * repeat + 9) / 10 - 1])); /* nearest rank */
             json_object_set_new(lat, "mean_us", json_real(sum / (double)repeat));
             json_object_set_new(lat, "max_us", json_real(times[repeat - 1]));
+            json_object_set_new(lat, "predicted_us", json_real(loom_session_predicted_us(s)));
             json_object_set_new(root, "latency", lat);
             if (!as_json)
-                printf("latency over %ld runs: min %.2f us, median %.2f us, p90 %.2f us, mean %.2f us, max %.2f us\n",
+                printf("latency over %ld runs: min %.2f us, median %.2f us, p90 %.2f us, mean %.2f us, max %.2f us "
+                       "(the cost model predicts %.2f us)\n",
                        repeat, times[0], times[repeat / 2], times[(9 * repeat + 9) / 10 - 1], sum / (double)repeat,
-                       times[repeat - 1]);
+                       times[repeat - 1], loom_session_predicted_us(s));
         }
         {
             /* cycle-accurate devices: simulated cycles per inference, the
@@ -499,12 +503,16 @@ int loom_cmd_run(int argc, char **argv)
         }
         if (profile) {
             json_t *prof = json_array();
-            double total = 0;
+            double total = 0, pred_total = loom_session_predicted_us(s), pred_nodes = 0, pred_copies;
+            for (size_t i = 0; i < loom_session_node_count(s); i++)
+                pred_nodes += loom_session_node_predicted_us(s, i);
+            pred_copies = pred_total - pred_nodes;
             if (!as_json)
-                printf("profile (mean per run):\n");
+                printf("profile (mean per run; the cost model's prediction beside it):\n  %13s %13s\n",
+                       "measured", "predicted");
             for (size_t i = 0; i < loom_session_node_count(s); i++) {
                 loom_node_placement p;
-                double us = loom_session_node_time(s, i);
+                double us = loom_session_node_time(s, i), pred = loom_session_node_predicted_us(s, i);
                 json_t *o = json_object();
                 char op[64];
                 loom_session_placement(s, i, &p);
@@ -514,24 +522,28 @@ int loom_cmd_run(int argc, char **argv)
                 json_object_set_new(o, "op", json_string(op));
                 json_object_set_new(o, "device", json_string(p.device));
                 json_object_set_new(o, "us", json_real(us));
+                json_object_set_new(o, "predicted_us", json_real(pred));
                 {
                     uint64_t c, pc;
                     bool has = loom_session_node_cycles(s, i, &c, &pc);
                     json_object_set_new(o, "cycles", has ? json_integer((json_int_t)c) : json_null());
                     json_object_set_new(o, "predicted_cycles", has ? json_integer((json_int_t)pc) : json_null());
                     if (!as_json && has)
-                        printf("  %10.2f us  %-10s %-20s %s (%llu cycles, model %llu)\n", us, p.device, op, p.name,
-                               (unsigned long long)c, (unsigned long long)pc);
+                        printf("  %10.2f us %10.2f us  %-10s %-20s %s (%llu cycles, model %llu)\n", us, pred,
+                               p.device, op, p.name, (unsigned long long)c, (unsigned long long)pc);
                     else if (!as_json)
-                        printf("  %10.2f us  %-10s %-20s %s\n", us, p.device, op, p.name);
+                        printf("  %10.2f us %10.2f us  %-10s %-20s %s\n", us, pred, p.device, op, p.name);
                 }
                 json_array_append_new(prof, o);
             }
             if (!as_json)
-                printf("  %10.2f us  copies between devices\n  %10.2f us  total\n",
-                       loom_session_copy_time(s), total + loom_session_copy_time(s));
+                printf("  %10.2f us %10.2f us  copies between devices\n  %10.2f us %10.2f us  total (%+.0f%%)\n",
+                       loom_session_copy_time(s), pred_copies, total + loom_session_copy_time(s), pred_total,
+                       100.0 * (pred_total / (total + loom_session_copy_time(s)) - 1));
             json_object_set_new(root, "profile", prof);
             json_object_set_new(root, "copy_us", json_real(loom_session_copy_time(s)));
+            json_object_set_new(root, "predicted_copy_us", json_real(pred_copies));
+            json_object_set_new(root, "predicted_us", json_real(pred_total));
         }
         if (as_json) {
             json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

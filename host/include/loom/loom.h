@@ -202,6 +202,24 @@ typedef struct {
 size_t loom_device_count(void);
 loom_status loom_device_get(size_t i, loom_device_info *out);
 
+/* The cost model's rates for device i (of loom_device_count): what the
+ * partitioner and the predicted times use. With measure, the device is
+ * calibrated first (a micro-benchmark of about a second, once per machine:
+ * cached in the loom cache folder; LOOM_CALIBRATE=force measures again);
+ * otherwise the rates are the measured ones only if this process has
+ * calibrated it already (an automatic placement does), else modelled. */
+typedef struct {
+    double gflops;     /* fp32 GEMM-like work, GFLOP/s */
+    double gops_int8;  /* int8 GEMM work, GOP/s */
+    double mem_gbps;   /* memory-bound work, GB/s */
+    double launch_us;  /* fixed cost of a node */
+    double copy_gbps;  /* copies between host and device (unused with host_memory) */
+    double copy_us;    /* fixed cost of a copy */
+    bool host_memory;  /* its buffers are host memory: copies cost nothing */
+    bool measured;     /* false: modelled from the device's type and size */
+} loom_device_rates;
+loom_status loom_device_rates_get(size_t i, bool measure, loom_device_rates *out);
+
 /* ---------------------------------------------------------------------- */
 /* Models                                                                  */
 /* ---------------------------------------------------------------------- */
@@ -379,6 +397,14 @@ const loom_tensor *loom_session_node_output(const loom_session *s, size_t i, siz
  * copies into and out of devices, microseconds (0 before the first run). */
 double loom_session_node_time(const loom_session *s, size_t i);
 double loom_session_copy_time(const loom_session *s);
+/* The cost model's time for node i on the device it was placed on, for
+ * subgraph i (its nodes and the copies at its boundaries), and for a whole
+ * run, microseconds: what the partitioner compared, from the devices'
+ * rates (measured on this machine once a session has placed nodes
+ * automatically, else modelled: see loom_device_rates_get). */
+double loom_session_node_predicted_us(const loom_session *s, size_t i);
+double loom_session_subgraph_predicted_us(const loom_session *s, size_t i);
+double loom_session_predicted_us(const loom_session *s);
 /* Forget the times (and cycle counts) so far (after a warm-up run, say). */
 void loom_session_profile_reset(loom_session *s);
 

@@ -17,6 +17,7 @@
 #ifndef LOOM_BACKEND_H
 #define LOOM_BACKEND_H
 
+#include "cost/cost.h"
 #include "ir/ir.h"
 
 #define LOOM__BACKEND_VERSION 1
@@ -39,12 +40,7 @@ typedef struct loom__device {
     char platform[128];    /* runtime/platform name */
     uint64_t memory_bytes; /* global memory, 0 if unknown */
     int compute_units;
-    /* cost model inputs (modelled, not measured; see loom__node_cost_us) */
-    double gflops;         /* sustained fp32 rate for GEMM-like work */
-    double mem_gbps;       /* rate of memory-bound (elementwise) work */
-    double launch_us;      /* fixed cost per kernel launch */
-    double xfer_gbps;      /* host <-> device copy bandwidth (0: shares host memory) */
-    double xfer_us;        /* fixed cost per copy */
+    loom__dev_caps caps;   /* host memory or not, rates (cost/cost.h) */
     bool healthy;          /* read with loom__device_healthy() */
     bool explicit_only;    /* never in "auto": chosen by name only (vsim) */
     char status[256];      /* "ok", or what failed (written once, when it fails) */
@@ -71,8 +67,7 @@ typedef struct loom__backend {
     bool (*supports)(loom__device *dev, const loom__graph *g, const loom__node *n,
                      const char **why);
     /* (optional) modelled time of node n on dev, microseconds; the
-     * generic estimate (launch + flops at dev->gflops + bytes at
-     * dev->mem_gbps) when NULL */
+     * generic estimate (loom__work_cost_us at dev->caps.rates) when NULL */
     double (*cost_us)(loom__device *dev, const loom__graph *g, const loom__node *n);
     /* (optional, all four or none) device buffers */
     loom_status (*buffer_alloc)(loom__device *dev, size_t nbytes, void **buf);
@@ -130,16 +125,6 @@ const char *loom__absent_note(const char *device_name);
 /* Mark dev failed for the rest of the process and log a warning. */
 void loom__device_fail(loom__device *dev, const char *what);
 const char *loom__dev_kind_name(loom__dev_kind kind);
-
-/* Modelled cost of node n on dev, microseconds: the backend's cost hook,
- * or launch + flops / rate + bytes / bandwidth. */
-double loom__node_cost_us(const loom__device *dev, const loom__graph *g, const loom__node *n);
-/* The generic parts, for backends' cost hooks: GEMM-like flops (0 for
- * other ops) and the bytes a node reads and writes. */
-double loom__node_flops(const loom__graph *g, const loom__node *n);
-double loom__node_bytes(const loom__graph *g, const loom__node *n);
-/* Modelled cost of moving nbytes between dev and the host. */
-double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes);
 
 /* supports/run for devices that run only the kernel ABI's int8 GEMM
  * (vsim, xrt): every graph node is refused, with the reason. */

@@ -1,5 +1,5 @@
 /* registry.c - the backends, the devices they find, the fallback order,
- * device health, and the cost model the partitioner asks. */
+ * device health (costs: cost/cost.c). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,68 +170,6 @@ loom_status loom_device_get(size_t i, loom_device_info *out)
     out->healthy = loom__device_healthy(d);
     out->status = d->status;
     return LOOM_OK;
-}
-
-/* ---- cost model ---- */
-
-static int64_t numel_of(const loom__value *v)
-{
-    int64_t n = 0;
-    return v && loom__numel(v->rank, v->dims, &n) ? n : 0;
-}
-
-/* Multiply-add work of GEMM-like nodes (2 flops each); 0 for the rest. */
-double loom__node_flops(const loom__graph *g, const loom__node *n)
-{
-    const loom__value *y = loom__out(g, n, 0);
-    double out = (double)numel_of(y);
-    switch (n->op) {
-    case LOOM__OP_Gemm: {
-        const loom__value *a = loom__in(g, n, 0);
-        return 2.0 * out * (double)(n->p.gemm.trans_a ? a->dims[0] : a->dims[1]);
-    }
-    case LOOM__OP_MatMul: {
-        const loom__value *a = loom__in(g, n, 0);
-        return 2.0 * out * (double)a->dims[a->rank - 1];
-    }
-    case LOOM__OP_Conv: {
-        const loom__value *w = loom__in(g, n, 1);
-        return 2.0 * out * (double)numel_of(w) / (double)(w->dims[0] ? w->dims[0] : 1);
-    }
-    default:
-        return 0.0;
-    }
-}
-
-double loom__node_bytes(const loom__graph *g, const loom__node *n)
-{
-    double bytes = 0;
-    for (int i = 0; i < n->n_inputs; i++) {
-        const loom__value *v = loom__in(g, n, i);
-        if (v)
-            bytes += (double)numel_of(v) * (double)loom_dtype_size(v->dtype);
-    }
-    for (int i = 0; i < n->n_outputs; i++) {
-        const loom__value *v = loom__out(g, n, i);
-        if (v)
-            bytes += (double)numel_of(v) * (double)loom_dtype_size(v->dtype);
-    }
-    return bytes;
-}
-
-double loom__node_cost_us(const loom__device *dev, const loom__graph *g, const loom__node *n)
-{
-    if (dev->backend->cost_us)
-        return dev->backend->cost_us((loom__device *)dev, g, n);
-    return dev->launch_us + loom__node_flops(g, n) / (dev->gflops > 0 ? dev->gflops : 1e-3) / 1e3 +
-           loom__node_bytes(g, n) / (dev->mem_gbps > 0 ? dev->mem_gbps : 1e-3) / 1e3;
-}
-
-double loom__copy_cost_us(const loom__device *dev, uint64_t nbytes)
-{
-    if (dev->kind == LOOM__DEV_HOST)
-        return 0.0;
-    return dev->xfer_us + (dev->xfer_gbps > 0 ? (double)nbytes / dev->xfer_gbps / 1e3 : 0.0);
 }
 
 bool loom__gemm_only_supports(loom__device *dev, const loom__graph *g, const loom__node *n,

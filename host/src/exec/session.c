@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "backends/ref/ref.h"
+#include "exec/calibrate.h"
 #include "exec/exec.h"
 #include "ir/model.h"
 #include "partition/partition.h"
@@ -722,6 +723,8 @@ static loom_status session_build(const loom_model *m, const loom_session_options
     if ((st = loom__partition_devices(opts ? opts->devices : NULL, opts && opts->strict, &s->popts)) !=
         LOOM_OK)
         goto fail;
+    if (s->popts.auto_mode) /* placement by cost: the devices' measured rates */
+        loom__calibrate_list(s->popts.devs, s->popts.n_devs);
     for (int i = 0; i < s->g->n_nodes; i++)
         s->live_nodes += !s->g->nodes[i].dead;
     s->infer_only = opts && opts->infer_only;
@@ -1380,43 +1383,50 @@ static int64_t numel_of(const loom__value *v)
 bool loom_session_node_gemm(const loom_session *s, size_t i, loom_gemm_shape *out)
 {
     const loom__node *n;
-    const loom__value *x, *w, *y;
     if (out)
         memset(out, 0, sizeof *out);
     if (!s || !out || i >= s->live_nodes)
         return false;
     n = &s->g->nodes[s->order[i]];
-    if ((n->op != LOOM__OP_LoomQGemm && n->op != LOOM__OP_LoomQConv) || n->n_inputs < 2 || n->n_outputs < 1)
-        return false;
-    x = &s->g->values[n->inputs[0]];
-    w = &s->g->values[n->inputs[1]];
-    y = &s->g->values[n->outputs[0]];
     out->act = n->act;
-    if (n->op == LOOM__OP_LoomQGemm) {
-        /* as the kernels run it: A [M, K] . W [K, N] (ref-qlinear.c) */
-        if (w->rank != 2 || y->rank < 1)
-            return false;
-        out->K = w->dims[0];
-        out->N = w->dims[1];
-        out->M = out->N ? numel_of(y) / out->N : 0;
-        out->count = 1;
-    } else {
-        /* im2col per image and group: [OH*OW, Cg*KH*KW] . [Cg*KH*KW, M/G] */
-        const loom__conv_params *p = &n->p.conv;
-        int64_t g = p->group > 0 ? p->group : 1;
-        if (x->rank != 4 || w->rank != 4 || y->rank != 4)
-            return false;
-        out->M = y->dims[2] * y->dims[3];
-        out->N = w->dims[0] / g;
-        out->K = x->dims[1] / g * p->kernel[0] * p->kernel[1];
-        out->count = g * x->dims[0];
-    }
-    if (out->M < 0 || out->N < 0 || out->K < 0 || out->count < 0) {
-        /* a dim not known yet (symbolic, and not specialised) */
+    if (!loom__node_gemm_i8(s->g, n, &out->M, &out->N, &out->K, &out->count)) {
         memset(out, 0, sizeof *out);
         return false;
     }
     return true;
+}
+
+double loom_session_node_predicted_us(const loom_session *s, size_t i)
+{
+    const loom__node *n;
+    if (!s || !s->order || i >= s->live_nodes)
+        return 0.0;
+    n = &s->g->nodes[s->order[i]];
+    return n->device ? loom__node_cost_us(n->device, s->g, n) : 0.0;
+}
+
+double loom_session_subgraph_predicted_us(const loom_session *s, size_t i)
+{
+    const loom_subgraph_info *si;
+    double us = 0;
+    if (!s || !s->order || i >= s->n_subgraphs)
+        return 0.0;
+    si = &s->subgraphs[i];
+    for (size_t k = si->first_node; k < si->first_node + si->node_count; k++)
+        us += loom_session_node_predicted_us(s, k);
+    if (si->node_count > 0) {
+        const loom__device *dev = s->g->nodes[s->order[si->first_node]].device;
+        us += loom__copy_cost_us(dev, si->copies_in + si->copies_out, si->bytes_in + si->bytes_out);
+    }
+    return us;
+}
+
+double loom_session_predicted_us(const loom_session *s)
+{
+    double us = 0;
+    for (size_t i = 0; s && i < s->n_subgraphs; i++)
+        us += loom_session_subgraph_predicted_us(s, i);
+    return us;
 }
 
 void loom_session_profile_reset(loom_session *s)
@@ -1484,19 +1494,18 @@ bool loom_session_trace_event(const loom_session *s, size_t i, loom_trace_event 
 
 loom_status loom_session_node_work(const loom_session *s, size_t i, loom_node_work *out)
 {
-    const loom__node *n;
-    loom_gemm_shape gs;
+    loom__work w;
     if (out)
         memset(out, 0, sizeof *out);
     if (!s || !out || i >= s->live_nodes)
         return loom__err(LOOM_E_INVALID_ARG, "loom_session_node_work: no node %zu", i);
-    n = &s->g->nodes[s->order[i]];
-    out->bytes = loom__node_bytes(s->g, n);
-    if (loom_session_node_gemm(s, i, &gs)) {
-        out->macs = (double)gs.M * (double)gs.N * (double)gs.K * (double)gs.count;
+    loom__node_work(s->g, &s->g->nodes[s->order[i]], &w);
+    out->bytes = w.bytes;
+    if (w.ops_i8 > 0) {
+        out->macs = w.ops_i8 / 2;
         out->int8 = true;
-    } else if ((out->macs = loom__node_flops(s->g, n) / 2) == 0 && n->n_outputs > 0 && n->outputs[0] >= 0) {
-        out->elementwise = (double)numel_of(&s->g->values[n->outputs[0]]);
+    } else if ((out->macs = w.flops / 2) == 0) {
+        out->elementwise = w.elements;
     }
     return LOOM_OK;
 }

@@ -9,6 +9,7 @@
  * that is a constant must be positive and finite: a model with a zero,
  * negative or NaN scale is invalid. */
 #include <math.h>
+#include <string.h>
 
 #include "ops/ops.h"
 
@@ -127,5 +128,27 @@ loom_status loom__infer_qlinear_matmul(loom__graph *g, loom__node *n)
                                   "scales and zero points must be scalars (b's and y's: or one per column)");
     }
     loom__set_output(g, n, 0, yzp->dtype, rank, dims);
+    return LOOM_OK;
+}
+
+loom_status loom__infer_loom_qgemm(loom__graph *g, loom__node *n)
+{
+    const loom__value *x, *w;
+    int64_t dims[LOOM_MAX_RANK];
+    loom_status st;
+    if ((st = loom__check_arity(g, n, 5, 5, 1)) != LOOM_OK || (st = loom__check_dtype(g, n, 0, LOOM__DT(LOOM_I8))) ||
+        (st = loom__check_dtype(g, n, 1, LOOM__DT(LOOM_I8))) != LOOM_OK)
+        return st;
+    for (int i = 2; i < 5; i++)
+        if ((st = loom__check_dtype(g, n, i, LOOM__DT(LOOM_I32))) != LOOM_OK)
+            return st;
+    x = loom__in(g, n, 0);
+    w = loom__in(g, n, 1);
+    /* as the kernels run it: x [..., K] . W [K, N] -> [..., N] int8 */
+    if (x->rank < 1 || w->rank != 2 || x->dims[x->rank - 1] != w->dims[0])
+        return loom__node_err(g, n, LOOM_E_SHAPE, "x [..., K] and W [K, N] do not multiply");
+    memcpy(dims, x->dims, (size_t)x->rank * sizeof dims[0]);
+    dims[x->rank - 1] = w->dims[1];
+    loom__set_output(g, n, 0, LOOM_I8, x->rank, dims);
     return LOOM_OK;
 }

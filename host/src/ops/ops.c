@@ -56,7 +56,8 @@ loom_status loom__infer_node(loom__graph *g, loom__node *n)
         if (n->op > LOOM__OP_Range && n->op < LOOM__OP_COUNT)
             return loom__infer_math(g, n); /* the math ops after Range in op-list.h */
         break;
-    case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
+    case LOOM__OP_LoomQGemm: return loom__infer_loom_qgemm(g, n);
+    case LOOM__OP_LoomQConv:
         return LOOM_OK; /* made after inference, shapes set (passes/lower-qdq.c) */
     case LOOM__OP_COUNT: case LOOM__OP_ALL:
         break;

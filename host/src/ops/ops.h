@@ -109,5 +109,8 @@ loom_status loom__infer_einsum(loom__graph *g, loom__node *n);
 loom_status loom__infer_bitcast(loom__graph *g, loom__node *n);
 loom_status loom__infer_center_crop_pad(loom__graph *g, loom__node *n);
 loom_status loom__infer_qlinear_matmul(loom__graph *g, loom__node *n);
+/* loom's own int8 GEMM node (passes/lower-qdq.c makes it with its shape
+ * set; this is for graphs built with it, such as calibration's) */
+loom_status loom__infer_loom_qgemm(loom__graph *g, loom__node *n);
 
 #endif /* LOOM_OPS_H */

@@ -142,8 +142,10 @@ static bool is_graph_output(const loom__graph *g, int v)
 }
 
 /* Bytes a run of nodes [first, last] on dev must copy per inference: run-
- * time inputs made elsewhere, and outputs read elsewhere or returned. */
-static uint64_t run_copy_bytes(const loom__graph *g, int first, int last, const loom__device *dev)
+ * time inputs made elsewhere, and outputs read elsewhere or returned
+ * (*copies counts them). */
+static uint64_t run_copy_bytes(const loom__graph *g, int first, int last, const loom__device *dev,
+                               uint64_t *copies)
 {
     uint64_t bytes = 0;
     for (int i = first; i <= last; i++) {
@@ -155,7 +157,7 @@ static uint64_t run_copy_bytes(const loom__graph *g, int first, int last, const 
             if (!v || v->constant)
                 continue; /* constants are uploaded once, at plan time */
             if (v->producer < first || v->producer > last || g->nodes[v->producer].device != dev)
-                bytes += value_bytes(v);
+                bytes += value_bytes(v), ++*copies;
         }
         for (int k = 0; k < n->n_outputs; k++) {
             int vi = n->outputs[k];
@@ -168,7 +170,7 @@ static uint64_t run_copy_bytes(const loom__graph *g, int first, int last, const 
                     leaves = m->inputs[q] == vi;
             }
             if (leaves)
-                bytes += value_bytes(&g->values[vi]);
+                bytes += value_bytes(&g->values[vi]), ++*copies;
         }
     }
     return bytes;
@@ -204,7 +206,8 @@ static void pass_transfers(loom__graph *g, const loom__partition_opts *o)
                 here += loom__node_cost_us(dev, g, n);
                 there += alt ? loom__node_cost_us(alt, g, n) : 0;
             }
-            copy = loom__copy_cost_us(dev, run_copy_bytes(g, i, last, dev));
+            uint64_t copies = 0, bytes = run_copy_bytes(g, i, last, dev, &copies);
+            copy = loom__copy_cost_us(dev, copies, bytes);
             if (movable && copy + here >= there) {
                 for (int j = i; j <= last; j++) {
                     loom__node *n = &g->nodes[j];

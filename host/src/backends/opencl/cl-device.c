@@ -115,7 +115,7 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
     /* the spec's minimum when the driver does not say */
     cd->max_alloc = max_alloc ? max_alloc : (mem / 4 > 128u << 20 ? mem / 4 : 128u << 20);
     cd->max_wg = max_wg;
-    cd->host_memory = unified == CL_TRUE || kind_of(type) == LOOM__DEV_CPU;
+    dev->caps.host_memory = unified == CL_TRUE || kind_of(type) == LOOM__DEV_CPU;
     pthread_mutex_init(&cd->lock, NULL);
     snprintf(dev->name, sizeof dev->name, "opencl:%d", index);
     info_str(did, CL_DEVICE_NAME, dev->model, sizeof dev->model);
@@ -123,33 +123,28 @@ static void add_device(const loom__backend *be, cl_platform_id p, cl_device_id d
     snprintf(dev->platform, sizeof dev->platform, "%s", pname);
     dev->memory_bytes = mem;
     dev->compute_units = (int)units;
-    /* modelled rates (see boards/ for measured ones later): sustained
-     * fp32 GEMM at a fraction of peak, launch and copy overheads */
+    /* modelled rates, until calibration measures them (exec/calibrate.c):
+     * sustained fp32 GEMM at a fraction of peak, launch and copy overheads */
     switch (dev->kind) {
     case LOOM__DEV_CPU:
         /* launches and copies measured with loom run --profile on PoCL
          * (2 threads): 30-50 us per kernel, about 50 us per small copy */
-        dev->gflops = 16.0 * (units ? units : 1) * (mhz ? mhz : 2000) / 1000.0;
-        dev->mem_gbps = 8;
-        dev->launch_us = 40;
-        dev->xfer_gbps = 5;
-        dev->xfer_us = 50;
+        dev->caps.rates = (loom__rates){.gflops = 16.0 * (units ? units : 1) * (mhz ? mhz : 2000) / 1000.0,
+                                        .mem_gbps = 8, .launch_us = 40, .xfer_gbps = 5, .xfer_us = 50};
         break;
     case LOOM__DEV_GPU:
-        dev->gflops = 64.0 * (units ? units : 1) * (mhz ? mhz : 1000) / 1000.0;
-        dev->mem_gbps = 200;
-        dev->launch_us = 10;
-        dev->xfer_gbps = 10;
-        dev->xfer_us = 15;
+        dev->caps.rates = (loom__rates){.gflops = 64.0 * (units ? units : 1) * (mhz ? mhz : 1000) / 1000.0,
+                                        .mem_gbps = 200, .launch_us = 10, .xfer_gbps = 10, .xfer_us = 15};
         break;
     default:
-        dev->gflops = 100;
-        dev->mem_gbps = 20;
-        dev->launch_us = 50;
-        dev->xfer_gbps = 5;
-        dev->xfer_us = 30;
+        dev->caps.rates = (loom__rates){.gflops = 100, .mem_gbps = 20, .launch_us = 50, .xfer_gbps = 5,
+                                        .xfer_us = 30};
         break;
     }
+    /* the int8 GEMM kernel's rate, until measured: the fp32 one's */
+    dev->caps.rates.gops_i8 = dev->caps.rates.gflops;
+    snprintf(dev->caps.fingerprint, sizeof dev->caps.fingerprint, "driver %.60s, %u units at %u MHz", cd->driver,
+             units, mhz);
     cd->ctx = clCreateContext(NULL, 1, &did, NULL, NULL, &err);
     if (!cd->ctx) {
         dev->healthy = false;
@@ -300,7 +295,7 @@ static loom_status host_room(loom__device *dev, size_t bytes)
     uint64_t need;
     void *probe;
     char s1[32], s2[32];
-    if (!cd->host_memory)
+    if (!dev->caps.host_memory)
         return LOOM_OK;
     pthread_mutex_lock(&cd->lock);
     need = cd->unbacked_bytes + bytes + HOST_MARGIN;

@@ -429,7 +429,8 @@ static double gemm_us(const loom__device *dev, double M, double N, double K)
     double tn = t->systolic ? (double)loom__cl_knob(t, "SYS_COLS", 8)
                             : (double)(loom__cl_knob(t, "GEMM_NWI", 32) * loom__cl_knob(t, "GEMM_WGN", 1));
     double pm = ceil(M / tm) * tm, pn = ceil(N / tn) * tn;
-    return dev->launch_us + 2.0 * pm * pn * K / (dev->gflops > 0 ? dev->gflops : 1) / 1e3;
+    const loom__rates *r = &dev->caps.rates;
+    return r->launch_us + 2.0 * pm * pn * K / (r->gflops > 0 ? r->gflops : 1) / 1e3;
 }
 
 /* Whether a MatMul's batches run as one batched GEMM launch: batch t
@@ -453,8 +454,10 @@ static bool uniform_batches(const loom__matmul_shape *ms, int *sa, int *sb)
 
 double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__node *n)
 {
+    const loom__rates *r = &dev->caps.rates;
     const loom__value *y = loom__out(g, n, 0);
-    double mem_us = loom__node_bytes(g, n) / (dev->mem_gbps > 0 ? dev->mem_gbps : 1) / 1e3;
+    double launch = r->launch_us, bw = r->mem_gbps > 0 ? r->mem_gbps : 1;
+    double mem_us = loom__node_bytes(g, n) / bw / 1e3;
     switch (n->op) {
     case LOOM__OP_Gemm: {
         const loom__value *b = loom__in(g, n, 1);
@@ -470,7 +473,7 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         loom__matmul_fold_rows(&ms);
         /* one launch for a uniform batch (lower_matmul), else one each */
         return (double)ms.batches * gemm_us(dev, (double)ms.M, (double)ms.N, (double)ms.K) -
-               (uniform_batches(&ms, &sa, &sb) ? (double)(ms.batches - 1) * dev->launch_us : 0.0) + mem_us;
+               (uniform_batches(&ms, &sa, &sb) ? (double)(ms.batches - 1) * launch : 0.0) + mem_us;
     }
     case LOOM__OP_Conv: {
         /* as lower_conv_f32: grouped ones direct, in one launch; else per
@@ -479,15 +482,22 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         const loom__conv_params *p = &n->p.conv;
         double P = (double)(y->dims[2] * y->dims[3]), M = (double)y->dims[1], B = (double)x->dims[0];
         double CK = (double)(x->dims[1] / p->group * p->kernel[0] * p->kernel[1]);
-        double gf = dev->gflops > 0 ? dev->gflops : 1, bw = dev->mem_gbps > 0 ? dev->mem_gbps : 1;
+        double gf = r->gflops > 0 ? r->gflops : 1;
         if (p->group > 1)
-            return dev->launch_us + 2.0 * B * M * P * CK / (gf * CL_DIRECT_CONV_SHARE) / 1e3 + mem_us;
+            return launch + 2.0 * B * M * P * CK / (gf * CL_DIRECT_CONV_SHARE) / 1e3 + mem_us;
         if (pointwise(p))
             return B * gemm_us(dev, M, P, CK) + mem_us;
-        return B * (gemm_us(dev, P, M, CK) + 2 * dev->launch_us + 8.0 * (CK + M) * P / bw / 1e3) + mem_us;
+        return B * (gemm_us(dev, P, M, CK) + 2 * launch + 8.0 * (CK + M) * P / bw / 1e3) + mem_us;
+    }
+    case LOOM__OP_LoomQGemm:
+    case LOOM__OP_LoomQConv: {
+        /* the int8 GEMM kernel, one launch per kernel-ABI GEMM */
+        loom__work w;
+        loom__node_work(g, n, &w);
+        return loom__work_cost_us(r, &w, w.gemms > 0 ? w.gemms : 1);
     }
     default:
-        return dev->launch_us + mem_us;
+        return launch + mem_us;
     }
 }
 
@@ -739,8 +749,8 @@ static void a_window(launch *l, const loom__conv_params *p)
     a_int8(l, win, 8);
 }
 
-/* float Conv. Grouped (depthwise included): one direct launch for the
- * whole layer. Pointwise: per image y[M, P] = W[M, C] . x[C, P], the input
+/* float Conv. Depthwise: one launch of loom_dwconv2d (an output row per
+ * work-item); other grouped ones: one direct launch for the whole layer. Pointwise: per image y[M, P] = W[M, C] . x[C, P], the input
  * read in place and the bias per row (NCHW out, no im2col, no transpose).
  * Otherwise im2col, GEMM and a transpose per image. */
 static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const loom__node *n,
@@ -764,6 +774,25 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
     if ((G > 1 || pointwise(p)) &&
         (st = new_buffer(dev, s, w->data, (size_t)(M * CK) * sizeof(float), &wb)) != LOOM_OK)
         return st;
+    if (G > 1 && G == C && G == M) {
+        /* depthwise: an output row per work-item, the window a literal
+         * where it is square and 3 or 5 */
+        int64_t kh = p->kernel[0], kw = p->kernel[1];
+        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
+        if (N * M * OH >= INT32_MAX / 2 || OH * OW >= INT32_MAX / 2)
+            return loom__err(LOOM_E_DEVICE_FAILED, "convolution too large for int indexing");
+        if (!(l = add_launch(s, kh == kw && kh == 3 ? K_loom_dwconv2d_k3
+                                : kh == kw && kh == 5 ? K_loom_dwconv2d_k5 : K_loom_dwconv2d)))
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        a_int(l, N * C), a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, OH), a_int(l, OW), a_window(l, p);
+        a_mem(l, mem(&in[0])), a_mem(l, wb), a_mem(l, bias), a_int(l, bias != NULL), a_mem(l, mem(&out[0]));
+        a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
+        l->dims = 1;
+        l->lws[0] = 1;
+        l->gws[0] = (size_t)(N * M * OH) < cap ? (size_t)(N * M * OH) : cap;
+        l->use_lws = true;
+        return LOOM_OK;
+    }
     if (G > 1) {
         size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
         if (N * M * OH >= INT32_MAX)

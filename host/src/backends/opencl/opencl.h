@@ -29,7 +29,8 @@
     X(loom_im2col) X(loom_transpose2d) X(loom_im2col_i8)                      \
     X(loom_transpose2d_i8) X(loom_maxpool2d_i8) X(loom_conv2d_direct)         \
     X(loom_im2col_k1) X(loom_im2col_k3) X(loom_im2col_k5) X(loom_im2col_k7)   \
-    X(loom_im2col_i8_k1) X(loom_im2col_i8_k3) X(loom_im2col_i8_k7)
+    X(loom_im2col_i8_k1) X(loom_im2col_i8_k3) X(loom_im2col_i8_k7)          \
+    X(loom_dwconv2d) X(loom_dwconv2d_k3) X(loom_dwconv2d_k5)
 
 typedef enum {
 #define LOOM__CL_K_ENUM(name) K_##name,
@@ -65,7 +66,6 @@ typedef struct {
     loom_status build_status;
     char build_error[1024];
     uint64_t max_alloc;
-    bool host_memory;            /* buffers live in this process (CL_DEVICE_HOST_UNIFIED_MEMORY) */
     uint64_t unbacked_bytes;     /* of buffers made but not used yet: memory the runtime
                                     still has to find for them (under lock) */
     size_t max_wg;

@@ -16,9 +16,8 @@ static void ref_enumerate(const loom__backend *be)
     snprintf(d->platform, sizeof d->platform, "loom %s", loom_version());
     /* plain loops with double accumulation: measured here (lenet, the
      * transformer fixtures) at about 2 GFLOP/s and 4 GB/s */
-    d->gflops = 2.0;
-    d->mem_gbps = 4.0;
-    d->launch_us = 0.05;
+    d->caps.rates = (loom__rates){.gflops = 2.0, .gops_i8 = 2.0, .mem_gbps = 4.0, .launch_us = 0.05};
+    d->caps.host_memory = true;
 }
 
 static bool ref_supports(loom__device *dev, const loom__graph *g, const loom__node *n,

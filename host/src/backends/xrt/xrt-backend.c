@@ -28,6 +28,9 @@
 #include "backends/kctl/kctl.h"
 #include "backends/xrt/xrt-calls.h"
 #include "core/core-impl.h"
+#include "model/systolic.h"
+
+static void card_rates(loom__device *d);
 
 #define MAX_CARDS 8
 #define KERNEL_NAME "loom_gemm_i8_kernel"
@@ -167,6 +170,7 @@ static void xrt_enumerate(const loom__backend *be)
                  !strcmp(mode, "noop") ? "nothing is computed" : "emulated");
         snprintf(cards[0].mode, sizeof cards[0].mode, "%s", mode);
         d->priv = &cards[0];
+        card_rates(d);
         return;
     }
     n = scan_cards(bdfs);
@@ -202,7 +206,21 @@ static void xrt_enumerate(const loom__backend *be)
             snprintf(d->platform, sizeof d->platform, "XRT, PCI %s, xclbin %.60s", bdfs[i],
                      xclbin && xclbin[0] ? xclbin : "none (set LOOM_XCLBIN)");
         d->priv = &cards[i];
+        card_rates(d);
     }
+}
+
+/* Modelled rates of a card running loom's kernel: every cell a
+ * multiply-add a cycle at rtl/loom-array.json's 300 MHz, half of it
+ * sustained; operands and results cross PCIe inside each GEMM (the session
+ * hands it host tensors), at a Gen3 x16 link's ~12 GB/s. */
+static void card_rates(loom__device *d)
+{
+    loom__systolic_cfg cfg;
+    loom__systolic_cfg_default(&cfg);
+    d->caps.rates = (loom__rates){.gops_i8 = 2.0 * cfg.rows * cfg.cols * 300e6 / 1e9 * 0.5, .mem_gbps = 12,
+                                  .launch_us = 100, .xfer_gbps = 12, .xfer_us = 20};
+    d->caps.host_memory = true; /* to the session: it works on host tensors */
 }
 
 /* ---- the kernel control layer's operations over XRT ---- */
