@@ -774,36 +774,27 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
     if ((G > 1 || pointwise(p)) &&
         (st = new_buffer(dev, s, w->data, (size_t)(M * CK) * sizeof(float), &wb)) != LOOM_OK)
         return st;
-    if (G > 1 && G == C && G == M) {
-        /* depthwise: an output row per work-item, the window a literal
-         * where it is square and 3 or 5 */
+    if (G > 1) {
+        /* an output row per work-item, a few per compute unit at a time;
+         * depthwise layers have their own kernel (the window a literal
+         * where it is square and 3 or 5) */
+        bool dw = G == C && G == M;
         int64_t kh = p->kernel[0], kw = p->kernel[1];
         size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
-        if (N * M * OH >= INT32_MAX / 2 || OH * OW >= INT32_MAX / 2)
+        if (N * M * OH >= (dw ? INT32_MAX / 2 : INT32_MAX) || (dw && OH * OW >= INT32_MAX / 2))
             return loom__err(LOOM_E_DEVICE_FAILED, "convolution too large for int indexing");
-        if (!(l = add_launch(s, kh == kw && kh == 3 ? K_loom_dwconv2d_k3
+        if (!(l = add_launch(s, !dw ? K_loom_conv2d_direct
+                                : kh == kw && kh == 3 ? K_loom_dwconv2d_k3
                                 : kh == kw && kh == 5 ? K_loom_dwconv2d_k5 : K_loom_dwconv2d)))
             return loom__err(LOOM_E_NOMEM, "out of memory");
-        a_int(l, N * C), a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, OH), a_int(l, OW), a_window(l, p);
+        if (dw) {
+            a_int(l, N * C), a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, OH), a_int(l, OW), a_window(l, p);
+        } else {
+            a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, M), a_int(l, G), a_window(l, p);
+            a_int(l, OH), a_int(l, OW), a_int(l, N * M * OH);
+        }
         a_mem(l, mem(&in[0])), a_mem(l, wb), a_mem(l, bias), a_int(l, bias != NULL), a_mem(l, mem(&out[0]));
         a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
-        l->dims = 1;
-        l->lws[0] = 1;
-        l->gws[0] = (size_t)(N * M * OH) < cap ? (size_t)(N * M * OH) : cap;
-        l->use_lws = true;
-        return LOOM_OK;
-    }
-    if (G > 1) {
-        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
-        if (N * M * OH >= INT32_MAX)
-            return loom__err(LOOM_E_DEVICE_FAILED, "convolution too large for int indexing");
-        if (!(l = add_launch(s, K_loom_conv2d_direct)))
-            return loom__err(LOOM_E_NOMEM, "out of memory");
-        a_int(l, C), a_int(l, H), a_int(l, W), a_int(l, M), a_int(l, G), a_window(l, p);
-        a_int(l, OH), a_int(l, OW), a_int(l, N * M * OH);
-        a_mem(l, mem(&in[0])), a_mem(l, wb), a_mem(l, bias), a_int(l, bias != NULL), a_mem(l, mem(&out[0]));
-        a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
-        /* rows, a few per compute unit at a time, one work-item each */
         l->dims = 1;
         l->lws[0] = 1;
         l->gws[0] = (size_t)(N * M * OH) < cap ? (size_t)(N * M * OH) : cap;
