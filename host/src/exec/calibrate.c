@@ -379,7 +379,7 @@ void loom__calibrate(loom__device *dev, bool force)
         dev->caps.rates = r;
         dev->caps.source = LOOM__RATES_MEASURED;
         if (!cached) {
-            loom__log(LOOM_LOG_INFO,
+            loom__log(LOOM_LOG_DEBUG,
                       "calibration: %s measured in %.1f s: %.1f GFLOP/s fp32, %.1f GOP/s int8, %.1f GB/s, "
                       "%.1f us a node",
                       dev->name, (loom_now_us() - t0) / 1e6, r.gflops, r.gops_i8, r.mem_gbps, r.launch_us);
