@@ -79,6 +79,7 @@ static inline T NAME(T x, int act, float a, float b)                            
 }
 
 LOOM_CL_ACT(loom_act_f32, float)
+LOOM_CL_ACT(loom_act_f32x8, float8) /* row passes: a switch per 8 elements */
 
 /* LOOM_CL_FOR_EACH(i, n): the element loop of the 1-D kernels, over
  * i in [0, n) shared by every work-item of the launch. With EW_CHUNKED 1

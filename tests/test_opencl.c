@@ -941,6 +941,11 @@ static void conv_all(uint64_t seed)
         {1, 7, 7, 9, 7, 5, 5, 1, 1, 4, 4, 4, 4, 2, 2, 7, false, NULL, NULL},  /* 5x5 dilated, all border */
         {1, 6, 10, 11, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6, true, NULL, "Clip"}, /* ReLU6, MobileNet's */
         {1, 5, 8, 9, 5, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 5, true, NULL, "SiLU"},   /* EfficientNet's */
+        /* its 8-wide interior (stride 1; stride 2 from 16-wide loads) and
+         * the 8-wide activation pass, with scalar remainders */
+        {1, 3, 7, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, true, NULL, "Clip"},  /* 3 vectors + 3 */
+        {2, 3, 6, 40, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, false, NULL, NULL},   /* stride 2, wide */
+        {1, 4, 11, 41, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 4, true, NULL, "SiLU"}, /* 5x5 stride 2, wide */
     };
     rng_t r = {seed};
     stats_t st = {0};
