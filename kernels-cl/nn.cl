@@ -439,6 +439,83 @@ LOOM_DWCONV(loom_dwconv2d, 0)
 LOOM_DWCONV(loom_dwconv2d_k3, 3)
 LOOM_DWCONV(loom_dwconv2d_k5, 5)
 
+/* loom_dwconv2d_small_kK: the same convolution for small planes (the late
+ * layers: 14 x 14, 7 x 7), where the row kernel spends most outputs on
+ * border tests: a plane per work-item, copied once into a zero-padded tile
+ * in private memory (TH x TW <= DW_TILE floats, the extent the windows
+ * span), then every output is an interior one (stride 1: 8 at a time;
+ * the host keeps TH * TW + KS + 8 and OH * TW + 8 within DW_TILE). The padding's taps add
+ * fma(0, w, acc) == acc: exact for finite weights (the host picks this
+ * kernel only when every weight is finite; -0 sums may become +0). */
+#ifndef DW_TILE
+#define DW_TILE 1024
+#endif
+#define LOOM_DWCONV_SMALL(NAME, KS)                                                            \
+__kernel void NAME(int planes, int C, int H, int W, int OH, int OW, int8 win,                   \
+                   __global const float *x, __global const float *w,                           \
+                   __global const float *bias, int has_bias, __global float *y,                \
+                   int act, float act_a, float act_b)                                          \
+{                                                                                              \
+    const int SH = win.s2, SW = win.s3, PH = win.s4, PW = win.s5, DH = win.s6, DW = win.s7;    \
+    const int TH = (OH - 1) * SH + (KS - 1) * DH + 1, TW = (OW - 1) * SW + (KS - 1) * DW + 1;  \
+                                                                                               \
+    for (int pl = (int)get_global_id(0); pl < planes; pl += (int)get_global_size(0)) {         \
+        __global const float *xp = x + (size_t)pl * H * W, *wm = w + (size_t)(pl % C) * KS * KS; \
+        __global float *yp = y + (size_t)pl * OH * OW;                                         \
+        const float b0 = has_bias ? bias[pl % C] : 0.0f;                                       \
+        float t[DW_TILE], wk[KS * KS];                                                         \
+        for (int k = 0; k < KS * KS; k++)                                                      \
+            wk[k] = wm[k];                                                                     \
+        for (int j = 0; j < TH * TW; j++)                                                      \
+            t[j] = 0.0f;                                                                       \
+        for (int ih = max(0, -PH); ih < min(H, TH - PH); ih++)                                 \
+            for (int iw = max(0, -PW); iw < min(W, TW - PW); iw++)                             \
+                t[(ih + PH) * TW + iw + PW] = xp[ih * W + iw];                                 \
+        if (SH == 1 && SW == 1 && DH == 1 && DW == 1) {                                        \
+            /* outputs over the tile's whole width, 8 at a time along the  \
+             * flattened rows (the TW - OW columns past each row's end are \
+             * computed and dropped): contiguous loads, a vector FMA a tap */ \
+            float u[DW_TILE];                                                                  \
+            const int n = OH * TW;                                                             \
+            for (int j = TH * TW; j < TH * TW + KS + 8; j++)                                   \
+                t[j] = 0.0f;                                                                   \
+            for (int j = 0; j < n; j += 8) {                                                   \
+                float8 acc = (float8)(b0);                                                     \
+                _Pragma("unroll") for (int kh = 0; kh < KS; kh++)                              \
+                    _Pragma("unroll") for (int kw = 0; kw < KS; kw++)                          \
+                        acc = fma(vload8(0, t + j + kh * TW + kw), (float8)(wk[kh * KS + kw]), acc); \
+                vstore8(act != LOOM_ACT_NONE ? loom_act_f32x8(acc, act, act_a, act_b) : acc, 0, u + j); \
+            }                                                                                  \
+            for (int oh = 0; oh < OH; oh++)                                                    \
+                for (int ow = 0; ow < OW; ow++)                                                \
+                    yp[oh * OW + ow] = u[oh * TW + ow];                                        \
+            continue;                                                                          \
+        }                                                                                      \
+        for (int oh = 0; oh < OH; oh++) {                                                      \
+            const float *tr = t + oh * SH * TW;                                                \
+            __global float *yr = yp + oh * OW;                                                 \
+            for (int ow = 0; ow < OW; ow++) {                                                  \
+                float acc = b0;                                                                \
+                _Pragma("unroll") for (int kh = 0; kh < KS; kh++)                              \
+                    _Pragma("unroll") for (int kw = 0; kw < KS; kw++)                          \
+                        acc = fma(tr[kh * DH * TW + ow * SW + kw * DW], wk[kh * KS + kw], acc); \
+                yr[ow] = acc;                                                                  \
+            }                                                                                  \
+        }                                                                                      \
+        if (act != LOOM_ACT_NONE) {                                                            \
+            const int n = OH * OW;                                                             \
+            int i = 0;                                                                         \
+            for (; i + 8 <= n; i += 8)                                                         \
+                vstore8(loom_act_f32x8(vload8(0, yp + i), act, act_a, act_b), 0, yp + i);      \
+            for (; i < n; i++)                                                                 \
+                yp[i] = loom_act_f32(yp[i], act, act_a, act_b);                                \
+        }                                                                                      \
+    }                                                                                          \
+}
+
+LOOM_DWCONV_SMALL(loom_dwconv2d_small_k3, 3)
+LOOM_DWCONV_SMALL(loom_dwconv2d_small_k5, 5)
+
 /* loom_transpose2d / loom_transpose2d_i8: y[c, r] = x[r, c] for a
  * rows x cols matrix, through a local tile. */
 #define LOOM_TRANSPOSE2D(NAME, T)                                                             \

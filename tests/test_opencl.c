@@ -942,10 +942,19 @@ static void conv_all(uint64_t seed)
         {1, 6, 10, 11, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6, true, NULL, "Clip"}, /* ReLU6, MobileNet's */
         {1, 5, 8, 9, 5, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 5, true, NULL, "SiLU"},   /* EfficientNet's */
         /* its 8-wide interior (stride 1; stride 2 from 16-wide loads) and
-         * the 8-wide activation pass, with scalar remainders */
-        {1, 3, 7, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, true, NULL, "Clip"},  /* 3 vectors + 3 */
-        {2, 3, 6, 40, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, false, NULL, NULL},   /* stride 2, wide */
-        {1, 4, 11, 41, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 4, true, NULL, "SiLU"}, /* 5x5 stride 2, wide */
+         * the 8-wide activation pass, with scalar remainders (planes past
+         * the small kernel's tile) */
+        {1, 3, 40, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, true, NULL, "Clip"},  /* 3 vectors + 3 */
+        {2, 3, 30, 40, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, false, NULL, NULL},   /* stride 2, wide */
+        {1, 4, 25, 41, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 4, true, NULL, "SiLU"}, /* 5x5 stride 2, wide */
+        /* loom_dwconv2d_small: a plane per work-item in a padded tile (the
+         * small cases above go there too) */
+        {2, 6, 14, 14, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 6, true, NULL, "SiLU"},  /* EfficientNet's late */
+        {1, 9, 7, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 9, true, NULL, "Clip"},    /* MobileNet's last */
+        {1, 5, 7, 7, 5, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 5, false, NULL, NULL},    /* 5x5 stride 2 */
+        {1, 4, 13, 9, 4, 3, 3, 1, 1, 1, 0, 2, 3, 1, 1, 4, true, NULL, NULL},    /* asymmetric pads */
+        {1, 3, 12, 12, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 3, true, NULL, NULL},   /* dilation 2 */
+        {1, 3, 29, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, true, NULL, NULL},   /* 31 x 31 tile, near its limit */
     };
     rng_t r = {seed};
     stats_t st = {0};

@@ -753,6 +753,25 @@ static void a_window(launch *l, const loom__conv_params *p)
  * work-item); other grouped ones: one direct launch for the whole layer. Pointwise: per image y[M, P] = W[M, C] . x[C, P], the input
  * read in place and the bias per row (NCHW out, no im2col, no transpose).
  * Otherwise im2col, GEMM and a transpose per image. */
+/* Whether loom_dwconv2d_small_kK (nn.cl) takes this depthwise layer: the
+ * zero-padded tile the windows span, with the kernel's slack, fits its
+ * DW_TILE floats, and every weight is finite (the tile's padding adds
+ * 0 * w to the sums, which is exact only then). */
+enum { DW_TILE = 1024 }; /* nn.cl's default */
+static bool dw_small_fits(const loom__conv_params *p, int64_t OH, int64_t OW, const loom_tensor *w)
+{
+    int64_t k = p->kernel[0];
+    int64_t th = (OH - 1) * p->strides[0] + (k - 1) * p->dilations[0] + 1;
+    int64_t tw = (OW - 1) * p->strides[1] + (k - 1) * p->dilations[1] + 1;
+    size_t n = w->nbytes / sizeof(float);
+    if (th * tw + k + 8 > DW_TILE || OH * tw + 8 > DW_TILE)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(((const float *)w->data)[i]))
+            return false;
+    return true;
+}
+
 static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const loom__node *n,
                                   const loom__arg *in, const loom__arg *out, cl_state *s)
 {
@@ -780,10 +799,13 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
          * where it is square and 3 or 5) */
         bool dw = G == C && G == M;
         int64_t kh = p->kernel[0], kw = p->kernel[1];
+        bool small = dw && kh == kw && (kh == 3 || kh == 5) && dw_small_fits(p, OH, OW, w);
         size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
+        int64_t items = small ? N * M : N * M * OH; /* a plane, or a row, per work-item */
         if (N * M * OH >= (dw ? INT32_MAX / 2 : INT32_MAX) || (dw && OH * OW >= INT32_MAX / 2))
             return loom__err(LOOM_E_DEVICE_FAILED, "convolution too large for int indexing");
         if (!(l = add_launch(s, !dw ? K_loom_conv2d_direct
+                                : small ? (kh == 3 ? K_loom_dwconv2d_small_k3 : K_loom_dwconv2d_small_k5)
                                 : kh == kw && kh == 3 ? K_loom_dwconv2d_k3
                                 : kh == kw && kh == 5 ? K_loom_dwconv2d_k5 : K_loom_dwconv2d)))
             return loom__err(LOOM_E_NOMEM, "out of memory");
@@ -797,7 +819,7 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
         a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
         l->dims = 1;
         l->lws[0] = 1;
-        l->gws[0] = (size_t)(N * M * OH) < cap ? (size_t)(N * M * OH) : cap;
+        l->gws[0] = (size_t)items < cap ? (size_t)items : cap;
         l->use_lws = true;
         return LOOM_OK;
     }

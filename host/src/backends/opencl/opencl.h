@@ -30,7 +30,8 @@
     X(loom_transpose2d_i8) X(loom_maxpool2d_i8) X(loom_conv2d_direct)         \
     X(loom_im2col_k1) X(loom_im2col_k3) X(loom_im2col_k5) X(loom_im2col_k7)   \
     X(loom_im2col_i8_k1) X(loom_im2col_i8_k3) X(loom_im2col_i8_k7)          \
-    X(loom_dwconv2d) X(loom_dwconv2d_k3) X(loom_dwconv2d_k5)
+    X(loom_dwconv2d) X(loom_dwconv2d_k3) X(loom_dwconv2d_k5)                  \
+    X(loom_dwconv2d_small_k3) X(loom_dwconv2d_small_k5)
 
 typedef enum {
 #define LOOM__CL_K_ENUM(name) K_##name,
