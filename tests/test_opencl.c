@@ -947,6 +947,9 @@ static void conv_all(uint64_t seed)
         {1, 3, 40, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, true, NULL, "Clip"},  /* 3 vectors + 3 */
         {2, 3, 30, 40, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, false, NULL, NULL},   /* stride 2, wide */
         {1, 4, 25, 41, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 4, true, NULL, "SiLU"}, /* 5x5 stride 2, wide */
+        /* a 1 x 1 image, pointwise: one x . Wt GEMM over the batch */
+        {2, 40, 1, 1, 72, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, true, NULL, "SiLU"}, /* squeeze-excitation */
+        {3, 7, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, false, NULL, NULL},
         /* loom_dwconv2d_small: a plane per work-item in a padded tile (the
          * small cases above go there too) */
         {2, 6, 14, 14, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 6, true, NULL, "SiLU"},  /* EfficientNet's late */

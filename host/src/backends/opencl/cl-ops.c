@@ -418,8 +418,12 @@ bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__n
 
 static const loom__cl_tuning *tuning(const loom__device *dev);
 
-/* The direct convolution's arithmetic rate as a share of the GEMM's. */
+/* The direct convolution's arithmetic rate as a share of the GEMM's; the
+ * depthwise kernels' (stride 1; half that strided), from their
+ * microbenchmark on PoCL (AVX-512, 2 threads): 0.15-0.26 ns a tap at
+ * stride 1, 0.3-0.4 at stride 2, beside 86 GFLOP/s of GEMM. */
 #define CL_DIRECT_CONV_SHARE 0.25
+#define CL_DW_CONV_SHARE 0.1
 
 static double gemm_us(const loom__device *dev, double M, double N, double K)
 {
@@ -483,8 +487,14 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
         double P = (double)(y->dims[2] * y->dims[3]), M = (double)y->dims[1], B = (double)x->dims[0];
         double CK = (double)(x->dims[1] / p->group * p->kernel[0] * p->kernel[1]);
         double gf = r->gflops > 0 ? r->gflops : 1;
-        if (p->group > 1)
-            return launch + 2.0 * B * M * P * CK / (gf * CL_DIRECT_CONV_SHARE) / 1e3 + mem_us;
+        if (p->group > 1) {
+            bool dw = p->group == x->dims[1] && p->group == y->dims[1];
+            double share = !dw ? CL_DIRECT_CONV_SHARE
+                           : p->strides[0] == 1 && p->strides[1] == 1 ? CL_DW_CONV_SHARE : CL_DW_CONV_SHARE / 2;
+            return launch + 2.0 * B * M * P * CK / (gf * share) / 1e3 + mem_us;
+        }
+        if (pointwise(p) && P == 1)
+            return gemm_us(dev, B, M, CK) + mem_us;
         if (pointwise(p))
             return B * gemm_us(dev, M, P, CK) + mem_us;
         return B * (gemm_us(dev, P, M, CK) + 2 * launch + 8.0 * (CK + M) * P / bw / 1e3) + mem_us;
@@ -789,8 +799,10 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
     if (bv && (st = new_buffer(dev, s, bv->constant->data, (size_t)M * sizeof(float), &bias)) != LOOM_OK)
         return st;
     /* the weights in their ONNX layout [M, CK] (direct, pointwise), or
-     * transposed to [CK, M] (im2col), never both */
-    if ((G > 1 || pointwise(p)) &&
+     * transposed to [CK, M] (im2col, a pointwise one of a 1 x 1 image),
+     * never both */
+    bool pw_image = pointwise(p) && P == 1 && N * CK < ((int64_t)1 << 31) && N * M < ((int64_t)1 << 31);
+    if ((G > 1 || (pointwise(p) && !pw_image)) &&
         (st = new_buffer(dev, s, w->data, (size_t)(M * CK) * sizeof(float), &wb)) != LOOM_OK)
         return st;
     if (G > 1) {
@@ -825,6 +837,17 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
     }
     if (CK * P >= ((int64_t)1 << 31) || M * P >= ((int64_t)1 << 31))
         return loom__err(LOOM_E_DEVICE_FAILED, "im2col matrix too large for int indexing");
+    if (pw_image) {
+        /* a 1 x 1 image (squeeze-excitation blocks): x [N, C] . Wt [C, M]
+         * is the output [N, M] itself, in one GEMM whose wide side is M
+         * (W . x per image is a GEMM one column wide) */
+        if ((st = derived_matrix(dev, s, &(loom_tensor){.dtype = LOOM_F32, .rank = 2, .dims = {M, CK},
+                                                         .data = w->data},
+                                 true, 1.0f, &wt)) != LOOM_OK)
+            return st;
+        return gemm_launch(dev, s, (int)N, (int)M, (int)CK, mem(&in[0]), (int)CK, 0, wt, (int)M, 0, bias,
+                           BIAS_COLUMN, mem(&out[0]), (int)M, 0, n);
+    }
     if (pointwise(p)) {
         for (int64_t b = 0; b < N; b++)
             if ((st = gemm_launch(dev, s, (int)M, (int)P, (int)CK, wb, (int)CK, 0, mem(&in[0]), (int)P,
