@@ -155,6 +155,11 @@ static inline bool loom_ew_pattern(int rank, const int *dims, const int *st, int
 #define LOOM_EW_ADD(x0, x1) ((x0) + (x1))
 #endif
 
+static inline float loom_ew_relu(float x)
+{
+    return x > 0.0f ? x : 0.0f;
+}
+
 /* One element loop per layout: both operands whole (no index arithmetic);
  * both repeating (loom_ew_pattern), where on CPUs a work-item's run is cut
  * into segments along which each operand either advances by one or stays
@@ -255,6 +260,8 @@ __kernel void loom_binary(int n, int rank, int8 dims, int8 sa, int8 sb,
     case LOOM_CL_MUL: LOOM_EW_BINARY(x0 * x1);
     case LOOM_CL_DIV: LOOM_EW_BINARY(x0 / x1);
     case LOOM_CL_POW: LOOM_EW_BINARY(pow(x0, x1));
+    /* as the reference's Relu: x > 0 ? x : 0 (NaN -> 0) */
+    case LOOM_CL_ADD_RELU: LOOM_EW_BINARY(loom_ew_relu(LOOM_EW_ADD(x0, x1)));
     default: LOOM_EW_BINARY(NAN);
     }
 }

@@ -27,6 +27,7 @@
 #define LOOM_CL_MUL 2
 #define LOOM_CL_DIV 3
 #define LOOM_CL_POW 4
+#define LOOM_CL_ADD_RELU 5 /* a residual Add with its Relu fused */
 
 /* Rank limit of the strided kernels (dims and strides travel as int8). */
 #define LOOM_CL_MAX_RANK 8

@@ -2217,13 +2217,14 @@ Test(cli, validate_matches_and_names_the_first_wrong_node)
     cr_assert_str_eq(j_compact(j_get(j_at(root, 0), "match")), "true", "%s", res.out);
     cr_assert_gt(j_num(j_get(j_at(root, 0), "nodes_on_device")), 0);
     cr_assert_lt(j_num(j_get(j_at(root, 0), "max_error_ratio")), 1.0);
-    /* a kernel that adds 1e-3 in Add: caught, and the Add node named */
+    /* a kernel that adds 1e-3 in Add: caught, and the Add node (with its
+     * fused Relu) named */
     RUN_ENV(ENV("LOOM_TEST_FAULT=opencl-wrong-add"), "validate", model, "--devices", "opencl", "--json");
     expect_code(1);
     root = j_doc(res.out);
     cr_assert_str_eq(j_compact(j_get(j_at(root, 0), "match")), "false", "%s", res.out);
     first = j_get(j_at(root, 0), "first_mismatch");
-    cr_assert_str_eq(j_compact(j_get(first, "op_type")), "\"Add\"", "%s", res.out);
+    cr_assert_str_eq(j_compact(j_get(first, "op_type")), "\"Add+Relu\"", "%s", res.out);
     cr_assert_str_eq(j_compact(j_get(first, "device")), "\"opencl:0\"", "%s", res.out);
     cr_assert_float_eq(j_num(j_get(first, "value")) - j_num(j_get(first, "ref_value")), 1e-3, 2e-4);
     cr_assert(strstr(res.err, "differ from ref"), "%s", res.err);
@@ -2231,7 +2232,7 @@ Test(cli, validate_matches_and_names_the_first_wrong_node)
     RUN_ENV(ENV("LOOM_TEST_FAULT=opencl-wrong-add"), "validate", model, "--devices", "opencl");
     expect_code(1);
     cr_assert(strstr(res.out, "MISMATCH") && strstr(res.out, "first difference: node") &&
-                  strstr(res.out, "(Add) on opencl:0"),
+                  strstr(res.out, "(Add+Relu) on opencl:0"),
               "%s", res.out);
 }
 

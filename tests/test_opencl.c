@@ -1591,6 +1591,39 @@ Test(opencl, binary_ops_broadcasting)
     }
 }
 
+/* A residual Add and the Relu after it run as one node (one pass), same
+ * or broadcast shapes; with the Add's output also a graph output they
+ * stay two. Against ref fused and unfused (diff). */
+Test(opencl, residual_add_relu_fused)
+{
+    static const bcast_case cases[] = {
+        {4, {2, 8, 7, 9}, 4, {2, 8, 7, 9}, BOTH_INPUTS}, /* a residual */
+        {4, {1, 5, 3, 3}, 4, {1, 5, 1, 1}, BOTH_INPUTS}, /* a per-channel one */
+        {1, {5003}, 1, {5003}, BOTH_INPUTS},
+    };
+    rng_t r = {183};
+    stats_t st = {0};
+    require_opencl();
+    for (size_t c = 0; c < ARRAY_LEN(cases) * 2; c++) {
+        const bcast_case *bc = &cases[c % ARRAY_LEN(cases)];
+        bool shared = c >= ARRAY_LEN(cases);
+        loom_tensor *ins[2] = {rand_t(&r, bc->ra, bc->da, -3, 3), rand_t(&r, bc->rb, bc->db, -2, 2)};
+        char sa[64], sb[64];
+        tb_model *b = tb_new(13);
+        tb_input(b, "a", LOOM_F32, bc->ra, bc->da);
+        tb_input(b, "b", LOOM_F32, bc->rb, bc->db);
+        tb_node(b, "Add", "a,b", "s");
+        tb_node(b, "Relu", "s", "y");
+        tb_output(b, "y");
+        if (shared)
+            tb_output(b, "s");
+        expect_nodes = shared ? 2 : 1;
+        diff(b, shared ? "Add" : "Add+Relu", 2, ins, tol_ulps(0), &st, "Add [%s] [%s] -> Relu%s", dims_str(bc->ra, bc->da, sa, sizeof sa),
+             dims_str(bc->rb, bc->db, sb, sizeof sb), shared ? ", the sum also an output" : "");
+    }
+    stats_log("Add+Relu", &st);
+}
+
 /* One value bound to both inputs of a node (the same buffer twice). */
 Test(opencl, same_input_twice)
 {

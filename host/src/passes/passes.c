@@ -353,8 +353,20 @@ loom_status loom__pass_fuse(loom__graph *g)
         loom__node *n = &g->nodes[i], *a;
         int v, act, sig, cv;
         float pa, pb;
-        if (n->dead || n->act || n->n_outputs != 1 || loom__outputs_constant(g, n) ||
-            (n->op != LOOM__OP_Gemm && n->op != LOOM__OP_MatMul && n->op != LOOM__OP_Conv))
+        if (n->dead || n->act || n->n_outputs != 1 || loom__outputs_constant(g, n))
+            continue;
+        if (n->op == LOOM__OP_Add) {
+            /* a residual Add and its Relu, one pass over the data */
+            v = n->outputs[0];
+            if (g->values[v].dtype == LOOM_F32 && readers[v] == 1 &&
+                (a = &g->nodes[reader[v]])->op == LOOM__OP_Relu && !a->dead && a->inputs[0] == v &&
+                a->n_outputs == 1 && a->outputs[0] >= 0) {
+                n->act = LOOM_ACT_RELU;
+                absorb(g, i, a, NULL, 0, NULL);
+            }
+            continue;
+        }
+        if (n->op != LOOM__OP_Gemm && n->op != LOOM__OP_MatMul && n->op != LOOM__OP_Conv)
             continue;
         v = n->outputs[0];
         if (g->values[v].dtype != LOOM_F32)

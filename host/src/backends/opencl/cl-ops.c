@@ -1084,7 +1084,7 @@ static loom_status lower(loom__device *dev, const loom__graph *g, const loom__no
         a_int(l, ny), a_int(l, y->rank), a_int8(l, y->dims, y->rank), a_int8(l, sa, y->rank),
             a_int8(l, sb, y->rank);
         a_mem(l, mem(&in[0])), a_int(l, 0), a_mem(l, mem(&in[1])), a_int(l, 0);
-        a_mem(l, mem(&out[0])), a_int(l, binary_code(n->op));
+        a_mem(l, mem(&out[0])), a_int(l, n->act == LOOM_ACT_RELU ? LOOM_CL_ADD_RELU : binary_code(n->op));
         geom_1d(l, dev, ny);
         return LOOM_OK;
     }

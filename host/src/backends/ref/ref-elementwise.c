@@ -77,7 +77,10 @@ loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in,
     if (n->op == LOOM__OP_Div && (in[0]->dtype == LOOM_I32 || in[0]->dtype == LOOM_I64) && has_zero(in[1]))
         return loom__err(LOOM_E_DATA_INVALID, "integer division by zero");
     switch (in[0]->dtype) {
-    case LOOM_F32: FLOAT_CASES(float); break;
+    case LOOM_F32:
+        FLOAT_CASES(float);
+        loom__ref_act(out[0]->data, out[0]->numel, n); /* a fused Relu (the residual Add's) */
+        break;
     case LOOM_I32: INT_CASES(int32_t, uint32_t); break;
     case LOOM_I64: INT_CASES(int64_t, uint64_t); break;
     default: return loom__ref_math_binary(n, in, out);
