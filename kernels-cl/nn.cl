@@ -610,3 +610,68 @@ __kernel void loom_maxpool2d_i8(int planes, int H, int W, int OH, int OW, int KH
         y[i] = (char)mx;
     }
 }
+
+/* loom_maxpool2d_rows_kK: max pooling as loom_pool2d computes it (padding
+ * ignored, -inf for a window with no real element, NaN never replacing a
+ * number, so the order of the comparisons does not matter), an output row
+ * per work-item like the depthwise kernels: the window rows inside the
+ * image found once per row, the interior columns without tests, the K x K
+ * window a literal (0: KH x KW from win at run time). win = KH, KW, SH,
+ * SW, PT, PL, DH, DW. On PoCL the per-element loom_pool2d spent ~10 ns an
+ * output of ResNet's 3 x 3 stride-2 stem pool. */
+#define LOOM_MAXPOOL_ROWS(NAME, KS)                                                            \
+__kernel void NAME(int planes, int H, int W, int OH, int OW, int8 win,                          \
+                   __global const float *x, __global float *y)                                 \
+{                                                                                              \
+    const int KH = KS ? KS : win.s0, KW = KS ? KS : win.s1, SH = win.s2, SW = win.s3;          \
+    const int PH = win.s4, PW = win.s5, DH = win.s6, DW = win.s7;                              \
+    const int rows = planes * OH, reach = (KW - 1) * DW;                                       \
+    const int lo = min(OW, (PW + SW - 1) / SW);                                                \
+    const int hi = W - 1 - reach + PW >= 0 ? max(lo, min(OW, (W - 1 - reach + PW) / SW + 1)) : lo; \
+                                                                                               \
+    for (int r = (int)get_global_id(0); r < rows; r += (int)get_global_size(0)) {              \
+        const int oh = r % OH, plane = r / OH, h0 = oh * SH - PH;                              \
+        __global const float *xp = x + (size_t)plane * H * W;                                  \
+        __global float *yr = y + (size_t)r * OW;                                               \
+        int k0 = 0, k1 = KH;                                                                   \
+        while (k0 < KH && h0 + k0 * DH < 0)                                                    \
+            k0++;                                                                              \
+        while (k1 > k0 && h0 + (k1 - 1) * DH >= H)                                             \
+            k1--;                                                                              \
+        for (int ow = 0; ow < OW; ow++) {                                                      \
+            float m = -INFINITY;                                                               \
+            if (ow == lo)                                                                      \
+                ow = hi;                                                                       \
+            if (ow >= OW)                                                                      \
+                break;                                                                         \
+            for (int kh = k0; kh < k1; kh++)                                                   \
+                for (int kw = 0; kw < KW; kw++) {                                              \
+                    const int iw = ow * SW - PW + kw * DW;                                     \
+                    if (iw >= 0 && iw < W)                                                     \
+                        m = LOOM_NN_MAX(m, xp[(size_t)(h0 + kh * DH) * W + iw]);               \
+                }                                                                              \
+            yr[ow] = m;                                                                        \
+        }                                                                                      \
+        if (KS && k0 == 0 && k1 == KH) {                                                       \
+            __global const float *xr = xp + (size_t)h0 * W - PW;                               \
+            for (int ow = lo; ow < hi; ow++) {                                                 \
+                float m = -INFINITY;                                                           \
+                _Pragma("unroll") for (int kh = 0; kh < KS; kh++)                              \
+                    _Pragma("unroll") for (int kw = 0; kw < KS; kw++)                          \
+                        m = LOOM_NN_MAX(m, xr[kh * DH * W + ow * SW + kw * DW]);               \
+                yr[ow] = m;                                                                    \
+            }                                                                                  \
+        } else {                                                                               \
+            for (int ow = lo; ow < hi; ow++) {                                                 \
+                float m = -INFINITY;                                                           \
+                for (int kh = k0; kh < k1; kh++)                                               \
+                    for (int kw = 0; kw < KW; kw++)                                            \
+                        m = LOOM_NN_MAX(m, xp[(size_t)(h0 + kh * DH) * W + ow * SW - PW + kw * DW]); \
+                yr[ow] = m;                                                                    \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+}
+
+LOOM_MAXPOOL_ROWS(loom_maxpool2d_rows, 0)
+LOOM_MAXPOOL_ROWS(loom_maxpool2d_rows_k3, 3)

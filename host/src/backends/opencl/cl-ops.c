@@ -965,6 +965,23 @@ static loom_status lower_pool(loom__device *dev, const loom__graph *g, const loo
         geom_1d(l, dev, y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3]);
         return LOOM_OK;
     }
+    if (n->op == LOOM__OP_MaxPool && y->dims[0] * y->dims[1] * y->dims[2] < INT32_MAX / 2) {
+        /* an output row per work-item, a few per compute unit at a time */
+        int64_t rows = y->dims[0] * y->dims[1] * y->dims[2];
+        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
+        bool k3 = p->kernel[0] == 3 && p->kernel[1] == 3;
+        int64_t w8[8] = {p->kernel[0], p->kernel[1], p->strides[0], p->strides[1],
+                         p->pads[0],   p->pads[1],   p->dilations[0], p->dilations[1]};
+        l->kernel = k3 ? K_loom_maxpool2d_rows_k3 : K_loom_maxpool2d_rows;
+        a_int(l, x->dims[0] * x->dims[1]), a_int(l, x->dims[2]), a_int(l, x->dims[3]);
+        a_int(l, y->dims[2]), a_int(l, y->dims[3]), a_int8(l, w8, 8);
+        a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0]));
+        l->dims = 1;
+        l->lws[0] = 1;
+        l->gws[0] = (size_t)rows < cap ? (size_t)rows : cap;
+        l->use_lws = true;
+        return LOOM_OK;
+    }
     a_int(l, x->dims[0] * x->dims[1]), a_int(l, x->dims[2]), a_int(l, x->dims[3]);
     a_int(l, y->dims[2]), a_int(l, y->dims[3]), a_int(l, p->kernel[0]), a_int(l, p->kernel[1]);
     a_int(l, p->strides[0]), a_int(l, p->strides[1]);

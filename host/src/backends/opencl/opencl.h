@@ -31,7 +31,8 @@
     X(loom_im2col_k1) X(loom_im2col_k3) X(loom_im2col_k5) X(loom_im2col_k7)   \
     X(loom_im2col_i8_k1) X(loom_im2col_i8_k3) X(loom_im2col_i8_k7)          \
     X(loom_dwconv2d) X(loom_dwconv2d_k3) X(loom_dwconv2d_k5)                  \
-    X(loom_dwconv2d_small_k3) X(loom_dwconv2d_small_k5)
+    X(loom_dwconv2d_small_k3) X(loom_dwconv2d_small_k5)                       \
+    X(loom_maxpool2d_rows) X(loom_maxpool2d_rows_k3)
 
 typedef enum {
 #define LOOM__CL_K_ENUM(name) K_##name,
