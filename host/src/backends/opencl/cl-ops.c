@@ -428,8 +428,13 @@ static const loom__cl_tuning *tuning(const loom__device *dev);
 static double gemm_us(const loom__device *dev, double M, double N, double K)
 {
     const loom__cl_tuning *t = tuning(dev);
+    /* rows are computed in whole work-item tiles; with local memory
+     * (modes 1, 2) a work-item whose rows all lie past M skips its work,
+     * else the whole work-group's rows are computed */
     double tm = t->systolic ? (double)loom__cl_knob(t, "SYS_ROWS", 8)
-                            : (double)(loom__cl_knob(t, "GEMM_MWI", 8) * loom__cl_knob(t, "GEMM_WGM", 1));
+                : loom__cl_knob(t, "GEMM_LOCAL", 0) > 0
+                    ? (double)loom__cl_knob(t, "GEMM_MWI", 8)
+                    : (double)(loom__cl_knob(t, "GEMM_MWI", 8) * loom__cl_knob(t, "GEMM_WGM", 1));
     double tn = t->systolic ? (double)loom__cl_knob(t, "SYS_COLS", 8)
                             : (double)(loom__cl_knob(t, "GEMM_NWI", 32) * loom__cl_knob(t, "GEMM_WGN", 1));
     double pm = ceil(M / tm) * tm, pn = ceil(N / tn) * tn;
