@@ -301,6 +301,15 @@ Test(ops, equal_less_greater_broadcast_give_bool)
     EXPECT_BOOL(outs[2], 2, DIMS(2, 3), 0, 0, 0, 1, 0, 1);
 }
 
+/* A float comparison's bool output is smaller than the floats: nothing may
+ * treat it as float (ref's fused-activation pass once read 4 bytes of a 3-byte
+ * output: ASan's heap-buffer-overflow in the conformance cases' Clip). */
+Test(ops, less_of_three_floats_gives_three_bools)
+{
+    loom_tensor *y = binary("Less", T_F32(1, DIMS(3), 1, 5, 3), T_F32(1, DIMS(3), 2, 4, 3));
+    EXPECT_BOOL(y, 1, DIMS(3), 1, 0, 0);
+}
+
 Test(ops, equal_int64_with_0d)
 {
     loom_tensor *y = binary("Equal", T_I64(1, DIMS(3), 1, 2, 3), T_I64(0, NULL, 2));

@@ -378,6 +378,8 @@ void loom__strided_copy(void *dst, const void *src, size_t esize, int rank, cons
 void loom__ref_act(float *y, int64_t count, const loom__node *n)
 {
     const float lo = n->act_a, hi = n->act_b;
+    if (n->act == LOOM_ACT_NONE)
+        return;
     for (int64_t i = 0; i < count; i++) {
         float x = y[i];
         switch (n->act) {
