@@ -341,14 +341,18 @@ loom_gemm_accumulate_global(loom_gemm_vec acc[GEMM_MWI][GEMM_NV], int K,
 }
 #endif
 
-__kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1)))
-void loom_gemm_f32(int M, int N, int K,
-                   __global const float *A, int lda, int a_off,
-                   __global const float *B, int ldb, int b_off,
-                   __global const float *bias, int has_bias,
-                   __global float *C, int ldc, int c_off, int act,
-                   float act_a, float act_b, int batches, int batch_a,
-                   int batch_b, int batch_c)
+/* The kernel's body; c_trans and has_r are literals in loom_gemm_f32,
+ * arguments of loom_gemm_f32_ex (see there). Bs and As: the kernel-scope
+ * local slices (unused, and 0, in mode 0). */
+static inline void
+loom_gemm_f32_body(int M, int N, int K, __global const float *A, int lda,
+                   int a_off, __global const float *B, int ldb, int b_off,
+                   __global const float *bias, int has_bias, __global float *C,
+                   int ldc, int c_off, int act, float act_a, float act_b,
+                   int batches, int batch_a, int batch_b, int batch_c,
+                   const int c_trans, __global const float *R,
+                   const int has_r, __local loom_gemm_vec *Bs,
+                   __local float *As)
 {
     const int lid_n = get_local_id(0);
     const int lid_m = get_local_id(1);
@@ -371,7 +375,13 @@ void loom_gemm_f32(int M, int N, int K,
     (void)batches;
     A += a_off + t * (size_t)batch_a;
     B += b_off + t * (size_t)batch_b + n_grp;
-    C += c_off + t * (size_t)batch_c + n_grp;
+    /* C (and R) at the group's first column: + n_grp, or + n_grp * ldc
+     * when C is stored transposed */
+    const size_t c_grp = c_off + t * (size_t)batch_c +
+                         (c_trans ? (size_t)n_grp * ldc : (size_t)n_grp);
+    C += c_grp;
+    if (has_r)
+        R += c_grp;
     if (has_bias == 1)
         bias += n_grp;
 
@@ -388,17 +398,12 @@ void loom_gemm_f32(int M, int N, int K,
         for (int v = 0; v < GEMM_NV; v++)
             acc[r][v] = (loom_gemm_vec)(0.0f);
 
-#if GEMM_LOCAL >= 1
-    /* Slices of the group's B columns (row-major, GEMM_NWG floats per k:
-     * a packed copy) and, in mode 2, of its A rows (transposed: k-major, so
-     * that an item's GEMM_MWI values for one k are adjacent). At kernel
-     * scope, as OpenCL requires of __local variables. */
-    __local loom_gemm_vec Bs[GEMM_BSV];
-#if GEMM_LOCAL == 2
-    __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
+#if GEMM_LOCAL < 2
+    (void)As;
 #endif
+#if GEMM_LOCAL < 1
+    (void)Bs;
 #endif
-
 #if GEMM_LOCAL < 2
     /* The item's rows of A, read from global memory; rows past M are
      * clamped to M-1 (computed, never stored). */
@@ -511,24 +516,113 @@ void loom_gemm_f32(int M, int N, int K,
         bv[v] = has_bias != 1 ? (loom_gemm_vec)(0.0f)
                 : edge        ? loom_gemm_load_clamped(bias, col[v], n_left)
                               : GEMM_VLOAD(bias + col[v]);
+    if (c_trans) {
+        /* C[n][m]: a column of the tile is GEMM_MWI adjacent floats */
+#pragma unroll
+        for (int r = 0; r < GEMM_MWI; r++) {
+            if (m0 + r >= M)
+                break;
+            const float br = has_bias == 2 ? bias[m0 + r] : 0.0f;
+#pragma unroll
+            for (int v = 0; v < GEMM_NV; v++) {
+                loom_gemm_vec y = acc[r][v] + bv[v] + br;
+#pragma unroll
+                for (int i = 0; i < GEMM_VW; i++) {
+                    const int c = col[v] + i;
+                    if (c >= n_skip && c < n_left) {
+                        const size_t at = (size_t)c * ldc + (m0 + r);
+                        float f = loom_gemm_vget(y, i);
+                        if (has_r)
+                            f += R[at];
+                        C[at] = loom_act_f32(f, act, act_a, act_b);
+                    }
+                }
+            }
+        }
+        return;
+    }
 #pragma unroll
     for (int r = 0; r < GEMM_MWI; r++) {
         if (m0 + r >= M)
             break;
         __global float *cr = C + (size_t)(m0 + r) * ldc;
+        __global const float *rr = R + (has_r ? (size_t)(m0 + r) * ldc : 0);
         const float br = has_bias == 2 ? bias[m0 + r] : 0.0f;
 #pragma unroll
         for (int v = 0; v < GEMM_NV; v++) {
-            const loom_gemm_vec y =
-                loom_gemm_act(acc[r][v] + bv[v] + br, act, act_a, act_b);
+            loom_gemm_vec y = acc[r][v] + bv[v] + br;
             if (col[v] >= n_skip && col[v] + GEMM_VW <= n_left) {
-                GEMM_VSTORE(y, cr + col[v]);
+                if (has_r)
+                    y += GEMM_VLOAD(rr + col[v]);
+                GEMM_VSTORE(loom_gemm_act(y, act, act_a, act_b), cr + col[v]);
             } else {
 #pragma unroll
                 for (int i = 0; i < GEMM_VW; i++)
-                    if (col[v] + i >= n_skip && col[v] + i < n_left)
-                        cr[col[v] + i] = loom_gemm_vget(y, i);
+                    if (col[v] + i >= n_skip && col[v] + i < n_left) {
+                        float f = loom_gemm_vget(y, i);
+                        if (has_r)
+                            f += rr[col[v] + i];
+                        cr[col[v] + i] = loom_act_f32(f, act, act_a, act_b);
+                    }
             }
         }
     }
+}
+
+/* Kernel-scope local slices of the group's B columns (row-major, GEMM_NWG
+ * floats per k: a packed copy) and, in mode 2, of its A rows (transposed:
+ * k-major, so that an item's GEMM_MWI values for one k are adjacent), as
+ * OpenCL requires of __local variables. */
+#if GEMM_LOCAL >= 1
+#define GEMM_LOCAL_BS __local loom_gemm_vec Bs[GEMM_BSV];
+#else
+#define GEMM_LOCAL_BS __local loom_gemm_vec *Bs = 0;
+#endif
+#if GEMM_LOCAL == 2
+#define GEMM_LOCAL_AS __local float As[GEMM_KWG * (GEMM_MWG + GEMM_PAD)];
+#else
+#define GEMM_LOCAL_AS __local float *As = 0;
+#endif
+
+__kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1)))
+void loom_gemm_f32(int M, int N, int K,
+                   __global const float *A, int lda, int a_off,
+                   __global const float *B, int ldb, int b_off,
+                   __global const float *bias, int has_bias,
+                   __global float *C, int ldc, int c_off, int act,
+                   float act_a, float act_b, int batches, int batch_a,
+                   int batch_b, int batch_c)
+{
+    GEMM_LOCAL_BS
+    GEMM_LOCAL_AS
+    loom_gemm_f32_body(M, N, K, A, lda, a_off, B, ldb, b_off, bias, has_bias,
+                       C, ldc, c_off, act, act_a, act_b, batches, batch_a,
+                       batch_b, batch_c, 0, C, 0, Bs, As);
+}
+
+/* loom_gemm_f32_ex: loom_gemm_f32's arguments, then
+ *   c_trans  1: C stored transposed, C[c_off + n*ldc + m] (ldc >= M), the
+ *            NCHW output of a convolution computed as colT . Wt with no
+ *            transpose after it; 0: as loom_gemm_f32
+ *   R, has_r 1: a summand read at each stored element's own index (the
+ *            same offsets, ldc, batch_c and orientation as C) and added
+ *            after the bias, before the activation: a residual Add fused
+ *            into the convolution before it; 0: R not read (may be C)
+ * The same launch geometry, local memory and rounding (one add after the
+ * sum, as Add after the GEMM). */
+__kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1)))
+void loom_gemm_f32_ex(int M, int N, int K,
+                      __global const float *A, int lda, int a_off,
+                      __global const float *B, int ldb, int b_off,
+                      __global const float *bias, int has_bias,
+                      __global float *C, int ldc, int c_off, int act,
+                      float act_a, float act_b, int batches, int batch_a,
+                      int batch_b, int batch_c, int c_trans,
+                      __global const float *R, int has_r)
+{
+    GEMM_LOCAL_BS
+    GEMM_LOCAL_AS
+    loom_gemm_f32_body(M, N, K, A, lda, a_off, B, ldb, b_off, bias, has_bias,
+                       C, ldc, c_off, act, act_a, act_b, batches, batch_a,
+                       batch_b, batch_c, c_trans, R, has_r, Bs, As);
 }

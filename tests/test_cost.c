@@ -201,11 +201,14 @@ Test(cost, calibration_measures_the_reference_and_caches_it)
     cr_assert_eq(ref->caps.source, LOOM__RATES_MODELLED);
     /* LOOM_CALIBRATE=0: an automatic placement keeps the modelled rates */
     setenv("LOOM_CALIBRATE", "0", 1);
-    loom__calibrate_list(&ref, 1);
+    loom__calibrate_list(&ref, 1, true);
     cr_expect_eq(ref->caps.source, LOOM__RATES_MODELLED);
     cr_expect_float_eq(ref->caps.rates.gflops, modelled.gflops, 1e-12);
     unsetenv("LOOM_CALIBRATE");
-    loom__calibrate_list(&ref, 1);
+    /* a placement the user named reads cached rates only: none yet */
+    loom__calibrate_list(&ref, 1, false);
+    cr_expect_eq(ref->caps.source, LOOM__RATES_MODELLED, "measured for a named placement");
+    loom__calibrate_list(&ref, 1, true);
     cr_assert_eq(ref->caps.source, LOOM__RATES_MEASURED, "%s", loom_last_error());
     cr_expect(isfinite(ref->caps.rates.gflops) && ref->caps.rates.gflops > 0);
     cr_expect(isfinite(ref->caps.rates.gops_i8) && ref->caps.rates.gops_i8 > 0);

@@ -1130,6 +1130,75 @@ Test(opencl_systolic, conv)
     conv_all(221);
 }
 
+/* A residual Add after a convolution, fused into it (the GEMM's epilogue
+ * adds the other operand where it stores the output, before the Relu):
+ * the im2col GEMM stored transposed (with more than one column group and
+ * a shifted last one: M 40), the pointwise GEMM, and a 1 x 1 image; the
+ * Add's operands in either order, batches, with and without bias and
+ * Relu. Against ref fused and unfused. Where the other operand is made
+ * after the convolution, nothing is fused. */
+Test(opencl, conv_residual_add_fused)
+{
+    static const struct {
+        int64_t N, C, H, W, M, k, s, pad;
+        bool bias, conv_first, relu;
+    } cases[] = {
+        {2, 3, 9, 11, 5, 3, 1, 1, true, true, true},
+        {1, 7, 13, 13, 40, 3, 2, 1, false, false, true}, /* P 49, M 40 */
+        {2, 7, 6, 5, 9, 1, 1, 0, false, false, false},  /* pointwise */
+        {1, 16, 12, 12, 64, 1, 1, 0, true, true, true},  /* pointwise, M two tiles */
+        {3, 16, 1, 1, 33, 1, 1, 0, true, true, true},    /* a 1 x 1 image */
+        {1, 3, 23, 21, 8, 7, 2, 3, true, true, true},    /* a 7x7 stem */
+    };
+    rng_t r = {187};
+    stats_t st = {0};
+    require_opencl();
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        const int64_t *c = &cases[i].N, OH = (c[2] + 2 * c[7] - c[5]) / c[6] + 1,
+                      OW = (c[3] + 2 * c[7] - c[5]) / c[6] + 1;
+        const int64_t xd[4] = {c[0], c[1], c[2], c[3]}, rd[4] = {c[0], c[4], OH, OW};
+        loom_tensor *ins[2] = {rand_t(&r, 4, xd, -1, 1), rand_t(&r, 4, rd, -2, 2)};
+        tb_model *b = tb_new(13);
+        Onnx__NodeProto *n;
+        tb_input(b, "x", LOOM_F32, 4, xd);
+        tb_input(b, "r", LOOM_F32, 4, rd);
+        n = tb_node(b, "Conv", cases[i].bias ? "x,w,bias" : "x,w", "t");
+        init_rand(b, &r, "w", 4, DIMS(c[4], c[1], c[5], c[5]), -1, 1);
+        if (cases[i].bias)
+            init_rand(b, &r, "bias", 1, DIMS(c[4]), -1, 1);
+        ATTR_INTS(b, n, "kernel_shape", c[5], c[5]);
+        ATTR_INTS(b, n, "strides", c[6], c[6]);
+        ATTR_INTS(b, n, "pads", c[7], c[7], c[7], c[7]);
+        tb_node(b, "Add", cases[i].conv_first ? "t,r" : "r,t", cases[i].relu ? "s" : "y");
+        if (cases[i].relu)
+            tb_node(b, "Relu", "s", "y");
+        tb_output(b, "y");
+        expect_nodes = 1;
+        diff(b, cases[i].relu ? "Conv+Add+Relu" : "Conv+Add", 2, ins,
+             tol_k((double)(c[1] * c[5] * c[5]) + cases[i].bias + 1), &st,
+             "Conv x[%lld,%lld,%lld,%lld] %lldx%lld stride %lld -> %lld channels, + r%s", (long long)c[0],
+             (long long)c[1], (long long)c[2], (long long)c[3], (long long)c[5], (long long)c[5], (long long)c[6],
+             (long long)c[4], cases[i].relu ? ", Relu" : "");
+    }
+    {
+        /* the other operand made after the convolution: three nodes */
+        loom_tensor *ins[2] = {rand_t(&r, 4, DIMS(1, 3, 8, 8), -1, 1), rand_t(&r, 4, DIMS(1, 4, 8, 8), -1, 1)};
+        tb_model *b = tb_new(13);
+        Onnx__NodeProto *n;
+        tb_input(b, "x", LOOM_F32, 4, DIMS(1, 3, 8, 8));
+        tb_input(b, "z", LOOM_F32, 4, DIMS(1, 4, 8, 8));
+        n = tb_node(b, "Conv", "x,w", "t");
+        init_rand(b, &r, "w", 4, DIMS(4, 3, 3, 3), -1, 1);
+        ATTR_INTS(b, n, "pads", 1, 1, 1, 1);
+        tb_node(b, "Neg", "z", "r");
+        tb_node(b, "Add", "t,r", "y");
+        tb_output(b, "y");
+        expect_nodes = 3;
+        diff(b, "Add", 2, ins, tol_k(28), &st, "Conv, then Neg makes the Add's other operand");
+    }
+    stats_log("Conv+Add", &st);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Activations fused into Gemm / MatMul / Conv (the GEMM kernels' act)       */
 /* ------------------------------------------------------------------------ */
@@ -2161,8 +2230,10 @@ Test(opencl_models, opset7)
  * end-to-end difference is reported beside it. (Comparing with a run
  * wholly on ref blamed a correct Add, as on resnet18 and squeezenet.) A
  * wrong Add kernel (LOOM_TEST_FAULT=opencl-wrong-add) is still caught, at
- * the first Add. */
-static loom_model *deep_residual(loom_tensor **x)
+ * the first Add. Without relu, each block's Add is fused into its Conv (16
+ * Conv+Add nodes); with a Relu after each Conv the Adds stay nodes of
+ * their own (Conv+Relu, Add: 32). */
+static loom_model *deep_residual(loom_tensor **x, bool relu)
 {
     tb_model *b = tb_new(13);
     rng_t r = {.s = 42};
@@ -2179,7 +2250,14 @@ static loom_model *deep_residual(loom_tensor **x)
         init_rand(b, &r, names[0], 4, DIMS(C, C, 3, 3), -a, a);
         snprintf(names[1], sizeof names[1], "x%d,w%d", i, i);
         snprintf(names[2], sizeof names[2], "c%d", i);
-        n = tb_node(b, "Conv", names[1], names[2]);
+        if (relu) {
+            char t[16];
+            snprintf(t, sizeof t, "t%d", i);
+            n = tb_node(b, "Conv", names[1], t);
+            tb_node(b, "Relu", t, names[2]);
+        } else {
+            n = tb_node(b, "Conv", names[1], names[2]);
+        }
         ATTR_INTS(b, n, "pads", 1, 1, 1, 1);
         snprintf(names[1], sizeof names[1], "c%d,x%d", i, i);
         snprintf(names[3], sizeof names[3], "x%d", i + 1);
@@ -2202,21 +2280,25 @@ Test(opencl_models, validate_deep_residual_network)
     loom_model *m;
     loom_validate_result v;
     require_opencl();
-    m = deep_residual(&x);
-    cr_assert_eq(loom_validate(m, (const loom_tensor *const *)&x, 1, cl_dev, &v), LOOM_OK, "%s",
-                 loom_last_error());
-    cr_log_info("deep residual: %zu of %zu nodes on %s, worst node error %.3g (%.3g of allowed), end to end %.3g",
-                v.nodes_on_device, v.nodes, cl_dev, v.max_abs_error, v.max_error_ratio, v.output_max_abs_error);
-    cr_assert(v.match, "MISMATCH at node %zu \"%s\" (%s) element %lld: %.9g vs ref %.9g (allowed %.3g)", v.node,
-              v.node_name, v.op_type, (long long)v.element, v.value, v.ref_value, v.allowed);
-    cr_assert_eq(v.nodes, 32); /* Conv, Add */
-    cr_assert_eq(v.nodes_on_device, 32);
-    cr_assert_lt(v.max_error_ratio, 1.0);
-    /* the network does carry error end to end: more than one Add allows */
-    cr_assert_gt(v.output_max_abs_error, 1e-5, "end to end %.3g", v.output_max_abs_error);
-    cr_assert(isfinite(v.output_max_abs_error));
-    loom_tensor_free(x);
-    loom_model_free(m);
+    for (int relu = 0; relu <= 1; relu++) {
+        size_t nodes = relu ? 32 : 16; /* Conv+Relu, Add; or Conv+Add */
+        m = deep_residual(&x, relu);
+        cr_assert_eq(loom_validate(m, (const loom_tensor *const *)&x, 1, cl_dev, &v), LOOM_OK, "%s",
+                     loom_last_error());
+        cr_log_info("deep residual%s: %zu of %zu nodes on %s, worst node error %.3g (%.3g of allowed), end to "
+                    "end %.3g", relu ? " (Relu)" : "", v.nodes_on_device, v.nodes, cl_dev, v.max_abs_error,
+                    v.max_error_ratio, v.output_max_abs_error);
+        cr_assert(v.match, "MISMATCH at node %zu \"%s\" (%s) element %lld: %.9g vs ref %.9g (allowed %.3g)",
+                  v.node, v.node_name, v.op_type, (long long)v.element, v.value, v.ref_value, v.allowed);
+        cr_assert_eq(v.nodes, nodes);
+        cr_assert_eq(v.nodes_on_device, nodes);
+        cr_assert_lt(v.max_error_ratio, 1.0);
+        /* the network does carry error end to end: more than one Add allows */
+        cr_assert_gt(v.output_max_abs_error, 1e-5, "end to end %.3g", v.output_max_abs_error);
+        cr_assert(isfinite(v.output_max_abs_error));
+        loom_tensor_free(x);
+        loom_model_free(m);
+    }
 }
 
 Test(opencl_models, validate_catches_a_wrong_add_at_the_first_add)
@@ -2226,12 +2308,12 @@ Test(opencl_models, validate_catches_a_wrong_add_at_the_first_add)
     loom_validate_result v;
     setenv("LOOM_TEST_FAULT", "opencl-wrong-add", 1);
     require_opencl();
-    m = deep_residual(&x);
+    m = deep_residual(&x, true); /* the Adds nodes of their own */
     cr_assert_eq(loom_validate(m, (const loom_tensor *const *)&x, 1, cl_dev, &v), LOOM_OK, "%s",
                  loom_last_error());
     cr_assert(!v.match);
     cr_assert_str_eq(v.node_name, "add0");
-    cr_assert_eq(v.node, 1);
+    cr_assert_eq(v.node, 1); /* after Conv+Relu */
     cr_assert_float_eq(v.value - v.ref_value, 1e-3, 2e-5, "%.9g vs %.9g", v.value, v.ref_value);
     loom_tensor_free(x);
     loom_model_free(m);

@@ -355,25 +355,36 @@ static bool was_tried(const loom__device *dev)
     return false;
 }
 
-void loom__calibrate(loom__device *dev, bool force)
+/* measure_now: whether a device without cached rates is measured now;
+ * when not, it keeps its modelled rates and may be measured later, and
+ * while a calibration runs (the micro-benchmark's own sessions, which
+ * name their device, come here from inside it) nothing is read at all */
+static void calibrate(loom__device *dev, bool force, bool measure_now)
 {
     char key[1024], path[LOOM__CACHE_DIR_MAX + 64];
     const char *env = getenv("LOOM_CALIBRATE");
     bool cached, have_path;
     loom__rates r;
     double t0;
-    force = force || (env && !strcmp(env, "force"));
-    pthread_mutex_lock(&lock);
+    force = (force || (env && !strcmp(env, "force"))) && measure_now;
+    if (measure_now)
+        pthread_mutex_lock(&lock);
+    else if (pthread_mutex_trylock(&lock) != 0)
+        return;
     if (!loom__device_healthy(dev) || (was_tried(dev) && !force)) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    cache_key(dev, key, sizeof key);
+    have_path = cache_path(key, path, sizeof path);
+    r = dev->caps.rates;
+    cached = have_path && !force && cache_load(path, key, &r);
+    if (!cached && !measure_now) {
         pthread_mutex_unlock(&lock);
         return;
     }
     if (!was_tried(dev) && n_tried < LOOM__MAX_DEVICES)
         tried[n_tried++] = dev;
-    cache_key(dev, key, sizeof key);
-    have_path = cache_path(key, path, sizeof path);
-    r = dev->caps.rates;
-    cached = have_path && !force && cache_load(path, key, &r);
     t0 = loom_now_us();
     if (cached || measure(dev, &r) == LOOM_OK) {
         dev->caps.rates = r;
@@ -392,14 +403,19 @@ void loom__calibrate(loom__device *dev, bool force)
     pthread_mutex_unlock(&lock);
 }
 
-void loom__calibrate_list(loom__device *const *devs, int n_devs)
+void loom__calibrate(loom__device *dev, bool force)
+{
+    calibrate(dev, force, true);
+}
+
+void loom__calibrate_list(loom__device *const *devs, int n_devs, bool measure_now)
 {
     const char *env = getenv("LOOM_CALIBRATE");
     if (env && !strcmp(env, "0"))
         return;
     for (int i = 0; i < n_devs; i++)
-        if (!devs[i]->explicit_only)
-            loom__calibrate(devs[i], false);
+        if (!devs[i]->explicit_only || !measure_now)
+            calibrate(devs[i], false, measure_now);
 }
 
 loom_status loom_device_rates_get(size_t i, bool measure, loom_device_rates *out)

@@ -26,8 +26,11 @@
  * measurement leaves the modelled rates and is logged, never an error of
  * the caller's session. */
 void loom__calibrate(loom__device *dev, bool force);
-/* The same for every device of a partition's list (auto mode), unless
- * LOOM_CALIBRATE=0. */
-void loom__calibrate_list(loom__device *const *devs, int n_devs);
+/* The same for every device of a partition's list (auto mode, measure_now;
+ * explicit-only devices left out), unless LOOM_CALIBRATE=0. Without
+ * measure_now (a placement the user named: nothing to choose) only rates
+ * already cached are read, so predicted times still use measured rates
+ * where there are some, at no cost. */
+void loom__calibrate_list(loom__device *const *devs, int n_devs, bool measure_now);
 
 #endif /* LOOM_CALIBRATE_H */

@@ -723,8 +723,8 @@ static loom_status session_build(const loom_model *m, const loom_session_options
     if ((st = loom__partition_devices(opts ? opts->devices : NULL, opts && opts->strict, &s->popts)) !=
         LOOM_OK)
         goto fail;
-    if (s->popts.auto_mode) /* placement by cost: the devices' measured rates */
-        loom__calibrate_list(s->popts.devs, s->popts.n_devs);
+    /* placement by cost: the devices' measured rates; else those cached */
+    loom__calibrate_list(s->popts.devs, s->popts.n_devs, s->popts.auto_mode);
     for (int i = 0; i < s->g->n_nodes; i++)
         s->live_nodes += !s->g->nodes[i].dead;
     s->infer_only = opts && opts->infer_only;
@@ -1004,7 +1004,7 @@ loom_status loom_session_placement(const loom_session *s, size_t i, loom_node_pl
     n = &s->g->nodes[s->order[i]];
     out->name = n->name;
     out->op_type = n->op_type;
-    out->fused = loom__act_name(n->act);
+    out->fused = loom__fused_name(n);
     out->device = n->device ? n->device->name : "";
     out->reason = n->why;
     out->subgraph = n->subgraph;

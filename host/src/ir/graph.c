@@ -529,3 +529,21 @@ const char *loom__act_name(int act)
     default: return "";
     }
 }
+
+const char *loom__fused_name(const loom__node *n)
+{
+    /* a Conv's fourth input is the residual Add it absorbed */
+    if (!(n->op == LOOM__OP_Conv && n->n_inputs > 3 && n->inputs[3] >= 0))
+        return loom__act_name(n->act);
+    switch (n->act) {
+    case LOOM_ACT_NONE: return "Add";
+    case LOOM_ACT_RELU: return "Add+Relu";
+    case LOOM_ACT_SIGMOID: return "Add+Sigmoid";
+    case LOOM_ACT_TANH: return "Add+Tanh";
+    case LOOM_ACT_GELU: return "Add+Gelu";
+    case LOOM_ACT_CLIP: return "Add+Clip";
+    case LOOM_ACT_HARDSWISH: return "Add+HardSwish";
+    case LOOM_ACT_SILU: return "Add+SiLU";
+    default: return "Add+LUT";
+    }
+}

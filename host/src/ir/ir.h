@@ -274,6 +274,9 @@ const char *loom__node_label(const loom__graph *g, const loom__node *n, char *bu
 /* The op a fused LOOM_ACT_* stands for ("Relu", "Clip", ...; "SiLU" for
  * Sigmoid then Mul), "" for none. */
 const char *loom__act_name(int act);
+/* What a node's op has absorbed, for labels: the activation's name, and a
+ * Conv's residual Add ("Add", "Add+Relu", ...); "" for nothing. */
+const char *loom__fused_name(const loom__node *n);
 #define LOOM__LABEL_MAX 300
 
 /* Sort nodes topologically (stable: keeps file order where legal) and set

@@ -313,6 +313,32 @@ static loom__node *matmul_bias(loom__graph *g, const loom__node *n, int v, const
     return a;
 }
 
+/* A residual Add after a convolution: y = Add(Conv(..), r) (either order),
+ * r a float value of the convolution's shape that is computed before it
+ * (or a graph input), not a constant; the Conv of one group, float, read
+ * by the Add only. The Add (r's value in *rv), or NULL. The Conv takes r
+ * as a fourth input and adds it after the bias, before the activation:
+ * the GEMM's epilogue reads it where it stores the output (ref and
+ * OpenCL), one pass over the data fewer. */
+static loom__node *conv_residual(loom__graph *g, int i, int v, const int *readers, const int *reader, int *rv)
+{
+    const loom__node *n = &g->nodes[i];
+    const loom__value *cv = &g->values[v], *r, *y;
+    loom__node *a;
+    if (n->op != LOOM__OP_Conv || n->n_inputs > 3 || n->p.conv.group != 1 || readers[v] != 1)
+        return NULL;
+    a = &g->nodes[reader[v]];
+    if ((*rv = other_operand(a, LOOM__OP_Add, v)) < 0 || *rv == v)
+        return NULL;
+    r = &g->values[*rv];
+    y = &g->values[a->outputs[0]];
+    if (r->constant || r->dtype != LOOM_F32 || r->producer >= i || r->rank != cv->rank || y->rank != cv->rank ||
+        memcmp(r->dims, cv->dims, sizeof(int64_t) * (size_t)cv->rank) != 0 ||
+        memcmp(y->dims, cv->dims, sizeof(int64_t) * (size_t)cv->rank) != 0)
+        return NULL;
+    return a;
+}
+
 /* n now writes the output of its last fused node; that node and the
  * n_inner between are gone. what names them for the log. */
 static void absorb(loom__graph *g, int i, loom__node *last, loom__node *const *inner, int n_inner, const char *what)
@@ -371,17 +397,23 @@ loom_status loom__pass_fuse(loom__graph *g)
         v = n->outputs[0];
         if (g->values[v].dtype != LOOM_F32)
             continue; /* the fused epilogues are float ones */
-        if ((a = matmul_bias(g, n, v, readers, reader, &cv))) {
-            int *ins = realloc(n->inputs, 3 * sizeof *ins);
+        if ((a = matmul_bias(g, n, v, readers, reader, &cv)) ||
+            (a = conv_residual(g, i, v, readers, reader, &cv))) {
+            /* the MatMul's bias as input 2; the Conv's residual as input 3
+             * (after its bias, or an absent one) */
+            int at = n->op == LOOM__OP_Conv ? 3 : 2;
+            int *ins = realloc(n->inputs, (size_t)(at + 1) * sizeof *ins);
             if (!ins) {
                 free(readers);
                 free(reader);
                 return loom__err(LOOM_E_NOMEM, "out of memory");
             }
-            ins[2] = cv;
+            for (int k = n->n_inputs; k < at; k++)
+                ins[k] = -1;
+            ins[at] = cv;
             n->inputs = ins;
-            n->n_inputs = 3;
-            absorb(g, i, a, NULL, 0, "the bias Add");
+            n->n_inputs = at + 1;
+            absorb(g, i, a, NULL, 0, at == 3 ? "the residual Add" : "the bias Add");
             v = n->outputs[0];
         }
         if (readers[v] == 2) {

@@ -362,6 +362,8 @@ bool loom__cl_supports(loom__device *dev, const loom__graph *g, const loom__node
             return *why = "weights and bias must be constants", false;
         if (!window_fits(2, p->kernel, p->strides, p->dilations, p->pads, x))
             return *why = "window attributes too large for int", false;
+        if (n->n_inputs > 3 && n->inputs[3] >= 0 && (p->group > 1 || t->systolic))
+            return *why = "a fused residual Add needs the register-tiled GEMM (group 1)", false;
         /* the im2col scratch matrix: OH*OW x C/G*KH*KW elements (none for
          * a float grouped or pointwise layer) */
         ck = x->dims[1] / p->group * p->kernel[0] * p->kernel[1];
@@ -400,7 +402,9 @@ bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__n
         if (i == 1)
             return !(n->p.gemm.trans_b || n->p.gemm.alpha != 1.0f);
         return !n->p.gemm.trans_a;
-    case LOOM__OP_Conv: case LOOM__OP_BatchNormalization: case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
+    case LOOM__OP_Conv:
+        return i == 0 || i == 3; /* the data, a fused residual */
+    case LOOM__OP_BatchNormalization: case LOOM__OP_LoomQGemm: case LOOM__OP_LoomQConv:
         return i == 0;
     case LOOM__OP_Add: case LOOM__OP_Sub: case LOOM__OP_Mul: case LOOM__OP_Div: case LOOM__OP_Pow:
     case LOOM__OP_MatMul:
@@ -417,6 +421,13 @@ bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__n
  * kernel's register tiles ---- */
 
 static const loom__cl_tuning *tuning(const loom__device *dev);
+
+/* Whether the device's GEMM has loom_gemm_f32_ex's additions (the
+ * register-tiled formulation; the systolic one does not). */
+static bool gemm_ex_ok(const loom__device *dev)
+{
+    return !tuning(dev)->systolic;
+}
 
 /* The direct convolution's arithmetic rate as a share of the GEMM's; the
  * depthwise kernels' (stride 1; half that strided), from their
@@ -502,6 +513,10 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
             return gemm_us(dev, B, M, CK) + mem_us;
         if (pointwise(p))
             return B * gemm_us(dev, M, P, CK) + mem_us;
+        /* the im2col copy (written, read back), and the transpose unless
+         * the GEMM stores its result transposed */
+        if (gemm_ex_ok(dev))
+            return B * (gemm_us(dev, P, M, CK) + launch + 8.0 * CK * P / bw / 1e3) + mem_us;
         return B * (gemm_us(dev, P, M, CK) + 2 * launch + 8.0 * (CK + M) * P / bw / 1e3) + mem_us;
     }
     case LOOM__OP_LoomQGemm:
@@ -549,16 +564,26 @@ static void gemm_geometry(launch *l, const loom__cl_tuning *t, int64_t M, int64_
 /* Where a GEMM's bias applies (the kernel's has_bias). */
 enum { BIAS_NONE = 0, BIAS_COLUMN = 1, BIAS_ROW = 2 };
 
+/* What loom_gemm_f32_ex adds to a GEMM: C stored transposed, a summand R
+ * read at C's indices (NULL: none). */
+typedef struct {
+    bool c_trans;
+    cl_mem R;
+} gemm_ex;
+
 /* One fp32 GEMM launch: C[c_off..] = act(A[a_off..] B[b_off..] + bias),
  * act and its parameters those fused into n; bias per column or row;
- * for `batches` matrices, t-th at the offsets plus t times ba, bb, bc. */
+ * for `batches` matrices, t-th at the offsets plus t times ba, bb, bc;
+ * with ex (or NULL) loom_gemm_f32_ex's transposed store and summand
+ * (never on the systolic formulation: the callers check gemm_ex_ok). */
 static loom_status gemm_batch_launch(loom__device *dev, cl_state *s, int M, int N, int K, cl_mem A, int lda,
                                      int a_off, cl_mem B, int ldb, int b_off, cl_mem bias, int bias_mode,
                                      cl_mem C, int ldc, int c_off, const loom__node *n, int batches, int ba,
-                                     int bb, int bc)
+                                     int bb, int bc, const gemm_ex *ex)
 {
     const loom__cl_tuning *t = tuning(dev);
-    launch *l = add_launch(s, t->systolic ? K_loom_gemm_f32_systolic : K_loom_gemm_f32);
+    bool use_ex = ex && (ex->c_trans || ex->R);
+    launch *l = add_launch(s, t->systolic ? K_loom_gemm_f32_systolic : use_ex ? K_loom_gemm_f32_ex : K_loom_gemm_f32);
     if (!l)
         return loom__err(LOOM_E_NOMEM, "out of memory");
     a_int(l, M), a_int(l, N), a_int(l, K);
@@ -567,6 +592,8 @@ static loom_status gemm_batch_launch(loom__device *dev, cl_state *s, int M, int 
     a_mem(l, bias), a_int(l, bias ? bias_mode : BIAS_NONE);
     a_mem(l, C), a_int(l, ldc), a_int(l, c_off), a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
     a_int(l, batches), a_int(l, ba), a_int(l, bb), a_int(l, bc);
+    if (use_ex)
+        a_int(l, ex->c_trans), a_mem(l, ex->R ? ex->R : C), a_int(l, ex->R != NULL);
     gemm_geometry(l, t, M, N, "GEMM_WGM", 1, "GEMM_WGN", 1, "GEMM_MWI", 8, "GEMM_NWI", 32);
     if (!t->systolic) {
         l->dims = 3;
@@ -581,7 +608,7 @@ static loom_status gemm_launch(loom__device *dev, cl_state *s, int M, int N, int
                                cl_mem C, int ldc, int c_off, const loom__node *n)
 {
     return gemm_batch_launch(dev, s, M, N, K, A, lda, a_off, B, ldb, b_off, bias, bias_mode, C, ldc, c_off, n,
-                             1, 0, 0, 0);
+                             1, 0, 0, 0, NULL);
 }
 
 /* One launch of the kernel ABI's int8 GEMM (loom_gemm_i8, or the
@@ -678,7 +705,7 @@ static loom_status lower_matmul(loom__device *dev, const loom__graph *g, const l
         return gemm_batch_launch(dev, s, (int)ms.M, (int)ms.N, (int)ms.K, mem(&in[0]), (int)ms.K, 0, mem(&in[1]),
                                  (int)ms.N, 0, bias, bias ? BIAS_COLUMN : BIAS_NONE, mem(&out[0]), (int)ms.N, 0, n,
                                  (int)ms.batches, sa * (int)(ms.M * ms.K), sb * (int)(ms.K * ms.N),
-                                 (int)(ms.M * ms.N));
+                                 (int)(ms.M * ms.N), NULL);
     for (int64_t t = 0; t < ms.batches; t++) {
         int64_t ia, ib;
         loom__matmul_batch(&ms, t, &ia, &ib);
@@ -797,7 +824,11 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
     int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
     int64_t M = y->dims[1], OH = y->dims[2], OW = y->dims[3], G = p->group;
     int64_t CK = C / G * p->kernel[0] * p->kernel[1], P = OH * OW;
-    cl_mem wb = NULL, wt, bias = NULL, col, tmp;
+    cl_mem wb = NULL, wt, bias = NULL, col, tmp = NULL;
+    /* a residual Add fused into the convolution (loom__pass_fuse): added
+     * in the GEMM's epilogue, at the output's own indices */
+    cl_mem res = n->n_inputs > 3 && n->inputs[3] >= 0 ? mem(&in[3]) : NULL;
+    bool ex_ok = gemm_ex_ok(dev);
     loom_status st;
     launch *l;
 
@@ -850,14 +881,14 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
                                                          .data = w->data},
                                  true, 1.0f, &wt)) != LOOM_OK)
             return st;
-        return gemm_launch(dev, s, (int)N, (int)M, (int)CK, mem(&in[0]), (int)CK, 0, wt, (int)M, 0, bias,
-                           BIAS_COLUMN, mem(&out[0]), (int)M, 0, n);
+        return gemm_batch_launch(dev, s, (int)N, (int)M, (int)CK, mem(&in[0]), (int)CK, 0, wt, (int)M, 0, bias,
+                                 BIAS_COLUMN, mem(&out[0]), (int)M, 0, n, 1, 0, 0, 0, &(gemm_ex){.R = res});
     }
     if (pointwise(p)) {
         for (int64_t b = 0; b < N; b++)
-            if ((st = gemm_launch(dev, s, (int)M, (int)P, (int)CK, wb, (int)CK, 0, mem(&in[0]), (int)P,
-                                  (int)(b * C * H * W), bias, BIAS_ROW, mem(&out[0]), (int)P, (int)(b * M * P),
-                                  n)) != LOOM_OK)
+            if ((st = gemm_batch_launch(dev, s, (int)M, (int)P, (int)CK, wb, (int)CK, 0, mem(&in[0]), (int)P,
+                                        (int)(b * C * H * W), bias, BIAS_ROW, mem(&out[0]), (int)P,
+                                        (int)(b * M * P), n, 1, 0, 0, 0, &(gemm_ex){.R = res})) != LOOM_OK)
                 return st;
         return LOOM_OK;
     }
@@ -869,15 +900,23 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
                                                      .data = w->data},
                              true, 1.0f, &wt)) != LOOM_OK ||
         (st = scratch_buffer(dev, s, 0, (size_t)(CK * P) * sizeof(float), &col)) != LOOM_OK ||
-        (st = scratch_buffer(dev, s, 1, (size_t)(P * M) * sizeof(float), &tmp)) != LOOM_OK)
+        (!ex_ok && (st = scratch_buffer(dev, s, 1, (size_t)(P * M) * sizeof(float), &tmp)) != LOOM_OK))
         return st;
-    for (int64_t b = 0; b < N; b++)
+    for (int64_t b = 0; b < N; b++) {
         if ((st = im2col_launch(dev, s, K_loom_im2col, p, C, H, W, OH, OW, mem(&in[0]), b * C * H * W, col)) !=
-                LOOM_OK ||
-            (st = gemm_launch(dev, s, (int)P, (int)M, (int)CK, col, (int)CK, 0, wt, (int)M, 0, bias, BIAS_COLUMN,
-                              tmp, (int)M, 0, n)) != LOOM_OK ||
-            (st = transpose_launch(dev, s, K_loom_transpose2d, P, M, tmp, mem(&out[0]), b * M * P)) != LOOM_OK)
+            LOOM_OK)
             return st;
+        if (ex_ok) {
+            /* stored transposed: NCHW straight from the GEMM */
+            st = gemm_batch_launch(dev, s, (int)P, (int)M, (int)CK, col, (int)CK, 0, wt, (int)M, 0, bias,
+                                   BIAS_COLUMN, mem(&out[0]), (int)P, (int)(b * M * P), n, 1, 0, 0, 0,
+                                   &(gemm_ex){.c_trans = true, .R = res});
+        } else if ((st = gemm_launch(dev, s, (int)P, (int)M, (int)CK, col, (int)CK, 0, wt, (int)M, 0, bias,
+                                     BIAS_COLUMN, tmp, (int)M, 0, n)) == LOOM_OK)
+            st = transpose_launch(dev, s, K_loom_transpose2d, P, M, tmp, mem(&out[0]), b * M * P);
+        if (st != LOOM_OK)
+            return st;
+    }
     return LOOM_OK;
 }
 

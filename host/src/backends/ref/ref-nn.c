@@ -117,8 +117,8 @@ loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in,
                            loom_tensor *const *out)
 {
     const loom__conv_params *p = &n->p.conv;
-    const loom_tensor *x = in[0], *w = in[1], *b = loom__opt_in(n, in, 2);
-    const float *X = x->data, *W = w->data, *B = b ? b->data : NULL;
+    const loom_tensor *x = in[0], *w = in[1], *b = loom__opt_in(n, in, 2), *r = loom__opt_in(n, in, 3);
+    const float *X = x->data, *W = w->data, *B = b ? b->data : NULL, *R = r ? r->data : NULL;
     float *Y = out[0]->data;
     int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = p->group;
     int64_t cg = C / G, mg = M / G;
@@ -155,6 +155,9 @@ loom_status loom__ref_conv(const loom__node *n, const loom_tensor *const *in,
                         Y[(((bn * M + m) * g.out[0] + od) * g.out[1] + oh) * g.out[2] + ow] = (float)acc;
                     }
         }
+    if (R) /* a fused residual Add (loom__pass_fuse): one float add, as the Add */
+        for (int64_t i = 0; i < out[0]->numel; i++)
+            Y[i] += R[i];
     loom__ref_act(Y, out[0]->numel, n);
     return LOOM_OK;
 }
