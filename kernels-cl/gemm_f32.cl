@@ -517,26 +517,36 @@ loom_gemm_f32_body(int M, int N, int K, __global const float *A, int lda,
                 : edge        ? loom_gemm_load_clamped(bias, col[v], n_left)
                               : GEMM_VLOAD(bias + col[v]);
     if (c_trans) {
-        /* C[n][m]: a column of the tile is GEMM_MWI adjacent floats */
+        /* C[n][m]: the activation on the vectors (a switch per vector),
+         * then element stores, a tile column's GEMM_MWI floats adjacent;
+         * R gathered where it is added */
 #pragma unroll
-        for (int r = 0; r < GEMM_MWI; r++) {
-            if (m0 + r >= M)
-                break;
-            const float br = has_bias == 2 ? bias[m0 + r] : 0.0f;
+        for (int v = 0; v < GEMM_NV; v++) {
+            loom_gemm_vec y[GEMM_MWI];
 #pragma unroll
-            for (int v = 0; v < GEMM_NV; v++) {
-                loom_gemm_vec y = acc[r][v] + bv[v] + br;
+            for (int r = 0; r < GEMM_MWI; r++) {
+                const int m = min(m0 + r, M - 1);
+                y[r] = acc[r][v] + bv[v] + (has_bias == 2 ? bias[m] : 0.0f);
+                if (has_r) {
 #pragma unroll
-                for (int i = 0; i < GEMM_VW; i++) {
-                    const int c = col[v] + i;
-                    if (c >= n_skip && c < n_left) {
-                        const size_t at = (size_t)c * ldc + (m0 + r);
-                        float f = loom_gemm_vget(y, i);
-                        if (has_r)
-                            f += R[at];
-                        C[at] = loom_act_f32(f, act, act_a, act_b);
+                    for (int i = 0; i < GEMM_VW; i++) {
+                        const int c = min(col[v] + i, n_left - 1);
+                        y[r] = loom_gemm_vset(y[r], i, loom_gemm_vget(y[r], i) +
+                                                           R[(size_t)c * ldc + m]);
                     }
                 }
+                y[r] = loom_gemm_act(y[r], act, act_a, act_b);
+            }
+#pragma unroll
+            for (int i = 0; i < GEMM_VW; i++) {
+                const int c = col[v] + i;
+                if (c < n_skip || c >= n_left)
+                    continue;
+                __global float *cc = C + (size_t)c * ldc + m0;
+#pragma unroll
+                for (int r = 0; r < GEMM_MWI; r++)
+                    if (m0 + r < M)
+                        cc[r] = loom_gemm_vget(y[r], i);
             }
         }
         return;
