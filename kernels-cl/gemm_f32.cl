@@ -636,3 +636,56 @@ void loom_gemm_f32_ex(int M, int N, int K,
                        C, ldc, c_off, act, act_a, act_b, batches, batch_a,
                        batch_b, batch_c, c_trans, R, has_r, Bs, As);
 }
+
+/* loom_gemv_f32: a GEMM of a few rows (M <= LOOM_GEMV_MAX_M) against
+ * weights stored one output per row, as a classifier's Linear / Gemm with
+ * transB keeps them:
+ *
+ *   C[c_off + m*ldc + n] = act( sum_k A[a_off + m*lda + k] * W[n*ldw + k]
+ *                               + (has_bias ? bias[n] : 0) )
+ *
+ * for 0 <= m < M, 0 <= n < N. Memory-bound: each weight row is read once,
+ * 16 floats at a time, for all M rows (the register-tiled GEMM would
+ * stream W across tiles of 8 x 32, most of its rows past M). Any 1-D
+ * global size, local size 1: work-item g takes n = g, g + gsize, ...
+ * bias may be a NULL buffer when has_bias is 0. */
+#define LOOM_GEMV_MAX_M 4
+
+__kernel void loom_gemv_f32(int M, int N, int K, __global const float *A,
+                            int lda, int a_off, __global const float *W,
+                            int ldw, __global const float *bias, int has_bias,
+                            __global float *C, int ldc, int c_off, int act,
+                            float act_a, float act_b)
+{
+    A += a_off;
+    C += c_off;
+    for (int n = get_global_id(0); n < N; n += get_global_size(0)) {
+        __global const float *w = W + (size_t)n * ldw;
+        float16 acc[LOOM_GEMV_MAX_M];
+#pragma unroll
+        for (int r = 0; r < LOOM_GEMV_MAX_M; r++)
+            acc[r] = (float16)(0.0f);
+        int k = 0;
+        for (; k + 16 <= K; k += 16) {
+            const float16 wv = vload16(0, w + k);
+#pragma unroll
+            for (int r = 0; r < LOOM_GEMV_MAX_M; r++)
+                if (r < M)
+                    acc[r] = fma(vload16(0, A + (size_t)r * lda + k), wv, acc[r]);
+        }
+#pragma unroll
+        for (int r = 0; r < LOOM_GEMV_MAX_M; r++) {
+            if (r >= M)
+                break;
+            const float8 s8 = acc[r].lo + acc[r].hi;
+            const float4 s4 = s8.lo + s8.hi;
+            const float2 s2 = s4.lo + s4.hi;
+            float s = s2.x + s2.y;
+            for (int kk = k; kk < K; kk++)
+                s = fma(A[(size_t)r * lda + kk], w[kk], s);
+            if (has_bias)
+                s += bias[n];
+            C[(size_t)r * ldc + n] = loom_act_f32(s, act, act_a, act_b);
+        }
+    }
+}

@@ -670,6 +670,26 @@ Test(opencl, gemm_trans_alpha_beta_bias)
     gemm_attrs(102);
 }
 
+/* A Gemm of at most 4 rows with transB (a classifier): loom_gemv_f32, the
+ * weights one output per row, 16-wide along K with a scalar tail; 5 rows
+ * go to the GEMM again. */
+Test(opencl, gemm_few_rows_gemv)
+{
+    static const mkn_t shapes[] = {{1, 1030, 1000}, {2, 37, 33}, {3, 16, 1}, {4, 15, 7}, {1, 2048, 5}, {5, 40, 9}};
+    static const gemm_case cases[] = {
+        {.trans_b = 1, .alpha = 1, .beta = 1, .bias = BIAS_N, .b_const = true},
+        {.trans_b = 1, .alpha = 0.5f, .beta = 2, .bias = BIAS_1N, .b_const = true, .act = "Relu"},
+        {.trans_b = 1, .alpha = 1, .beta = 1, .bias = BIAS_NONE, .b_const = true, .act = "Sigmoid"},
+    };
+    rng_t r = {103};
+    stats_t st = {0};
+    require_opencl();
+    for (size_t c = 0; c < ARRAY_LEN(cases); c++)
+        for (size_t i = 0; i < ARRAY_LEN(shapes); i++)
+            gemm_diff(&r, &st, shapes[i].M, shapes[i].K, shapes[i].N, cases[c]);
+    stats_log("Gemm few rows", &st);
+}
+
 Test(opencl_systolic, gemm_shapes)
 {
     gemm_shapes(201);

@@ -422,6 +422,16 @@ bool loom__cl_reads_input(loom__device *dev, const loom__graph *g, const loom__n
 
 static const loom__cl_tuning *tuning(const loom__device *dev);
 
+/* Whether Gemm node n of M rows runs as loom_gemv_f32: a few rows (a
+ * classifier at batch 1-4) against weights kept one output per row
+ * (transB), on the register-tiled formulation's devices. */
+#define CL_GEMV_MAX_M 4 /* LOOM_GEMV_MAX_M of gemm_f32.cl */
+static bool gemv_ok(const loom__device *dev, const loom__node *n, int64_t M)
+{
+    return !tuning(dev)->systolic && n->op == LOOM__OP_Gemm && n->p.gemm.trans_b && !n->p.gemm.trans_a &&
+           M <= CL_GEMV_MAX_M;
+}
+
 /* Whether the device's GEMM has loom_gemm_f32_ex's additions (the
  * register-tiled formulation; the systolic one does not). */
 static bool gemm_ex_ok(const loom__device *dev)
@@ -482,6 +492,9 @@ double loom__cl_cost_us(loom__device *dev, const loom__graph *g, const loom__nod
     case LOOM__OP_Gemm: {
         const loom__value *b = loom__in(g, n, 1);
         double K = (double)(n->p.gemm.trans_b ? b->dims[1] : b->dims[0]);
+        if (gemv_ok(dev, n, y->dims[0])) /* memory-bound: the weights once */
+            return launch + fmax(mem_us, 2.0 * (double)y->dims[0] * (double)y->dims[1] * K /
+                                             (r->gflops > 0 ? r->gflops : 1) / 1e3);
         return gemm_us(dev, (double)y->dims[0], (double)y->dims[1], K) + mem_us;
     }
     case LOOM__OP_MatMul: {
@@ -668,10 +681,14 @@ static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loo
     cl_mem A = mem(&in[0]), B = mem(&in[1]), bias = NULL;
     loom_status st;
 
+    bool gemv = gemv_ok(dev, n, M);
     if (p->trans_a && (st = derived_matrix(dev, s, loom__in(g, n, 0)->constant, true, 1.0f, &A)) != LOOM_OK)
         return st;
+    /* B as [K, N] for the GEMM; for the GEMV as the weights [N, K] the
+     * Gemm keeps (transB: never read in place, loom__cl_reads_input), alpha
+     * folded in either way */
     if ((p->trans_b || p->alpha != 1.0f) &&
-        (st = derived_matrix(dev, s, b->constant, p->trans_b, p->alpha, &B)) != LOOM_OK)
+        (st = derived_matrix(dev, s, b->constant, p->trans_b && !gemv, p->alpha, &B)) != LOOM_OK)
         return st;
     if (c && p->beta != 0.0f) {
         /* the bias row, broadcast to N and scaled by beta */
@@ -685,6 +702,20 @@ static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loo
         free(row);
         if (st != LOOM_OK)
             return st;
+    }
+    if (gemv) {
+        launch *l = add_launch(s, K_loom_gemv_f32);
+        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 16;
+        if (!l)
+            return loom__err(LOOM_E_NOMEM, "out of memory");
+        a_int(l, M), a_int(l, N), a_int(l, K), a_mem(l, A), a_int(l, K), a_int(l, 0), a_mem(l, B), a_int(l, K);
+        a_mem(l, bias), a_int(l, bias != NULL), a_mem(l, mem(&out[0])), a_int(l, N), a_int(l, 0);
+        a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
+        l->dims = 1;
+        l->lws[0] = 1;
+        l->gws[0] = (size_t)N < cap ? (size_t)N : cap;
+        l->use_lws = true;
+        return LOOM_OK;
     }
     return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, BIAS_COLUMN, mem(&out[0]), N, 0, n);
 }

@@ -23,6 +23,7 @@
 /* The kernels of the program, by name. */
 #define LOOM__CL_KERNELS(X)                                                  \
     X(loom_gemm_f32) X(loom_gemm_f32_ex) X(loom_gemm_f32_systolic)           \
+    X(loom_gemv_f32)                                                         \
     X(loom_gemm_i8) X(loom_gemm_i8_systolic)                                 \
     X(loom_unary) X(loom_binary) X(loom_strided_copy) X(loom_channel_affine) \
     X(loom_softmax) X(loom_layernorm) X(loom_pool2d) X(loom_global_avgpool)   \
