@@ -35,9 +35,7 @@
  *   local[0]  = GEMM_WGN
  *   local[1]  = GEMM_WGM
  *   local[2]  = 1
- *   global[0] = ceil(N / (GEMM_NWI * GEMM_WGN)) * GEMM_WGN, or any smaller
- *               multiple of GEMM_WGN: a group then also takes the column
- *               blocks a whole grid's width further on
+ *   global[0] = ceil(N / (GEMM_NWI * GEMM_WGN)) * GEMM_WGN
  *   global[1] = ceil(M / (GEMM_MWI * GEMM_WGM)) * GEMM_WGM
  *   global[2] = batches
  *
@@ -354,7 +352,7 @@ loom_gemm_f32_body(int M, int N, int K, __global const float *A, int lda,
                    int batches, int batch_a, int batch_b, int batch_c,
                    const int c_trans, __global const float *R,
                    const int has_r, __local loom_gemm_vec *Bs,
-                   __local float *As, const int gx)
+                   __local float *As)
 {
     const int lid_n = get_local_id(0);
     const int lid_m = get_local_id(1);
@@ -366,7 +364,7 @@ loom_gemm_f32_body(int M, int N, int K, __global const float *A, int lda,
      * so that it too reads whole vectors; only when N < NWG does a group
      * reach past N ("edge": clamped, scalar loads). All uniform in the
      * group. */
-    const int n_store = gx * GEMM_NWG; /* gx: the group's column block */
+    const int n_store = get_group_id(0) * GEMM_NWG;
     const int n_grp = n_store + GEMM_NWG > N && N >= GEMM_NWG
                           ? N - GEMM_NWG : n_store; /* first column computed */
     const int edge = n_grp + GEMM_NWG > N;
@@ -596,16 +594,6 @@ loom_gemm_f32_body(int M, int N, int K, __global const float *A, int lda,
 #define GEMM_LOCAL_AS __local float *As = 0;
 #endif
 
-/* The column blocks a work-group computes: its own (group g of the
- * geometry above), then g + groups, ... when the host launches fewer
- * groups along dimension 0 than there are blocks (on CPUs each work-group
- * costs the runtime a few microseconds; a GEMM of a few rows and many
- * columns, a pointwise convolution, was mostly that). The trip count is
- * the same for every work-item of a group, as the barriers require. */
-#define GEMM_COLUMN_BLOCKS(gx)                                              \
-    for (int gx = get_group_id(0); gx < (N + GEMM_NWG - 1) / GEMM_NWG;     \
-         gx += get_num_groups(0))
-
 __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1)))
 void loom_gemm_f32(int M, int N, int K,
                    __global const float *A, int lda, int a_off,
@@ -617,10 +605,9 @@ void loom_gemm_f32(int M, int N, int K,
 {
     GEMM_LOCAL_BS
     GEMM_LOCAL_AS
-    GEMM_COLUMN_BLOCKS(gx)
-        loom_gemm_f32_body(M, N, K, A, lda, a_off, B, ldb, b_off, bias,
-                           has_bias, C, ldc, c_off, act, act_a, act_b, batches,
-                           batch_a, batch_b, batch_c, 0, C, 0, Bs, As, gx);
+    loom_gemm_f32_body(M, N, K, A, lda, a_off, B, ldb, b_off, bias, has_bias,
+                       C, ldc, c_off, act, act_a, act_b, batches, batch_a,
+                       batch_b, batch_c, 0, C, 0, Bs, As);
 }
 
 /* loom_gemm_f32_ex: loom_gemm_f32's arguments, then
@@ -645,11 +632,9 @@ void loom_gemm_f32_ex(int M, int N, int K,
 {
     GEMM_LOCAL_BS
     GEMM_LOCAL_AS
-    GEMM_COLUMN_BLOCKS(gx)
-        loom_gemm_f32_body(M, N, K, A, lda, a_off, B, ldb, b_off, bias,
-                           has_bias, C, ldc, c_off, act, act_a, act_b, batches,
-                           batch_a, batch_b, batch_c, c_trans, R, has_r, Bs, As,
-                           gx);
+    loom_gemm_f32_body(M, N, K, A, lda, a_off, B, ldb, b_off, bias, has_bias,
+                       C, ldc, c_off, act, act_a, act_b, batches, batch_a,
+                       batch_b, batch_c, c_trans, R, has_r, Bs, As);
 }
 
 /* loom_gemv_f32: a GEMM of a few rows (M <= LOOM_GEMV_MAX_M) against

@@ -608,15 +608,6 @@ static loom_status gemm_batch_launch(loom__device *dev, cl_state *s, int M, int 
     if (use_ex)
         a_int(l, ex->c_trans), a_mem(l, ex->R ? ex->R : C), a_int(l, ex->R != NULL);
     gemm_geometry(l, t, M, N, "GEMM_WGM", 1, "GEMM_WGN", 1, "GEMM_MWI", 8, "GEMM_NWI", 32);
-    if (!t->systolic && dev->kind == LOOM__DEV_CPU) {
-        /* a CPU runtime pays per work-group: about 16 groups per compute
-         * unit, each looping over column blocks, rather than one a block */
-        size_t wn = l->lws[0], g0 = l->gws[0] / wn, g1 = l->gws[1] / l->lws[1] * (size_t)batches;
-        size_t want = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 16;
-        size_t cap = (want + g1 - 1) / g1;
-        if (g0 > cap)
-            l->gws[0] = cap * wn;
-    }
     if (!t->systolic) {
         l->dims = 3;
         l->gws[2] = (size_t)batches;
