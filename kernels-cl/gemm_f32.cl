@@ -675,17 +675,17 @@ __kernel void loom_gemv_f32(int M, int N, int K, __global const float *A,
         }
 #pragma unroll
         for (int r = 0; r < LOOM_GEMV_MAX_M; r++) {
-            if (r >= M)
-                break;
-            const float8 s8 = acc[r].lo + acc[r].hi;
-            const float4 s4 = s8.lo + s8.hi;
-            const float2 s2 = s4.lo + s4.hi;
-            float s = s2.x + s2.y;
-            for (int kk = k; kk < K; kk++)
-                s = fma(A[(size_t)r * lda + kk], w[kk], s);
-            if (has_bias)
-                s += bias[n];
-            C[(size_t)r * ldc + n] = loom_act_f32(s, act, act_a, act_b);
+            if (r < M) {
+                const float8 s8 = acc[r].lo + acc[r].hi;
+                const float4 s4 = s8.lo + s8.hi;
+                const float2 s2 = s4.lo + s4.hi;
+                float s = s2.x + s2.y;
+                for (int kk = k; kk < K; kk++)
+                    s = fma(A[(size_t)r * lda + kk], w[kk], s);
+                if (has_bias)
+                    s += bias[n];
+                C[(size_t)r * ldc + n] = loom_act_f32(s, act, act_a, act_b);
+            }
         }
     }
 }

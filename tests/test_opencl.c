@@ -858,6 +858,9 @@ Test(opencl, matmul_staged_large_b)
     stats_t st = {0};
     require_opencl();
     matmul_diff(&r, &st, 2, DIMS(17, 1030), 2, DIMS(1030, 3060), B_CONST);
+    /* B read in place (below the staging size), 128 column blocks: a
+     * decoder's logits (a column-block loop once broke this path) */
+    matmul_diff(&r, &st, 3, DIMS(1, 64, 256), 2, DIMS(256, 4096), B_CONST);
     /* batched: the staged slices start at a nonzero b_off */
     matmul_diff(&r, &st, 3, DIMS(2, 9, 1030), 3, DIMS(2, 1030, 3060), BOTH_INPUTS);
     stats_log("MatMul staged B", &st);
@@ -1711,6 +1714,57 @@ Test(opencl, residual_add_relu_fused)
              dims_str(bc->rb, bc->db, sb, sizeof sb), shared ? ", the sum also an output" : "");
     }
     stats_log("Add+Relu", &st);
+}
+
+/* A Reshape on a device with buffers is a view: its output names its
+ * input's buffer (no launch). The input read again after it, the view
+ * read by a later node (Abs) and both graph outputs; a view of a view; the
+ * memory plan's check passes. */
+static tb_model *view_model(void)
+{
+    tb_model *b = tb_new(13);
+    tb_input(b, "x", LOOM_F32, 3, DIMS(2, 3, 8));
+    tb_init(b, "shape", LOOM_I64, 1, DIMS(2), (const int64_t[]){6, 8});
+    tb_init(b, "shape2", LOOM_I64, 1, DIMS(1), (const int64_t[]){48});
+    tb_node(b, "Relu", "x", "a");
+    tb_node(b, "Reshape", "a,shape", "v");
+    tb_node(b, "Neg", "a", "n");
+    tb_node(b, "Reshape", "v,shape2", "w");
+    tb_node(b, "Abs", "w", "s");
+    tb_output(b, "v");
+    tb_output(b, "n");
+    tb_output(b, "s");
+    return b;
+}
+
+Test(opencl, reshape_is_a_view)
+{
+    rng_t r = {188};
+    stats_t st = {0};
+    loom_tensor *x = rand_t(&r, 3, DIMS(2, 3, 8), -1, 1), *x2 = rand_t(&r, 3, DIMS(2, 3, 8), -1, 1);
+    loom_model *m;
+    loom_session *sc;
+    tb_model *b;
+    size_t bufs, vals;
+    require_opencl();
+    diff(view_model(), "Reshape", 1, &x, EXACT, &st, "Relu, two Reshapes (views), Neg of the first input, Abs");
+    /* the plan: views share their input's buffer, and its check knows it */
+    b = view_model();
+    m = load_built(b);
+    /* keep_values: no value gives its buffer back, so only views share */
+    cr_assert_eq(loom_session_create(m, &(loom_session_options){.devices = "opencl", .strict = true,
+                                                                 .keep_values = true},
+                                     &sc),
+                 LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom_session_set_input(sc, "x", x2), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom_session_run(sc), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(loom__session_check_buffers(sc, &bufs, &vals), LOOM_OK, "%s", loom_last_error());
+    cr_assert_eq(bufs + 2, vals, "%zu buffers for %zu mapped values: the two views share none", bufs, vals);
+    loom_session_free(sc);
+    loom_model_free(m);
+    tb_free(b);
+    loom_tensor_free(x2);
+    stats_log("Reshape view", &st);
 }
 
 /* One value bound to both inputs of a node (the same buffer twice). */

@@ -70,6 +70,9 @@ typedef struct {
     } *pool;
     int n_pool, cap_pool;
     int *last_use;          /* [value]: last node index reading it; INT_MAX: kept */
+    int *view_of;           /* [value]: the value whose device buffer it shares
+                               (a Reshape's output is its input's bytes: see
+                               view_node), or itself */
 } loom__plan;
 
 struct loom_session {
@@ -162,6 +165,7 @@ static void plan_free(loom_session *s)
         p->devs[p->pool[i].d]->backend->buffer_free(p->devs[p->pool[i].d], p->pool[i].buf);
     free(p->pool);
     free(p->last_use);
+    free(p->view_of);
     free(p->steps);
     free(p->args);
     free(p->dbuf);
@@ -278,6 +282,30 @@ static void release_dead(loom__plan *p, int i, bool *dev_valid)
     }
 }
 
+/* Whether node n runs as a view on a device with buffers: an op that only
+ * renames the bytes of its input (Reshape and its kin), so its output is
+ * given the input's device buffer instead of a copy (no launch at all). */
+static bool view_node(const loom_session *s, const loom__node *n)
+{
+    const loom__graph *g = s->g;
+    const loom__value *x, *y;
+    if (s->own_buffers)
+        return false; /* every value its own buffer, views too */
+    switch (n->op) {
+    case LOOM__OP_Identity: case LOOM__OP_Reshape: case LOOM__OP_Flatten:
+    case LOOM__OP_Squeeze: case LOOM__OP_Unsqueeze:
+        break;
+    default:
+        return false;
+    }
+    if (n->dead || !n->device || !has_buffers(n->device) || n->n_inputs < 1 || n->inputs[0] < 0 ||
+        n->n_outputs != 1 || n->outputs[0] < 0)
+        return false;
+    x = &g->values[n->inputs[0]];
+    y = &g->values[n->outputs[0]];
+    return !x->constant && x->dtype == y->dtype && value_nbytes(x) == value_nbytes(y) && value_nbytes(x) > 0;
+}
+
 /* The memory plan's lifetimes: the last live node reading each value;
  * constants, graph outputs and (keep_values, own_buffers) every value are
  * never given back. */
@@ -295,6 +323,14 @@ static loom_status plan_lifetimes(loom_session *s, bool share)
                 last[g->nodes[i].inputs[k]] = i;
     for (int k = 0; k < g->n_outputs; k++)
         last[g->outputs[k]] = INT_MAX;
+    /* a view's buffer is its input's: that lives as long as the view is
+     * read (backwards, so a view of a view reaches the first input) */
+    for (int i = g->n_nodes - 1; i >= 0; i--)
+        if (view_node(s, &g->nodes[i])) {
+            int x = g->nodes[i].inputs[0], y = g->nodes[i].outputs[0];
+            if (last[y] > last[x])
+                last[x] = last[y];
+        }
     s->plan.last_use = last;
     return LOOM_OK;
 }
@@ -360,13 +396,15 @@ static loom_status build_plan(loom_session *s)
     host_valid = loom__calloc((size_t)g->n_values, sizeof *host_valid);
     dev_valid = loom__calloc((size_t)g->n_values * LOOM__MAX_DEVICES, sizeof *dev_valid);
     producer_slot = loom__malloc((size_t)(g->n_values ? g->n_values : 1) * sizeof *producer_slot);
-    if (!p->args || !p->dbuf || !host_valid || !dev_valid || !producer_slot) {
+    p->view_of = loom__malloc((size_t)(g->n_values ? g->n_values : 1) * sizeof *p->view_of);
+    if (!p->args || !p->dbuf || !host_valid || !dev_valid || !producer_slot || !p->view_of) {
         st = loom__err(LOOM_E_NOMEM, "out of memory building the plan");
         goto done;
     }
     for (int v = 0; v < g->n_values; v++) {
         host_valid[v] = g->values[v].is_input || g->values[v].constant;
         producer_slot[v] = -1;
+        p->view_of[v] = v;
     }
     if ((st = plan_lifetimes(s, !s->keep_values && !s->own_buffers)) != LOOM_OK)
         goto done;
@@ -378,6 +416,21 @@ static loom_status build_plan(loom_session *s)
             continue;
         release_dead(p, i, dev_valid);
         d = dev_slot(p, n->device);
+        if (view_node(s, n)) {
+            /* no step: the output names the input's buffer */
+            int x = n->inputs[0], y = n->outputs[0];
+            used_args += (size_t)n->n_inputs + (size_t)n->n_outputs;
+            if ((st = host_tensor(s, x, &t)) != LOOM_OK || (st = host_tensor(s, y, &t)) != LOOM_OK ||
+                (st = make_resident(s, x, d, host_valid, dev_valid, producer_slot)) != LOOM_OK)
+                goto done;
+            p->dbuf[y * LOOM__MAX_DEVICES + d] = p->dbuf[x * LOOM__MAX_DEVICES + d];
+            p->view_of[y] = p->view_of[x];
+            producer_slot[y] = d;
+            dev_valid[y * LOOM__MAX_DEVICES + d] = true;
+            if (s->keep_values && (st = bring_home(s, y, host_valid, producer_slot)) != LOOM_OK)
+                goto done;
+            continue;
+        }
         step.in = &p->args[used_args];
         used_args += (size_t)n->n_inputs;
         step.out = &p->args[used_args];
@@ -474,7 +527,7 @@ loom_status loom__session_check_buffers(const loom_session *s, size_t *buffers, 
             const loom__node *n = step->node;
             for (int k = 0; k < n->n_inputs && st == LOOM_OK; k++) {
                 int b = pool_index(p, step->in[k].buf);
-                if (b >= 0 && owner[b] != n->inputs[k])
+                if (b >= 0 && owner[b] != p->view_of[n->inputs[k]])
                     st = loom__err(LOOM_E_INTERNAL, "memory plan: step %d reads \"%s\" from a buffer holding %s", i,
                                    g->values[n->inputs[k]].name, owner[b] >= 0 ? g->values[owner[b]].name : "nothing");
             }
@@ -495,7 +548,7 @@ loom_status loom__session_check_buffers(const loom_session *s, size_t *buffers, 
             b = d >= 0 ? pool_index(p, p->dbuf[step->value * LOOM__MAX_DEVICES + d]) : -1;
             if (b >= 0 && step->kind == STEP_UPLOAD)
                 owner[b] = step->value;
-            else if (b >= 0 && owner[b] != step->value)
+            else if (b >= 0 && owner[b] != p->view_of[step->value])
                 st = loom__err(LOOM_E_INTERNAL, "memory plan: step %d downloads \"%s\" from a buffer holding %s", i,
                                g->values[step->value].name, owner[b] >= 0 ? g->values[owner[b]].name : "nothing");
         }
