@@ -139,6 +139,25 @@ def build(name):
     return table[name]()
 
 
+def ensure_torch():
+    """Debian's torch and torchvision write the models (and are the PyTorch
+    peer): installed by scripts/deps.sh's models list when missing."""
+    try:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
+        return
+    except ImportError:
+        pass
+    print("installing the benchmark's Debian packages (scripts/deps.sh: models)", file=sys.stderr)
+    rc = subprocess.call(["bash", "-c", ". scripts/deps.sh && loom_install_deps models"], cwd=ROOT)
+    try:
+        import torch  # noqa: F401,F811
+        import torchvision  # noqa: F401,F811
+    except ImportError:
+        sys.exit("torch/torchvision not importable by %s (install exit %d): apt-get install "
+                 "python3-torch python3-torchvision" % (sys.executable, rc))
+
+
 def export(name):
     """build/bench-models/NAME/{model.onnx, <input>.npy}, written once."""
     import numpy as np
@@ -434,6 +453,7 @@ def main():
     LOOM = args.loom
     if not os.access(LOOM, os.X_OK):
         sys.exit(f"{LOOM} not found: build loom first (see README)")
+    ensure_torch()
     if "ort" in peers:
         why = ensure_ort()
         if why:
