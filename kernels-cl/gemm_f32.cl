@@ -398,13 +398,11 @@ loom_gemm_f32_body(int M, int N, int K, __global const float *A, int lda,
         for (int v = 0; v < GEMM_NV; v++)
             acc[r][v] = (loom_gemm_vec)(0.0f);
 
-#if GEMM_LOCAL < 2
-    (void)As;
-#endif
 #if GEMM_LOCAL < 1
     (void)Bs;
 #endif
 #if GEMM_LOCAL < 2
+    (void)As;
     /* The item's rows of A, read from global memory; rows past M are
      * clamped to M-1 (computed, never stored). */
     __global const float *ap[GEMM_MWI];
@@ -648,8 +646,8 @@ void loom_gemm_f32_ex(int M, int N, int K,
  * 16 floats at a time, for all M rows (the register-tiled GEMM would
  * stream W across tiles of 8 x 32, most of its rows past M). Any 1-D
  * global size, local size 1: work-item g takes n = g, g + gsize, ...
- * bias may be a NULL buffer when has_bias is 0. */
-#define LOOM_GEMV_MAX_M 4
+ * bias may be a NULL buffer when has_bias is 0. LOOM_GEMV_MAX_M: in
+ * loom-cl.h (the host picks the kernel by it). */
 
 __kernel void loom_gemv_f32(int M, int N, int K, __global const float *A,
                             int lda, int a_off, __global const float *W,

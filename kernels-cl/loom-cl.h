@@ -32,6 +32,9 @@
 /* Rank limit of the strided kernels (dims and strides travel as int8). */
 #define LOOM_CL_MAX_RANK 8
 
+/* Rows loom_gemv_f32 takes at most (more run on the GEMM). */
+#define LOOM_GEMV_MAX_M 4
+
 /* Test-only: the host defines LOOM_FAULT_BUILD (LOOM_TEST_FAULT=opencl-build)
  * to check what happens when a device cannot build the program. */
 #if defined(__OPENCL_C_VERSION__) && defined(LOOM_FAULT_BUILD)

@@ -303,7 +303,7 @@ static bool view_node(const loom_session *s, const loom__node *n)
         return false;
     x = &g->values[n->inputs[0]];
     y = &g->values[n->outputs[0]];
-    return !x->constant && x->dtype == y->dtype && value_nbytes(x) == value_nbytes(y) && value_nbytes(x) > 0;
+    return !x->constant && x->dtype == y->dtype && value_nbytes(x) > 0 && value_nbytes(x) == value_nbytes(y);
 }
 
 /* The memory plan's lifetimes: the last live node reading each value;
@@ -420,7 +420,7 @@ static loom_status build_plan(loom_session *s)
             /* no step: the output names the input's buffer */
             int x = n->inputs[0], y = n->outputs[0];
             used_args += (size_t)n->n_inputs + (size_t)n->n_outputs;
-            if ((st = host_tensor(s, x, &t)) != LOOM_OK || (st = host_tensor(s, y, &t)) != LOOM_OK ||
+            if ((st = host_tensor(s, y, &t)) != LOOM_OK ||
                 (st = make_resident(s, x, d, host_valid, dev_valid, producer_slot)) != LOOM_OK)
                 goto done;
             p->dbuf[y * LOOM__MAX_DEVICES + d] = p->dbuf[x * LOOM__MAX_DEVICES + d];

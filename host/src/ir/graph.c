@@ -515,17 +515,18 @@ loom_status loom__attr_string(const loom__graph *g, const loom__node *n, const c
     return LOOM_OK;
 }
 
+/* Each fused activation and its name. */
+#define LOOM__ACTS(X)                                                          \
+    X(LOOM_ACT_RELU, "Relu") X(LOOM_ACT_LUT, "LUT") X(LOOM_ACT_SIGMOID, "Sigmoid") \
+    X(LOOM_ACT_TANH, "Tanh") X(LOOM_ACT_GELU, "Gelu") X(LOOM_ACT_CLIP, "Clip")     \
+    X(LOOM_ACT_HARDSWISH, "HardSwish") X(LOOM_ACT_SILU, "SiLU")
+
 const char *loom__act_name(int act)
 {
     switch (act) {
-    case LOOM_ACT_RELU: return "Relu";
-    case LOOM_ACT_LUT: return "LUT";
-    case LOOM_ACT_SIGMOID: return "Sigmoid";
-    case LOOM_ACT_TANH: return "Tanh";
-    case LOOM_ACT_GELU: return "Gelu";
-    case LOOM_ACT_CLIP: return "Clip";
-    case LOOM_ACT_HARDSWISH: return "HardSwish";
-    case LOOM_ACT_SILU: return "SiLU";
+#define LOOM__ACT_NAME(id, name) case id: return name;
+    LOOM__ACTS(LOOM__ACT_NAME)
+#undef LOOM__ACT_NAME
     default: return "";
     }
 }
@@ -536,14 +537,9 @@ const char *loom__fused_name(const loom__node *n)
     if (!(n->op == LOOM__OP_Conv && n->n_inputs > 3 && n->inputs[3] >= 0))
         return loom__act_name(n->act);
     switch (n->act) {
-    case LOOM_ACT_NONE: return "Add";
-    case LOOM_ACT_RELU: return "Add+Relu";
-    case LOOM_ACT_SIGMOID: return "Add+Sigmoid";
-    case LOOM_ACT_TANH: return "Add+Tanh";
-    case LOOM_ACT_GELU: return "Add+Gelu";
-    case LOOM_ACT_CLIP: return "Add+Clip";
-    case LOOM_ACT_HARDSWISH: return "Add+HardSwish";
-    case LOOM_ACT_SILU: return "Add+SiLU";
-    default: return "Add+LUT";
+#define LOOM__ADD_ACT_NAME(id, name) case id: return "Add+" name;
+    LOOM__ACTS(LOOM__ADD_ACT_NAME)
+#undef LOOM__ADD_ACT_NAME
+    default: return "Add";
     }
 }

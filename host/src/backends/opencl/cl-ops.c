@@ -115,14 +115,32 @@ static size_t round_up(size_t a, size_t b)
 }
 
 /* 1-D grid-stride kernels: a few work-groups per compute unit. */
+/* per_unit work-groups (or work-items) per compute unit of the device. */
+static size_t per_units(const loom__device *dev, size_t per_unit)
+{
+    return (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * per_unit;
+}
+
 static void geom_1d(launch *l, const loom__device *dev, int64_t n)
 {
-    size_t L = 64, groups = (size_t)((n + 63) / 64), cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 16;
+    size_t L = 64, groups = (size_t)((n + 63) / 64), cap = per_units(dev, 16);
     l->dims = 1;
     l->gws[0] = (groups < cap ? groups : cap) * L;
     if (l->gws[0] == 0)
         l->gws[0] = L;
     l->lws[0] = L;
+    l->use_lws = true;
+}
+
+/* A work-item per item (a row, a plane, an output column), local size 1,
+ * at most per_unit of them per compute unit at a time: the kernel strides
+ * over the rest by the global size. */
+static void geom_items(launch *l, const loom__device *dev, int64_t items, size_t per_unit)
+{
+    size_t cap = per_units(dev, per_unit);
+    l->dims = 1;
+    l->lws[0] = 1;
+    l->gws[0] = (size_t)items < cap ? (size_t)items : cap;
     l->use_lws = true;
 }
 
@@ -425,11 +443,10 @@ static const loom__cl_tuning *tuning(const loom__device *dev);
 /* Whether Gemm node n of M rows runs as loom_gemv_f32: a few rows (a
  * classifier at batch 1-4) against weights kept one output per row
  * (transB), on the register-tiled formulation's devices. */
-#define CL_GEMV_MAX_M 4 /* LOOM_GEMV_MAX_M of gemm_f32.cl */
 static bool gemv_ok(const loom__device *dev, const loom__node *n, int64_t M)
 {
     return !tuning(dev)->systolic && n->op == LOOM__OP_Gemm && n->p.gemm.trans_b && !n->p.gemm.trans_a &&
-           M <= CL_GEMV_MAX_M;
+           M <= LOOM_GEMV_MAX_M;
 }
 
 /* Whether the device's GEMM has loom_gemm_f32_ex's additions (the
@@ -705,16 +722,12 @@ static loom_status lower_gemm(loom__device *dev, const loom__graph *g, const loo
     }
     if (gemv) {
         launch *l = add_launch(s, K_loom_gemv_f32);
-        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 16;
         if (!l)
             return loom__err(LOOM_E_NOMEM, "out of memory");
         a_int(l, M), a_int(l, N), a_int(l, K), a_mem(l, A), a_int(l, K), a_int(l, 0), a_mem(l, B), a_int(l, K);
         a_mem(l, bias), a_int(l, bias != NULL), a_mem(l, mem(&out[0])), a_int(l, N), a_int(l, 0);
         a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
-        l->dims = 1;
-        l->lws[0] = 1;
-        l->gws[0] = (size_t)N < cap ? (size_t)N : cap;
-        l->use_lws = true;
+        geom_items(l, dev, N, 16);
         return LOOM_OK;
     }
     return gemm_launch(dev, s, M, N, K, A, K, 0, B, N, 0, bias, BIAS_COLUMN, mem(&out[0]), N, 0, n);
@@ -879,7 +892,6 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
         bool dw = G == C && G == M;
         int64_t kh = p->kernel[0], kw = p->kernel[1];
         bool small = dw && kh == kw && (kh == 3 || kh == 5) && dw_small_fits(p, OH, OW, w);
-        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
         int64_t items = small ? N * M : N * M * OH; /* a plane, or a row, per work-item */
         if (N * M * OH >= (dw ? INT32_MAX / 2 : INT32_MAX) || (dw && OH * OW >= INT32_MAX / 2))
             return loom__err(LOOM_E_DEVICE_FAILED, "convolution too large for int indexing");
@@ -896,10 +908,7 @@ static loom_status lower_conv_f32(loom__device *dev, const loom__graph *g, const
         }
         a_mem(l, mem(&in[0])), a_mem(l, wb), a_mem(l, bias), a_int(l, bias != NULL), a_mem(l, mem(&out[0]));
         a_int(l, n->act), a_flt(l, n->act_a), a_flt(l, n->act_b);
-        l->dims = 1;
-        l->lws[0] = 1;
-        l->gws[0] = (size_t)items < cap ? (size_t)items : cap;
-        l->use_lws = true;
+        geom_items(l, dev, items, 256);
         return LOOM_OK;
     }
     if (CK * P >= ((int64_t)1 << 31) || M * P >= ((int64_t)1 << 31))
@@ -1043,7 +1052,6 @@ static loom_status lower_pool(loom__device *dev, const loom__graph *g, const loo
     if (n->op == LOOM__OP_MaxPool && y->dims[0] * y->dims[1] * y->dims[2] < INT32_MAX / 2) {
         /* an output row per work-item, a few per compute unit at a time */
         int64_t rows = y->dims[0] * y->dims[1] * y->dims[2];
-        size_t cap = (size_t)(dev->compute_units > 0 ? dev->compute_units : 1) * 256;
         bool k3 = p->kernel[0] == 3 && p->kernel[1] == 3;
         int64_t w8[8] = {p->kernel[0], p->kernel[1], p->strides[0], p->strides[1],
                          p->pads[0],   p->pads[1],   p->dilations[0], p->dilations[1]};
@@ -1051,10 +1059,7 @@ static loom_status lower_pool(loom__device *dev, const loom__graph *g, const loo
         a_int(l, x->dims[0] * x->dims[1]), a_int(l, x->dims[2]), a_int(l, x->dims[3]);
         a_int(l, y->dims[2]), a_int(l, y->dims[3]), a_int8(l, w8, 8);
         a_mem(l, mem(&in[0])), a_mem(l, mem(&out[0]));
-        l->dims = 1;
-        l->lws[0] = 1;
-        l->gws[0] = (size_t)rows < cap ? (size_t)rows : cap;
-        l->use_lws = true;
+        geom_items(l, dev, rows, 256);
         return LOOM_OK;
     }
     a_int(l, x->dims[0] * x->dims[1]), a_int(l, x->dims[2]), a_int(l, x->dims[3]);

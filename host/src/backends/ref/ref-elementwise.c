@@ -79,8 +79,7 @@ loom_status loom__ref_binary(const loom__node *n, const loom_tensor *const *in,
     switch (in[0]->dtype) {
     case LOOM_F32:
         FLOAT_CASES(float);
-        if (out[0]->dtype == LOOM_F32) /* comparisons of floats give bool */
-            loom__ref_act(out[0]->data, out[0]->numel, n); /* a fused Relu (the residual Add's) */
+        loom__ref_act(out[0]->data, out[0]->numel, n); /* a fused Relu (the residual Add's) */
         break;
     case LOOM_I32: INT_CASES(int32_t, uint32_t); break;
     case LOOM_I64: INT_CASES(int64_t, uint64_t); break;

@@ -379,7 +379,7 @@ void loom__ref_act(float *y, int64_t count, const loom__node *n)
 {
     const float lo = n->act_a, hi = n->act_b;
     if (n->act == LOOM_ACT_NONE)
-        return;
+        return; /* y need not be float then (a comparison's bool output) */
     for (int64_t i = 0; i < count; i++) {
         float x = y[i];
         switch (n->act) {
